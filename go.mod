@@ -1,0 +1,3 @@
+module github.com/wxlogin/wxlogin
+
+go 1.26.8

@@ -1,0 +1,93 @@
+package wxlogin
+
+import (
+	"context"
+	"time"
+)
+
+// UserStore keeps users: durable data (SQLite, PostgreSQL). Methods return an
+// error matching ErrNotFound for a missing user.
+type UserStore interface {
+	// EnsureUser returns the user with u.AppID and u.OpenID, registering u
+	// (with u.ID and u.CreatedAt) when there is none; created reports whether
+	// this call registered it. Two concurrent calls for the same new user
+	// register one user. A non-empty u.UnionID is recorded on an existing
+	// user too.
+	EnsureUser(ctx context.Context, u User) (user User, created bool, err error)
+
+	// User returns the user with the given id.
+	User(ctx context.Context, id string) (User, error)
+
+	// FindUsers returns the users matching f, oldest first.
+	FindUsers(ctx context.Context, f UserFilter) ([]User, error)
+
+	// UpdateUser applies update to the user atomically: update sees the
+	// current user and its changes are stored only when it returns nil, whose
+	// error UpdateUser then returns. ID, AppID, OpenID and CreatedAt cannot
+	// be changed.
+	UpdateUser(ctx context.Context, id string, update func(*User) error) (User, error)
+
+	// DeleteUser erases the user. Deleting a missing user is not an error.
+	DeleteUser(ctx context.Context, id string) error
+}
+
+// SessionStore keeps sessions: expiring data (SQLite, PostgreSQL, Redis).
+// Stores do not judge expiry (callers pass their clock); methods return an
+// error matching ErrNotFound for a missing session.
+type SessionStore interface {
+	// CreateSession stores a new session.
+	CreateSession(ctx context.Context, s Session) error
+
+	// SessionByToken returns the session whose token hashes to h.
+	SessionByToken(ctx context.Context, h TokenHash) (Session, error)
+
+	// Session returns the session with the given id.
+	Session(ctx context.Context, id string) (Session, error)
+
+	// UserSessions returns the user's sessions, oldest first.
+	UserSessions(ctx context.Context, userID string) ([]Session, error)
+
+	// TouchSession records activity: LastSeenAt and IdleExpiresAt.
+	TouchSession(ctx context.Context, id string, lastSeen, idleExpiresAt time.Time) error
+
+	// SetSessionKey replaces the sealed session_key of a session.
+	SetSessionKey(ctx context.Context, id string, sealed []byte) error
+
+	// DeleteSession removes a session. Deleting a missing one is not an error.
+	DeleteSession(ctx context.Context, id string) error
+
+	// DeleteUserSessions removes all sessions of a user and returns how many.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+
+	// ResealSessionKeys replaces every session's sealed session_key with
+	// reseal's answer (master key rotation) and returns how many it changed.
+	// A session whose reseal fails is left as it was and the error returned.
+	ResealSessionKeys(ctx context.Context, reseal func(sealed []byte) ([]byte, error)) (int, error)
+
+	// DeleteExpiredSessions removes the sessions past their deadline at now
+	// and returns how many.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
+
+// Pinger is implemented by stores that can tell whether their backend is
+// reachable (GET /readyz).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Blob is a stored binary object, such as an avatar image.
+type Blob struct {
+	ID          string
+	ContentType string
+	Data        []byte
+	CreatedAt   time.Time
+}
+
+// BlobStore keeps binary objects (avatars): a folder by default, an
+// S3-compatible service later. Get returns an error matching ErrNotFound for
+// a missing blob; deleting a missing blob is not an error.
+type BlobStore interface {
+	PutBlob(ctx context.Context, b Blob) error
+	Blob(ctx context.Context, id string) (Blob, error)
+	DeleteBlob(ctx context.Context, id string) error
+}

@@ -1,0 +1,47 @@
+package wxlogin
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// User is one WeChat user of one mini program: exactly one per (AppID, OpenID).
+// The UnionID, when WeChat gives one, links the same person across apps.
+type User struct {
+	ID        string
+	AppID     string
+	OpenID    string
+	UnionID   string // "" when unknown
+	CreatedAt time.Time
+	UpdatedAt time.Time
+
+	// UserInfo is the decrypted user info of the classic flow
+	// (getUserInfo / getUserProfile), WeChat's field names, no watermark.
+	UserInfo json.RawMessage
+	// Phone is the user's phone number once the client sent one.
+	Phone *Phone
+	// Profile is what the user filled in with the avatar/nickname components.
+	Profile Profile
+}
+
+// Phone is a phone number as WeChat gives it.
+type Phone struct {
+	PhoneNumber     string `json:"phoneNumber"`
+	PurePhoneNumber string `json:"purePhoneNumber"`
+	CountryCode     string `json:"countryCode"`
+}
+
+// Profile is the profile a user filled in (nickname input, chooseAvatar).
+type Profile struct {
+	Nickname  string
+	AvatarID  string // blob id of the avatar; "" when none
+	UpdatedAt time.Time
+}
+
+// UserFilter selects users; empty fields match anything.
+type UserFilter struct {
+	AppID   string
+	OpenID  string
+	UnionID string
+	Limit   int // 0 means the store's default (100)
+}

@@ -1,0 +1,107 @@
+package wxcrypt
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"strings"
+)
+
+// ErrInvalid is the one error every decrypt failure returns: bad base64, a
+// key or iv of the wrong length, a ciphertext that is not whole blocks, bad
+// padding, bad JSON, a watermark for another app or a stale timestamp.
+var ErrInvalid = errors.New("wxcrypt: invalid encrypted data")
+
+// Reasons of a decrypt failure, for server logs only. Never send them to a
+// client: telling them apart is exactly what a padding oracle needs.
+const (
+	ReasonBase64    = "bad base64"
+	ReasonKeyLength = "session_key is not 16 bytes"
+	ReasonIVLength  = "iv is not 16 bytes"
+	ReasonBlocks    = "ciphertext is empty or not whole blocks"
+	ReasonPadding   = "bad PKCS#7 padding"
+	ReasonJSON      = "plaintext is not the expected JSON"
+	ReasonAppID     = "watermark appid does not match"
+	ReasonStale     = "watermark timestamp outside the allowed window"
+)
+
+// Decrypt decrypts encryptedData with the session_key and iv, all three in
+// base64 as WeChat gives them, and returns the plaintext. It checks base64,
+// lengths and whole blocks before touching the cipher, so no input panics.
+// On failure it returns ErrInvalid and, for server logs only, the reason.
+func Decrypt(sessionKey, encryptedData, iv string) (plaintext []byte, reason string, err error) {
+	var key, ivb [aes.BlockSize]byte
+	if r := decode16(&key, sessionKey, ReasonKeyLength); r != "" {
+		return nil, r, ErrInvalid
+	}
+	if r := decode16(&ivb, iv, ReasonIVLength); r != "" {
+		return nil, r, ErrInvalid
+	}
+	data := repair(encryptedData)
+	buf := make([]byte, base64.StdEncoding.DecodedLen(len(data)))
+	n, err := base64.StdEncoding.Decode(buf, []byte(data))
+	if err != nil {
+		return nil, ReasonBase64, ErrInvalid
+	}
+	buf = buf[:n]
+	if len(buf) == 0 || len(buf)%aes.BlockSize != 0 {
+		return nil, ReasonBlocks, ErrInvalid
+	}
+	block, err := aes.NewCipher(key[:])
+	if err != nil { // unreachable: the key is 16 bytes
+		return nil, ReasonKeyLength, ErrInvalid
+	}
+	cipher.NewCBCDecrypter(block, ivb[:]).CryptBlocks(buf, buf)
+	out, ok := unpad(buf)
+	if !ok {
+		return nil, ReasonPadding, ErrInvalid
+	}
+	return out, "", nil
+}
+
+// decode16 decodes a base64 value that must be exactly 16 bytes.
+func decode16(dst *[aes.BlockSize]byte, s string, lengthReason string) string {
+	s = repair(s)
+	var buf [32]byte
+	if base64.StdEncoding.DecodedLen(len(s)) > len(buf) {
+		return lengthReason
+	}
+	n, err := base64.StdEncoding.Decode(buf[:], []byte(s))
+	if err != nil {
+		return ReasonBase64
+	}
+	if n != aes.BlockSize {
+		return lengthReason
+	}
+	copy(dst[:], buf[:n])
+	return ""
+}
+
+// repair undoes the most common corruption of base64 in transit: a '+' that
+// a form or query decoder turned into a space.
+func repair(s string) string {
+	if strings.IndexByte(s, ' ') < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, " ", "+")
+}
+
+// unpad strips strict PKCS#7 padding. It reads every padding byte whatever
+// their values, so its time does not depend on where the padding goes wrong.
+func unpad(b []byte) ([]byte, bool) {
+	n := int(b[len(b)-1])
+	if n == 0 || n > aes.BlockSize {
+		return nil, false
+	}
+	good := 1
+	tail := b[len(b)-aes.BlockSize:]
+	for i := aes.BlockSize - n; i < aes.BlockSize; i++ {
+		good &= subtle.ConstantTimeByteEq(tail[i], byte(n))
+	}
+	if good != 1 {
+		return nil, false
+	}
+	return b[:len(b)-n], true
+}
