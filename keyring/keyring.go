@@ -1,0 +1,174 @@
+// Package keyring seals secrets at rest, such as users' session_keys, with
+// AES-256-GCM under a master key. Every sealed value names the key that
+// sealed it, so the master key can be rotated: add a new primary key, keep
+// the old ones for opening, and re-seal (wxlogin admin rotate-key).
+package keyring
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Key is one master key: an id written into every value it seals, and 32
+// secret bytes.
+type Key struct {
+	ID     string
+	Secret []byte
+}
+
+// Keyring seals with its primary key and opens with any of its keys.
+type Keyring struct {
+	primary string
+	aeads   map[string]cipher.AEAD
+}
+
+// format of a sealed value: version byte 1, id length byte, id, 12-byte
+// nonce, AES-GCM ciphertext with its tag.
+const version = 1
+
+// ErrUnknownKey means a sealed value names a key the keyring does not hold.
+var ErrUnknownKey = errors.New("keyring: sealed with an unknown key")
+
+// ErrCorrupt means a sealed value is malformed or fails authentication.
+var ErrCorrupt = errors.New("keyring: sealed value is corrupt")
+
+// New returns a keyring whose primary key is the first of keys.
+func New(keys ...Key) (*Keyring, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("keyring: no key")
+	}
+	k := &Keyring{primary: keys[0].ID, aeads: make(map[string]cipher.AEAD, len(keys))}
+	for _, key := range keys {
+		if key.ID == "" || len(key.ID) > 32 || strings.ContainsAny(key.ID, ":, ") {
+			return nil, fmt.Errorf("keyring: key id %q must be 1 to 32 characters without ':', ',' or spaces", key.ID)
+		}
+		if len(key.Secret) != 32 {
+			return nil, fmt.Errorf("keyring: key %q must be 32 bytes, not %d", key.ID, len(key.Secret))
+		}
+		if _, dup := k.aeads[key.ID]; dup {
+			return nil, fmt.Errorf("keyring: key id %q given twice", key.ID)
+		}
+		block, err := aes.NewCipher(key.Secret)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		k.aeads[key.ID] = aead
+	}
+	return k, nil
+}
+
+// Parse reads keys in the form "id:base64,id:base64" (the primary first), the
+// form of WXLOGIN_MASTER_KEY and of the dev mode's key file. A bare base64
+// key gets the id "k1". Whitespace around entries is ignored.
+func Parse(s string) (*Keyring, error) {
+	var keys []Key
+	for _, entry := range strings.Split(strings.TrimSpace(s), ",") {
+		entry = strings.TrimSpace(entry)
+		id, b64, found := strings.Cut(entry, ":")
+		if !found {
+			id, b64 = "k1", entry
+		}
+		secret, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			// The key material stays out of the error text.
+			return nil, fmt.Errorf("keyring: key %q is not valid base64", id)
+		}
+		keys = append(keys, Key{ID: id, Secret: secret})
+	}
+	return New(keys...)
+}
+
+// Generate returns a new random key with the given id.
+func Generate(id string) Key {
+	secret := make([]byte, 32)
+	rand.Read(secret) // never fails (crypto/rand)
+	return Key{ID: id, Secret: secret}
+}
+
+// Format returns keys in the form Parse reads.
+func Format(keys ...Key) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k.ID + ":" + base64.StdEncoding.EncodeToString(k.Secret)
+	}
+	return strings.Join(parts, ",")
+}
+
+// PrimaryID returns the id of the key new values are sealed with.
+func (k *Keyring) PrimaryID() string { return k.primary }
+
+// Seal encrypts plaintext under the primary key.
+func (k *Keyring) Seal(plaintext []byte) []byte {
+	aead := k.aeads[k.primary]
+	out := make([]byte, 0, 2+len(k.primary)+aead.NonceSize()+len(plaintext)+aead.Overhead())
+	out = append(out, version, byte(len(k.primary)))
+	out = append(out, k.primary...)
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, plaintext, out[:2+len(k.primary)])
+}
+
+// Open decrypts a value sealed under any key of the keyring.
+func (k *Keyring) Open(sealed []byte) ([]byte, error) {
+	id, aead, err := k.keyOf(sealed)
+	if err != nil {
+		return nil, err
+	}
+	header := 2 + len(id)
+	if len(sealed) < header+aead.NonceSize()+aead.Overhead() {
+		return nil, ErrCorrupt
+	}
+	nonce := sealed[header : header+aead.NonceSize()]
+	plain, err := aead.Open(nil, nonce, sealed[header+aead.NonceSize():], sealed[:header])
+	if err != nil {
+		return nil, ErrCorrupt
+	}
+	return plain, nil
+}
+
+// SealedWith returns the id of the key that sealed a value.
+func SealedWith(sealed []byte) (string, error) {
+	if len(sealed) < 2 || sealed[0] != version || len(sealed) < 2+int(sealed[1]) {
+		return "", ErrCorrupt
+	}
+	return string(sealed[2 : 2+int(sealed[1])]), nil
+}
+
+// Reseal re-encrypts a sealed value under the primary key; a value already
+// sealed under it comes back unchanged.
+func (k *Keyring) Reseal(sealed []byte) ([]byte, error) {
+	id, err := SealedWith(sealed)
+	if err != nil {
+		return nil, err
+	}
+	if id == k.primary {
+		return sealed, nil
+	}
+	plain, err := k.Open(sealed)
+	if err != nil {
+		return nil, err
+	}
+	return k.Seal(plain), nil
+}
+
+func (k *Keyring) keyOf(sealed []byte) (string, cipher.AEAD, error) {
+	id, err := SealedWith(sealed)
+	if err != nil {
+		return "", nil, err
+	}
+	aead, ok := k.aeads[id]
+	if !ok {
+		return "", nil, ErrUnknownKey
+	}
+	return id, aead, nil
+}
