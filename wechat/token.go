@@ -1,0 +1,246 @@
+package wechat
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// TokenCache keeps one access token per appid. Implementations must be safe
+// for concurrent use. A cache shared by several processes (Redis) is what
+// keeps a fleet from fetching, and so invalidating, each other's tokens.
+type TokenCache interface {
+	// Get returns the appid's token; ok is false when there is none.
+	Get(ctx context.Context, appid string) (t Token, ok bool, err error)
+
+	// Put stores the appid's token, replacing any other.
+	Put(ctx context.Context, appid string, t Token) error
+
+	// Delete removes the appid's token only if its value is still failed:
+	// when a call fails with a token error, another caller may already
+	// have stored a good replacement, which must survive.
+	Delete(ctx context.Context, appid string, failed wxlogin.Secret) error
+}
+
+// MemoryTokenCache is a TokenCache private to one process. Its zero value
+// is ready to use.
+type MemoryTokenCache struct {
+	mu     sync.Mutex
+	tokens map[string]Token
+}
+
+var _ TokenCache = (*MemoryTokenCache)(nil)
+
+// Get implements TokenCache.
+func (m *MemoryTokenCache) Get(_ context.Context, appid string) (Token, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tokens[appid]
+	return t, ok, nil
+}
+
+// Put implements TokenCache.
+func (m *MemoryTokenCache) Put(_ context.Context, appid string, t Token) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tokens == nil {
+		m.tokens = make(map[string]Token)
+	}
+	m.tokens[appid] = t
+	return nil
+}
+
+// Delete implements TokenCache.
+func (m *MemoryTokenCache) Delete(_ context.Context, appid string, failed wxlogin.Secret) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.tokens[appid]; ok && t.Value == failed {
+		delete(m.tokens, appid)
+	}
+	return nil
+}
+
+type tokenAnswer struct {
+	envelope
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+func (a *tokenAnswer) token(api string, issued time.Time) (Token, error) {
+	if a.AccessToken == "" || a.ExpiresIn <= 0 {
+		return Token{}, malformed(api, "access_token or expires_in")
+	}
+	return Token{
+		Value:     wxlogin.Secret(a.AccessToken),
+		ExpiresAt: issued.Add(time.Duration(a.ExpiresIn) * time.Second),
+	}, nil
+}
+
+// GetAccessToken fetches a new token from cgi-bin/token, uncached. Every
+// call issues a new token and starts the end of the previous one (it keeps
+// working about 5 minutes), so prefer AccessToken.
+func (c *Client) GetAccessToken(ctx context.Context, app wxlogin.App) (Token, error) {
+	const api = "token"
+	issued := c.now()
+	var a tokenAnswer
+	err := c.do(ctx, &call{
+		api:    api,
+		method: http.MethodGet,
+		path:   "/cgi-bin/token",
+		query: url.Values{
+			"grant_type": {"client_credential"},
+			"appid":      {app.AppID},
+			"secret":     {app.Secret.Reveal()},
+		},
+		secrets: []string{app.Secret.Reveal()},
+	}, &a)
+	if err != nil {
+		return Token{}, err
+	}
+	return a.token(api, issued)
+}
+
+// GetStableAccessToken fetches from stable_token, uncached. Without
+// forceRefresh WeChat hands back the token it already issued until about 5
+// minutes before its expiry. forceRefresh makes a new one at once; WeChat
+// allows it at most 20 times a day, 30 s apart.
+func (c *Client) GetStableAccessToken(ctx context.Context, app wxlogin.App, forceRefresh bool) (Token, error) {
+	const api = "stable_token"
+	issued := c.now()
+	var a tokenAnswer
+	err := c.do(ctx, &call{
+		api:    api,
+		method: http.MethodPost,
+		path:   "/cgi-bin/stable_token",
+		body: struct {
+			GrantType    string `json:"grant_type"`
+			AppID        string `json:"appid"`
+			Secret       string `json:"secret"`
+			ForceRefresh bool   `json:"force_refresh"`
+		}{"client_credential", app.AppID, app.Secret.Reveal(), forceRefresh},
+		secrets:    []string{app.Secret.Reveal()},
+		repeatable: !forceRefresh,
+	}, &a)
+	if err != nil {
+		return Token{}, err
+	}
+	return a.token(api, issued)
+}
+
+// AccessToken returns the app's access token from the cache, fetching one
+// when there is none or it is due for renewal. Concurrent callers in this
+// process share one fetch. When a renewal fails but the cached token has not
+// expired yet, that token is returned and the failure logged.
+func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error) {
+	cached, ok, err := c.tokens().Get(ctx, app.AppID)
+	if err != nil {
+		// Better a fetch than an outage; stable_token hands every instance
+		// the same token anyway.
+		c.logger().WarnContext(ctx, "wechat token cache unreadable; fetching", "appid", app.AppID, "err", err)
+		ok = false
+	}
+	now := c.now()
+	if ok && c.fresh(app.AppID, cached, now) {
+		return cached, nil
+	}
+	t, err := c.fetchShared(ctx, app)
+	if err != nil {
+		if ok && now.Before(cached.ExpiresAt) {
+			c.logger().WarnContext(ctx, "wechat token renewal failed; using the cached token until it expires",
+				"appid", app.AppID, "expires_at", cached.ExpiresAt, "err", err)
+			return cached, nil
+		}
+		return Token{}, err
+	}
+	return t, nil
+}
+
+// fresh reports whether t can be handed out without asking WeChat.
+func (c *Client) fresh(appid string, t Token, now time.Time) bool {
+	if !now.Before(t.ExpiresAt) {
+		return false
+	}
+	if now.Before(t.ExpiresAt.Add(-c.refreshBefore())) {
+		return true
+	}
+	// Due for renewal. If we just asked and got it back, wait a little
+	// before asking again (see refetchPause).
+	at, ok := c.fetchedAt.Load(appid)
+	return ok && now.Sub(at.(time.Time)) < refetchPause
+}
+
+// fetchShared fetches the app's token once for all concurrent callers and
+// stores it in the cache. Each caller waits only as long as its own context
+// allows; the fetch itself goes on for the others.
+func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error) {
+	ch := c.flights.DoChan(app.AppID, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.tokenFetchTimeout())
+		defer cancel()
+		// While this caller waited for the flight, another process sharing
+		// the cache may have renewed the token.
+		if t, ok, err := c.tokens().Get(ctx, app.AppID); err == nil && ok &&
+			c.now().Before(t.ExpiresAt.Add(-c.refreshBefore())) {
+			return t, nil
+		}
+		var t Token
+		var err error
+		if c.UseClassicToken {
+			t, err = c.GetAccessToken(ctx, app)
+		} else {
+			t, err = c.GetStableAccessToken(ctx, app, false)
+		}
+		if err != nil {
+			return Token{}, err
+		}
+		c.fetchedAt.Store(app.AppID, c.now())
+		if err := c.tokens().Put(ctx, app.AppID, t); err != nil {
+			c.logger().WarnContext(ctx, "wechat token cache unwritable", "appid", app.AppID, "err", err)
+		}
+		c.logger().InfoContext(ctx, "wechat access token fetched", "appid", app.AppID,
+			"classic", c.UseClassicToken, "expires_at", t.ExpiresAt)
+		return t, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Token{}, r.Err
+		}
+		return r.Val.(Token), nil
+	case <-ctx.Done():
+		return Token{}, &UnavailableError{API: "access_token", Reason: "gave up waiting for the token", Err: ctx.Err()}
+	}
+}
+
+// withAccessToken runs f with the app's access token. When WeChat rejects
+// the token, it is dropped from the cache (unless another caller already
+// replaced it), a new one is obtained and f runs once more.
+func (c *Client) withAccessToken(ctx context.Context, app wxlogin.App, api string, f func(token string) error) error {
+	t, err := c.AccessToken(ctx, app)
+	if err != nil {
+		return err
+	}
+	err = f(t.Value.Reveal())
+	if Classify(err) != KindToken {
+		return err
+	}
+	c.logger().WarnContext(ctx, "wechat rejected the access token; renewing it", "appid", app.AppID, "api", api, "err", err)
+	c.fetchedAt.Delete(app.AppID)
+	if derr := c.tokens().Delete(ctx, app.AppID, t.Value); derr != nil {
+		c.logger().WarnContext(ctx, "wechat token cache: dropping the rejected token failed", "appid", app.AppID, "err", derr)
+	}
+	renewed, rerr := c.AccessToken(ctx, app)
+	if rerr != nil {
+		return rerr
+	}
+	if renewed.Value == t.Value {
+		// WeChat handed back the very token it rejected (stable_token does
+		// until it rotates); calling again would fail the same way. A forced
+		// refresh is not ours to spend: WeChat allows 20 a day per app.
+		return err
+	}
+	return f(renewed.Value.Reveal())
+}
