@@ -88,20 +88,26 @@ func repair(s string) string {
 	return strings.ReplaceAll(s, " ", "+")
 }
 
-// unpad strips strict PKCS#7 padding. It reads every padding byte whatever
-// their values, so its time does not depend on where the padding goes wrong.
+// unpad strips strict PKCS#7 padding: the last byte n must be 1..16 and the
+// last n bytes must all equal n. It reads all sixteen bytes of the last block
+// and branches only once, on the combined verdict, so its time does not tell
+// a caller which of the checks failed or where (the heart of a padding oracle).
+// b must be a non-empty whole number of blocks.
 func unpad(b []byte) ([]byte, bool) {
-	n := int(b[len(b)-1])
-	if n == 0 || n > aes.BlockSize {
-		return nil, false
-	}
-	good := 1
 	tail := b[len(b)-aes.BlockSize:]
-	for i := aes.BlockSize - n; i < aes.BlockSize; i++ {
-		good &= subtle.ConstantTimeByteEq(tail[i], byte(n))
+	n := tail[aes.BlockSize-1]
+	// good is 1 while every check holds; each step folds in without branching.
+	good := 1 - subtle.ConstantTimeByteEq(n, 0)
+	good &= subtle.ConstantTimeLessOrEq(int(n), aes.BlockSize)
+	for i := range aes.BlockSize {
+		// Byte i is padding when it is among the last n bytes.
+		isPad := subtle.ConstantTimeLessOrEq(aes.BlockSize-i, int(n))
+		matches := subtle.ConstantTimeByteEq(tail[i], n)
+		// A padding byte must match; any other byte may be anything.
+		good &= matches | (isPad ^ 1)
 	}
 	if good != 1 {
 		return nil, false
 	}
-	return b[:len(b)-n], true
+	return b[:len(b)-int(n)], true
 }

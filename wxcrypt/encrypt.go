@@ -1,7 +1,6 @@
 package wxcrypt
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -23,8 +22,13 @@ func Encrypt(sessionKey, iv string, plaintext []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// PKCS#7: always 1..16 bytes of padding, each holding the count.
 	n := aes.BlockSize - len(plaintext)%aes.BlockSize
-	buf := append(append([]byte(nil), plaintext...), bytes.Repeat([]byte{byte(n)}, n)...)
+	buf := make([]byte, len(plaintext)+n)
+	copy(buf, plaintext)
+	for i := len(plaintext); i < len(buf); i++ {
+		buf[i] = byte(n)
+	}
 	cipher.NewCBCEncrypter(block, ivb[:]).CryptBlocks(buf, buf)
 	return base64.StdEncoding.EncodeToString(buf), nil
 }

@@ -1,7 +1,9 @@
 package wxcrypt
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -18,13 +20,16 @@ type Payload interface {
 	setRaw(json.RawMessage)
 }
 
-type base struct {
+// Envelope is what every payload type carries besides its own fields: the
+// watermark, and the whole plaintext in Raw. It is exported so that other
+// packages (the emulator, tests) can build payloads in one literal.
+type Envelope struct {
 	Watermark Watermark       `json:"watermark"`
 	Raw       json.RawMessage `json:"-"`
 }
 
-func (b *base) watermark() Watermark       { return b.Watermark }
-func (b *base) setRaw(raw json.RawMessage) { b.Raw = raw }
+func (e *Envelope) watermark() Watermark       { return e.Watermark }
+func (e *Envelope) setRaw(raw json.RawMessage) { e.Raw = raw }
 
 // UserInfo is the payload of getUserInfo / getUserProfile. getUserProfile's
 // carries no OpenID or UnionID.
@@ -38,7 +43,7 @@ type UserInfo struct {
 	Country   string `json:"country"`
 	AvatarURL string `json:"avatarUrl"`
 	Language  string `json:"language"`
-	base
+	Envelope
 }
 
 // PhoneInfo is the payload of the getPhoneNumber button's encryptedData.
@@ -46,13 +51,13 @@ type PhoneInfo struct {
 	PhoneNumber     string `json:"phoneNumber"`
 	PurePhoneNumber string `json:"purePhoneNumber"`
 	CountryCode     string `json:"countryCode"`
-	base
+	Envelope
 }
 
 // WeRun is the payload of wx.getWeRunData: steps of the last 30 days.
 type WeRun struct {
 	StepInfoList []Step `json:"stepInfoList"`
-	base
+	Envelope
 }
 
 // Step is one day of WeRun data.
@@ -64,15 +69,15 @@ type Step struct {
 // ShareInfo is the payload of wx.getShareInfo / group-enter info.
 type ShareInfo struct {
 	OpenGID string `json:"openGId"`
-	base
+	Envelope
 }
 
 // Any is a payload of any kind: only the watermark is typed.
-type Any struct{ base }
+type Any struct{ Envelope }
 
 // Opener decrypts payloads for one app and checks their watermark.
 type Opener struct {
-	AppID  string           // the watermark's appid must equal it
+	AppID  string           // the watermark's appid must equal it; "" opens nothing
 	MaxAge time.Duration    // how old (or how far ahead) the watermark may be; 0 disables the check
 	Now    func() time.Time // nil means time.Now
 }
@@ -89,7 +94,9 @@ func (o Opener) Open(sessionKey, encryptedData, iv string, p Payload) (reason st
 	}
 	p.setRaw(plain)
 	w := p.watermark()
-	if w.AppID != o.AppID {
+	// An empty appid on either side is no match: a payload without a
+	// watermark, or an Opener left unconfigured, must not open anything.
+	if w.AppID == "" || w.AppID != o.AppID {
 		return ReasonAppID, ErrInvalid
 	}
 	if o.MaxAge > 0 {
@@ -105,13 +112,44 @@ func (o Opener) Open(sessionKey, encryptedData, iv string, p Payload) (reason st
 	return "", nil
 }
 
-// WithoutWatermark returns the JSON object raw with its watermark removed:
-// the form the server hands decrypted data to clients in.
+// WithoutWatermark returns the JSON object raw with its watermark member (every
+// one, should the key repeat) removed: the form the server hands decrypted data
+// to clients in. The other members keep their order and their exact bytes, so
+// nothing is re-escaped (an avatarUrl's '&' stays '&'). raw must be a JSON
+// object.
 func WithoutWatermark(raw json.RawMessage) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
+	if !json.Valid(raw) {
+		return nil, errors.New("wxcrypt: without watermark: not valid JSON")
 	}
-	delete(m, "watermark")
-	return json.Marshal(m)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("wxcrypt: without watermark: not a JSON object")
+	}
+	out := make([]byte, 0, len(raw))
+	out = append(out, '{')
+	for dec.More() {
+		// The key's own bytes, as sent, lie between the end of the previous
+		// value (or the '{') and the end of the key token, behind a comma
+		// and whitespace.
+		start := dec.InputOffset()
+		key, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		keyText := bytes.TrimLeft(raw[start:dec.InputOffset()], " \t\r\n,")
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, err
+		}
+		if key == "watermark" {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, keyText...)
+		out = append(out, ':')
+		out = append(out, value...)
+	}
+	return append(out, '}'), nil
 }
