@@ -330,11 +330,16 @@ func (c *Client) send(ctx context.Context, cl *call, out answer) error {
 	return nil
 }
 
-// scrub replaces every secret in msg.
+// scrub replaces every secret in msg, also in the query-escaped form an
+// echo of our URL would carry.
 func scrub(msg string, secrets []string) string {
 	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		if s == "" {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+		if escaped := url.QueryEscape(s); escaped != s {
+			msg = strings.ReplaceAll(msg, escaped, "[redacted]")
 		}
 	}
 	return msg
