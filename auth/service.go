@@ -7,7 +7,10 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -40,6 +43,17 @@ type Config struct {
 
 	Limits Limits
 
+	// SweepInterval is how often expired sessions are deleted from the
+	// store in the background; default 10 minutes; negative disables.
+	SweepInterval time.Duration
+	// CacheSize bounds the sessions Verify keeps in memory; default
+	// 100,000; negative disables the cache (every Verify reads the store).
+	CacheSize int
+	// Revocations, when set, is told of every revocation before the call
+	// that revoked returns, so that other instances can drop their cached
+	// entries (see doc.go). Nil for a single instance.
+	Revocations Revocations
+
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
 }
@@ -60,17 +74,44 @@ type Limit struct {
 
 // Service implements wxlogin's use cases. It is safe for concurrent use.
 type Service struct {
-	// TODO(auth): fields
+	apps     []wxlogin.App
+	appByID  map[string]wxlogin.App
+	users    wxlogin.UserStore
+	sessions wxlogin.SessionStore
+	blobs    wxlogin.BlobStore
+	wechat   WeChat
+	keys     *keyring.Keyring
+	revoked  Revocations
+
+	idle, absolute, touchEvery, maxAge time.Duration
+
+	loginPerIP, loginPerApp, decryptPerSession *limiter
+
+	cache *verifyCache
+	codes *exchanges
+
+	now func() time.Time
+	log *slog.Logger
+
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns a Service, or an error naming the first invalid setting.
-func New(cfg Config) (*Service, error) { panic("TODO(auth)") }
+func New(cfg Config) (*Service, error) { return newService(cfg) }
 
 // Close stops background work (expired-session sweeps).
-func (s *Service) Close() error { panic("TODO(auth)") }
+func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.stopped
+	})
+	return nil
+}
 
 // Apps returns the configured apps.
-func (s *Service) Apps() []wxlogin.App { panic("TODO(auth)") }
+func (s *Service) Apps() []wxlogin.App { return slices.Clone(s.apps) }
 
 // Client describes the requester of a login, for the sessions list and limits.
 type Client struct {
@@ -93,23 +134,33 @@ type LoginResult struct {
 // ECodeBlocked, EUpstreamUnavailable (RetryAfter set), EUpstreamRejected,
 // ERateLimited, EInvalidRequest.
 func (s *Service) Login(ctx context.Context, appid, code string, c Client) (LoginResult, error) {
-	panic("TODO(auth)")
+	return s.login(ctx, appid, code, c)
 }
 
 // Verify checks a login token: the hot path. No store write except a
 // throttled touch; a revoked token fails at once. Errors: ESessionInvalid,
 // EStoreUnavailable.
 func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, error) {
-	panic("TODO(auth)")
+	return s.verify(ctx, token)
 }
 
 // User returns the user a principal stands for.
 func (s *Service) User(ctx context.Context, p wxlogin.Principal) (wxlogin.User, error) {
-	panic("TODO(auth)")
+	u, err := s.users.User(ctx, p.UserID)
+	if err != nil {
+		return wxlogin.User{}, userErr(err)
+	}
+	return u, nil
 }
 
 // Logout ends the principal's session at once.
-func (s *Service) Logout(ctx context.Context, p wxlogin.Principal) error { panic("TODO(auth)") }
+func (s *Service) Logout(ctx context.Context, p wxlogin.Principal) error {
+	if err := s.revokeSession(ctx, p.SessionID); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "auth: logout", "user_id", p.UserID, "session_id", p.SessionID)
+	return nil
+}
 
 // SessionInfo is one session as the sessions list shows it.
 type SessionInfo struct {
@@ -124,18 +175,34 @@ type SessionInfo struct {
 
 // Sessions lists the principal's user's live sessions.
 func (s *Service) Sessions(ctx context.Context, p wxlogin.Principal) ([]SessionInfo, error) {
-	panic("TODO(auth)")
+	ss, err := s.sessions.UserSessions(ctx, p.UserID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return s.sessionInfos(ss, p.SessionID), nil
 }
 
 // RevokeSession ends one of the principal's user's sessions; ENotFound when
 // id is not one of them.
 func (s *Service) RevokeSession(ctx context.Context, p wxlogin.Principal, id string) error {
-	panic("TODO(auth)")
+	if _, err := s.ownSession(ctx, p.UserID, id); err != nil {
+		return err
+	}
+	if err := s.revokeSession(ctx, id); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "auth: session revoked", "user_id", p.UserID, "session_id", id, "by_session_id", p.SessionID)
+	return nil
 }
 
 // RevokeAllSessions ends every session of the principal's user.
 func (s *Service) RevokeAllSessions(ctx context.Context, p wxlogin.Principal) error {
-	panic("TODO(auth)")
+	n, err := s.revokeUser(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "auth: all sessions revoked", "user_id", p.UserID, "count", n)
+	return nil
 }
 
 // Encrypted is an encrypted payload from the client. LoginCode, when set, is
@@ -152,13 +219,13 @@ type Encrypted struct {
 // EInvalidSignature, EInvalidEncryptedData (one message for every cause),
 // EInvalidCode (bad LoginCode), ERateLimited.
 func (s *Service) SaveUserInfo(ctx context.Context, p wxlogin.Principal, rawData, signature string, e Encrypted) (json.RawMessage, error) {
-	panic("TODO(auth)")
+	return s.saveUserInfo(ctx, p, rawData, signature, e)
 }
 
 // SavePhone stores the user's phone number, from a phone code (preferred:
 // traded at getuserphonenumber) or from legacy encrypted data.
 func (s *Service) SavePhone(ctx context.Context, p wxlogin.Principal, phoneCode string, e Encrypted) (wxlogin.Phone, error) {
-	panic("TODO(auth)")
+	return s.savePhone(ctx, p, phoneCode, e)
 }
 
 // Decrypt kinds.
@@ -169,69 +236,143 @@ const (
 
 // Decrypt decrypts WeRun or share info and returns it without its watermark.
 func (s *Service) Decrypt(ctx context.Context, p wxlogin.Principal, kind string, e Encrypted) (json.RawMessage, error) {
-	panic("TODO(auth)")
+	return s.decrypt(ctx, p, kind, e)
 }
 
 // EraseMe erases the principal's user: sessions, data, avatar.
-func (s *Service) EraseMe(ctx context.Context, p wxlogin.Principal) error { panic("TODO(auth)") }
+func (s *Service) EraseMe(ctx context.Context, p wxlogin.Principal) error {
+	return s.erase(ctx, p.UserID)
+}
 
 // SetNickname validates and stores the user's nickname (issue 5).
 func (s *Service) SetNickname(ctx context.Context, p wxlogin.Principal, nickname string) (wxlogin.User, error) {
-	panic("TODO(auth)")
+	return s.setNickname(ctx, p, nickname)
 }
 
 // SetAvatar checks an uploaded image by content (JPEG, PNG, WebP), re-encodes
 // it without metadata, stores it and points the user's profile at it.
 // Errors: ERequestTooLarge, EUnsupportedMediaType.
 func (s *Service) SetAvatar(ctx context.Context, p wxlogin.Principal, image []byte) (wxlogin.User, error) {
-	panic("TODO(auth)")
+	return s.setAvatar(ctx, p, image)
 }
 
 // Avatar returns a stored avatar.
-func (s *Service) Avatar(ctx context.Context, id string) (wxlogin.Blob, error) { panic("TODO(auth)") }
+func (s *Service) Avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
+	return s.avatar(ctx, id)
+}
 
 // Admin use cases: the caller has already checked the admin token.
 
 // AdminFindUsers finds users by openid, unionid, appid.
 func (s *Service) AdminFindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.User, error) {
-	panic("TODO(auth)")
+	us, err := s.users.FindUsers(ctx, f)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return us, nil
 }
 
 // AdminUser returns a user by id.
 func (s *Service) AdminUser(ctx context.Context, id string) (wxlogin.User, error) {
-	panic("TODO(auth)")
+	u, err := s.users.User(ctx, id)
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ENotFound, "no such user")
+	}
+	if err != nil {
+		return wxlogin.User{}, storeErr(err)
+	}
+	return u, nil
 }
 
 // AdminUserSessions lists a user's sessions.
 func (s *Service) AdminUserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
-	panic("TODO(auth)")
+	ss, err := s.sessions.UserSessions(ctx, userID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return s.sessionInfos(ss, ""), nil
 }
 
 // AdminRevokeUserSessions ends every session of a user.
 func (s *Service) AdminRevokeUserSessions(ctx context.Context, userID string) error {
-	panic("TODO(auth)")
+	n, err := s.revokeUser(ctx, userID)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "auth: admin revoked all sessions of a user", "user_id", userID, "count", n)
+	return nil
 }
 
 // AdminRevokeSession ends one session by id.
-func (s *Service) AdminRevokeSession(ctx context.Context, id string) error { panic("TODO(auth)") }
+func (s *Service) AdminRevokeSession(ctx context.Context, id string) error {
+	if _, err := s.ownSession(ctx, "", id); err != nil {
+		return err
+	}
+	if err := s.revokeSession(ctx, id); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "auth: admin revoked a session", "session_id", id)
+	return nil
+}
 
 // AdminEraseUser erases a user and everything of theirs.
-func (s *Service) AdminEraseUser(ctx context.Context, id string) error { panic("TODO(auth)") }
+func (s *Service) AdminEraseUser(ctx context.Context, id string) error {
+	if _, err := s.AdminUser(ctx, id); err != nil {
+		return err
+	}
+	return s.erase(ctx, id)
+}
 
 // AccessToken returns the app's cached WeChat access token, so the app's
 // other backends share it instead of fetching their own.
 func (s *Service) AccessToken(ctx context.Context, appid string) (wechat.Token, error) {
-	panic("TODO(auth)")
+	app, ok := s.appByID[appid]
+	if !ok {
+		return wechat.Token{}, wxlogin.Errorf(wxlogin.EUnknownApp, "appid %q is not configured on this server", clip(appid, 64))
+	}
+	t, err := s.wechat.AccessToken(ctx, app)
+	if err != nil {
+		return wechat.Token{}, s.upstreamErr(ctx, app, "access_token", err, "WeChat refused to issue an access token")
+	}
+	return t, nil
 }
 
 // RotateKeys re-seals every stored session_key under the primary master key
 // and returns how many changed.
-func (s *Service) RotateKeys(ctx context.Context) (int, error) { panic("TODO(auth)") }
+func (s *Service) RotateKeys(ctx context.Context) (int, error) {
+	n, err := s.sessions.ResealSessionKeys(ctx, s.keys.Reseal)
+	if err != nil {
+		s.log.ErrorContext(ctx, "auth: re-sealing session keys failed", "resealed", n, "primary_key", s.keys.PrimaryID(), "err", err)
+		return n, storeErr(err)
+	}
+	s.log.InfoContext(ctx, "auth: session keys re-sealed", "count", n, "primary_key", s.keys.PrimaryID())
+	return n, nil
+}
 
 // Ready reports whether the stores are reachable (GET /readyz).
-func (s *Service) Ready(ctx context.Context) error { panic("TODO(auth)") }
+func (s *Service) Ready(ctx context.Context) error {
+	for _, st := range []any{s.users, s.sessions, s.blobs} {
+		if p, ok := st.(wxlogin.Pinger); ok {
+			if err := p.Ping(ctx); err != nil {
+				return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store is unreachable")
+			}
+		}
+	}
+	return nil
+}
 
 // Dev-only controls (wxlogin dev's /dev/v1/); never reachable in serve.
 
 // ExpireSession makes a session expire now (both deadlines).
-func (s *Service) ExpireSession(ctx context.Context, id string) error { panic("TODO(auth)") }
+func (s *Service) ExpireSession(ctx context.Context, id string) error {
+	sess, err := s.ownSession(ctx, "", id)
+	if err != nil {
+		return err
+	}
+	// The idle deadline is the one Touch can move; at now, Deadline (the
+	// earlier of the two) is now as well.
+	if err := s.sessions.TouchSession(ctx, id, sess.LastSeenAt, s.now()); err != nil {
+		return storeErr(err)
+	}
+	return s.forget(ctx, Revocation{SessionID: id})
+}

@@ -1,0 +1,256 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// Defaults of Config; service.go's comments name them too.
+const (
+	DefaultIdleTimeout      = 7 * 24 * time.Hour
+	DefaultAbsoluteLifetime = 30 * 24 * time.Hour
+	DefaultTouchInterval    = time.Minute
+	DefaultCodeReuseWindow  = 60 * time.Second
+	DefaultDecryptMaxAge    = time.Hour
+	DefaultSweepInterval    = 10 * time.Minute
+	DefaultCacheSize        = 100_000
+)
+
+// Default limits; Limits' comments name them too.
+var (
+	DefaultLoginPerIP        = Limit{Rate: 10, Burst: 20}
+	DefaultLoginPerApp       = Limit{Rate: 500, Burst: 1000}
+	DefaultDecryptPerSession = Limit{Rate: 1, Burst: 10}
+)
+
+// Revocations carries revocations between the instances of a scaled-out
+// server (for example over Redis pub/sub). Publish is called after the
+// store forgot the sessions and before the revoking call returns; every
+// instance that receives one calls Service.Forget with it.
+type Revocations interface {
+	Publish(ctx context.Context, r Revocation) error
+}
+
+// Revocation names what a revocation ended: one session (SessionID) or
+// every session of a user (UserID).
+type Revocation struct {
+	SessionID string `json:"session_id,omitempty"`
+	UserID    string `json:"user_id,omitempty"`
+}
+
+func newService(cfg Config) (*Service, error) {
+	if err := validate(&cfg); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		appByID:  make(map[string]wxlogin.App, len(cfg.Apps)),
+		users:    cfg.Users,
+		sessions: cfg.Sessions,
+		blobs:    cfg.Blobs,
+		wechat:   cfg.WeChat,
+		keys:     cfg.Keys,
+		revoked:  cfg.Revocations,
+
+		idle:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+		absolute:   orDefault(cfg.AbsoluteLifetime, DefaultAbsoluteLifetime),
+		touchEvery: orDefault(cfg.TouchInterval, DefaultTouchInterval),
+		maxAge:     orDefault(cfg.DecryptMaxAge, DefaultDecryptMaxAge),
+
+		loginPerIP:        newLimiter(limitOrDefault(cfg.Limits.LoginPerIP, DefaultLoginPerIP)),
+		loginPerApp:       newLimiter(limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp)),
+		decryptPerSession: newLimiter(limitOrDefault(cfg.Limits.DecryptPerSession, DefaultDecryptPerSession)),
+
+		codes: newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow)),
+
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	if s.maxAge < 0 {
+		s.maxAge = 0 // wxcrypt's "no freshness check"
+	}
+	switch {
+	case cfg.CacheSize == 0:
+		s.cache = newVerifyCache(DefaultCacheSize)
+	default:
+		s.cache = newVerifyCache(cfg.CacheSize) // negative: off
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	for _, a := range cfg.Apps {
+		s.apps = append(s.apps, a)
+		s.appByID[a.AppID] = a
+	}
+	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
+	go s.sweepLoop(every)
+	return s, nil
+}
+
+// validate checks cfg and returns an error naming the first bad setting.
+func validate(cfg *Config) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("auth: "+format, args...)
+	}
+	if len(cfg.Apps) == 0 {
+		return bad("Apps: at least one app (appid and secret) is required")
+	}
+	seen := make(map[string]bool, len(cfg.Apps))
+	for i, a := range cfg.Apps {
+		switch {
+		case a.AppID == "":
+			return bad("Apps[%d].AppID is empty", i)
+		case seen[a.AppID]:
+			return bad("Apps[%d].AppID %q is configured twice", i, a.AppID)
+		case a.Secret.Reveal() == "":
+			return bad("Apps[%d].Secret of %q is empty", i, a.AppID)
+		}
+		seen[a.AppID] = true
+	}
+	switch {
+	case cfg.Users == nil:
+		return bad("Users: a user store is required")
+	case cfg.Sessions == nil:
+		return bad("Sessions: a session store is required")
+	case cfg.WeChat == nil:
+		return bad("WeChat: a WeChat client is required")
+	case cfg.Keys == nil:
+		return bad("Keys: a master keyring is required to seal session keys")
+	case cfg.IdleTimeout < 0:
+		return bad("IdleTimeout %v is negative", cfg.IdleTimeout)
+	case cfg.AbsoluteLifetime < 0:
+		return bad("AbsoluteLifetime %v is negative", cfg.AbsoluteLifetime)
+	case cfg.TouchInterval < 0:
+		return bad("TouchInterval %v is negative", cfg.TouchInterval)
+	case cfg.CodeReuseWindow < 0:
+		return bad("CodeReuseWindow %v is negative", cfg.CodeReuseWindow)
+	}
+	for _, l := range []struct {
+		name string
+		l    Limit
+	}{
+		{"LoginPerIP", cfg.Limits.LoginPerIP},
+		{"LoginPerApp", cfg.Limits.LoginPerApp},
+		{"DecryptPerSession", cfg.Limits.DecryptPerSession},
+	} {
+		if math.IsNaN(l.l.Rate) || math.IsInf(l.l.Rate, 0) {
+			return bad("Limits.%s.Rate %v is not a number", l.name, l.l.Rate)
+		}
+		if l.l.Rate > 0 && l.l.Burst < 0 {
+			return bad("Limits.%s.Burst %d is negative", l.name, l.l.Burst)
+		}
+	}
+	return nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// limitOrDefault fills in a zero Rate with the default; a positive Rate
+// without a Burst gets a burst of one second's worth (at least 1), since a
+// zero burst would refuse everything.
+func limitOrDefault(l, def Limit) Limit {
+	if l.Rate == 0 {
+		return def
+	}
+	if l.Rate > 0 && l.Burst == 0 {
+		l.Burst = max(1, int(math.Ceil(l.Rate)))
+	}
+	return l
+}
+
+// sweepLoop deletes expired sessions, idle rate-limit buckets and
+// remembered codes every interval until Close.
+func (s *Service) sweepLoop(every time.Duration) {
+	defer close(s.stopped)
+	if every < 0 {
+		<-s.stop
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			s.sweep(ctx)
+			cancel()
+		}
+	}
+}
+
+// sweep is one round of sweepLoop.
+func (s *Service) sweep(ctx context.Context) {
+	now := s.now()
+	n, err := s.sessions.DeleteExpiredSessions(ctx, now)
+	if err != nil {
+		s.log.WarnContext(ctx, "auth: sweeping expired sessions failed", "err", err)
+	} else if n > 0 {
+		s.log.InfoContext(ctx, "auth: swept expired sessions", "count", n)
+	}
+	s.loginPerIP.sweep(now)
+	s.loginPerApp.sweep(now)
+	s.decryptPerSession.sweep(now)
+	s.codes.sweep(now)
+}
+
+// app resolves an appid; "" means the only configured app.
+func (s *Service) app(appid string) (wxlogin.App, error) {
+	if appid == "" {
+		if len(s.apps) == 1 {
+			return s.apps[0], nil
+		}
+		return wxlogin.App{}, wxlogin.Errorf(wxlogin.EInvalidRequest,
+			"appid is required: this server serves %d mini programs", len(s.apps))
+	}
+	a, ok := s.appByID[appid]
+	if !ok {
+		return wxlogin.App{}, wxlogin.Errorf(wxlogin.EUnknownApp, "appid %q is not configured on this server", clip(appid, 64))
+	}
+	return a, nil
+}
+
+// storeErr turns a store's error into an application error: not-found and
+// other application errors keep their code, anything else means the store
+// could not be reached or failed, which a client sees as 503.
+func storeErr(err error) error {
+	var e *wxlogin.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "the store is unavailable; try again later")
+}
+
+// errSessionInvalid is the one answer for every token that does not verify:
+// which of missing, malformed, unknown, expired or revoked is nobody's
+// business but the server log's.
+func errSessionInvalid() error {
+	return wxlogin.Errorf(wxlogin.ESessionInvalid, "the login token is missing, invalid, expired or revoked; log in again")
+}
+
+// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 { // s[n] continues a sequence begun before it
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,168 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+// Bounds of what a client sends with a login. WeChat's codes are 32
+// characters; anything much longer is not one.
+const (
+	maxCodeLen      = 128
+	maxUserAgentLen = 256
+	maxIPLen        = 64
+)
+
+func (s *Service) login(ctx context.Context, appid, code string, c Client) (LoginResult, error) {
+	app, err := s.app(appid)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if err := checkCode("code", code); err != nil {
+		return LoginResult{}, err
+	}
+	now := s.now()
+	if c.IP != "" {
+		if ok, wait := s.loginPerIP.allow(c.IP, now); !ok {
+			return LoginResult{}, rateLimited("too many logins from this address", wait)
+		}
+	}
+	if ok, wait := s.loginPerApp.allow(app.AppID, now); !ok {
+		return LoginResult{}, rateLimited("too many logins to this mini program", wait)
+	}
+
+	ws, shared, err := s.exchange(ctx, app, code)
+	if err != nil {
+		return LoginResult{}, err
+	}
+
+	now = s.now()
+	user, created, err := s.users.EnsureUser(ctx, wxlogin.User{
+		ID:        newID("usr_"),
+		AppID:     app.AppID,
+		OpenID:    ws.OpenID,
+		UnionID:   ws.UnionID,
+		CreatedAt: now,
+		UpdatedAt: now,
+	})
+	if err != nil {
+		return LoginResult{}, storeErr(err)
+	}
+
+	token, hash := newToken()
+	sess := wxlogin.Session{
+		ID:               newID("ses_"),
+		TokenHash:        hash,
+		UserID:           user.ID,
+		AppID:            app.AppID,
+		OpenID:           user.OpenID,
+		UnionID:          user.UnionID,
+		SealedSessionKey: s.keys.Seal([]byte(ws.SessionKey.Reveal())),
+		CreatedAt:        now,
+		LastSeenAt:       now,
+		IdleExpiresAt:    now.Add(s.idle),
+		ExpiresAt:        now.Add(s.absolute),
+		UserAgent:        clip(c.UserAgent, maxUserAgentLen),
+		IP:               clip(c.IP, maxIPLen),
+	}
+	if err := s.sessions.CreateSession(ctx, sess); err != nil {
+		return LoginResult{}, storeErr(err)
+	}
+	s.log.InfoContext(ctx, "auth: login", "appid", app.AppID, "user_id", user.ID,
+		"session_id", sess.ID, "created", created, "shared_exchange", shared)
+
+	// The sealed key stays in the store: callers have no use for it.
+	sess.SealedSessionKey = nil
+	return LoginResult{
+		Token:     token,
+		User:      user,
+		Created:   created,
+		Session:   sess,
+		ExpiresAt: sess.Deadline(),
+	}, nil
+}
+
+// checkCode checks the form of a code the client sent in field name.
+func checkCode(name, code string) error {
+	switch {
+	case code == "":
+		return wxlogin.Errorf(wxlogin.EInvalidRequest, "%s is required", name)
+	case len(code) > maxCodeLen:
+		return wxlogin.Errorf(wxlogin.EInvalidRequest, "%s is too long to be a WeChat code", name)
+	}
+	return nil
+}
+
+// exchange trades a wx.login code for WeChat's session at most once per
+// code (see exchanges) and maps WeChat's failures to application errors.
+func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string) (wechat.Session, bool, error) {
+	ws, shared, err := s.codes.do(ctx, app.AppID, code, s.now, func(ctx context.Context) (*wechat.Session, error) {
+		return s.wechat.Code2Session(ctx, app, code)
+	})
+	switch {
+	case errors.Is(err, errCodeUsed):
+		return ws, shared, wxlogin.Wrap(err, wxlogin.EInvalidCode, "the code was already used; call wx.login again")
+	case err != nil:
+		return ws, shared, s.upstreamErr(ctx, app, "code2Session", err, "the code is invalid, expired or used; call wx.login again")
+	case ws.OpenID == "" || ws.SessionKey.Reveal() == "":
+		// The client checks this too; a session without them is useless.
+		return ws, shared, wxlogin.Errorf(wxlogin.EUpstreamUnavailable, "WeChat gave an incomplete answer; try again")
+	}
+	return ws, shared, nil
+}
+
+// upstreamErr maps an error of a WeChat call to an application error.
+// codeMsg is the message for an invalid code, which differs between login
+// codes and phone codes.
+//
+// Kinds with no obvious meaning for a client (an unknown errcode, an access
+// token WeChat keeps refusing after the client's own refresh and retry, a
+// signature error) become EUpstreamUnavailable: the fault is on WeChat's
+// side or between us, the client can do nothing but retry later, and a 500
+// would page someone for a bug that is not ours. They are logged at WARN
+// with the errcode so a pattern is visible.
+func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, err error, codeMsg string) error {
+	kind := wechat.Classify(err)
+	retry := max(wechat.RetryAfter(err), time.Second)
+	var we *wechat.Error
+	errcode := 0
+	if errors.As(err, &we) {
+		errcode = we.ErrCode
+	}
+	// The wechat package keeps secrets out of its errors' text; they are
+	// logged as the cause and kept in Err for the server log only.
+	switch kind {
+	case wechat.KindCodeInvalid:
+		s.log.InfoContext(ctx, "auth: WeChat refused a code", "appid", app.AppID, "api", api, "errcode", errcode)
+		return wxlogin.Wrap(err, wxlogin.EInvalidCode, codeMsg)
+	case wechat.KindBlocked:
+		s.log.WarnContext(ctx, "auth: WeChat blocked a high-risk user", "appid", app.AppID, "api", api, "errcode", errcode)
+		return wxlogin.Wrap(err, wxlogin.ECodeBlocked, "WeChat flagged this user as high-risk; login refused")
+	case wechat.KindConfig:
+		s.log.ErrorContext(ctx, "auth: WECHAT REJECTED THIS APP'S APPID OR SECRET: fix the configuration",
+			"appid", app.AppID, "api", api, "errcode", errcode)
+		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeChat rejected this server's credentials for the mini program")
+	case wechat.KindBusy, wechat.KindQuota, wechat.KindUnavailable:
+		s.log.WarnContext(ctx, "auth: WeChat unavailable", "appid", app.AppID, "api", api,
+			"kind", kind.String(), "errcode", errcode, "err", err)
+		return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: retry, Err: err,
+			Message: "WeChat is busy or unavailable; retry in " + strconv.Itoa(int(retry/time.Second)) + " s"}
+	}
+	s.log.WarnContext(ctx, "auth: WeChat call failed", "appid", app.AppID, "api", api,
+		"kind", kind.String(), "errcode", errcode, "err", err)
+	retry = 5 * time.Second
+	return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: retry, Err: err,
+		Message: "WeChat could not complete the request; retry later"}
+}
+
+// rateLimited is the error of a hit limit; the wait is rounded up to whole
+// seconds because Retry-After carries seconds.
+func rateLimited(msg string, wait time.Duration) error {
+	wait = max(time.Second, (wait+time.Second-1).Truncate(time.Second))
+	return &wxlogin.Error{Code: wxlogin.ERateLimited, Message: msg, RetryAfter: wait}
+}

@@ -1,0 +1,192 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	_ "golang.org/x/image/webp" // registers WebP with image.Decode
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// Nickname and avatar bounds (issue 5).
+const (
+	maxNicknameRunes = 32
+	// MaxAvatarBytes is the largest avatar upload SetAvatar accepts.
+	MaxAvatarBytes = 2 << 20
+	// maxAvatarSide bounds each side of an avatar in pixels. It is checked
+	// on the header alone, before decoding, so that a small file claiming
+	// 60000×60000 pixels (a decompression bomb) costs nothing.
+	maxAvatarSide = 2048
+)
+
+func (s *Service) setNickname(ctx context.Context, p wxlogin.Principal, nickname string) (wxlogin.User, error) {
+	nickname = strings.TrimSpace(nickname)
+	if err := checkNickname(nickname); err != nil {
+		return wxlogin.User{}, err
+	}
+	u, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+		now := s.now()
+		u.Profile.Nickname = nickname
+		u.Profile.UpdatedAt = now
+		u.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return wxlogin.User{}, userErr(err)
+	}
+	return u, nil
+}
+
+// checkNickname validates a trimmed nickname: valid UTF-8, 1 to 32
+// characters, none of them control characters or the invisible ones that
+// reorder text (bidi overrides make a name display as something else).
+func checkNickname(n string) error {
+	invalid := func(why string) error {
+		return wxlogin.Errorf(wxlogin.EInvalidRequest, "nickname %s", why)
+	}
+	switch c := utf8.RuneCountInString(n); {
+	case !utf8.ValidString(n):
+		return invalid("is not valid UTF-8")
+	case c == 0:
+		return invalid("is required")
+	case c > maxNicknameRunes:
+		return invalid("must be at most 32 characters")
+	}
+	for _, r := range n {
+		if unicode.IsControl(r) || isBidiControl(r) || r == utf8.RuneError {
+			return invalid("must not contain control characters")
+		}
+	}
+	return nil
+}
+
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x061C
+}
+
+func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte) (wxlogin.User, error) {
+	if s.blobs == nil {
+		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ENotFound, "avatar upload is not enabled on this server")
+	}
+	if len(img) > MaxAvatarBytes {
+		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ERequestTooLarge, "the avatar is larger than 2 MiB")
+	}
+	data, contentType, err := reencode(img)
+	if err != nil {
+		s.log.InfoContext(ctx, "auth: avatar refused", "user_id", p.UserID, "reason", err)
+		return wxlogin.User{}, wxlogin.Errorf(wxlogin.EUnsupportedMediaType,
+			"the avatar must be a JPEG, PNG or WebP image of at most %d×%d pixels", maxAvatarSide, maxAvatarSide)
+	}
+	blob := wxlogin.Blob{ID: newID("avt_"), ContentType: contentType, Data: data, CreatedAt: s.now()}
+	if err := s.blobs.PutBlob(ctx, blob); err != nil {
+		return wxlogin.User{}, storeErr(err)
+	}
+	var old string
+	u, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+		now := s.now()
+		old = u.Profile.AvatarID
+		u.Profile.AvatarID = blob.ID
+		u.Profile.UpdatedAt = now
+		u.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		// Nothing stored on failure: the new blob points nowhere.
+		if derr := s.blobs.DeleteBlob(context.WithoutCancel(ctx), blob.ID); derr != nil {
+			s.log.WarnContext(ctx, "auth: deleting an orphaned avatar failed", "avatar_id", blob.ID, "err", derr)
+		}
+		return wxlogin.User{}, userErr(err)
+	}
+	if old != "" && old != blob.ID {
+		if err := s.blobs.DeleteBlob(ctx, old); err != nil {
+			// The user has the new avatar; the old blob is garbage to be
+			// collected, not a failure of this request.
+			s.log.WarnContext(ctx, "auth: deleting the replaced avatar failed", "avatar_id", old, "err", err)
+		}
+	}
+	return u, nil
+}
+
+// reencode identifies an image by its content, bounds its dimensions from
+// the header, decodes it and encodes it anew: the output carries pixels
+// only, so EXIF (GPS position, camera serial), XMP, ICC and comments are
+// gone, as is anything appended or smuggled in the original file. JPEG
+// stays JPEG; PNG and WebP (which may be transparent) become PNG.
+func reencode(img []byte) ([]byte, string, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(img))
+	if err != nil {
+		return nil, "", err
+	}
+	switch format {
+	case "jpeg", "png", "webp":
+	default:
+		return nil, "", errors.New("format " + format + " is not accepted")
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxAvatarSide || cfg.Height > maxAvatarSide {
+		return nil, "", errors.New("dimensions out of bounds")
+	}
+	m, _, err := image.Decode(bytes.NewReader(img))
+	if err != nil {
+		return nil, "", err
+	}
+	var out bytes.Buffer
+	if format == "jpeg" {
+		if err := jpeg.Encode(&out, m, &jpeg.Options{Quality: 90}); err != nil {
+			return nil, "", err
+		}
+		return out.Bytes(), "image/jpeg", nil
+	}
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&out, m); err != nil {
+		return nil, "", err
+	}
+	return out.Bytes(), "image/png", nil
+}
+
+func (s *Service) avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
+	notFound := wxlogin.Errorf(wxlogin.ENotFound, "no such avatar")
+	if s.blobs == nil {
+		return wxlogin.Blob{}, wxlogin.Errorf(wxlogin.ENotFound, "avatars are not enabled on this server")
+	}
+	if !validID("avt_", id) {
+		return wxlogin.Blob{}, notFound
+	}
+	b, err := s.blobs.Blob(ctx, id)
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		return wxlogin.Blob{}, notFound
+	}
+	if err != nil {
+		return wxlogin.Blob{}, storeErr(err)
+	}
+	return b, nil
+}
+
+// erase deletes a user and everything of theirs: sessions first (so the
+// tokens die at once), then the avatar, then the user. A later login of
+// the same openid registers a new user.
+func (s *Service) erase(ctx context.Context, userID string) error {
+	u, err := s.users.User(ctx, userID)
+	if err != nil && !errors.Is(err, wxlogin.ErrNotFound) {
+		return storeErr(err)
+	}
+	if _, err := s.revokeUser(ctx, userID); err != nil {
+		return err
+	}
+	if u.Profile.AvatarID != "" && s.blobs != nil {
+		if err := s.blobs.DeleteBlob(ctx, u.Profile.AvatarID); err != nil {
+			return storeErr(err)
+		}
+	}
+	if err := s.users.DeleteUser(ctx, userID); err != nil {
+		return storeErr(err)
+	}
+	s.log.InfoContext(ctx, "auth: user erased", "user_id", userID)
+	return nil
+}

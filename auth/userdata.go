@@ -1,0 +1,268 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/wxcrypt"
+)
+
+// msgInvalidEncrypted is the one message of every decrypt failure, whatever
+// its cause: bad base64, padding, JSON, watermark, a stale timestamp, or an
+// openId inside that is not the caller's. If causes could be told apart a
+// client could use the server as a padding oracle and forge a payload.
+const msgInvalidEncrypted = "the encrypted data could not be decrypted with this session's key; " +
+	"get fresh data from WeChat and send a login_code from a new wx.login with it"
+
+func errInvalidEncrypted() error {
+	return wxlogin.Errorf(wxlogin.EInvalidEncryptedData, msgInvalidEncrypted)
+}
+
+// anonymousNickname is what getUserProfile gives on base library 2.27.1 and
+// later instead of the user's nickname (WECHAT.md).
+const anonymousNickname = "微信用户"
+
+func (s *Service) saveUserInfo(ctx context.Context, p wxlogin.Principal, rawData, signature string, e Encrypted) (json.RawMessage, error) {
+	if err := required("rawData", rawData, "signature", signature, "encryptedData", e.EncryptedData, "iv", e.IV); err != nil {
+		return nil, err
+	}
+	app, key, err := s.openSession(ctx, p, e.LoginCode)
+	if err != nil {
+		return nil, err
+	}
+	if !wxcrypt.VerifySignature(rawData, key, signature) {
+		s.log.InfoContext(ctx, "auth: user info signature mismatch", "session_id", p.SessionID)
+		return nil, wxlogin.Errorf(wxlogin.EInvalidSignature,
+			"the signature does not match rawData under this session's key; send a login_code from a new wx.login with the data")
+	}
+	var info wxcrypt.UserInfo
+	if err := s.open(ctx, p, app, key, e, &info); err != nil {
+		return nil, err
+	}
+	clean, err := wxcrypt.WithoutWatermark(info.Raw)
+	if err != nil { // unreachable: Open parsed it as an object
+		return nil, errInvalidEncrypted()
+	}
+	anonymous := info.NickName == anonymousNickname
+	_, err = s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+		// An anonymised profile from a recent getUserProfile carries no
+		// information: it must not replace what the user really shared
+		// earlier. (The filled-in Profile is never touched here.)
+		if anonymous && len(u.UserInfo) > 0 && !isAnonymous(u.UserInfo) {
+			return nil
+		}
+		u.UserInfo = clean
+		u.UpdatedAt = s.now()
+		return nil
+	})
+	if err != nil {
+		return nil, userErr(err)
+	}
+	return clean, nil
+}
+
+// isAnonymous reports whether stored user info is the anonymised profile.
+func isAnonymous(raw json.RawMessage) bool {
+	var v struct {
+		NickName string `json:"nickName"`
+	}
+	return json.Unmarshal(raw, &v) == nil && v.NickName == anonymousNickname
+}
+
+func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode string, e Encrypted) (wxlogin.Phone, error) {
+	var phone wxlogin.Phone
+	switch {
+	case phoneCode != "":
+		if err := checkCode("code", phoneCode); err != nil {
+			return phone, err
+		}
+		app, err := s.principalApp(p)
+		if err != nil {
+			return phone, err
+		}
+		if err := s.limitDecrypt(p); err != nil {
+			return phone, err
+		}
+		info, err := s.wechat.PhoneNumber(ctx, app, phoneCode, p.OpenID)
+		if err != nil {
+			return phone, s.upstreamErr(ctx, app, "getuserphonenumber", err,
+				"the phone code is invalid, expired or already used (or it is a wx.login code); get a new one from the getPhoneNumber button")
+		}
+		if info == nil || info.PhoneNumber == "" {
+			return phone, wxlogin.Errorf(wxlogin.EUpstreamUnavailable, "WeChat gave an incomplete answer; try again")
+		}
+		phone = wxlogin.Phone{PhoneNumber: info.PhoneNumber, PurePhoneNumber: info.PurePhoneNumber, CountryCode: info.CountryCode}
+	case e.EncryptedData != "" || e.IV != "":
+		if err := required("encryptedData", e.EncryptedData, "iv", e.IV); err != nil {
+			return phone, err
+		}
+		app, key, err := s.openSession(ctx, p, e.LoginCode)
+		if err != nil {
+			return phone, err
+		}
+		var info wxcrypt.PhoneInfo
+		if err := s.open(ctx, p, app, key, e, &info); err != nil {
+			return phone, err
+		}
+		phone = wxlogin.Phone{PhoneNumber: info.PhoneNumber, PurePhoneNumber: info.PurePhoneNumber, CountryCode: info.CountryCode}
+	default:
+		return phone, wxlogin.Errorf(wxlogin.EInvalidRequest, "send either code (from the getPhoneNumber button) or encryptedData and iv")
+	}
+	_, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+		u.Phone = &phone
+		u.UpdatedAt = s.now()
+		return nil
+	})
+	if err != nil {
+		return wxlogin.Phone{}, userErr(err)
+	}
+	return phone, nil
+}
+
+func (s *Service) decrypt(ctx context.Context, p wxlogin.Principal, kind string, e Encrypted) (json.RawMessage, error) {
+	var payload wxcrypt.Payload
+	switch kind {
+	case KindWeRun:
+		payload = new(wxcrypt.WeRun)
+	case KindShare:
+		payload = new(wxcrypt.ShareInfo)
+	default:
+		return nil, wxlogin.Errorf(wxlogin.EInvalidRequest, "kind must be %q or %q", KindWeRun, KindShare)
+	}
+	if err := required("encryptedData", e.EncryptedData, "iv", e.IV); err != nil {
+		return nil, err
+	}
+	app, key, err := s.openSession(ctx, p, e.LoginCode)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.open(ctx, p, app, key, e, payload); err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	switch v := payload.(type) {
+	case *wxcrypt.WeRun:
+		raw = v.Raw
+	case *wxcrypt.ShareInfo:
+		raw = v.Raw
+	}
+	clean, err := wxcrypt.WithoutWatermark(raw)
+	if err != nil { // unreachable: Open parsed it as an object
+		return nil, errInvalidEncrypted()
+	}
+	return clean, nil
+}
+
+// openSession takes a decrypt attempt from the session's bucket and returns
+// the session_key to decrypt with: the one a fresh loginCode trades for
+// (kept on the session for later requests, because the wx.login that made
+// the code rotated the old key), or else the one sealed on the session.
+func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCode string) (wxlogin.App, string, error) {
+	app, err := s.principalApp(p)
+	if err != nil {
+		return app, "", err
+	}
+	if loginCode != "" {
+		if err := checkCode("login_code", loginCode); err != nil {
+			return app, "", err
+		}
+	}
+	if err := s.limitDecrypt(p); err != nil {
+		return app, "", err
+	}
+	if loginCode != "" {
+		ws, _, err := s.exchange(ctx, app, loginCode)
+		if err != nil {
+			return app, "", err
+		}
+		if ws.OpenID != p.OpenID {
+			s.log.WarnContext(ctx, "auth: login_code of another user", "session_id", p.SessionID)
+			return app, "", wxlogin.Errorf(wxlogin.EInvalidRequest, "login_code belongs to another user than this session's")
+		}
+		if err := s.sessions.SetSessionKey(ctx, p.SessionID, s.keys.Seal([]byte(ws.SessionKey.Reveal()))); err != nil {
+			if errors.Is(err, wxlogin.ErrNotFound) {
+				return app, "", errSessionInvalid()
+			}
+			return app, "", storeErr(err)
+		}
+		return app, ws.SessionKey.Reveal(), nil
+	}
+	sess, err := s.sessions.Session(ctx, p.SessionID)
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		return app, "", errSessionInvalid()
+	}
+	if err != nil {
+		return app, "", storeErr(err)
+	}
+	key, err := s.keys.Open(sess.SealedSessionKey)
+	if err != nil {
+		// A master key missing from the keyring, or a corrupt row: ours to
+		// fix, not the client's.
+		s.log.ErrorContext(ctx, "auth: cannot open the session's sealed session_key", "session_id", p.SessionID, "err", err)
+		return app, "", wxlogin.Wrap(err, wxlogin.EInternal, "the session's key could not be opened")
+	}
+	return app, string(key), nil
+}
+
+// open decrypts into payload and checks that an openId or unionId inside
+// is the caller's. Every failure is the same errInvalidEncrypted; the
+// reason goes to the server log only, at INFO: a client can cause it at
+// will, so it is not a server problem.
+func (s *Service) open(ctx context.Context, p wxlogin.Principal, app wxlogin.App, key string, e Encrypted, payload wxcrypt.Payload) error {
+	o := wxcrypt.Opener{AppID: app.AppID, MaxAge: s.maxAge, Now: s.now}
+	reason, err := o.Open(key, e.EncryptedData, e.IV, payload)
+	if err == nil {
+		if ui, ok := payload.(*wxcrypt.UserInfo); ok {
+			switch {
+			case ui.OpenID != "" && ui.OpenID != p.OpenID:
+				reason, err = "openId inside is not the session's", wxcrypt.ErrInvalid
+			case ui.UnionID != "" && ui.UnionID != p.UnionID:
+				reason, err = "unionId inside is not the session's", wxcrypt.ErrInvalid
+			}
+		}
+	}
+	if err != nil {
+		s.log.InfoContext(ctx, "auth: decrypt failed", "session_id", p.SessionID, "reason", reason)
+		return errInvalidEncrypted()
+	}
+	return nil
+}
+
+func (s *Service) limitDecrypt(p wxlogin.Principal) error {
+	if ok, wait := s.decryptPerSession.allow(p.SessionID, s.now()); !ok {
+		return rateLimited("too many decrypt attempts for this session", wait)
+	}
+	return nil
+}
+
+// principalApp returns the app of a verified principal.
+func (s *Service) principalApp(p wxlogin.Principal) (wxlogin.App, error) {
+	app, ok := s.appByID[p.AppID]
+	if !ok {
+		// The app was removed from the configuration after this login.
+		return app, errSessionInvalid()
+	}
+	return app, nil
+}
+
+// required returns EInvalidRequest naming the first empty field of
+// name/value pairs.
+func required(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return wxlogin.Errorf(wxlogin.EInvalidRequest, "%s is required", pairs[i])
+		}
+	}
+	return nil
+}
+
+// userErr maps a user store error for a principal's user: a user erased
+// while a request was under way means its session is gone too.
+func userErr(err error) error {
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		return errSessionInvalid()
+	}
+	return storeErr(err)
+}

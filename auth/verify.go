@@ -1,0 +1,158 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, error) {
+	h, ok := parseToken(token)
+	if !ok {
+		return wxlogin.Principal{}, errSessionInvalid()
+	}
+	now := s.now()
+	if e := s.cache.get(h); e != nil {
+		if now.Before(e.expiresAt) && now.Before(time.Unix(0, e.lastSeen.Load()).Add(s.idle)) {
+			return s.touch(ctx, e, now)
+		}
+		// Past a deadline as far as this instance knows; another instance
+		// may have touched it since, so the store decides.
+		s.cache.drop(e)
+	}
+
+	gen := s.cache.generation()
+	sess, err := s.sessions.SessionByToken(ctx, h)
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		return wxlogin.Principal{}, errSessionInvalid()
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "auth: verify: session store failed", "err", err)
+		return wxlogin.Principal{}, storeErr(err)
+	}
+	if sess.Expired(now) {
+		return wxlogin.Principal{}, errSessionInvalid()
+	}
+	e := newEntry(&sess)
+	s.cache.add(e, gen)
+	return s.touch(ctx, e, now)
+}
+
+// touch returns the principal of a live entry, writing the sliding renewal
+// to the store when the last write is TouchInterval old. Of concurrent
+// Verifies of one session only the one that wins the compare-and-swap
+// writes; the others answer from memory.
+func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.Principal, error) {
+	last := e.lastSeen.Load()
+	if now.Sub(time.Unix(0, last)) >= s.touchEvery && e.lastSeen.CompareAndSwap(last, now.UnixNano()) {
+		err := s.sessions.TouchSession(ctx, e.principal.SessionID, now, now.Add(s.idle))
+		if err != nil {
+			e.lastSeen.CompareAndSwap(now.UnixNano(), last) // let the next Verify try again
+			if errors.Is(err, wxlogin.ErrNotFound) {
+				// Revoked by someone who could not tell this instance
+				// (another instance without a Revocations bus): the touch
+				// doubles as a periodic recheck.
+				s.cache.drop(e)
+				return wxlogin.Principal{}, errSessionInvalid()
+			}
+			s.log.WarnContext(ctx, "auth: verify: touching the session failed", "session_id", e.principal.SessionID, "err", err)
+			return wxlogin.Principal{}, storeErr(err)
+		}
+	}
+	p := e.principal
+	p.ExpiresAt = now.Add(s.idle)
+	if e.expiresAt.Before(p.ExpiresAt) {
+		p.ExpiresAt = e.expiresAt
+	}
+	return p, nil
+}
+
+// revokeSession deletes one session and makes its token fail at once.
+func (s *Service) revokeSession(ctx context.Context, id string) error {
+	if err := s.sessions.DeleteSession(ctx, id); err != nil {
+		return storeErr(err)
+	}
+	return s.forget(ctx, Revocation{SessionID: id})
+}
+
+// revokeUser deletes every session of a user and makes their tokens fail at
+// once.
+func (s *Service) revokeUser(ctx context.Context, userID string) (int, error) {
+	n, err := s.sessions.DeleteUserSessions(ctx, userID)
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	return n, s.forget(ctx, Revocation{UserID: userID})
+}
+
+// forget drops a revocation's cache entries here and tells the other
+// instances. The store was changed first: that order is what the cache's
+// generation guard relies on.
+func (s *Service) forget(ctx context.Context, r Revocation) error {
+	s.Forget(r)
+	if s.revoked == nil {
+		return nil
+	}
+	if err := s.revoked.Publish(ctx, r); err != nil {
+		// The sessions are gone from the store; other instances stop
+		// accepting them at their next touch (TouchInterval) at the latest.
+		s.log.ErrorContext(ctx, "auth: publishing a revocation failed", "session_id", r.SessionID, "user_id", r.UserID, "err", err)
+		return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "the revocation could not be published to every instance; try again")
+	}
+	return nil
+}
+
+// Forget drops the cached sessions a revocation names. Instances of a
+// scaled-out server call it for each revocation another instance
+// published; it is also what every local revocation does.
+func (s *Service) Forget(r Revocation) {
+	if r.SessionID != "" {
+		s.cache.forgetSession(r.SessionID)
+	}
+	if r.UserID != "" {
+		s.cache.forgetUser(r.UserID)
+	}
+}
+
+// sessionInfos lists the live sessions among ss; current is the id of the
+// session asking, if any.
+func (s *Service) sessionInfos(ss []wxlogin.Session, current string) []SessionInfo {
+	now := s.now()
+	out := make([]SessionInfo, 0, len(ss))
+	for i := range ss {
+		x := &ss[i]
+		if x.Expired(now) {
+			continue
+		}
+		out = append(out, SessionInfo{
+			ID:         x.ID,
+			CreatedAt:  x.CreatedAt,
+			LastSeenAt: x.LastSeenAt,
+			ExpiresAt:  x.Deadline(),
+			UserAgent:  x.UserAgent,
+			IP:         x.IP,
+			Current:    x.ID == current,
+		})
+	}
+	return out
+}
+
+// ownSession returns the session id if it belongs to userID, and ENotFound
+// otherwise: whether another user's session exists is not the caller's
+// business.
+func (s *Service) ownSession(ctx context.Context, userID, id string) (wxlogin.Session, error) {
+	notFound := wxlogin.Errorf(wxlogin.ENotFound, "no such session")
+	if !validID("ses_", id) {
+		return wxlogin.Session{}, notFound
+	}
+	sess, err := s.sessions.Session(ctx, id)
+	if errors.Is(err, wxlogin.ErrNotFound) || err == nil && userID != "" && sess.UserID != userID {
+		return wxlogin.Session{}, notFound
+	}
+	if err != nil {
+		return wxlogin.Session{}, storeErr(err)
+	}
+	return sess, nil
+}
