@@ -163,6 +163,6 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 // rateLimited is the error of a hit limit; the wait is rounded up to whole
 // seconds because Retry-After carries seconds.
 func rateLimited(msg string, wait time.Duration) error {
-	wait = max(time.Second, (wait+time.Second-1).Truncate(time.Second))
+	wait = max(time.Second, (wait + time.Second - 1).Truncate(time.Second))
 	return &wxlogin.Error{Code: wxlogin.ERateLimited, Message: msg, RetryAfter: wait}
 }
