@@ -92,28 +92,11 @@ func TestOpenTypedPayloads(t *testing.T) {
 			if diff := cmp.Diff(tc.want, tc.got, ignoreRaw); diff != "" {
 				t.Errorf("payload (-want +got):\n%s", diff)
 			}
-			if raw := rawOf(tc.got); string(raw) != tc.plain {
+			if raw := envelopeOf(t, tc.got).Raw; string(raw) != tc.plain {
 				t.Errorf("Raw = %s, want the whole plaintext %s", raw, tc.plain)
 			}
 		})
 	}
-}
-
-// rawOf returns the Raw field of any payload type.
-func rawOf(p wxcrypt.Payload) json.RawMessage {
-	switch p := p.(type) {
-	case *wxcrypt.UserInfo:
-		return p.Raw
-	case *wxcrypt.PhoneInfo:
-		return p.Raw
-	case *wxcrypt.WeRun:
-		return p.Raw
-	case *wxcrypt.ShareInfo:
-		return p.Raw
-	case *wxcrypt.Any:
-		return p.Raw
-	}
-	return nil
 }
 
 // TestOpenKeepsUnknownFields: a field WeChat adds tomorrow is not lost.

@@ -1,0 +1,128 @@
+package wxcrypt_test
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wxlogin/wxlogin/wxcrypt"
+)
+
+// benchUserInfo is a user-info-like payload of about 1 KB: the usual fields,
+// a long avatar URL and a few fields wxcrypt does not know.
+var benchUserInfo = `{"openId":"oWxlBenchOpenID00000000001","nickName":"小明 Xiaoming 🐼","gender":1,` +
+	`"language":"zh_CN","city":"Guangzhou","province":"Guangdong","country":"China",` +
+	`"avatarUrl":"https://thirdwx.qlogo.cn/mmopen/vi_32/` + strings.Repeat("Q3auHgzwzM4", 30) + `/132",` +
+	`"unionId":"oWxlBenchUnionID0000000001",` +
+	`"extra":{"labels":["` + strings.Repeat("abcdefghij", 30) + `"],"score":12345,"verified":true},` +
+	`"watermark":{"timestamp":1763683200,"appid":"wx5e1a0c9b3f7d2a64"}}`
+
+func TestBenchPayloadShape(t *testing.T) {
+	t.Parallel()
+	if n := len(benchUserInfo); n < 960 || n > 1100 {
+		t.Errorf("benchmark payload is %d bytes, want about 1 KB", n)
+	}
+	// Both benchmarked paths must open it, or the figures measure failures.
+	data := seal(t, benchUserInfo)
+	var ours, base wxcrypt.UserInfo
+	o := wxcrypt.Opener{AppID: katAppID, MaxAge: 10 * time.Minute, Now: fixedClock(katTime)}
+	if reason, err := o.Open(katKey1, data, katIV1, &ours); err != nil {
+		t.Fatalf("Open: %v (%s)", err, reason)
+	}
+	if err := stdlibOpen(katKey1, data, katIV1, katAppID, 10*time.Minute, katTime, &base); err != nil {
+		t.Fatalf("stdlibOpen: %v", err)
+	}
+	if ours.NickName != base.NickName || ours.Watermark != base.Watermark || string(ours.Raw) != string(base.Raw) {
+		t.Errorf("the two paths disagree: %+v vs %+v", ours, base)
+	}
+}
+
+// stdlibOpen is the baseline: the same steps as Opener.Open written directly
+// with the standard library, as a typical SDK does them.
+func stdlibOpen(sessionKey, encryptedData, iv, appID string, maxAge time.Duration, now time.Time, u *wxcrypt.UserInfo) error {
+	key, err := base64.StdEncoding.DecodeString(sessionKey)
+	if err != nil {
+		return err
+	}
+	ivb, err := base64.StdEncoding.DecodeString(iv)
+	if err != nil {
+		return err
+	}
+	data, err := base64.StdEncoding.DecodeString(encryptedData)
+	if err != nil {
+		return err
+	}
+	if len(ivb) != aes.BlockSize || len(data) == 0 || len(data)%aes.BlockSize != 0 {
+		return errors.New("bad length")
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return err
+	}
+	cipher.NewCBCDecrypter(block, ivb).CryptBlocks(data, data)
+	n := int(data[len(data)-1])
+	if n == 0 || n > aes.BlockSize {
+		return errors.New("bad padding")
+	}
+	for _, c := range data[len(data)-n:] {
+		if int(c) != n {
+			return errors.New("bad padding")
+		}
+	}
+	plain := data[:len(data)-n]
+	if err := json.Unmarshal(plain, u); err != nil {
+		return err
+	}
+	u.Raw = plain
+	if u.Watermark.AppID != appID {
+		return errors.New("appid")
+	}
+	if age := now.Sub(time.Unix(u.Watermark.Timestamp, 0)); age > maxAge || age < -maxAge {
+		return errors.New("stale")
+	}
+	return nil
+}
+
+// BenchmarkOpenUserInfo compares decrypt + watermark + parse of a ~1 KB user
+// info through Opener.Open with the stdlib baseline, in one run.
+func BenchmarkOpenUserInfo(b *testing.B) {
+	data := seal(b, benchUserInfo)
+	b.Run("wxcrypt", func(b *testing.B) {
+		o := wxcrypt.Opener{AppID: katAppID, MaxAge: 10 * time.Minute, Now: fixedClock(katTime)}
+		b.SetBytes(int64(len(benchUserInfo)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var u wxcrypt.UserInfo
+			if _, err := o.Open(katKey1, data, katIV1, &u); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stdlib", func(b *testing.B) {
+		b.SetBytes(int64(len(benchUserInfo)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var u wxcrypt.UserInfo
+			if err := stdlibOpen(katKey1, data, katIV1, katAppID, 10*time.Minute, katTime, &u); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkDecrypt measures Decrypt alone, for the same payload.
+func BenchmarkDecrypt(b *testing.B) {
+	data := seal(b, benchUserInfo)
+	b.SetBytes(int64(len(benchUserInfo)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := wxcrypt.Decrypt(katKey1, data, katIV1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
