@@ -1,0 +1,232 @@
+package emulator
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wxlogin/wxlogin/wxcrypt"
+)
+
+// User is a simulated WeChat user's data: what the device knows and hands
+// out through getUserInfo, getUserProfile, the nickname input and the phone
+// button. One User is shared by every app the user opens. Field names are
+// WeChat's; PUT /emulator/v1/users/{user} takes the same JSON and changes
+// only the fields it carries.
+type User struct {
+	NickName  string `json:"nickName"`
+	AvatarURL string `json:"avatarUrl"`
+	Gender    int    `json:"gender"` // 0 unknown, 1 male, 2 female
+	City      string `json:"city"`
+	Province  string `json:"province"`
+	Country   string `json:"country"`
+	Language  string `json:"language"`
+	// PhoneNumber is the number without country code, as purePhoneNumber.
+	PhoneNumber string `json:"phoneNumber"`
+	CountryCode string `json:"countryCode"`
+	// BaseLibrary is the version of the device's base library (SDKVersion):
+	// it decides whether getUserProfile is anonymised (2.27.1+), whether
+	// the phone button gives a code (2.21.2+) and whether the privacy check
+	// applies (2.32.3+). Empty means DefaultBaseLibrary.
+	BaseLibrary string `json:"baseLibrary"`
+}
+
+// defaultUser is the data of a simulated user nobody has set: a nickname
+// equal to the user name, a stable fake avatar and phone number.
+func defaultUser(name string) User {
+	digits := derive("", 40, "phone", name)
+	var phone strings.Builder
+	phone.WriteString("138")
+	for i := 0; phone.Len() < 11; i++ {
+		phone.WriteByte('0' + digits[i]%10)
+	}
+	return User{
+		NickName:    name,
+		AvatarURL:   "https://thirdwx.qlogo.cn/mmopen/vi_32/" + derive("", 40, "avatar", name) + "/132",
+		Gender:      1,
+		City:        "Shenzhen",
+		Province:    "Guangdong",
+		Country:     "China",
+		Language:    "zh_CN",
+		PhoneNumber: phone.String(),
+		CountryCode: "86",
+		BaseLibrary: DefaultBaseLibrary,
+	}
+}
+
+// person is a simulated WeChat user across apps.
+type person struct {
+	name    string
+	unionID string // the same in every app bound to the Open Platform account
+	user    User
+}
+
+// account is a person within one app.
+type account struct {
+	app    *app
+	person *person
+	openID string
+
+	sessionKey string // "" before the first login
+	keyIssued  time.Time
+
+	scopes map[string]bool // absent: never asked
+
+	privacyAgreed  bool
+	privacyRefused time.Time // last disagreement; zero if none
+
+	logins    []time.Time // wx.login calls of the last second
+	c2sWindow time.Time   // start of the current jscode2session minute
+	c2sCount  int
+}
+
+type codeKind int
+
+const (
+	loginCode codeKind = iota + 1
+	phoneCode
+)
+
+// code is a one-time code: a login code for jscode2session or a phone code
+// for getuserphonenumber.
+type code struct {
+	kind       codeKind
+	acct       *account
+	sessionKey string // login: the key this login issued
+	phone      User   // phone: the number at the time of the tap
+	issued     time.Time
+	used       bool
+}
+
+// token is an access token of either endpoint.
+type token struct {
+	value   string
+	app     *app
+	stable  bool
+	expires time.Time
+	deadAt  time.Time // when it stops working because it was replaced; zero if not replaced
+}
+
+// maxUserName bounds simulated user names, which appear in URLs and logs.
+const maxUserName = 64
+
+// validUserName reports whether name can name a simulated user: 1 to 64
+// characters of valid UTF-8 without control characters or slashes.
+func validUserName(name string) bool {
+	if name == "" || len(name) > maxUserName || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == '/' {
+			return false
+		}
+	}
+	return true
+}
+
+// personLocked returns the simulated user name, creating it on first use.
+func (e *Emulator) personLocked(name string) *person {
+	p := e.persons[name]
+	if p == nil {
+		p = &person{name: name, unionID: derive("o", 28, "unionid", name), user: defaultUser(name)}
+		e.persons[name] = p
+	}
+	return p
+}
+
+// accountLocked returns the simulated user name in app a, creating it on
+// first use. Its openid is derived from both, so it is stable.
+func (e *Emulator) accountLocked(a *app, name string) *account {
+	acct := a.accounts[name]
+	if acct == nil {
+		acct = &account{
+			app:    a,
+			person: e.personLocked(name),
+			openID: derive("o", 28, "openid", a.AppID, name),
+			scopes: map[string]bool{},
+		}
+		a.accounts[name] = acct
+		e.openIDs[acct.openID] = acct
+	}
+	return acct
+}
+
+// unionIDLocked returns the unionid WeChat gives for acct: only when the app
+// is bound to the Open Platform account.
+func (acct *account) unionID() string {
+	if !acct.app.OpenPlatform {
+		return ""
+	}
+	return acct.person.unionID
+}
+
+// keyValid reports whether the account's session_key is still valid at now.
+func (e *Emulator) keyValidLocked(acct *account, now time.Time) bool {
+	if acct.sessionKey == "" {
+		return false
+	}
+	return e.SessionKeyLifetime <= 0 || now.Before(acct.keyIssued.Add(e.SessionKeyLifetime))
+}
+
+// rotateKeyLocked gives acct a new session_key; the previous one is dead.
+func (acct *account) rotateKey(now time.Time) string {
+	acct.sessionKey = wxcrypt.NewSessionKey()
+	acct.keyIssued = now
+	return acct.sessionKey
+}
+
+// newCodeLocked issues a one-time code and forgets expired ones, so a long
+// dev session does not grow without bound.
+func (e *Emulator) newCodeLocked(c *code) string {
+	if len(e.codes) >= 1024 {
+		for k, old := range e.codes {
+			if !c.issued.Before(old.issued.Add(e.codeLifetime())) {
+				delete(e.codes, k)
+			}
+		}
+	}
+	n := 32
+	if c.kind == phoneCode {
+		n = 64 // longer, as WeChat's phone codes are
+	}
+	for {
+		s := randomString(n, alnum)
+		if _, dup := e.codes[s]; !dup {
+			e.codes[s] = c
+			return s
+		}
+	}
+}
+
+// version compares dotted base library versions: -1, 0 or 1. Missing or
+// malformed parts count as 0.
+func compareVersion(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	return 0
+}
+
+// baseLibraryAtLeast reports whether u's device runs base library v or later.
+func (u *User) baseLibraryAtLeast(v string) bool {
+	lib := u.BaseLibrary
+	if lib == "" {
+		lib = DefaultBaseLibrary
+	}
+	return compareVersion(lib, v) >= 0
+}
