@@ -1,0 +1,635 @@
+// The wxlogin playground: the real SDK and its simulated wx, running in the
+// browser against the dev server (same origin: /v1/ is wxlogin, /emulator/v1/
+// the WeChat emulator's device API, /dev/v1/ the dev controls). Every HTTP
+// call goes through traced(), which puts it on the timeline; after each call
+// to wxlogin the emulator's stats tell which WeChat APIs the server called.
+import { createClient, isAnonymousProfile, WxloginError, type Client } from '../../sdk/miniprogram/src/index'
+import { compareVersions, createSimulatedWx, type FetchLike, type SimulatedWx } from '../../sdk/miniprogram/src/simulated-wx'
+
+type Lane = 'sdk' | 'wx' | 'wxlogin' | 'wechat' | 'dev'
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T
+
+const WHY: Record<string, string> = {
+  session_invalid:
+    'wxlogin no longer accepts this token (expired, logged out or revoked). The SDK logs in again once (wx.login → POST /v1/login) and retries the request.',
+  invalid_code: 'The wx.login code was used already, is older than 5 minutes, or unknown. A code works once; the SDK asks wx.login for a new one.',
+  invalid_encrypted_data:
+    'wxlogin could not decrypt with the session_key it holds: WeChat rotated the key (a wx.login after this session logged in). Send a fresh login_code with the payload — tick the box under "User data".',
+  invalid_signature: 'sha1(rawData + session_key) did not match: the key rotated, or the data was altered.',
+  upstream_unavailable: 'WeChat was busy or unreachable. The SDK waits for Retry-After (within a bound) and tries again.',
+  rate_limited: 'A limit was hit; Retry-After says when to try again.',
+  privacy_not_authorized:
+    'The user has not agreed to the privacy guidelines (errno 104). Call client.ensurePrivacy() to show your privacy popup before privacy APIs.',
+  user_cancelled: 'The user tapped "deny" or "cancel". Nothing reached wxlogin.',
+  scope_denied: 'The user refused this scope. WeChat will not ask again: explain why, then open wx.openSetting from a tap.',
+  code_blocked: 'WeChat flagged this user as high-risk (errcode 40226): wxlogin refuses the login.',
+  unsupported_media_type: 'The upload is not a JPEG, PNG or WebP image (checked by content, not by name).',
+  request_too_large: 'The upload is over the size limit.',
+  invalid_request: 'wxlogin refused the request as malformed.',
+  unknown_app: 'The appid is not configured on this wxlogin server.',
+}
+
+const WECHAT_ERRCODES: Record<string, string> = {
+  '0': 'ok',
+  '40029': 'invalid code',
+  '40163': 'code been used',
+  '40226': 'high-risk user',
+  '45011': 'minute quota',
+  '-1': 'system busy',
+  '87009': 'invalid signature',
+}
+
+const DEVICE_APIS: Array<[RegExp, string]> = [
+  [/^POST \/emulator\/v1\/login/, 'wx.login'],
+  [/^GET \/emulator\/v1\/session/, 'wx.checkSession'],
+  [/^GET \/emulator\/v1\/settings/, 'wx.getSetting'],
+  [/^POST \/emulator\/v1\/settings/, 'wx.openSetting'],
+  [/^POST \/emulator\/v1\/authorize/, 'authorize popup'],
+  [/^POST \/emulator\/v1\/userinfo/, 'getUserInfo'],
+  [/^POST \/emulator\/v1\/profile/, 'wx.getUserProfile'],
+  [/^POST \/emulator\/v1\/phone/, 'getPhoneNumber button'],
+  [/^POST \/emulator\/v1\/werun/, 'wx.getWeRunData'],
+  [/^(GET|POST) \/emulator\/v1\/privacy/, 'privacy'],
+  [/^POST \/emulator\/v1\/avatar/, 'chooseAvatar'],
+  [/^POST \/emulator\/v1\/nickname/, 'nickname input'],
+  [/^PUT \/emulator\/v1\/users/, 'device setup'],
+]
+
+// ---- timeline ------------------------------------------------------------
+
+interface Entry {
+  lane: Lane
+  title: string
+  status?: string
+  ok?: boolean
+  code?: string
+  why?: string
+  good?: boolean
+  details?: Array<[string, unknown]>
+  action?: boolean
+}
+
+function clock(): string {
+  const d = new Date()
+  const p = (n: number, w = 2) => String(n).padStart(w, '0')
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
+}
+
+function pretty(v: unknown): string {
+  if (typeof v === 'string') {
+    try {
+      return JSON.stringify(JSON.parse(v), null, 2)
+    } catch {
+      return v
+    }
+  }
+  return JSON.stringify(v, null, 2) ?? String(v)
+}
+
+const LANE_LABEL: Record<Lane, string> = {
+  sdk: 'SDK',
+  wx: 'wx → WeChat',
+  wxlogin: 'client → wxlogin',
+  wechat: 'wxlogin → WeChat',
+  dev: 'dev control',
+}
+
+function addEntry(e: Entry): void {
+  const li = document.createElement('li')
+  li.className = 'entry ' + (e.action ? 'action' : e.ok === false ? 'error' : 'ok')
+  li.dataset.lane = e.lane
+  if (e.code) li.dataset.code = e.code
+  if (e.status) li.dataset.status = e.status
+  const row = document.createElement('div')
+  row.className = 'row'
+  const t = document.createElement('time')
+  t.textContent = clock()
+  const lane = document.createElement('span')
+  lane.className = 'lane lane-' + e.lane
+  lane.textContent = LANE_LABEL[e.lane]
+  const title = document.createElement('span')
+  title.className = 'title'
+  title.textContent = e.title
+  row.append(t, lane, title)
+  if (e.code) {
+    const c = document.createElement('span')
+    c.className = 'code'
+    c.textContent = e.code
+    row.append(c)
+  }
+  if (e.status) {
+    const s = document.createElement('span')
+    s.className = 'status ' + (e.ok === false ? 'err' : 'ok')
+    s.textContent = e.status
+    row.append(s)
+  }
+  li.append(row)
+  if (e.why) {
+    const w = document.createElement('div')
+    w.className = 'why' + (e.good ? ' good' : '')
+    w.textContent = e.why
+    li.append(w)
+  }
+  if (e.details && e.details.length) {
+    const d = document.createElement('details')
+    const sum = document.createElement('summary')
+    sum.textContent = e.details.map(([k]) => k).join(' · ')
+    d.append(sum)
+    for (const [k, v] of e.details) {
+      const pre = document.createElement('pre')
+      pre.textContent = `${k}:\n${pretty(v)}`
+      d.append(pre)
+    }
+    li.append(d)
+  }
+  const list = $('timeline')
+  list.append(li)
+  $('timeline-empty').hidden = true
+  li.scrollIntoView({ block: 'nearest' })
+}
+
+// ---- traced HTTP ---------------------------------------------------------
+
+const rawFetch: typeof fetch = window.fetch.bind(window)
+
+function shortToken(s: string): string {
+  return s.length > 18 ? s.slice(0, 12) + '…' + s.slice(-4) : s
+}
+
+function describeBody(body: unknown): unknown {
+  if (body === undefined || body === null) return undefined
+  if (typeof body === 'string') return body
+  if (body instanceof FormData) {
+    const parts: Record<string, string> = {}
+    body.forEach((v, k) => {
+      parts[k] = typeof v === 'string' ? v : `<file ${(v as File).name || 'blob'}, ${(v as File).type || '?'}, ${(v as File).size} bytes>`
+    })
+    return { multipart: parts }
+  }
+  return String(body)
+}
+
+let wechatStats: Record<string, { calls: number; errcodes?: Record<string, number> }> | null = null
+
+async function readStats(): Promise<Record<string, { calls: number; errcodes?: Record<string, number> }>> {
+  try {
+    const r = await rawFetch('/emulator/v1/stats')
+    const j = (await r.json()) as { apis?: Record<string, { calls: number; errcodes?: Record<string, number> }> }
+    return j.apis ?? {}
+  } catch {
+    return {}
+  }
+}
+
+/** wechatDiff puts on the timeline the WeChat server APIs wxlogin called since the last look. */
+async function wechatDiff(): Promise<void> {
+  const now = await readStats()
+  const before = wechatStats ?? {}
+  wechatStats = now
+  for (const [api, st] of Object.entries(now)) {
+    const old = before[api]
+    const calls = st.calls - (old?.calls ?? 0)
+    if (calls <= 0) continue
+    const codes: string[] = []
+    let failed = false
+    for (const [code, n] of Object.entries(st.errcodes ?? {})) {
+      const d = n - (old?.errcodes?.[code] ?? 0)
+      if (d > 0) {
+        codes.push(`${d}× errcode ${code}${WECHAT_ERRCODES[code] ? ' (' + WECHAT_ERRCODES[code] + ')' : ''}`)
+        if (code !== '0') failed = true
+      }
+    }
+    addEntry({
+      lane: 'wechat',
+      title: `${api}${calls > 1 ? ' ×' + calls : ''}${codes.length ? ' → ' + codes.join(', ') : ''}`,
+      ok: !failed,
+      status: failed ? 'errcode' : 'ok',
+    })
+  }
+}
+
+const traced: FetchLike = async (url, init = {}) => {
+  const u = new URL(url, location.href)
+  const method = (init.method ?? 'GET').toUpperCase()
+  const path = u.pathname + u.search
+  const sig = `${method} ${u.pathname}`
+  const lane: Lane = u.pathname.startsWith('/emulator/v1/') ? 'wx' : u.pathname.startsWith('/dev/v1/') ? 'dev' : 'wxlogin'
+  const headers = { ...(init.headers ?? {}) }
+  for (const k of Object.keys(headers)) {
+    if (k.toLowerCase() === 'authorization') headers[k] = (headers[k] ?? '').replace(/^(Bearer )(.*)$/, (_m, a: string, b: string) => a + shortToken(b))
+  }
+  let res: Response
+  try {
+    res = await rawFetch(url, init as RequestInit)
+  } catch (err) {
+    addEntry({ lane, title: `${method} ${path}`, ok: false, status: 'network', why: String(err) })
+    throw err
+  }
+  const text = await res.clone().text()
+  let body: unknown = text
+  try {
+    body = text ? JSON.parse(text) : ''
+  } catch {
+    // not JSON
+  }
+  const err = (body as { error?: { code?: string; message?: string; errMsg?: string } })?.error
+  const api = lane === 'wx' ? DEVICE_APIS.find(([re]) => re.test(sig))?.[1] : undefined
+  const reqBody = describeBody(init.body)
+  const details: Array<[string, unknown]> = []
+  if (Object.keys(headers).length) details.push(['request headers', headers])
+  if (reqBody !== undefined) details.push(['request', reqBody])
+  const ra = res.headers.get('Retry-After')
+  if (text) details.push(['response' + (ra ? ` (Retry-After: ${ra})` : ''), redact(body)])
+  const entry: Entry = {
+    lane,
+    title: (api ? api + ' · ' : '') + `${method} ${path}`,
+    ok: res.ok,
+    status: String(res.status),
+    details,
+  }
+  if (err?.code) {
+    entry.code = err.code
+    entry.why = WHY[err.code] ? WHY[err.code] : err.errMsg ?? err.message
+  }
+  addEntry(entry)
+  if (lane === 'wxlogin') await wechatDiff()
+  return res
+}
+
+/** redact shortens tokens in what the timeline shows. */
+function redact(v: unknown): unknown {
+  if (!v || typeof v !== 'object') return v
+  const o = { ...(v as Record<string, unknown>) }
+  if (typeof o.token === 'string') o.token = shortToken(o.token)
+  return o
+}
+
+// ---- the simulated device and the client --------------------------------
+
+let appid = 'wxdec0de0000000001'
+const storages = new Map<string, Map<string, string>>()
+let wx: SimulatedWx
+let client: Client
+let avatarPath = ''
+let nextAuthorizeAnswer: boolean | null = null
+
+const modalQueue: Array<() => void> = []
+function ask(title: string, body: string, yes = 'Agree', no = 'Disagree'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const show = () => {
+      $('modal-title').textContent = title
+      $('modal-body').textContent = body
+      $('modal-yes').textContent = yes
+      $('modal-no').textContent = no
+      $('modal').hidden = false
+      const done = (v: boolean) => {
+        $('modal').hidden = true
+        $('modal-yes').onclick = null
+        $('modal-no').onclick = null
+        resolve(v)
+        const next = modalQueue.shift()
+        if (next) next()
+      }
+      $('modal-yes').onclick = () => done(true)
+      $('modal-no').onclick = () => done(false)
+    }
+    if ($('modal').hidden) show()
+    else modalQueue.push(show)
+  })
+}
+
+function baseLibrary(): string {
+  return $<HTMLSelectElement>('base-library').value
+}
+
+function userName(): string {
+  return $<HTMLInputElement>('user').value.trim() || 'alice'
+}
+
+function setupDevice(): void {
+  const user = userName()
+  let storage = storages.get(user)
+  if (!storage) {
+    storage = new Map()
+    storages.set(user, storage)
+  }
+  wx = createSimulatedWx({
+    emulatorURL: location.origin,
+    appid,
+    user,
+    fetch: traced,
+    storage,
+    baseLibrary: baseLibrary(),
+    prompts: {
+      authorize: async (scope) => {
+        if (nextAuthorizeAnswer !== null) {
+          const a = nextAuthorizeAnswer
+          nextAuthorizeAnswer = null
+          return a
+        }
+        return ask(`Allow ${scope}?`, `The mini program asks for ${scope}. WeChat asks once; a refusal sticks until the settings page.`, 'Allow', 'Deny')
+      },
+      openSetting: async (s) => {
+        const next = { ...s }
+        for (const k of Object.keys(next)) if (next[k] === false) next[k] = true
+        return next
+      },
+    },
+  })
+  client = createClient({ baseURL: location.origin, appid, wx, maxRetryWaitMs: 5000 })
+  client.onPrivacyPrompt(() =>
+    ask('Privacy guidelines', 'Before using your phone number, avatar or nickname, this mini program needs you to agree to its privacy guidelines.'),
+  )
+  const old = compareVersions(baseLibrary(), '2.21.2') < 0
+  $('lib-badge').textContent = 'base library ' + baseLibrary()
+  $('btn-profile').textContent = typeof wx.getUserProfile === 'function' ? 'getUserProfile' : 'getUserInfo button'
+  for (const id of ['btn-privacy', 'btn-avatar', 'btn-nickname', 'btn-save-profile', 'nickname']) {
+    ;($(id) as HTMLButtonElement).disabled = old
+  }
+  $('today-note').hidden = !old
+  void refreshState()
+}
+
+async function refreshState(): Promise<void> {
+  const s = client.getSession()
+  $('st-token').textContent = s ? shortToken(s.token) : '— (logged out)'
+  $('st-expires').textContent = s ? s.expires_at : '—'
+  $('st-user').textContent = s?.user?.id ?? '—'
+  $('st-openid').textContent = s?.user?.openid ?? '—'
+  try {
+    const r = await rawFetch(`/emulator/v1/settings?appid=${encodeURIComponent(appid)}&user=${encodeURIComponent(userName())}`)
+    const j = (await r.json()) as { authSetting?: Record<string, boolean> }
+    const entries = Object.entries(j.authSetting ?? {})
+    $('st-scopes').textContent = entries.length ? entries.map(([k, v]) => `${k.replace('scope.', '')}: ${v ? 'granted' : 'denied'}`).join(', ') : 'none asked yet'
+  } catch {
+    $('st-scopes').textContent = '?'
+  }
+}
+
+// ---- actions -------------------------------------------------------------
+
+function sdkNote(title: string, why?: string, ok = true): void {
+  const e: Entry = { lane: 'sdk', title, ok, good: ok }
+  if (why) e.why = why
+  addEntry(e)
+}
+
+function explainError(err: unknown): void {
+  if (err instanceof WxloginError) {
+    const e: Entry = {
+      lane: 'sdk',
+      title: `✗ WxloginError ${err.code}${err.status ? ' (HTTP ' + err.status + ')' : ''}: ${err.message}`,
+      ok: false,
+      code: err.code,
+    }
+    const why = WHY[err.code]
+    if (why) e.why = why
+    addEntry(e)
+  } else {
+    addEntry({ lane: 'sdk', title: '✗ ' + String((err as { errMsg?: string })?.errMsg ?? err), ok: false })
+  }
+}
+
+function countLogins(): () => number {
+  const before = document.querySelectorAll('#timeline [data-lane="wxlogin"]').length
+  return () =>
+    Array.from(document.querySelectorAll('#timeline [data-lane="wxlogin"] .title'))
+      .slice(before)
+      .filter((t) => /POST \/v1\/login/.test(t.textContent ?? '')).length
+}
+
+async function prepareIfAsked(): Promise<void> {
+  if ($<HTMLInputElement>('chk-login-code').checked) {
+    await client.prepareLoginCode()
+    sdkNote('client.prepareLoginCode(): wx.login now, code kept for the payload', 'The data below is encrypted with the key of this new code; sending the code as login_code lets wxlogin decrypt it.')
+  }
+}
+
+const actions: Record<string, { label: string; run: () => Promise<void> }> = {
+  'btn-login': {
+    label: 'client.login()',
+    run: async () => {
+      const logins = countLogins()
+      const s = await client.login()
+      sdkNote(
+        logins() ? `✓ logged in as user ${s.user.id}${s.user.created ? ' (new user)' : ''}` : `✓ reused the stored token of user ${s.user.id}`,
+        logins()
+          ? 'wx.login gave a one-time code; wxlogin traded it with WeChat (jscode2session) for openid + session_key, kept the key sealed on the server and returned its own token.'
+          : 'A token was in storage and wx.checkSession succeeded: no wx.login, no call to wxlogin.',
+      )
+    },
+  },
+  'btn-request': {
+    label: "client.request({path: '/v1/session'})",
+    run: async () => {
+      const logins = countLogins()
+      const r = await client.request<{ user: { id: string }; expires_at: string }>({ path: '/v1/session' })
+      sdkNote(
+        `✓ HTTP ${r.status}: session of user ${r.data.user.id}, expires ${r.data.expires_at}`,
+        logins() ? 'The token was refused (401), so the SDK logged in once and retried: the caller never saw the 401.' : undefined,
+      )
+    },
+  },
+  'btn-logout': {
+    label: 'client.logout()',
+    run: async () => {
+      await client.logout()
+      sdkNote('✓ logged out: the token is dead on the server and gone from storage')
+    },
+  },
+  'btn-profile': {
+    label: 'user info',
+    run: async () => {
+      await prepareIfAsked()
+      let detail: Record<string, unknown>
+      if (typeof wx.getUserProfile === 'function') {
+        detail = (await (wx.getUserProfile as unknown as (o: { desc: string }) => Promise<Record<string, unknown>>)({ desc: 'Show your profile in the playground' })) as Record<string, unknown>
+      } else {
+        detail = await wx.simulated.getUserInfoDetail()
+      }
+      const info = detail.userInfo as { nickName?: string } | undefined
+      if (isAnonymousProfile(info)) {
+        sdkNote('getUserProfile gave the anonymised "微信用户" profile', 'Since base library 2.27.1 getUserProfile returns an anonymous nickname and grey avatar. wxlogin stores it but never lets it overwrite a profile the user filled in; use the avatar/nickname form.', true)
+      }
+      const saved = await client.saveUserInfo(detail)
+      sdkNote(`✓ user info verified and stored: ${String(saved.nickName ?? '')}`)
+    },
+  },
+  'btn-phone': {
+    label: 'phone number',
+    run: async () => {
+      await client.ensurePrivacy()
+      const legacy = compareVersions(baseLibrary(), '2.21.2') < 0
+      if (legacy) await prepareIfAsked()
+      const detail = await wx.simulated.getPhoneNumberDetail()
+      sdkNote(detail.code ? 'getPhoneNumber gave a one-time phone code: the SDK sends only the code' : 'getPhoneNumber gave only encryptedData/iv (before 2.21.2): the legacy path')
+      const phone = await client.savePhone(detail)
+      sdkNote(`✓ phone number stored: +${phone.countryCode} ${phone.purePhoneNumber}`)
+    },
+  },
+  'btn-werun': {
+    label: 'WeRun steps',
+    run: async () => {
+      const scope = await client.ensureScope('scope.werun')
+      if (!scope.granted) {
+        sdkNote(`ensureScope('scope.werun') → ${scope.status}`, WHY.scope_denied, false)
+        return
+      }
+      await prepareIfAsked()
+      const data = await (wx.getWeRunData as unknown as () => Promise<{ encryptedData: string; iv: string }>)()
+      const r = await client.decrypt<{ stepInfoList?: Array<{ step: number }> }>('werun', data)
+      const days = r.stepInfoList ?? []
+      sdkNote(`✓ decrypted ${days.length} days of steps${days.length ? ', latest ' + days[days.length - 1]!.step : ''}`)
+    },
+  },
+  'btn-expire': {
+    label: 'expire my session (dev)',
+    run: async () => {
+      const token = client.getToken()
+      if (!token) {
+        sdkNote('no session to expire: log in first', undefined, false)
+        return
+      }
+      const r = await traced('/dev/v1/session/expire', { method: 'POST', headers: { Authorization: 'Bearer ' + token } })
+      if (r.status === 204) sdkNote('the server expired this session; the token is still in storage', 'Press "Protected request": the SDK gets 401 session_invalid, logs in once and retries.')
+    },
+  },
+  'btn-rotate': {
+    label: 'rotate my session key (a stray wx.login)',
+    run: async () => {
+      await (wx.login as unknown as () => Promise<unknown>)()
+      sdkNote('WeChat rotated the session key; wxlogin still holds the old one', 'Encrypted data from now on is encrypted with the new key. Without a fresh login_code wxlogin cannot decrypt it (untick the box and try getUserProfile).', false)
+    },
+  },
+  'btn-deny': {
+    label: 'deny a scope (scope.werun)',
+    run: async () => {
+      const s = await (wx.getSetting as unknown as () => Promise<{ authSetting: Record<string, boolean> }>)()
+      if (s.authSetting['scope.werun'] === undefined) {
+        nextAuthorizeAnswer = false
+        await client.ensureScope('scope.werun')
+      } else if (s.authSetting['scope.werun'] === true) {
+        await wx.simulated.device('POST', '/settings', { appid, user: userName(), authSetting: { ...s.authSetting, 'scope.werun': false } })
+      }
+      const again = await client.ensureScope('scope.werun')
+      sdkNote(`ensureScope('scope.werun') → ${again.status}`, WHY.scope_denied, false)
+    },
+  },
+  'btn-settings': {
+    label: "client.openSettingFor('scope.werun')",
+    run: async () => {
+      const ok = await client.openSettingFor('scope.werun')
+      sdkNote(ok ? '✓ the user turned scope.werun on in the settings page' : 'scope.werun is still off', undefined, ok)
+    },
+  },
+  'btn-privacy': {
+    label: 'client.ensurePrivacy()',
+    run: async () => {
+      const r = await client.ensurePrivacy()
+      sdkNote(r.asked ? '✓ the user agreed to the privacy guidelines' : '✓ no agreement needed (agreed before, or the check is off)')
+    },
+  },
+  'btn-avatar': {
+    label: 'chooseAvatar',
+    run: async () => {
+      await client.ensurePrivacy()
+      const d = await wx.simulated.chooseAvatarDetail()
+      if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg })
+      avatarPath = String(d.avatarUrl)
+      const f = wx.simulated.readTempFile(avatarPath)
+      if (f) {
+        const img = $<HTMLImageElement>('avatar-preview')
+        img.src = URL.createObjectURL(new Blob([f.data as Uint8Array<ArrayBuffer>], { type: f.contentType }))
+        img.hidden = false
+        $('avatar-placeholder').hidden = true
+      }
+      sdkNote(`chooseAvatar gave a temporary file ${avatarPath}`, 'Upload it with Save profile (wx.uploadFile → POST /v1/me/avatar).')
+    },
+  },
+  'btn-nickname': {
+    label: 'nickname input',
+    run: async () => {
+      await client.ensurePrivacy()
+      const d = await wx.simulated.nicknameDetail()
+      if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg })
+      $<HTMLInputElement>('nickname').value = String(d.value ?? '')
+    },
+  },
+  'btn-save-profile': {
+    label: 'client.saveProfile()',
+    run: async () => {
+      const nickname = $<HTMLInputElement>('nickname').value
+      const input: { nickname?: string; avatarPath?: string } = {}
+      if (nickname) input.nickname = nickname
+      if (avatarPath) input.avatarPath = avatarPath
+      await client.saveProfile(input)
+      const me = await client.me<{ profile?: { nickname?: string; avatar_url?: string } }>()
+      $('st-profile').textContent = me.profile ? `${me.profile.nickname ?? ''} ${me.profile.avatar_url ?? ''}` : '—'
+      sdkNote(`✓ profile saved: ${me.profile?.nickname ?? ''}`)
+    },
+  },
+}
+
+let busy = 0
+function setBusy(delta: number): void {
+  busy += delta
+  document.body.dataset.busy = busy > 0 ? 'true' : 'false'
+}
+
+function bind(): void {
+  for (const [id, a] of Object.entries(actions)) {
+    const btn = $<HTMLButtonElement>(id)
+    btn.addEventListener('click', async () => {
+      btn.classList.add('busy')
+      setBusy(1)
+      addEntry({ lane: 'sdk', title: '▶ ' + a.label, action: true })
+      try {
+        await a.run()
+      } catch (err) {
+        explainError(err)
+      } finally {
+        btn.classList.remove('busy')
+        await refreshState()
+        setBusy(-1)
+      }
+    })
+  }
+  $('btn-clear').addEventListener('click', () => {
+    $('timeline').textContent = ''
+    $('timeline-empty').hidden = false
+  })
+  $('base-library').addEventListener('change', () => {
+    addEntry({ lane: 'sdk', title: `▶ new device: base library ${baseLibrary()}`, action: true })
+    setupDevice()
+  })
+  $('user').addEventListener('change', () => {
+    addEntry({ lane: 'sdk', title: `▶ now playing ${userName()}`, action: true })
+    setupDevice()
+  })
+  $('btn-new-device').addEventListener('click', () => {
+    storages.delete(userName())
+    avatarPath = ''
+    addEntry({ lane: 'sdk', title: `▶ new device for ${userName()}: empty storage`, action: true })
+    setupDevice()
+  })
+  $('device-form').addEventListener('submit', (e) => e.preventDefault())
+}
+
+async function main(): Promise<void> {
+  setBusy(1)
+  try {
+    const r = await rawFetch('/emulator/v1/apps')
+    const apps = (await r.json()) as Array<{ appid: string }>
+    if (apps[0]?.appid) appid = apps[0].appid
+  } catch {
+    // keep the documented dev appid
+  }
+  $('app-name').textContent = appid
+  wechatStats = await readStats()
+  bind()
+  setupDevice()
+  setBusy(-1)
+}
+
+void main()
