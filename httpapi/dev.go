@@ -1,0 +1,47 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// devRoutes mounts what wxlogin dev serves on the API port: the emulator's
+// device API and the playground on the same origin (the playground's page
+// calls both without CORS), and controls that move the server's clock or
+// expire a session. serve never sets Config.Dev, so none of this exists in
+// production.
+func (s *Server) devRoutes() {
+	if s.dev.Emulator != nil {
+		s.handle("/emulator/v1/", s.dev.Emulator.ServeHTTP)
+	}
+	if s.dev.Playground != nil {
+		s.handle("/playground/", s.dev.Playground.ServeHTTP)
+		s.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/playground/", http.StatusFound)
+		})
+	}
+	if s.dev.AdvanceClock != nil {
+		s.handle("POST /dev/v1/clock", s.devClock)
+	}
+	s.handle("POST /dev/v1/session/expire", s.authed(s.devExpireSession))
+}
+
+func (s *Server) devClock(w http.ResponseWriter, r *http.Request) {
+	var q clockRequest
+	if err := s.decodeJSON(w, r, &q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := s.dev.AdvanceClock(q.d)
+	writeJSON(w, http.StatusOK, clockResponse{Now: now.UTC().Format(time.RFC3339)})
+}
+
+func (s *Server) devExpireSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	if err := s.svc.ExpireSession(r.Context(), p.SessionID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}

@@ -1,0 +1,19 @@
+// Package httpapi is wxlogin's HTTP interface: the routes of the HTTP
+// contract (issue 3 and issue 5), JSON decoding and encoding, the one map from
+// application error codes to HTTP statuses, and the middleware every request
+// passes through (request id, access log, panic recovery, metrics).
+//
+// It holds no business logic: every route decodes its request, calls one
+// method of auth.Service and encodes the answer. Errors travel as
+// *wxlogin.Error up to writeError, the only place that turns a code into a
+// status and that decides what a client may see of an error.
+//
+// Forward-auth (GET /v1/auth, any method): reverse proxies such as nginx
+// (auth_request), Traefik (forwardAuth) and Caddy (forward_auth) send a
+// subrequest carrying the original request's headers, so the client's
+// "Authorization: Bearer <token>" reaches wxlogin unchanged. A 200 answer
+// carries X-Wxlogin-User-Id, X-Wxlogin-Openid, X-Wxlogin-Appid and
+// X-Wxlogin-Unionid (always present, empty when unknown, so a proxy that
+// copies them overwrites anything the client forged); any other answer means
+// "deny".
+package httpapi

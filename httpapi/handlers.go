@@ -1,0 +1,275 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+)
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var q loginRequest
+	if err := s.decodeJSON(w, r, &q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.Login(r.Context(), q.AppID, q.Code, auth.Client{IP: s.clientIP(r), UserAgent: cutUserAgent(r.UserAgent())})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u := toUser(res.User)
+	created := res.Created
+	u.Created = &created
+	writeJSON(w, http.StatusOK, loginResponse{Token: res.Token.Reveal(), ExpiresAt: res.ExpiresAt.UTC(), User: u})
+}
+
+func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	u, err := s.svc.User(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sessionResponse{User: toUser(u), ExpiresAt: p.ExpiresAt.UTC()})
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	if err := s.svc.Logout(r.Context(), p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	list, err := s.svc.Sessions(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toSessions(list))
+}
+
+func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	if err := s.svc.RevokeSession(r.Context(), p, r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+func (s *Server) revokeAllSessions(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	if err := s.svc.RevokeAllSessions(r.Context(), p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+func (s *Server) saveUserInfo(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	var q userInfoRequest
+	if err := s.decodeJSON(w, r, &q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	info, err := s.svc.SaveUserInfo(r.Context(), p, q.RawData, q.Signature, q.encrypted())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, userInfoResponse{UserInfo: info})
+}
+
+func (s *Server) savePhone(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	var q phoneRequest
+	if err := s.decodeJSON(w, r, &q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	phone, err := s.svc.SavePhone(r.Context(), p, q.Code, q.encrypted())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, phone)
+}
+
+func (s *Server) decrypt(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	var q decryptRequest
+	if err := s.decodeJSON(w, r, &q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	data, err := s.svc.Decrypt(r.Context(), p, q.Kind, q.encrypted())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, data)
+}
+
+func (s *Server) getMe(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	u, err := s.svc.User(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toMe(u))
+}
+
+func (s *Server) eraseMe(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	if err := s.svc.EraseMe(r.Context(), p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+func (s *Server) putProfile(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	var q profileRequest
+	if err := s.decodeJSON(w, r, &q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.svc.SetNickname(r.Context(), p, *q.Nickname)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toMe(u))
+}
+
+// postAvatar accepts what wx.uploadFile sends (multipart/form-data with the
+// image in the field named by its `name` option, "file" here) or the image
+// as the raw body. auth checks the image by content, not by any declared
+// type.
+func (s *Server) postAvatar(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	img, err := s.readAvatar(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.svc.SetAvatar(r.Context(), p, img)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toMe(u))
+}
+
+// multipartOverhead is room for the multipart framing and any small form
+// fields wx.uploadFile adds (formData) around the image.
+const multipartOverhead = 64 << 10
+
+func (s *Server) readAvatar(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	tooLarge := wxlogin.Errorf(wxlogin.ERequestTooLarge, "the image is over %d bytes", s.maxAvatar)
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		body, err := readBody(w, r, s.maxAvatar)
+		if wxlogin.ErrorCode(err) == wxlogin.ERequestTooLarge {
+			return nil, tooLarge
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(body) == 0 {
+			return nil, wxlogin.Errorf(wxlogin.EInvalidRequest, "the request has no image: send it as the body or as the multipart field \"file\"")
+		}
+		return body, nil
+	}
+	if params["boundary"] == "" {
+		return nil, wxlogin.Errorf(wxlogin.EInvalidRequest, "multipart body without a boundary")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxAvatar+multipartOverhead)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, wxlogin.Wrap(err, wxlogin.EInvalidRequest, "malformed multipart body")
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, wxlogin.Errorf(wxlogin.EInvalidRequest, "multipart field \"file\" is required")
+		}
+		if err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				return nil, tooLarge
+			}
+			return nil, wxlogin.Wrap(err, wxlogin.EInvalidRequest, "malformed multipart body")
+		}
+		if part.FormName() != "file" {
+			part.Close()
+			continue
+		}
+		var buf bytes.Buffer
+		n, err := io.Copy(&buf, io.LimitReader(part, s.maxAvatar+1))
+		if err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				return nil, tooLarge
+			}
+			return nil, wxlogin.Wrap(err, wxlogin.EInvalidRequest, "malformed multipart body")
+		}
+		if n > s.maxAvatar {
+			return nil, tooLarge
+		}
+		if n == 0 {
+			return nil, wxlogin.Errorf(wxlogin.EInvalidRequest, "multipart field \"file\" is empty")
+		}
+		return buf.Bytes(), nil
+	}
+}
+
+// getAvatar serves an avatar publicly: an avatar id names one image's
+// content forever, so caches may keep it for a year.
+func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	b, err := s.svc.Avatar(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	ct := b.ContentType
+	if !strings.HasPrefix(ct, "image/") {
+		// Whatever the store says, never serve something a browser could
+		// run as a page from our origin.
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("ETag", `"`+b.ID+`"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	// ServeContent answers If-None-Match with 304, HEAD and ranges.
+	http.ServeContent(w, r, "", b.CreatedAt, bytes.NewReader(b.Data))
+}
+
+// forwardAuth is the subrequest endpoint of nginx auth_request, Traefik
+// forwardAuth and Caddy forward_auth. Only a verified token answers 200; a
+// store that cannot be reached answers 503, so a proxy never lets a request
+// through on an error.
+func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
+	p, err := s.verify(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Wxlogin-User-Id", p.UserID)
+	h.Set("X-Wxlogin-Openid", p.OpenID)
+	h.Set("X-Wxlogin-Appid", p.AppID)
+	// Set even when empty, so a proxy copying it replaces a forged one.
+	h["X-Wxlogin-Unionid"] = []string{p.UnionID}
+	writeJSON(w, http.StatusOK, forwardAuthResponse{UserID: p.UserID, AppID: p.AppID, OpenID: p.OpenID, UnionID: p.UnionID, ExpiresAt: p.ExpiresAt.UTC()})
+}
+
+func noContent(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,170 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+)
+
+// spec is docs/openapi.yaml, loaded and validated once for every test.
+var spec = sync.OnceValues(func() (routers.Router, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile("../docs/openapi.yaml")
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, err
+	}
+	for _, ct := range []string{"image/png", "image/jpeg", "image/webp", "image/*", "application/octet-stream"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
+	// The server answers with an absolute-path-only view of the spec;
+	// drop the servers so the router matches any test server's host.
+	doc.Servers = nil
+	return legacy.NewRouter(doc)
+})
+
+// checkSpec validates one real exchange against docs/openapi.yaml and fails
+// the test on any mismatch: an undocumented route or status, a body or a
+// required header that differs from its schema.
+func checkSpec(t testing.TB, req *http.Request, status int, header http.Header, body []byte) {
+	t.Helper()
+	if err := specError(req, status, header, body); err != nil {
+		t.Errorf("%s %s -> %d does not match docs/openapi.yaml: %v\nbody: %s", req.Method, req.URL.Path, status, err, truncate(body))
+	}
+}
+
+func specError(req *http.Request, status int, header http.Header, body []byte) error {
+	router, err := spec()
+	if err != nil {
+		return err
+	}
+	// The router matches on the URL; give it one with no host so that
+	// the doc's server-less paths match.
+	r := req.Clone(context.Background())
+	r.URL.Scheme, r.URL.Host, r.Host = "", "", ""
+	route, params, err := router.FindRoute(r)
+	if err != nil {
+		return err
+	}
+	return openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: r, PathParams: params, Route: route,
+		},
+		Status: status,
+		Header: header,
+		Body:   io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true,
+			MultiError:            true,
+		},
+	})
+}
+
+func truncate(b []byte) string {
+	if len(b) > 400 {
+		return string(b[:400]) + "..."
+	}
+	return string(b)
+}
+
+func TestOpenAPILoads(t *testing.T) {
+	t.Parallel()
+	if _, err := spec(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenAPIRoutesMatchServer checks that each route the server mounts is
+// in the spec and each path of the spec is a route.
+func TestOpenAPIRoutesMatchServer(t *testing.T) {
+	t.Parallel()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile("../docs/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{AdminToken: "x", Dev: &DevConfig{AdvanceClock: nil}})
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if path == "/metrics" || path == "/dev/v1/clock" {
+				continue // mounted only with Metrics or AdvanceClock set
+			}
+			concrete := strings.NewReplacer("{id}", "x1", "{appid}", "wx1").Replace(path)
+			r := httptest.NewRequest(method, concrete, nil)
+			if _, pattern := s.mux.Handler(r); pattern == "" {
+				t.Errorf("%s %s is documented but not mounted", method, path)
+			}
+		}
+	}
+}
+
+// TestSpecCoversRefusals validates the answers of the service-free unit
+// tests' requests: the envelope, 401/404/405/413 and the probes.
+func TestSpecCoversRefusals(t *testing.T) {
+	t.Parallel()
+	s := New(Config{MaxBodyBytes: 64, AdminToken: "admin"})
+	tests := []struct{ method, path, body, auth string }{
+		{"GET", "/healthz", "", ""},
+		{"POST", "/v1/login", `{"code":1}`, ""},
+		{"POST", "/v1/login", `{"code":"` + strings.Repeat("a", 100) + `"}`, ""},
+		{"POST", "/v1/login", ``, ""},
+		{"GET", "/v1/session", "", ""},
+		{"DELETE", "/v1/sessions/abc", "", ""},
+		{"GET", "/v1/auth", "", ""},
+		{"POST", "/v1/auth", "", ""},
+		{"GET", "/v1/admin/users", "", "Bearer nope"},
+		{"GET", "/v1/me", "", ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequestWithContext(t.Context(), tt.method, tt.path, strings.NewReader(tt.body))
+		if tt.auth != "" {
+			r.Header.Set("Authorization", tt.auth)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		checkSpec(t, r, w.Code, w.Header(), w.Body.Bytes())
+	}
+}
+
+// TestSpecCatchesMismatches proves the validator can fail: each of these
+// answers breaks the spec.
+func TestSpecCatchesMismatches(t *testing.T) {
+	t.Parallel()
+	json := http.Header{"Content-Type": {"application/json"}}
+	tests := []struct {
+		name, method, path string
+		status             int
+		header             http.Header
+		body               string
+	}{
+		{"undocumented route", "GET", "/v1/nope", 200, json, `{}`},
+		{"login without token", "POST", "/v1/login", 200, json, `{"expires_at":"2026-01-01T00:00:00Z","user":{"id":"u","appid":"a","openid":"o","created_at":"2026-01-01T00:00:00Z","created":true}}`},
+		{"login with a leaked field", "POST", "/v1/login", 200, json, `{"token":"t","session_key":"k","expires_at":"2026-01-01T00:00:00Z","user":{"id":"u","appid":"a","openid":"o","created_at":"2026-01-01T00:00:00Z","created":true}}`},
+		{"error with an unknown code", "GET", "/v1/session", 401, http.Header{"Content-Type": {"application/json"}, "Www-Authenticate": {"Bearer"}}, `{"error":{"code":"nope","message":"m"}}`},
+		{"error in another shape", "GET", "/v1/session", 500, json, `{"error":"boom"}`},
+		{"rate limited without Retry-After", "POST", "/v1/login", 429, json, `{"error":{"code":"rate_limited","message":"m"}}`},
+		{"phone with watermark", "POST", "/v1/phone", 200, json, `{"phoneNumber":"1","purePhoneNumber":"1","countryCode":"86","watermark":{}}`},
+		{"forward auth without headers", "GET", "/v1/auth", 200, json, `{"user_id":"u","appid":"a","openid":"o","expires_at":"2026-01-01T00:00:00Z"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(tt.method, tt.path, nil)
+			if err := specError(r, tt.status, tt.header, []byte(tt.body)); err == nil {
+				t.Error("validated, want a mismatch")
+			}
+		})
+	}
+}

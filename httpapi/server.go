@@ -1,0 +1,377 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+)
+
+// Defaults for the body limits.
+const (
+	DefaultMaxBodyBytes   = 64 << 10
+	DefaultMaxAvatarBytes = 2 << 20
+)
+
+// Config configures a Server.
+type Config struct {
+	// Service answers every route except the dev controls and the probes'
+	// own logic.
+	Service *auth.Service
+
+	// AdminToken guards the /v1/admin/ routes. Empty turns them off: they
+	// answer 404 as if they did not exist.
+	AdminToken wxlogin.Secret
+
+	// Logger receives the access log and the causes of failed requests;
+	// nil means slog.Default().
+	Logger *slog.Logger
+
+	// TrustedProxies are the peers whose X-Forwarded-For and X-Real-IP
+	// headers are believed. From anyone else those headers are ignored and
+	// the client IP is the connection's own address, so a client cannot
+	// dodge the per-IP login limit by forging a header.
+	TrustedProxies []netip.Prefix
+
+	// MaxBodyBytes bounds JSON request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxAvatarBytes bounds an avatar image; 0 means DefaultMaxAvatarBytes.
+	MaxAvatarBytes int64
+
+	// Metrics, when set, receives request counters and latencies labelled by
+	// route pattern and status, and GET /metrics serves them (from Metrics
+	// itself when it is also a prometheus.Gatherer, as *prometheus.Registry
+	// is). Nil: no metrics and no /metrics route.
+	Metrics prometheus.Registerer
+
+	// Dev mounts the development-only routes; nil in production (serve).
+	Dev *DevConfig
+}
+
+// DevConfig is what wxlogin dev adds to the API port.
+type DevConfig struct {
+	// Emulator serves the emulator's device API under /emulator/v1/. It
+	// receives requests unchanged: the emulator routes on the full path.
+	Emulator http.Handler
+	// Playground serves /playground/ (requests keep their full path; wrap it
+	// in http.StripPrefix if it wants them relative). GET / redirects there.
+	Playground http.Handler
+	// AdvanceClock moves the server's fake clock forward and returns the new
+	// time (POST /dev/v1/clock). Nil: the route answers 404.
+	AdvanceClock func(time.Duration) time.Time
+}
+
+// Server is wxlogin's HTTP handler.
+type Server struct {
+	svc            *auth.Service
+	adminHash      [32]byte
+	adminOn        bool
+	log            *slog.Logger
+	trusted        []netip.Prefix
+	maxBody        int64
+	maxAvatar      int64
+	dev            *DevConfig
+	mux            *http.ServeMux
+	requests       *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	metricsHandler http.Handler
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns a Server with every route of the HTTP contract mounted.
+func New(cfg Config) *Server {
+	s := &Server{
+		svc:       cfg.Service,
+		log:       cfg.Logger,
+		trusted:   cfg.TrustedProxies,
+		maxBody:   cfg.MaxBodyBytes,
+		maxAvatar: cfg.MaxAvatarBytes,
+		dev:       cfg.Dev,
+		mux:       http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxAvatar <= 0 {
+		s.maxAvatar = DefaultMaxAvatarBytes
+	}
+	if cfg.AdminToken != "" {
+		s.adminOn = true
+		s.adminHash = hashToken(cfg.AdminToken.Reveal())
+	}
+	if cfg.Metrics != nil {
+		s.initMetrics(cfg.Metrics)
+	}
+	s.routes()
+	return s
+}
+
+// routes mounts the contract's table. Each handler is registered through
+// handle so the access log and metrics know its pattern.
+func (s *Server) routes() {
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+	if s.metricsHandler != nil {
+		s.handle("GET /metrics", s.metricsHandler.ServeHTTP)
+	}
+
+	s.handle("POST /v1/login", s.login)
+	s.handle("GET /v1/session", s.authed(s.getSession))
+	s.handle("DELETE /v1/session", s.authed(s.deleteSession))
+	s.handle("GET /v1/sessions", s.authed(s.listSessions))
+	s.handle("DELETE /v1/sessions/{id}", s.authed(s.revokeSession))
+	s.handle("DELETE /v1/sessions", s.authed(s.revokeAllSessions))
+	s.handle("POST /v1/userinfo", s.authed(s.saveUserInfo))
+	s.handle("POST /v1/phone", s.authed(s.savePhone))
+	s.handle("POST /v1/decrypt", s.authed(s.decrypt))
+	s.handle("GET /v1/me", s.authed(s.getMe))
+	s.handle("DELETE /v1/me", s.authed(s.eraseMe))
+	s.handle("PUT /v1/me/profile", s.authed(s.putProfile))
+	s.handle("POST /v1/me/avatar", s.authed(s.postAvatar))
+	s.handle("GET /v1/avatars/{id}", s.getAvatar)
+	// Proxies forward the method of the request they guard, so /v1/auth
+	// answers every method.
+	s.handle("/v1/auth", s.forwardAuth)
+
+	if s.adminOn {
+		s.handle("GET /v1/admin/users", s.admin(s.adminFindUsers))
+		s.handle("GET /v1/admin/users/{id}", s.admin(s.adminUser))
+		s.handle("DELETE /v1/admin/users/{id}", s.admin(s.adminEraseUser))
+		s.handle("GET /v1/admin/users/{id}/sessions", s.admin(s.adminUserSessions))
+		s.handle("DELETE /v1/admin/users/{id}/sessions", s.admin(s.adminRevokeUserSessions))
+		s.handle("DELETE /v1/admin/sessions/{id}", s.admin(s.adminRevokeSession))
+		s.handle("GET /v1/admin/apps/{appid}/access_token", s.admin(s.adminAccessToken))
+		s.handle("POST /v1/admin/rotate-key", s.admin(s.adminRotateKey))
+	}
+
+	if s.dev != nil {
+		s.devRoutes()
+	}
+}
+
+// handle registers h under pattern and stamps the pattern on the request's
+// record so logs and metrics label by pattern, never by raw path.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if info := infoOf(r.Context()); info != nil {
+			info.route = pattern
+		}
+		h(w, r)
+	})
+}
+
+// requestInfo travels in the request's context: what the access log and
+// error log need to know about the request.
+type requestInfo struct {
+	id    string
+	route string
+}
+
+type infoKey struct{}
+
+func infoOf(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return info
+}
+
+// requestID returns the request id of a request's context.
+func requestID(ctx context.Context) string {
+	if info := infoOf(ctx); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+func routeOf(ctx context.Context) string {
+	if info := infoOf(ctx); info != nil {
+		return info.route
+	}
+	return ""
+}
+
+// unmatched labels requests no route took, so that random paths cannot
+// grow the metrics' label set.
+const unmatched = "unmatched"
+
+// ServeHTTP runs the middleware (request id, recovery, access log, metrics)
+// around the routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &requestInfo{id: incomingRequestID(r.Header.Get("X-Request-Id")), route: unmatched}
+	w.Header().Set("X-Request-Id", info.id)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	rec := &statusRecorder{ResponseWriter: w}
+
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			// Log the panic value and answer 500 if nothing was sent yet;
+			// the stack is not logged since it may hold request data.
+			if !rec.wrote {
+				s.writeError(rec, r, fmt.Errorf("panic: %v", v))
+			} else {
+				s.log.LogAttrs(r.Context(), slog.LevelError, "panic after response started",
+					slog.String("request_id", info.id), slog.String("route", info.route),
+					slog.String("cause", fmt.Sprint(v)))
+			}
+		}
+		s.observe(r, rec, info, time.Since(start))
+	}()
+
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// No route: the mux would answer 404 or 405 in plain text. Let it
+		// decide which (and fill Allow), then replace its body with ours.
+		s.mux.ServeHTTP(&muxErrorWriter{statusRecorder: rec, s: s, r: r}, r)
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// observe writes the access log line and the metrics of one request. Only
+// the route pattern is logged: paths hold ids and query strings hold codes.
+func (s *Server) observe(r *http.Request, rec *statusRecorder, info *requestInfo, d time.Duration) {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		slog.String("method", r.Method),
+		slog.String("route", info.route),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.String("request_id", info.id))
+	if s.requests != nil {
+		code := strconv.Itoa(status)
+		s.requests.WithLabelValues(info.route, code).Inc()
+		s.latency.WithLabelValues(info.route).Observe(d.Seconds())
+	}
+}
+
+// incomingRequestID keeps a caller's X-Request-Id when it is short and
+// plain (so it cannot forge log lines), and otherwise makes a new one.
+func incomingRequestID(id string) string {
+	if id != "" && len(id) <= 64 {
+		ok := true
+		for i := 0; i < len(id); i++ {
+			c := id[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return id
+		}
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// statusRecorder remembers the status a handler sent, for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusRecorder) WriteHeader(status int) {
+	if !w.wrote {
+		w.status, w.wrote = status, true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// muxErrorWriter turns the mux's own plain-text 404 and 405 into the JSON
+// envelope; anything else the mux sends (a redirect to a cleaned path)
+// passes through.
+type muxErrorWriter struct {
+	*statusRecorder
+	s        *Server
+	r        *http.Request
+	replaced bool
+}
+
+func (w *muxErrorWriter) WriteHeader(status int) {
+	switch status {
+	case http.StatusNotFound:
+		w.replaced = true
+		w.resetHeader()
+		w.s.writeError(w.statusRecorder, w.r, wxlogin.Errorf(wxlogin.ENotFound, "no such route (see docs/openapi.yaml)"))
+	case http.StatusMethodNotAllowed:
+		w.replaced = true
+		allow := w.Header().Get("Allow")
+		w.resetHeader()
+		w.Header().Set("Allow", allow)
+		w.s.writeError(w.statusRecorder, w.r, wxlogin.Errorf(wxlogin.EMethodNotAllowed, "method %s not allowed; allowed: %s", safeMethod(w.r.Method), allow))
+	default:
+		w.statusRecorder.WriteHeader(status)
+	}
+}
+
+func (w *muxErrorWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.statusRecorder.Write(b)
+}
+
+// resetHeader drops what http.Error set for its plain-text body.
+func (w *muxErrorWriter) resetHeader() {
+	h := w.Header()
+	h.Del("Content-Type")
+	h.Del("Allow")
+}
+
+func safeMethod(m string) string {
+	if len(m) > 20 {
+		m = m[:20]
+	}
+	return strconv.Quote(m)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, statusBody{Status: "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.Ready(r.Context()); err != nil {
+		if wxlogin.ErrorCode(err) != wxlogin.EStoreUnavailable {
+			err = wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "the store cannot be reached")
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, statusBody{Status: "ok"})
+}
+
+type statusBody struct {
+	Status string `json:"status"`
+}

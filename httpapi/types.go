@@ -1,0 +1,286 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+)
+
+// Request bodies. wxlogin's own fields are snake_case; the fields a mini
+// program copies from a WeChat callback keep WeChat's names (rawData,
+// encryptedData, iv), so clients can pass e.detail through unchanged.
+
+// Field limits: far above anything WeChat produces, low enough that nothing
+// huge reaches WeChat or the store.
+const (
+	maxCodeLen      = 256
+	maxAppIDLen     = 64
+	maxEncryptedLen = 32 << 10
+	maxIVLen        = 64
+	maxRawDataLen   = 16 << 10
+	maxSignatureLen = 128
+	maxNicknameLen  = 1024 // auth enforces the real rule; this only bounds the input
+)
+
+type loginRequest struct {
+	Code  string `json:"code"`
+	AppID string `json:"appid"`
+}
+
+func (q *loginRequest) validate() error {
+	switch {
+	case q.Code == "":
+		return missing("code")
+	case len(q.Code) > maxCodeLen:
+		return tooLong("code", maxCodeLen)
+	case len(q.AppID) > maxAppIDLen:
+		return tooLong("appid", maxAppIDLen)
+	}
+	return nil
+}
+
+// encryptedFields are the parts of a WeChat open-data payload.
+type encryptedFields struct {
+	EncryptedData string `json:"encryptedData"`
+	IV            string `json:"iv"`
+	LoginCode     string `json:"login_code"`
+}
+
+func (e *encryptedFields) validate() error {
+	switch {
+	case e.EncryptedData == "":
+		return missing("encryptedData")
+	case len(e.EncryptedData) > maxEncryptedLen:
+		return tooLong("encryptedData", maxEncryptedLen)
+	case e.IV == "":
+		return missing("iv")
+	case len(e.IV) > maxIVLen:
+		return tooLong("iv", maxIVLen)
+	case len(e.LoginCode) > maxCodeLen:
+		return tooLong("login_code", maxCodeLen)
+	}
+	return nil
+}
+
+func (e *encryptedFields) encrypted() auth.Encrypted {
+	return auth.Encrypted{EncryptedData: e.EncryptedData, IV: e.IV, LoginCode: e.LoginCode}
+}
+
+type userInfoRequest struct {
+	RawData   string `json:"rawData"`
+	Signature string `json:"signature"`
+	encryptedFields
+}
+
+func (q *userInfoRequest) validate() error {
+	switch {
+	case q.RawData == "":
+		return missing("rawData")
+	case len(q.RawData) > maxRawDataLen:
+		return tooLong("rawData", maxRawDataLen)
+	case q.Signature == "":
+		return missing("signature")
+	case len(q.Signature) > maxSignatureLen:
+		return tooLong("signature", maxSignatureLen)
+	}
+	return q.encryptedFields.validate()
+}
+
+// phoneRequest is either the phone code of base library 2.21.2+ (WeChat's
+// own name, "code") or the legacy encrypted payload.
+type phoneRequest struct {
+	Code string `json:"code"`
+	encryptedFields
+}
+
+func (q *phoneRequest) validate() error {
+	if q.Code != "" {
+		if len(q.Code) > maxCodeLen {
+			return tooLong("code", maxCodeLen)
+		}
+		return nil
+	}
+	if q.EncryptedData == "" && q.IV == "" {
+		return wxlogin.Errorf(wxlogin.EInvalidRequest, `field "code" is required (or "encryptedData" and "iv" for the legacy flow)`)
+	}
+	return q.encryptedFields.validate()
+}
+
+type decryptRequest struct {
+	Kind string `json:"kind"`
+	encryptedFields
+}
+
+func (q *decryptRequest) validate() error {
+	switch q.Kind {
+	case "":
+		return missing("kind")
+	case auth.KindWeRun, auth.KindShare:
+	default:
+		return wxlogin.Errorf(wxlogin.EInvalidRequest, `field "kind" must be %q or %q`, auth.KindWeRun, auth.KindShare)
+	}
+	return q.encryptedFields.validate()
+}
+
+type profileRequest struct {
+	// A pointer tells a missing nickname (an error) from an empty one
+	// (which auth judges).
+	Nickname *string `json:"nickname"`
+}
+
+func (q *profileRequest) validate() error {
+	switch {
+	case q.Nickname == nil:
+		return missing("nickname")
+	case len(*q.Nickname) > maxNicknameLen:
+		return tooLong("nickname", maxNicknameLen)
+	}
+	return nil
+}
+
+type clockRequest struct {
+	Advance string `json:"advance"`
+	d       time.Duration
+}
+
+func (q *clockRequest) validate() error {
+	if q.Advance == "" {
+		return missing("advance")
+	}
+	d, err := time.ParseDuration(q.Advance)
+	if err != nil || d <= 0 {
+		return wxlogin.Errorf(wxlogin.EInvalidRequest, `field "advance" must be a positive Go duration such as "25h" or "90s"`)
+	}
+	q.d = d
+	return nil
+}
+
+// Response bodies.
+
+// userJSON is the user of the HTTP contract: {id, appid, openid, unionid?,
+// created_at, created?}.
+type userJSON struct {
+	ID        string    `json:"id"`
+	AppID     string    `json:"appid"`
+	OpenID    string    `json:"openid"`
+	UnionID   string    `json:"unionid,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Created   *bool     `json:"created,omitempty"` // only on login
+}
+
+func toUser(u wxlogin.User) userJSON {
+	return userJSON{ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, CreatedAt: u.CreatedAt.UTC()}
+}
+
+// meJSON is the user with everything stored about them (GET /v1/me, the
+// profile routes and the admin lookups).
+type meJSON struct {
+	userJSON
+	UpdatedAt time.Time       `json:"updated_at"`
+	Profile   profileJSON     `json:"profile"`
+	UserInfo  json.RawMessage `json:"user_info,omitempty"`
+	Phone     *wxlogin.Phone  `json:"phone,omitempty"`
+}
+
+type profileJSON struct {
+	Nickname  string     `json:"nickname"`
+	AvatarURL *string    `json:"avatar_url"` // null when none
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+}
+
+// avatarPath is where GET /v1/avatars/{id} serves an avatar; relative, so it
+// works behind any host or proxy prefix the client already uses.
+func avatarPath(id string) string { return "/v1/avatars/" + id }
+
+func toMe(u wxlogin.User) meJSON {
+	me := meJSON{userJSON: toUser(u), UpdatedAt: u.UpdatedAt.UTC(), Phone: u.Phone}
+	me.Profile.Nickname = u.Profile.Nickname
+	if u.Profile.AvatarID != "" {
+		url := avatarPath(u.Profile.AvatarID)
+		me.Profile.AvatarURL = &url
+	}
+	if !u.Profile.UpdatedAt.IsZero() {
+		t := u.Profile.UpdatedAt.UTC()
+		me.Profile.UpdatedAt = &t
+	}
+	if len(u.UserInfo) > 0 && json.Valid(u.UserInfo) {
+		me.UserInfo = u.UserInfo
+	}
+	return me
+}
+
+type loginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      userJSON  `json:"user"`
+}
+
+type sessionResponse struct {
+	User      userJSON  `json:"user"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UserAgent  string    `json:"user_agent"`
+	IP         string    `json:"ip"`
+	Current    bool      `json:"current"`
+}
+
+type sessionsResponse struct {
+	Sessions []sessionJSON `json:"sessions"`
+}
+
+func toSessions(in []auth.SessionInfo) sessionsResponse {
+	out := sessionsResponse{Sessions: make([]sessionJSON, 0, len(in))}
+	for _, s := range in {
+		out.Sessions = append(out.Sessions, sessionJSON{
+			ID: s.ID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(), ExpiresAt: s.ExpiresAt.UTC(),
+			UserAgent: s.UserAgent, IP: s.IP, Current: s.Current,
+		})
+	}
+	return out
+}
+
+type usersResponse struct {
+	Users []meJSON `json:"users"`
+}
+
+type userInfoResponse struct {
+	UserInfo json.RawMessage `json:"user_info"`
+}
+
+type forwardAuthResponse struct {
+	UserID    string    `json:"user_id"`
+	AppID     string    `json:"appid"`
+	OpenID    string    `json:"openid"`
+	UnionID   string    `json:"unionid,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type accessTokenResponse struct {
+	AccessToken string    `json:"access_token"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+type rotateKeyResponse struct {
+	Resealed int `json:"resealed"`
+}
+
+type clockResponse struct {
+	Now string `json:"now"`
+}
+
+// cutUserAgent keeps the sessions list readable and the store row small.
+func cutUserAgent(ua string) string {
+	if len(ua) > 256 {
+		ua = ua[:256]
+	}
+	return strings.ToValidUTF8(ua, "")
+}
