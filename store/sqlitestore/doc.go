@@ -1,0 +1,47 @@
+// Package sqlitestore is wxlogin's embedded store: users and sessions in one
+// SQLite file, through modernc.org/sqlite (pure Go, no cgo), so that
+// `wxlogin dev` and small deployments need nothing installed. *DB implements
+// wxlogin.UserStore, wxlogin.SessionStore and wxlogin.Pinger and passes the
+// storetest suites.
+//
+// # Durability
+//
+// A login answered 200 must still be there after the process is killed
+// right after, and after a power loss. The database runs in WAL mode with
+// synchronous=FULL: every commit appends to the write-ahead log and fsyncs
+// it before returning. With synchronous=NORMAL a WAL commit survives a
+// process crash (the OS still holds the write) but the last commits can be
+// lost on power loss, because the log is only fsynced at checkpoints.
+//
+// The cost is one fsync per write transaction: a login (user upsert plus
+// session insert, two transactions when the user is new) pays one or two
+// fsyncs, from well under a millisecond on NVMe to several milliseconds on
+// network or spinning disks, and writes are serialised, so write throughput
+// is bounded by fsync latency. Reads (verification) pay nothing: they do not
+// fsync and, in WAL mode, do not wait for writers. TestDurability checks the
+// process-kill half by SIGKILLing a child right after it reports success.
+//
+// # Concurrency
+//
+// SQLite admits one writer at a time. *DB has a write pool of exactly one
+// connection whose transactions begin with BEGIN IMMEDIATE, so its writers
+// queue in database/sql instead of failing with SQLITE_BUSY, and a pool of
+// query-only connections for reads. busy_timeout covers writers from other
+// processes on the same file (wxlogin migrate, a second server).
+//
+// UpdateUser calls its update function inside the write transaction: the
+// function must be quick and must not use the store, or it waits for itself.
+//
+// # Schema
+//
+// Migrations are SQL files embedded from migrations/, applied in name order,
+// each in one transaction with its row in schema_migrations. Open applies
+// them unless Options.NoMigrate is set; Migrate applies them explicitly and
+// is idempotent. Tables are STRICT. Times are INTEGER Unix microseconds in
+// UTC (the precision the storetest suites require). Token hashes and sealed
+// session keys are BLOBs; no token or session_key is ever stored in clear.
+// The database file is created with mode 0600.
+//
+// Other foreign-key-free choices, foreign_keys=ON notwithstanding, are
+// explained in migrations/0001_initial.sql.
+package sqlitestore

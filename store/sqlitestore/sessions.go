@@ -1,0 +1,303 @@
+package sqlitestore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+const sessionColumns = `id, token_hash, user_id, app_id, open_id, union_id, sealed_session_key,
+	created_at, last_seen_at, idle_expires_at, expires_at, user_agent, ip`
+
+const (
+	// sweepBatch bounds how many expired sessions one write transaction
+	// deletes, so that a large sweep does not hold logins back.
+	sweepBatch = 1000
+	// resealPage is how many sessions ResealSessionKeys reads and rewrites
+	// per write transaction, for the same reason.
+	resealPage = 500
+)
+
+// change is a session's sealed session_key before and after resealing.
+type change struct {
+	id       string
+	old, new []byte
+}
+
+func scanSession(r rowScanner) (wxlogin.Session, error) {
+	var (
+		s                                wxlogin.Session
+		hash                             []byte
+		created, lastSeen, idleExp, absE int64
+	)
+	if err := r.Scan(&s.ID, &hash, &s.UserID, &s.AppID, &s.OpenID, &s.UnionID, &s.SealedSessionKey,
+		&created, &lastSeen, &idleExp, &absE, &s.UserAgent, &s.IP); err != nil {
+		return wxlogin.Session{}, err
+	}
+	if len(hash) != len(s.TokenHash) {
+		return wxlogin.Session{}, fmt.Errorf("session %s: token hash of %d bytes", s.ID, len(hash))
+	}
+	copy(s.TokenHash[:], hash)
+	s.CreatedAt, s.LastSeenAt = fromMicros(created), fromMicros(lastSeen)
+	s.IdleExpiresAt, s.ExpiresAt = fromMicros(idleExp), fromMicros(absE)
+	return s, nil
+}
+
+// execer is a *sql.DB or *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func insertSession(ctx context.Context, e execer, s wxlogin.Session) error {
+	_, err := e.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.TokenHash[:], s.UserID, s.AppID, s.OpenID, s.UnionID, s.SealedSessionKey,
+		micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.IdleExpiresAt), micros(s.ExpiresAt),
+		s.UserAgent, s.IP)
+	return err
+}
+
+// CreateSession implements wxlogin.SessionStore. A session whose id or
+// token hash is already stored is rejected by the table's constraints.
+func (db *DB) CreateSession(ctx context.Context, s wxlogin.Session) error {
+	if s.ID == "" {
+		return errors.New("sqlitestore: CreateSession: ID is required")
+	}
+	if err := insertSession(ctx, db.write, s); err != nil {
+		return fmt.Errorf("sqlitestore: CreateSession: %w", err)
+	}
+	return nil
+}
+
+// SessionByToken implements wxlogin.SessionStore: one point query on the
+// unique index of token_hash, through a statement prepared once, on the
+// read pool (it never waits for a writer).
+func (db *DB) SessionByToken(ctx context.Context, h wxlogin.TokenHash) (wxlogin.Session, error) {
+	st, err := db.tokenStmt(ctx)
+	if err != nil {
+		return wxlogin.Session{}, err
+	}
+	s, err := scanSession(st.QueryRowContext(ctx, h[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return wxlogin.Session{}, notFound("session")
+	}
+	if err != nil {
+		return wxlogin.Session{}, fmt.Errorf("sqlitestore: SessionByToken: %w", err)
+	}
+	return s, nil
+}
+
+// Session implements wxlogin.SessionStore.
+func (db *DB) Session(ctx context.Context, id string) (wxlogin.Session, error) {
+	s, err := scanSession(db.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return wxlogin.Session{}, notFound("session")
+	}
+	if err != nil {
+		return wxlogin.Session{}, fmt.Errorf("sqlitestore: Session: %w", err)
+	}
+	return s, nil
+}
+
+// UserSessions implements wxlogin.SessionStore.
+func (db *DB) UserSessions(ctx context.Context, userID string) ([]wxlogin.Session, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: UserSessions: %w", err)
+	}
+	defer rows.Close()
+	var sessions []wxlogin.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: UserSessions: %w", err)
+		}
+		sessions = append(sessions, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: UserSessions: %w", err)
+	}
+	return sessions, nil
+}
+
+// updateSession runs an UPDATE of one session by id and maps "no row" to
+// not found.
+func (db *DB) updateSession(ctx context.Context, op, query string, args ...any) error {
+	res, err := db.write.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	if n == 0 {
+		return notFound("session")
+	}
+	return nil
+}
+
+// TouchSession implements wxlogin.SessionStore.
+func (db *DB) TouchSession(ctx context.Context, id string, lastSeen, idleExpiresAt time.Time) error {
+	return db.updateSession(ctx, "TouchSession",
+		`UPDATE sessions SET last_seen_at = ?, idle_expires_at = ? WHERE id = ?`,
+		micros(lastSeen), micros(idleExpiresAt), id)
+}
+
+// SetSessionKey implements wxlogin.SessionStore.
+func (db *DB) SetSessionKey(ctx context.Context, id string, sealed []byte) error {
+	return db.updateSession(ctx, "SetSessionKey",
+		`UPDATE sessions SET sealed_session_key = ? WHERE id = ?`, sealed, id)
+}
+
+// DeleteSession implements wxlogin.SessionStore.
+func (db *DB) DeleteSession(ctx context.Context, id string) error {
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("sqlitestore: DeleteSession: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions implements wxlogin.SessionStore.
+func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: DeleteUserSessions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: DeleteUserSessions: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeleteExpiredSessions implements wxlogin.SessionStore. A session expires
+// when now reaches the earlier of its two deadlines (wxlogin.Session.Expired).
+// It deletes in batches, each its own transaction, so that a sweep of many
+// sessions lets logins in between.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	// Deadlines are whole microseconds, so comparing with now truncated to
+	// the microsecond gives the same answer as comparing with now.
+	cutoff := micros(now)
+	total := 0
+	for {
+		res, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
+			SELECT id FROM sessions WHERE min(idle_expires_at, expires_at) <= ? LIMIT ?)`,
+			cutoff, sweepBatch)
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: DeleteExpiredSessions: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("sqlitestore: DeleteExpiredSessions: %w", err)
+		}
+		total += int(n)
+		if n < sweepBatch {
+			return total, nil
+		}
+	}
+}
+
+// ResealSessionKeys implements wxlogin.SessionStore. It walks the sessions
+// in id order a page at a time: reseal runs outside any transaction, and each
+// page's changes are written in one write transaction with a compare-and-set
+// on the old value, so a SetSessionKey that lands in between is not
+// overwritten. A session whose reseal fails is skipped and the walk goes on:
+// one unreadable value must not keep every other session under a retired
+// key. The error returned names how many failed and wraps the first failure.
+func (db *DB) ResealSessionKeys(ctx context.Context, reseal func(sealed []byte) ([]byte, error)) (int, error) {
+	var (
+		changed, failed int
+		firstErr        error
+		after           string
+	)
+	for {
+		rows, err := db.read.QueryContext(ctx, `SELECT id, sealed_session_key FROM sessions
+			WHERE id > ? ORDER BY id LIMIT ?`, after, resealPage)
+		if err != nil {
+			return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)
+		}
+		var page []change
+		for rows.Next() {
+			var c change
+			if err := rows.Scan(&c.id, &c.old); err != nil {
+				rows.Close()
+				return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)
+			}
+			page = append(page, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		after = page[len(page)-1].id
+
+		var changes []change
+		for _, c := range page {
+			c.new, err = reseal(bytes.Clone(c.old))
+			if err != nil {
+				if failed == 0 {
+					firstErr = fmt.Errorf("session %s: %w", c.id, err)
+				}
+				failed++
+				continue
+			}
+			if !bytes.Equal(c.new, c.old) {
+				changes = append(changes, c)
+			}
+		}
+		n, err := db.writeResealed(ctx, changes)
+		changed += n
+		if err != nil {
+			return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)
+		}
+	}
+	if failed > 0 {
+		return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %d sessions left as they were, first %w", failed, firstErr)
+	}
+	return changed, nil
+}
+
+// writeResealed stores resealed values in one transaction, each only if the
+// session still holds the value that was resealed.
+func (db *DB) writeResealed(ctx context.Context, changes []change) (int, error) {
+	if len(changes) == 0 {
+		return 0, nil
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `UPDATE sessions SET sealed_session_key = ?
+		WHERE id = ? AND sealed_session_key IS ?`)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	total := 0
+	for _, c := range changes {
+		res, err := st.ExecContext(ctx, c.new, c.id, c.old)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		total += int(n)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return total, nil
+}

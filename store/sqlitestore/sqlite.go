@@ -1,0 +1,343 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var (
+	_ wxlogin.UserStore    = (*DB)(nil)
+	_ wxlogin.SessionStore = (*DB)(nil)
+	_ wxlogin.Pinger       = (*DB)(nil)
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// busyTimeout is how long a writer from another process (a second server on
+// the same file, wxlogin migrate) waits for the lock before SQLITE_BUSY.
+// Writers of one *DB never wait on it: they queue for the single write
+// connection instead.
+const busyTimeout = 10 * time.Second
+
+// DB is a wxlogin database in one SQLite file. It implements
+// wxlogin.UserStore, wxlogin.SessionStore and wxlogin.Pinger, and is safe for
+// concurrent use.
+type DB struct {
+	path string
+
+	// write has exactly one connection and begins transactions with BEGIN
+	// IMMEDIATE: SQLite admits one writer at a time, and queueing writers in
+	// database/sql is fair and cannot fail, where letting several
+	// connections race for the lock ends in SQLITE_BUSY under load (a
+	// deferred transaction that read first cannot wait for the lock).
+	write *sql.DB
+	// read has several query-only connections; in WAL mode they read a
+	// consistent snapshot while the writer commits.
+	read *sql.DB
+
+	// sessionByToken is the verification hot path's statement, prepared
+	// once it can be (the schema must exist; see tokenStmt).
+	sessionByToken atomic.Pointer[sql.Stmt]
+}
+
+// Options tune Open.
+type Options struct {
+	// NoMigrate opens the database without applying pending migrations, for
+	// deployments that run wxlogin migrate as a separate step.
+	NoMigrate bool
+}
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenOptions(ctx, path, Options{})
+}
+
+// OpenURL opens the database a sqlite: URL names (see ParseURL) and applies
+// pending migrations.
+func OpenURL(ctx context.Context, rawURL string) (*DB, error) {
+	path, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return Open(ctx, path)
+}
+
+// ParseURL returns the file path of a sqlite: URL:
+//
+//	sqlite:///var/lib/wxlogin/wxlogin.db  →  /var/lib/wxlogin/wxlogin.db
+//	sqlite://data/wxlogin.db              →  data/wxlogin.db (relative)
+//	sqlite:wxlogin.db                     →  wxlogin.db (relative)
+//
+// Percent-escapes are decoded. Query parameters and fragments are rejected
+// rather than ignored: the pragmas are wxlogin's choice (see the package
+// comment), not the URL's, and a setting that silently does nothing is worse
+// than an error at start.
+func ParseURL(rawURL string) (string, error) {
+	rest, ok := strings.CutPrefix(rawURL, "sqlite:")
+	if !ok {
+		return "", fmt.Errorf("sqlitestore: %q is not a sqlite: URL", rawURL)
+	}
+	if strings.ContainsAny(rest, "?#") {
+		return "", fmt.Errorf("sqlitestore: %q: query parameters and fragments are not supported", rawURL)
+	}
+	// "//" introduces what a URL calls the authority; here it is simply the
+	// start of the path, so that sqlite:///abs is absolute and sqlite://rel
+	// is relative, as in SQLAlchemy and most tools.
+	rest = strings.TrimPrefix(rest, "//")
+	path, err := url.PathUnescape(rest)
+	if err != nil {
+		return "", fmt.Errorf("sqlitestore: %q: %w", rawURL, err)
+	}
+	if path == "" || strings.HasSuffix(path, "/") {
+		return "", fmt.Errorf("sqlitestore: %q names no file", rawURL)
+	}
+	return path, nil
+}
+
+// OpenOptions opens (creating if needed) the database file at path.
+//
+// A new file is created with mode 0600 (SQLite gives its -wal and -shm files
+// the same mode): it holds phone numbers and sealed session keys. Missing
+// parent directories are created with mode 0700.
+func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		// In-memory databases are per connection and would differ between
+		// the read and write pools.
+		return nil, fmt.Errorf("sqlitestore: %q: a file path is required", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	f.Close()
+
+	db := &DB{path: abs}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+
+	db.write, err = sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	db.write.SetConnMaxIdleTime(0)
+
+	// Opening the first connection applies the pragmas; check that WAL
+	// took, since a filesystem without shared memory support silently
+	// keeps the rollback journal and the durability reasoning changes.
+	var mode string
+	if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", abs, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return nil, fmt.Errorf("sqlitestore: open %s: journal_mode is %q, want wal", abs, mode)
+	}
+
+	if !o.NoMigrate {
+		if err := db.Migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	db.read, err = sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
+	db.read.SetConnMaxLifetime(0)
+	db.read.SetConnMaxIdleTime(0)
+
+	if !o.NoMigrate {
+		if _, err := db.tokenStmt(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// dsn returns the modernc.org/sqlite data source name of a connection to
+// the file at abs. The "file:" URI form keeps characters such as '?' in the
+// path from being taken for parameters.
+func dsn(abs string, write bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
+	q.Set("_journal_mode", "WAL")
+	// FULL: in WAL mode, fsync the log at every commit. See the package
+	// comment for why and for what it costs.
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "1")
+	if write {
+		q.Set("_txlock", "immediate")
+	} else {
+		// A write through the read pool would bypass the writer queue and
+		// could meet SQLITE_BUSY; make it an error instead.
+		q.Set("_query_only", "1")
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// tokenStmt returns the prepared statement of SessionByToken, preparing it
+// on first use: a database opened with NoMigrate may get its schema later.
+func (db *DB) tokenStmt(ctx context.Context) (*sql.Stmt, error) {
+	if st := db.sessionByToken.Load(); st != nil {
+		return st, nil
+	}
+	st, err := db.read.PrepareContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: prepare: %w", err)
+	}
+	if !db.sessionByToken.CompareAndSwap(nil, st) {
+		st.Close() // another goroutine won the race
+		return db.sessionByToken.Load(), nil
+	}
+	return st, nil
+}
+
+// Close closes the database. The last connection to close checkpoints the
+// WAL into the main file.
+func (db *DB) Close() error {
+	var errs []error
+	if st := db.sessionByToken.Load(); st != nil {
+		errs = append(errs, st.Close())
+	}
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// Ping reports whether the database can be read, schema included.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("sqlitestore: ping: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies the embedded migrations not yet applied, in name order,
+// each in its own transaction together with its row in schema_migrations.
+// It is idempotent, and safe against a concurrent Migrate from another
+// process: the check for a migration runs inside the write transaction.
+func (db *DB) Migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name       TEXT    NOT NULL PRIMARY KEY,
+		applied_at INTEGER NOT NULL -- Unix microseconds
+	) STRICT`); err != nil {
+		return fmt.Errorf("sqlitestore: migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("sqlitestore: migrate: %w", err)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if err := db.migrate(ctx, name); err != nil {
+			return fmt.Errorf("sqlitestore: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context, file string) error {
+	name := strings.TrimSuffix(filepath.Base(file), ".sql")
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	src, err := fs.ReadFile(migrations, file)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(src)); err != nil {
+		return err
+	}
+	// The wall clock is right here: applied_at is a record for operators,
+	// not data the service reasons with.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`,
+		name, time.Now().UnixMicro()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// AppliedMigrations returns the names of the applied migrations, in order.
+func (db *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
+	rows, err := db.write.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("sqlitestore: %w", err)
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return names, nil
+}
+
+// micros encodes a time for storage: Unix microseconds. The zero time
+// encodes as its own (very negative) value, so it comes back zero and, as
+// a deadline, lies before every now.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros decodes a stored time, in UTC.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// notFound returns an error matching wxlogin.ErrNotFound.
+func notFound(what string) error { return wxlogin.Errorf(wxlogin.ENotFound, "%s not found", what) }
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }

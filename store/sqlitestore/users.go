@@ -1,0 +1,237 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+const userColumns = `id, app_id, open_id, union_id, created_at, updated_at,
+	user_info, phone, nickname, avatar_id, profile_updated_at`
+
+// defaultUserLimit is FindUsers' limit when the filter gives none
+// (wxlogin.UserFilter documents 100).
+const defaultUserLimit = 100
+
+func scanUser(r rowScanner) (wxlogin.User, error) {
+	var (
+		u                            wxlogin.User
+		created, updated, profileUpd int64
+		userInfo, phone              sql.NullString
+	)
+	if err := r.Scan(&u.ID, &u.AppID, &u.OpenID, &u.UnionID, &created, &updated,
+		&userInfo, &phone, &u.Profile.Nickname, &u.Profile.AvatarID, &profileUpd); err != nil {
+		return wxlogin.User{}, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.Profile.UpdatedAt = fromMicros(created), fromMicros(updated), fromMicros(profileUpd)
+	if userInfo.Valid {
+		u.UserInfo = json.RawMessage(userInfo.String)
+	}
+	if phone.Valid {
+		u.Phone = new(wxlogin.Phone)
+		if err := json.Unmarshal([]byte(phone.String), u.Phone); err != nil {
+			return wxlogin.User{}, fmt.Errorf("user %s: phone: %w", u.ID, err)
+		}
+	}
+	return u, nil
+}
+
+// nullableText returns b as a string, or nil (NULL) when empty. The columns
+// are TEXT in STRICT tables, which refuse the BLOB a []byte would bind as.
+func nullableText(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func phoneText(p *wxlogin.Phone) (any, error) {
+	if p == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// normalized returns u as the database gives it back, so that what a write
+// returns equals what a later read returns.
+func normalized(u wxlogin.User) wxlogin.User {
+	u.CreatedAt = fromMicros(micros(u.CreatedAt))
+	u.UpdatedAt = fromMicros(micros(u.UpdatedAt))
+	u.Profile.UpdatedAt = fromMicros(micros(u.Profile.UpdatedAt))
+	if len(u.UserInfo) == 0 {
+		u.UserInfo = nil
+	}
+	return u
+}
+
+// EnsureUser implements wxlogin.UserStore. A returning user is answered from
+// the read pool without taking the write lock, unless a new unionid must be
+// recorded; a new user is inserted with ON CONFLICT DO NOTHING inside one
+// write transaction, so of two concurrent first logins one inserts and the
+// other finds its row.
+func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, bool, error) {
+	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
+		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUser: ID, AppID and OpenID are required")
+	}
+	existing, err := scanUser(db.read.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE app_id = ? AND open_id = ?`, u.AppID, u.OpenID))
+	switch {
+	case err == nil && (u.UnionID == "" || u.UnionID == existing.UnionID):
+		return existing, false, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+	}
+
+	phone, err := phoneText(u.Phone)
+	if err != nil {
+		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (app_id, open_id) DO NOTHING`,
+		u.ID, u.AppID, u.OpenID, u.UnionID, micros(u.CreatedAt), micros(u.UpdatedAt),
+		nullableText(u.UserInfo), phone, u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt))
+	if err != nil {
+		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+	}
+	created := n == 1
+	if !created && u.UnionID != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ?
+			WHERE app_id = ? AND open_id = ? AND union_id <> ?`,
+			u.UnionID, u.AppID, u.OpenID, u.UnionID); err != nil {
+			return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+		}
+	}
+	got, err := scanUser(tx.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE app_id = ? AND open_id = ?`, u.AppID, u.OpenID))
+	if err != nil {
+		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+	}
+	return got, created, nil
+}
+
+// User implements wxlogin.UserStore.
+func (db *DB) User(ctx context.Context, id string) (wxlogin.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return wxlogin.User{}, notFound("user")
+	}
+	if err != nil {
+		return wxlogin.User{}, fmt.Errorf("sqlitestore: User: %w", err)
+	}
+	return u, nil
+}
+
+// FindUsers implements wxlogin.UserStore.
+func (db *DB) FindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.User, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.AppID != "" {
+		where, args = append(where, "app_id = ?"), append(args, f.AppID)
+	}
+	if f.OpenID != "" {
+		where, args = append(where, "open_id = ?"), append(args, f.OpenID)
+	}
+	if f.UnionID != "" {
+		// Spelled to match the partial index users_union_id.
+		where, args = append(where, "union_id = ? AND union_id <> ''"), append(args, f.UnionID)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultUserLimit
+	}
+	q := `SELECT ` + userColumns + ` FROM users`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY created_at, id LIMIT ?`
+	args = append(args, limit)
+
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: FindUsers: %w", err)
+	}
+	defer rows.Close()
+	var users []wxlogin.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: FindUsers: %w", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: FindUsers: %w", err)
+	}
+	return users, nil
+}
+
+// UpdateUser implements wxlogin.UserStore. The read, update and write happen
+// in one write transaction, so concurrent updates are serialised and none is
+// lost. update runs while this DB's write lock is held: it must be quick and
+// must not call the store (it would wait for itself).
+func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.User) error) (wxlogin.User, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+	}
+	defer tx.Rollback()
+	old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return wxlogin.User{}, notFound("user")
+	}
+	if err != nil {
+		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+	}
+	u := old // scanUser made fresh slices and pointers: update may keep or change them
+	if err := update(&u); err != nil {
+		return wxlogin.User{}, err
+	}
+	u.ID, u.AppID, u.OpenID, u.CreatedAt = old.ID, old.AppID, old.OpenID, old.CreatedAt
+	phone, err := phoneText(u.Phone)
+	if err != nil {
+		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ?, updated_at = ?, user_info = ?,
+		phone = ?, nickname = ?, avatar_id = ?, profile_updated_at = ? WHERE id = ?`,
+		u.UnionID, micros(u.UpdatedAt), nullableText(u.UserInfo), phone,
+		u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt), id); err != nil {
+		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+	}
+	return normalized(u), nil
+}
+
+// DeleteUser implements wxlogin.UserStore. It deletes the user row only;
+// the user's sessions belong to the SessionStore (see the migration).
+func (db *DB) DeleteUser(ctx context.Context, id string) error {
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("sqlitestore: DeleteUser: %w", err)
+	}
+	return nil
+}
