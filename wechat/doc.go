@@ -6,13 +6,16 @@
 // mode point BaseURL at the emulator. Failures come back typed: *Error for an
 // errcode WeChat answered, *UnavailableError when WeChat could not be reached
 // or gave no usable answer. Classify turns either into a Kind the server acts
-// on, so no caller has to know errcodes.
+// on, so no caller has to know errcodes; Temporary and RetryAfter tell
+// whether, and when, the same request may succeed later.
 //
 // Retries are few and deliberate, because most WeChat calls spend something
 // that cannot be spent twice (a one-time code, a token issuance):
 //   - busy (-1) is retried up to MaxBusyRetries times with jittered
 //     exponential backoff, and only while the context's deadline leaves room
-//     for the wait;
+//     for the wait. This assumes, as WeChat's documentation implies, that a
+//     busy answer spent nothing; if it did spend a code, the retry answers
+//     40163 and the client logs in again, which is where it would be anyway;
 //   - a transport error, timeout, HTTP 5xx or unreadable body is retried once,
 //     and only on calls that are safe to repeat (stable_token without
 //     force_refresh, checksession, getpaidunionid). code2session and
