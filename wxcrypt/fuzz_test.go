@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/wxlogin/wxlogin/wxcrypt"
 )
 
@@ -177,4 +178,38 @@ func FuzzOpenWeRun(f *testing.F) {
 
 func FuzzOpenShare(f *testing.F) {
 	fuzzOpen(f, func() wxcrypt.Payload { return &wxcrypt.ShareInfo{} }, resealed(f, katSharePlain))
+}
+
+// FuzzWithoutWatermark: on any input it either fails or returns a JSON object
+// with the same members as the input, the watermark aside, byte for byte.
+func FuzzWithoutWatermark(f *testing.F) {
+	for _, plain := range []string{katUserInfoPlain, katPhonePlain, katWeRunPlain, katSharePlain} {
+		f.Add([]byte(plain))
+	}
+	for _, s := range []string{`{}`, `{"watermark":1,"a":2,"watermark":3}`, `{"water\u006dark":1}`,
+		"{ \"a\" :\n1 }", `[]`, `null`, `{"a":`, `{"a":"&<>"}`, "{\"\xff\":1}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := wxcrypt.WithoutWatermark(in)
+		var inFields map[string]json.RawMessage
+		inErr := json.Unmarshal(in, &inFields)
+		if err != nil {
+			if inErr == nil && inFields != nil {
+				t.Fatalf("WithoutWatermark(%q) failed on a JSON object: %v", in, err)
+			}
+			return
+		}
+		if inErr != nil || inFields == nil {
+			t.Fatalf("WithoutWatermark(%q) = %q; want an error, the input is not a JSON object", in, out)
+		}
+		var outFields map[string]json.RawMessage
+		if err := json.Unmarshal(out, &outFields); err != nil || outFields == nil {
+			t.Fatalf("WithoutWatermark(%q) = %q, not a JSON object: %v", in, out, err)
+		}
+		delete(inFields, "watermark")
+		if diff := cmp.Diff(inFields, outFields); diff != "" {
+			t.Fatalf("members of WithoutWatermark(%q) (-input +output):\n%s", in, diff)
+		}
+	})
 }
