@@ -354,43 +354,6 @@ func TestTokenErrorKeepsAReplacement(t *testing.T) {
 	}
 }
 
-func TestMemoryTokenCacheDeletesOnlyTheFailedToken(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name     string
-		stored   wxlogin.Secret
-		failed   wxlogin.Secret
-		wantKept bool
-	}{
-		{"still the failed token", "A", "A", false},
-		{"already replaced", "B", "A", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var c wechat.MemoryTokenCache
-			ctx := t.Context()
-			stored := wechat.Token{Value: tt.stored, ExpiresAt: time.Unix(1e9, 0)}
-			if err := c.Put(ctx, "app", stored); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Delete(ctx, "app", tt.failed); err != nil {
-				t.Fatal(err)
-			}
-			got, ok, err := c.Get(ctx, "app")
-			if err != nil || ok != tt.wantKept {
-				t.Fatalf("Get after Delete: ok %v, err %v; want ok %v", ok, err, tt.wantKept)
-			}
-			if ok && got != stored {
-				t.Errorf("kept %+v, want %+v", got, stored)
-			}
-			if _, ok, _ := c.Get(ctx, "other"); ok {
-				t.Error("an app never stored is found")
-			}
-		})
-	}
-}
-
 // brokenCache fails every operation, like an unreachable Redis.
 type brokenCache struct{}
 

@@ -1,0 +1,138 @@
+// Package tokencachetest is the conformance suite of wechat.TokenCache:
+// every implementation (in memory, Redis, ...) runs the same tests, so the
+// client can rely on the same behaviour from each, above all the
+// compare-and-delete that keeps a fleet from dropping a good token.
+package tokencachetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+// Run runs the suite. newCache returns an empty cache private to the test
+// that called it (a fresh key prefix, say), so that tests run in parallel.
+func Run(t *testing.T, newCache func(t *testing.T) wechat.TokenCache) {
+	t.Helper()
+	// A whole second: shared backends may store expiry with that precision.
+	expires := time.Date(2026, 11, 21, 14, 0, 0, 0, time.UTC)
+	token := func(v string) wechat.Token { return wechat.Token{Value: wxlogin.Secret(v), ExpiresAt: expires} }
+
+	t.Run("missing", func(t *testing.T) {
+		t.Parallel()
+		c := newCache(t)
+		if got, ok, err := c.Get(t.Context(), "wxapp"); err != nil || ok {
+			t.Errorf("Get of an empty cache = %v, %v, %v; want not found", got.Value.Reveal(), ok, err)
+		}
+		if err := c.Delete(t.Context(), "wxapp", "anything"); err != nil {
+			t.Errorf("Delete of a missing token: %v", err)
+		}
+	})
+
+	t.Run("put, get, replace", func(t *testing.T) {
+		t.Parallel()
+		c := newCache(t)
+		ctx := t.Context()
+		for _, v := range []string{"first", "second"} {
+			if err := c.Put(ctx, "wxapp", token(v)); err != nil {
+				t.Fatalf("Put(%s): %v", v, err)
+			}
+			got, ok, err := c.Get(ctx, "wxapp")
+			if err != nil || !ok {
+				t.Fatalf("Get after Put(%s): ok %v, err %v", v, ok, err)
+			}
+			if got.Value.Reveal() != v || !got.ExpiresAt.Equal(expires) {
+				t.Errorf("Get = %q expiring %v, want %q expiring %v", got.Value.Reveal(), got.ExpiresAt, v, expires)
+			}
+		}
+	})
+
+	t.Run("apps are separate", func(t *testing.T) {
+		t.Parallel()
+		c := newCache(t)
+		ctx := t.Context()
+		if err := c.Put(ctx, "wxapp1", token("one")); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Put(ctx, "wxapp2", token("two")); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Delete(ctx, "wxapp2", "two"); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := c.Get(ctx, "wxapp1"); err != nil || !ok || got.Value.Reveal() != "one" {
+			t.Errorf("wxapp1 = %q, %v, %v after deleting wxapp2's token; want one", got.Value.Reveal(), ok, err)
+		}
+		if _, ok, err := c.Get(ctx, "wxapp2"); err != nil || ok {
+			t.Errorf("wxapp2 still found (err %v) after its Delete", err)
+		}
+	})
+
+	t.Run("delete only the failed token", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name     string
+			failed   string
+			wantKept bool
+		}{
+			{"still cached", "current", false},
+			{"already replaced", "previous", true},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				c := newCache(t)
+				ctx := t.Context()
+				if err := c.Put(ctx, "wxapp", token("current")); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Delete(ctx, "wxapp", wxlogin.Secret(tt.failed)); err != nil {
+					t.Fatalf("Delete: %v", err)
+				}
+				got, ok, err := c.Get(ctx, "wxapp")
+				if err != nil || ok != tt.wantKept || ok && got.Value.Reveal() != "current" {
+					t.Errorf("after Delete(%q): %q, %v, %v; want kept: %v", tt.failed, got.Value.Reveal(), ok, err, tt.wantKept)
+				}
+			})
+		}
+	})
+
+	// Callers that failed with one token race a caller storing its
+	// replacement: whatever the order, the replacement must survive.
+	t.Run("concurrent deletes spare the replacement", func(t *testing.T) {
+		t.Parallel()
+		c := newCache(t)
+		ctx := t.Context()
+		if err := c.Put(ctx, "wxapp", token("old")); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for i := range 16 {
+			wg.Go(func() {
+				if err := c.Delete(ctx, "wxapp", "old"); err != nil {
+					errs <- fmt.Errorf("Delete %d: %w", i, err)
+				}
+			})
+		}
+		wg.Go(func() {
+			if err := c.Put(ctx, "wxapp", token("new")); err != nil {
+				errs <- err
+			}
+		})
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		// Either the Put came last, or it came first and no Delete of "old"
+		// may have removed "new"; in both cases "new" is there.
+		if got, ok, err := c.Get(ctx, "wxapp"); err != nil || !ok || got.Value.Reveal() != "new" {
+			t.Errorf("after the race: %q, %v, %v; want new", got.Value.Reveal(), ok, err)
+		}
+	})
+}
