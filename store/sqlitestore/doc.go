@@ -40,8 +40,7 @@
 // is idempotent. Tables are STRICT. Times are INTEGER Unix microseconds in
 // UTC (the precision the storetest suites require). Token hashes and sealed
 // session keys are BLOBs; no token or session_key is ever stored in clear.
-// The database file is created with mode 0600.
-//
-// Other foreign-key-free choices, foreign_keys=ON notwithstanding, are
-// explained in migrations/0001_initial.sql.
+// The database file is created with mode 0600. Sessions have no foreign key
+// to users although foreign_keys is on: the two stores may be different
+// backends (migrations/0001_initial.sql says more).
 package sqlitestore
