@@ -142,7 +142,9 @@ func TestBusyRetries(t *testing.T) {
 		{name: "busy thrice gives up after two retries", script: busy, wantErr: wechat.KindBusy, wantCalls: 3},
 		{name: "retries configured off", script: sequence(busy, ok), maxRetries: -1, wantErr: wechat.KindBusy, wantCalls: 1},
 		{name: "one retry configured", script: busy, maxRetries: 1, wantErr: wechat.KindBusy, wantCalls: 2},
-		{name: "no retry the deadline cannot fit", script: sequence(busy, ok), deadline: 10 * time.Millisecond, wantErr: wechat.KindBusy, wantCalls: 1},
+		// The deadline is long enough for a call on a loaded machine but not
+		// for the wait: base 2s gives at least 1s of backoff (set below).
+		{name: "no retry the deadline cannot fit", script: sequence(busy, ok), deadline: 900 * time.Millisecond, wantErr: wechat.KindBusy, wantCalls: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,6 +153,9 @@ func TestBusyRetries(t *testing.T) {
 			f.client.MaxBusyRetries = tt.maxRetries
 			f.client.BackoffBase = 200 * time.Millisecond
 			f.client.BackoffMax = time.Second
+			if tt.deadline > 0 {
+				f.client.BackoffBase, f.client.BackoffMax = 2*time.Second, 4*time.Second
+			}
 			ctx := t.Context()
 			if tt.deadline > 0 {
 				var cancel context.CancelFunc
