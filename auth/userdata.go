@@ -214,20 +214,40 @@ func (s *Service) open(ctx context.Context, p wxlogin.Principal, app wxlogin.App
 	o := wxcrypt.Opener{AppID: app.AppID, MaxAge: s.maxAge, Now: s.now}
 	reason, err := o.Open(key, e.EncryptedData, e.IV, payload)
 	if err == nil {
-		if ui, ok := payload.(*wxcrypt.UserInfo); ok {
-			switch {
-			case ui.OpenID != "" && ui.OpenID != p.OpenID:
-				reason, err = "openId inside is not the session's", wxcrypt.ErrInvalid
-			case ui.UnionID != "" && ui.UnionID != p.UnionID:
-				reason, err = "unionId inside is not the session's", wxcrypt.ErrInvalid
-			}
-		}
+		reason, err = checkIdentity(p, payload)
 	}
 	if err != nil {
 		s.log.InfoContext(ctx, "auth: decrypt failed", "session_id", p.SessionID, "reason", reason)
 		return errInvalidEncrypted()
 	}
 	return nil
+}
+
+// checkIdentity refuses a payload whose openId or unionId, when it carries
+// one, is not the principal's. User info has them typed; for the other
+// kinds the raw JSON is read, since WeChat adds fields over time.
+func checkIdentity(p wxlogin.Principal, payload wxcrypt.Payload) (string, error) {
+	var id struct {
+		OpenID  string `json:"openId"`
+		UnionID string `json:"unionId"`
+	}
+	switch v := payload.(type) {
+	case *wxcrypt.UserInfo:
+		id.OpenID, id.UnionID = v.OpenID, v.UnionID
+	case *wxcrypt.WeRun:
+		json.Unmarshal(v.Raw, &id) // parsed once already: cannot fail
+	case *wxcrypt.ShareInfo:
+		json.Unmarshal(v.Raw, &id)
+	case *wxcrypt.PhoneInfo:
+		json.Unmarshal(v.Raw, &id)
+	}
+	switch {
+	case id.OpenID != "" && id.OpenID != p.OpenID:
+		return "openId inside is not the session's", wxcrypt.ErrInvalid
+	case id.UnionID != "" && id.UnionID != p.UnionID:
+		return "unionId inside is not the session's", wxcrypt.ErrInvalid
+	}
+	return "", nil
 }
 
 func (s *Service) limitDecrypt(p wxlogin.Principal) error {

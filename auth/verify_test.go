@@ -1,0 +1,351 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+)
+
+// countingStore wraps the real session store to count the calls Verify
+// makes and, for the race test, to pause right after a SessionByToken read.
+// The real store cannot be asked to pause; that is all this double adds.
+type countingStore struct {
+	wxlogin.SessionStore
+	reads, touches atomic.Int64
+	afterRead      atomic.Pointer[func()]
+}
+
+func (c *countingStore) SessionByToken(ctx context.Context, h wxlogin.TokenHash) (wxlogin.Session, error) {
+	c.reads.Add(1)
+	s, err := c.SessionStore.SessionByToken(ctx, h)
+	if f := c.afterRead.Load(); f != nil {
+		(*f)()
+	}
+	return s, err
+}
+
+func (c *countingStore) TouchSession(ctx context.Context, id string, lastSeen, idle time.Time) error {
+	c.touches.Add(1)
+	return c.SessionStore.TouchSession(ctx, id, lastSeen, idle)
+}
+
+func withCountingStore(cs **countingStore) func(*env, *auth.Config) {
+	return func(e *env, c *auth.Config) {
+		*cs = &countingStore{SessionStore: c.Sessions}
+		c.Sessions = *cs
+	}
+}
+
+func TestVerify(t *testing.T) {
+	t.Parallel()
+	var cs *countingStore
+	e := newEnv(t, withCountingStore(&cs))
+	ctx := t.Context()
+	r := e.login(ctx, app1, "alice")
+	id := e.identity(app1, "alice")
+
+	p := e.verify(ctx, r.Token)
+	diff(t, "principal", wxlogin.Principal{
+		SessionID: r.Session.ID, UserID: r.User.ID, AppID: app1, OpenID: id.OpenID, UnionID: id.UnionID,
+		ExpiresAt: e.clock.Now().Add(auth.DefaultIdleTimeout),
+	}, p)
+	if n := cs.reads.Load(); n != 1 {
+		t.Fatalf("first verify: %d store reads, want 1", n)
+	}
+	// Hits: no store round trip and no write.
+	for range 100 {
+		e.verify(ctx, r.Token)
+	}
+	if reads, touches := cs.reads.Load(), cs.touches.Load(); reads != 1 || touches != 0 {
+		t.Errorf("100 cached verifies: %d reads, %d touches; want 1 read in all and no touch", reads, touches)
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.login(t.Context(), app1, "alice")
+	tok := r.Token.Reveal()
+	tests := []struct{ name, token string }{
+		{"empty", ""},
+		{"garbage", "hello"},
+		{"bearer left on", "Bearer " + tok},
+		{"truncated", tok[:len(tok)-1]},
+		{"unknown", "wxl_" + strings.Repeat("A", 43)},
+		{"one character changed", tok[:10] + string(rune(tok[10]^1)) + tok[11:]},
+		{"session id instead", r.Session.ID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.svc.Verify(t.Context(), tt.token)
+			wantCode(t, err, wxlogin.ESessionInvalid)
+		})
+	}
+}
+
+func TestVerifyExpiry(t *testing.T) {
+	t.Parallel()
+	const idle, absolute = 7 * 24 * time.Hour, 30 * 24 * time.Hour
+	tests := []struct {
+		name  string
+		steps []time.Duration // clock advances, each followed by a verify
+		valid []bool          // whether each verify succeeds
+	}{
+		{"idle timeout", []time.Duration{idle - time.Second, idle}, []bool{true, false}},
+		{"idle timeout to the nanosecond", []time.Duration{idle}, []bool{false}},
+		{"sliding renewal", []time.Duration{6 * 24 * time.Hour, 6 * 24 * time.Hour, 6 * 24 * time.Hour}, []bool{true, true, true}},
+		{"absolute lifetime despite activity", []time.Duration{
+			6 * 24 * time.Hour, 6 * 24 * time.Hour, 6 * 24 * time.Hour, 6 * 24 * time.Hour, 6*24*time.Hour - time.Second, time.Second,
+		}, []bool{true, true, true, true, true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			ctx := t.Context()
+			r := e.login(ctx, app1, "alice")
+			e.verify(ctx, r.Token) // cached from here on
+			start := e.clock.Now()
+			for i, d := range tt.steps {
+				e.clock.Advance(d)
+				p, err := e.svc.Verify(ctx, r.Token.Reveal())
+				if !tt.valid[i] {
+					wantCode(t, err, wxlogin.ESessionInvalid)
+					continue
+				}
+				if err != nil {
+					t.Fatalf("step %d (%v after login): %v", i, e.clock.Now().Sub(start), err)
+				}
+				want := e.clock.Now().Add(idle)
+				if abs := start.Add(absolute); abs.Before(want) {
+					want = abs
+				}
+				if !p.ExpiresAt.Equal(want) {
+					t.Errorf("step %d: ExpiresAt = %v, want %v", i, p.ExpiresAt, want)
+				}
+			}
+		})
+	}
+}
+
+func TestVerifyTouchThrottled(t *testing.T) {
+	t.Parallel()
+	var cs *countingStore
+	e := newEnv(t, withCountingStore(&cs))
+	ctx := t.Context()
+	r := e.login(ctx, app1, "alice")
+	login := e.clock.Now()
+	lastSeen := func() time.Time {
+		t.Helper()
+		s, err := e.db.Session(ctx, r.Session.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.LastSeenAt
+	}
+	steps := []struct {
+		advance     time.Duration
+		wantSeen    time.Duration // LastSeenAt in the store, after login
+		wantTouches int64
+	}{
+		{0, 0, 0},
+		{30 * time.Second, 0, 0},
+		{29 * time.Second, 0, 0},
+		{time.Second, time.Minute, 1}, // a minute since the last write
+		{59 * time.Second, time.Minute, 1},
+		{time.Second, 2 * time.Minute, 2},
+	}
+	for i, st := range steps {
+		e.clock.Advance(st.advance)
+		// Several concurrent verifies write at most one touch.
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() { e.verify(ctx, r.Token) })
+		}
+		wg.Wait()
+		if got, want := lastSeen(), login.Add(st.wantSeen); !got.Equal(want) {
+			t.Errorf("step %d: stored LastSeenAt = %v, want %v", i, got, want)
+		}
+		if got := cs.touches.Load(); got != st.wantTouches {
+			t.Errorf("step %d: %d touches written, want %d", i, got, st.wantTouches)
+		}
+	}
+}
+
+// Every way of ending a session makes its token fail at once, even while
+// the session sits in the verify cache.
+func TestRevocationIsImmediate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		revoke func(ctx context.Context, e *env, p wxlogin.Principal) error
+		other  bool // whether the user's other session dies too
+	}{
+		{"logout", func(ctx context.Context, e *env, p wxlogin.Principal) error {
+			return e.svc.Logout(ctx, p)
+		}, false},
+		{"revoke own session", func(ctx context.Context, e *env, p wxlogin.Principal) error {
+			return e.svc.RevokeSession(ctx, p, p.SessionID)
+		}, false},
+		{"revoke all sessions", func(ctx context.Context, e *env, p wxlogin.Principal) error {
+			return e.svc.RevokeAllSessions(ctx, p)
+		}, true},
+		{"admin revokes the session", func(ctx context.Context, e *env, p wxlogin.Principal) error {
+			return e.svc.AdminRevokeSession(ctx, p.SessionID)
+		}, false},
+		{"admin revokes the user's sessions", func(ctx context.Context, e *env, p wxlogin.Principal) error {
+			return e.svc.AdminRevokeUserSessions(ctx, p.UserID)
+		}, true},
+		{"erase me", func(ctx context.Context, e *env, p wxlogin.Principal) error {
+			return e.svc.EraseMe(ctx, p)
+		}, true},
+		{"admin erases the user", func(ctx context.Context, e *env, p wxlogin.Principal) error {
+			return e.svc.AdminEraseUser(ctx, p.UserID)
+		}, true},
+		{"dev expires the session", func(ctx context.Context, e *env, p wxlogin.Principal) error {
+			return e.svc.ExpireSession(ctx, p.SessionID)
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			ctx := t.Context()
+			r := e.login(ctx, app1, "alice")
+			other := e.login(ctx, app1, "alice")
+			p := e.verify(ctx, r.Token)
+			e.verify(ctx, other.Token)
+			if err := tt.revoke(ctx, e, p); err != nil {
+				t.Fatal(err)
+			}
+			_, err := e.svc.Verify(ctx, r.Token.Reveal())
+			wantCode(t, err, wxlogin.ESessionInvalid)
+			_, err = e.svc.Verify(ctx, other.Token.Reveal())
+			if tt.other {
+				wantCode(t, err, wxlogin.ESessionInvalid)
+			} else if err != nil {
+				t.Errorf("the user's other session died too: %v", err)
+			}
+		})
+	}
+}
+
+// A Verify that read the session from the store just before a Logout
+// deleted it must not put it into the cache afterwards.
+func TestRevocationRaceWithVerify(t *testing.T) {
+	t.Parallel()
+	var cs *countingStore
+	e := newEnv(t, withCountingStore(&cs))
+	ctx := t.Context()
+	r := e.login(ctx, app1, "alice")
+	p := wxlogin.Principal{SessionID: r.Session.ID, UserID: r.User.ID, AppID: app1}
+
+	read, resume := make(chan struct{}), make(chan struct{})
+	pause := func() {
+		close(read)
+		<-resume
+	}
+	cs.afterRead.Store(&pause)
+	done := make(chan error)
+	go func() {
+		_, err := e.svc.Verify(ctx, r.Token.Reveal()) // misses, reads, pauses
+		done <- err
+	}()
+	<-read
+	cs.afterRead.Store(nil)
+	if err := e.svc.Logout(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	close(resume)
+	<-done // either answer is right for a Verify concurrent with the Logout
+
+	_, err := e.svc.Verify(ctx, r.Token.Reveal())
+	wantCode(t, err, wxlogin.ESessionInvalid)
+}
+
+func TestVerifyStoreDown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	r := e.login(ctx, app1, "alice")
+	e.db.Close()
+	_, err := e.svc.Verify(ctx, r.Token.Reveal())
+	wantCode(t, err, wxlogin.EStoreUnavailable)
+	wantCode(t, e.svc.Ready(ctx), wxlogin.EStoreUnavailable)
+}
+
+func TestSessionsList(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	a := e.login(ctx, app1, "alice")
+	e.clock.Advance(time.Minute)
+	b, err := e.svc.Login(ctx, app1, e.code(app1, "alice"), auth.Client{IP: "198.51.100.9", UserAgent: strings.Repeat("x", 1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := e.login(ctx, app1, "bob")
+	pa := e.verify(ctx, a.Token)
+
+	list, err := e.svc.Sessions(ctx, pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Verifying a a minute after its login wrote a touch.
+	touched := a.Session.CreatedAt.Add(time.Minute)
+	diff(t, "sessions", []auth.SessionInfo{
+		{ID: a.Session.ID, CreatedAt: a.Session.CreatedAt, LastSeenAt: touched,
+			ExpiresAt: touched.Add(auth.DefaultIdleTimeout), UserAgent: "test", IP: "192.0.2.1", Current: true},
+		{ID: b.Session.ID, CreatedAt: b.Session.CreatedAt, LastSeenAt: b.Session.LastSeenAt,
+			ExpiresAt: b.Session.Deadline(), UserAgent: strings.Repeat("x", 256), IP: "198.51.100.9"},
+	}, list)
+
+	// Another user's session is not found, and stays alive.
+	wantCode(t, e.svc.RevokeSession(ctx, pa, bob.Session.ID), wxlogin.ENotFound)
+	wantCode(t, e.svc.RevokeSession(ctx, pa, "ses_nope"), wxlogin.ENotFound)
+	e.verify(ctx, bob.Token)
+
+	// Revoking b leaves a; expired sessions are not listed.
+	if err := e.svc.RevokeSession(ctx, pa, b.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = e.svc.Sessions(ctx, pa)
+	if len(list) != 1 || list[0].ID != a.Session.ID {
+		t.Errorf("after revoking b: %+v", list)
+	}
+	if err := e.svc.ExpireSession(ctx, a.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = e.svc.Sessions(ctx, pa)
+	if len(list) != 0 {
+		t.Errorf("expired session listed: %+v", list)
+	}
+	admin, err := e.svc.AdminUserSessions(ctx, bob.User.ID)
+	if err != nil || len(admin) != 1 || admin[0].ID != bob.Session.ID || admin[0].Current {
+		t.Errorf("admin list of bob: %+v, %v", admin, err)
+	}
+}
+
+func TestSweepDeletesExpiredSessions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	old := e.login(ctx, app1, "alice")
+	e.clock.Advance(6 * 24 * time.Hour)
+	fresh := e.login(ctx, app1, "alice")
+	e.clock.Advance(2 * 24 * time.Hour)
+	auth.Sweep(e.svc, ctx)
+	if _, err := e.db.Session(ctx, old.Session.ID); !errors.Is(err, wxlogin.ErrNotFound) {
+		t.Errorf("expired session still stored: %v", err)
+	}
+	if _, err := e.db.Session(ctx, fresh.Session.ID); err != nil {
+		t.Errorf("live session swept: %v", err)
+	}
+}
