@@ -1,0 +1,178 @@
+// The playground in a real browser: Debian's Chromium, driven headless by
+// playwright-core, clicks through the flow on the page `wxlogin dev` serves
+// and checks what the page shows. SCREENSHOT=1 also writes
+// docs/playground.png; a normal run writes nothing into the repository.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { startDev } from '../test/dev-server.mjs'
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
+const ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+let dev, context, page, profile
+const pageErrors = []
+
+before(async () => {
+  dev = await startDev()
+  profile = mkdtempSync(join(tmpdir(), 'wxlogin-chromium-'))
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1360, height: 900 },
+  })
+  page = context.pages()[0] ?? (await context.newPage())
+  page.on('pageerror', (err) => pageErrors.push(String(err)))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(msg.text())
+  })
+  // Nothing leaves the machine: only the dev server is reachable.
+  await context.route((url) => !url.href.startsWith(dev.api), (route) => route.abort())
+})
+
+after(async () => {
+  await context?.close()
+  await dev?.stop()
+  if (profile) rmSync(profile, { recursive: true, force: true })
+})
+
+/** idle waits (bounded) until no action runs on the page. */
+async function idle() {
+  await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 15_000 })
+}
+
+/** click presses a button and waits for its action to finish. */
+async function click(id) {
+  await page.click('#' + id)
+  await idle()
+}
+
+/** entries returns the timeline entries after the last action header. */
+async function lastAction() {
+  return page.$$eval('#timeline > li', (lis) => {
+    const all = lis.map((li) => ({
+      lane: li.dataset.lane,
+      code: li.dataset.code ?? '',
+      status: li.dataset.status ?? '',
+      action: li.classList.contains('action'),
+      title: li.querySelector('.title')?.textContent ?? '',
+      why: li.querySelector('.why')?.textContent ?? '',
+    }))
+    let i = all.length - 1
+    while (i >= 0 && !all[i].action) i--
+    return all.slice(i)
+  })
+}
+
+function find(entries, pred, what) {
+  const e = entries.find(pred)
+  assert.ok(e, `${what} not on the timeline:\n${entries.map((x) => `${x.lane} ${x.status} ${x.code} ${x.title}`).join('\n')}`)
+  return e
+}
+
+test('the playground walks the whole flow', async () => {
+  await page.goto(dev.api + '/playground/')
+  await idle()
+  assert.equal(await page.title(), 'wxlogin playground')
+  assert.equal(await page.textContent('#app-name'), 'wxdec0de0000000001')
+
+  // Log in: wx.login on the device, POST /v1/login, wxlogin → jscode2session.
+  await click('btn-login')
+  let t = await lastAction()
+  find(t, (e) => e.lane === 'wx' && /wx\.login/.test(e.title), 'wx.login')
+  find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/login/.test(e.title) && e.status === '200', 'POST /v1/login 200')
+  find(t, (e) => e.lane === 'wechat' && /jscode2session/.test(e.title) && /errcode 0/.test(e.title), 'jscode2session')
+  find(t, (e) => e.lane === 'sdk' && /logged in as user/.test(e.title), 'SDK result')
+  assert.notEqual(await page.textContent('#st-token'), '— (logged out)')
+
+  // Logging in again reuses the stored token.
+  await click('btn-login')
+  t = await lastAction()
+  find(t, (e) => /reused the stored token/.test(e.title), 'token reuse')
+  assert.ok(!t.some((e) => /POST \/v1\/login/.test(e.title)), 'no second POST /v1/login')
+
+  // Expire the session on the server, then a protected request re-logs in once.
+  const tokenBefore = await page.textContent('#st-token')
+  await click('btn-expire')
+  find(await lastAction(), (e) => e.lane === 'dev' && e.status === '204', 'POST /dev/v1/session/expire 204')
+  await click('btn-request')
+  t = await lastAction()
+  const refused = find(t, (e) => e.lane === 'wxlogin' && e.code === 'session_invalid', '401 session_invalid')
+  assert.equal(refused.status, '401')
+  assert.match(refused.why, /logs in again once/)
+  assert.equal(t.filter((e) => /POST \/v1\/login/.test(e.title)).length, 1)
+  find(t, (e) => e.lane === 'wxlogin' && /GET \/v1\/session/.test(e.title) && e.status === '200', 'the retried request')
+  assert.notEqual(await page.textContent('#st-token'), tokenBefore)
+
+  // Rotate the key; without a fresh login_code the payload cannot be decrypted.
+  await click('btn-rotate')
+  await page.uncheck('#chk-login-code')
+  await click('btn-profile')
+  t = await lastAction()
+  const bad = find(t, (e) => e.lane === 'wxlogin' && e.code === 'invalid_encrypted_data', 'invalid_encrypted_data')
+  assert.equal(bad.status, '400')
+  assert.match(bad.why, /login_code/)
+  await page.check('#chk-login-code')
+  await click('btn-profile')
+  t = await lastAction()
+  find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/userinfo/.test(e.title) && e.status === '200', 'user info saved')
+  find(t, (e) => /user info verified and stored/.test(e.title), 'SDK result')
+
+  // Phone number: the one-time code path on today's base library.
+  await click('btn-phone')
+  t = await lastAction()
+  find(t, (e) => /one-time phone code/.test(e.title), 'phone code path')
+  find(t, (e) => e.lane === 'wechat' && /getuserphonenumber/.test(e.title), 'wxlogin → getuserphonenumber')
+  find(t, (e) => /phone number stored/.test(e.title), 'phone stored')
+
+  // Deny a scope: ensureScope says denied; settings turn it back on; WeRun decrypts.
+  await click('btn-deny')
+  find(await lastAction(), (e) => /ensureScope\('scope\.werun'\) → denied/.test(e.title), 'denied scope')
+  assert.match(await page.textContent('#st-scopes'), /werun: denied/)
+  await click('btn-werun')
+  find(await lastAction(), (e) => /→ denied/.test(e.title), 'WeRun refused while denied')
+  await click('btn-settings')
+  find(await lastAction(), (e) => /turned scope\.werun on/.test(e.title), 'openSetting')
+  await click('btn-werun')
+  t = await lastAction()
+  find(t, (e) => /POST \/v1\/decrypt/.test(e.title) && e.status === '200', 'decrypt')
+  find(t, (e) => /decrypted \d+ days of steps/.test(e.title), 'WeRun result')
+
+  // The same phone flow on a 2018 base library: legacy encrypted data.
+  await page.selectOption('#base-library', '2.2.0')
+  await idle()
+  assert.equal(await page.textContent('#lib-badge'), 'base library 2.2.0')
+  assert.equal(await page.isDisabled('#btn-save-profile'), true)
+  await click('btn-phone')
+  t = await lastAction()
+  find(t, (e) => /legacy path/.test(e.title), 'legacy phone path')
+  find(t, (e) => /phone number stored/.test(e.title), 'legacy phone stored')
+  await page.selectOption('#base-library', '3.5.0')
+  await idle()
+
+  if (process.env.SCREENSHOT === '1') {
+    await page.screenshot({ path: join(repo, 'docs', 'playground.png') })
+  }
+
+  // Log out: the token is gone from the page's state.
+  await click('btn-logout')
+  find(await lastAction(), (e) => e.lane === 'wxlogin' && /DELETE \/v1\/session/.test(e.title) && e.status === '204', 'logout')
+  assert.equal(await page.textContent('#st-token'), '— (logged out)')
+
+  assert.deepEqual(pageErrors, [], 'no errors on the page')
+})

@@ -1,0 +1,164 @@
+// SDK logic against a scripted wx (no server): the edges the end-to-end tests
+// cannot force, such as a Retry-After date or a wx.request that fails.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const { createClient, WxloginError, ClientErrorCodes } = require('../dist/index.js')
+
+/** scriptedWx answers wx.request with handler(req) and records every call. */
+function scriptedWx(handler, { sessionValid = true } = {}) {
+  const storage = new Map()
+  const calls = []
+  let codes = 0
+  const async = (fn) => (opts) => {
+    Promise.resolve()
+      .then(fn.bind(null, opts))
+      .then(
+        (res) => opts.success?.(res),
+        (err) => opts.fail?.(err),
+      )
+  }
+  return {
+    calls,
+    storage,
+    login: async(() => {
+      calls.push('wx.login')
+      return { code: `code-${++codes}`, errMsg: 'login:ok' }
+    }),
+    checkSession: async(() => {
+      calls.push('wx.checkSession')
+      if (!sessionValid) throw { errMsg: 'checkSession:fail session time out' }
+      return { errMsg: 'checkSession:ok' }
+    }),
+    request: (opts) => {
+      calls.push(`${opts.method} ${opts.url}`)
+      Promise.resolve()
+        .then(() => handler(opts))
+        .then(
+          (res) => (res.fail ? opts.fail?.(res.fail) : opts.success?.({ header: {}, ...res })),
+          (err) => opts.fail?.({ errMsg: 'request:fail ' + err.message }),
+        )
+    },
+    getStorageSync: (k) => (storage.has(k) ? storage.get(k) : ''),
+    setStorageSync: (k, v) => storage.set(k, v),
+    removeStorageSync: (k) => storage.delete(k),
+    getSetting: async(() => ({ authSetting: {} })),
+    authorize: async(() => ({})),
+    openSetting: async(() => ({ authSetting: {} })),
+  }
+}
+
+const ok = (data) => ({ statusCode: 200, data })
+const err = (status, code, header = {}) => ({ statusCode: status, data: { error: { code, message: code } }, header })
+const loginOK = (n) => ok({ token: `tok-${n}`, expires_at: '2999-01-01T00:00:00Z', user: { id: 'u1', appid: 'a', openid: 'o' } })
+
+test('login sends the code and the appid, stores the session', async () => {
+  const bodies = []
+  const wx = scriptedWx((o) => (bodies.push(o.data), loginOK(1)))
+  const client = createClient({ baseURL: 'https://api.example/', appid: 'wxapp', wx })
+  const s = await client.login()
+  assert.equal(s.token, 'tok-1')
+  assert.deepEqual(bodies, [{ code: 'code-1', appid: 'wxapp' }])
+  assert.deepEqual(wx.calls, ['wx.login', 'POST https://api.example/v1/login'])
+  assert.equal(client.getToken(), 'tok-1')
+})
+
+test('a stored session whose wx.checkSession fails is replaced', async () => {
+  const wx = scriptedWx(() => loginOK(2), { sessionValid: false })
+  wx.storage.set('wxlogin:session', { token: 'old', expires_at: '2999-01-01T00:00:00Z', user: {} })
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  const s = await client.login()
+  assert.equal(s.token, 'tok-2')
+  assert.deepEqual(wx.calls.slice(0, 2), ['wx.checkSession', 'wx.login'])
+})
+
+test('a stored session past its expires_at is not reused', async () => {
+  const wx = scriptedWx(() => loginOK(3))
+  wx.storage.set('wxlogin:session', { token: 'old', expires_at: '2000-01-01T00:00:00Z', user: {} })
+  const client = createClient({ baseURL: 'https://api.example', wx, storageKey: 'wxlogin:session' })
+  assert.equal((await client.login()).token, 'tok-3')
+  assert.ok(!wx.calls.includes('wx.checkSession'))
+})
+
+test('Retry-After as an HTTP date is honoured', async () => {
+  const now = Date.parse('2026-01-01T00:00:00Z')
+  const waits = []
+  let n = 0
+  const wx = scriptedWx((o) => {
+    if (o.url.endsWith('/v1/login')) return loginOK(1)
+    return ++n === 1 ? err(503, 'upstream_unavailable', { 'retry-after': 'Thu, 01 Jan 2026 00:00:03 GMT' }) : ok({ fine: true })
+  })
+  const client = createClient({ baseURL: 'https://api.example', wx, now: () => now, sleep: async (ms) => void waits.push(ms) })
+  const r = await client.request({ path: '/v1/thing' })
+  assert.deepEqual(r.data, { fine: true })
+  assert.deepEqual(waits, [3000])
+})
+
+test('retries stop at maxRetries and the last error is typed', async () => {
+  const waits = []
+  const wx = scriptedWx((o) => (o.url.endsWith('/v1/login') ? loginOK(1) : err(429, 'rate_limited', { 'Retry-After': '1' })))
+  const client = createClient({ baseURL: 'https://api.example', wx, maxRetries: 2, sleep: async (ms) => void waits.push(ms) })
+  await assert.rejects(client.request({ path: '/v1/x' }), (e) => e instanceof WxloginError && e.code === 'rate_limited' && e.status === 429 && e.retryAfter === 1)
+  assert.deepEqual(waits, [1000, 1000])
+})
+
+test('a second 401 after the re-login reaches the caller (no loop)', async () => {
+  let logins = 0
+  const wx = scriptedWx((o) => (o.url.endsWith('/v1/login') ? loginOK(++logins) : err(401, 'session_invalid')))
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  await assert.rejects(client.request({ path: '/v1/x' }), (e) => e.code === 'session_invalid' && e.status === 401)
+  assert.equal(logins, 2)
+})
+
+test('wx.request failing is a network_error', async () => {
+  const wx = scriptedWx(() => ({ fail: { errMsg: 'request:fail timeout' } }))
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  await assert.rejects(client.request({ path: '/v1/x', auth: false }), (e) => e.code === ClientErrorCodes.network && e.errMsg === 'request:fail timeout')
+})
+
+test('a non-JSON error answer is bad_response with its status', async () => {
+  const wx = scriptedWx(() => ({ statusCode: 502, data: '<html>bad gateway</html>' }))
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  await assert.rejects(client.request({ path: '/v1/x', auth: false }), (e) => e.code === 'bad_response' && e.status === 502)
+})
+
+test('the legacy phone payload carries the prepared login_code; the code path does not', async () => {
+  const bodies = []
+  const wx = scriptedWx((o) => {
+    if (o.url.endsWith('/v1/login')) return loginOK(1)
+    bodies.push(o.data)
+    return ok({ phoneNumber: '1', purePhoneNumber: '1', countryCode: '86' })
+  })
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  await client.login()
+  await client.prepareLoginCode()
+  await client.savePhone({ errMsg: 'getPhoneNumber:ok', code: 'pc' })
+  await client.savePhone({ errMsg: 'getPhoneNumber:ok', encryptedData: 'e', iv: 'i' })
+  await client.savePhone({ errMsg: 'getPhoneNumber:ok', encryptedData: 'e', iv: 'i' })
+  assert.deepEqual(bodies, [{ code: 'pc' }, { encryptedData: 'e', iv: 'i', login_code: 'code-2' }, { encryptedData: 'e', iv: 'i' }])
+})
+
+test('privacy refusal is a typed privacy_not_authorized error', async () => {
+  const wx = scriptedWx(() => ok({}))
+  let listener
+  wx.getPrivacySetting = (o) => setTimeout(() => o.success({ needAuthorization: true, privacyContractName: 'Demo guidelines', errMsg: 'getPrivacySetting:ok' }))
+  wx.onNeedPrivacyAuthorization = (l) => (listener = l)
+  wx.requirePrivacyAuthorize = (o) =>
+    listener((r) => (r.event === 'agree' ? o.success({ errMsg: 'requirePrivacyAuthorize:ok' }) : o.fail({ errMsg: 'requirePrivacyAuthorize:fail privacy permission is not authorized', errno: 104 })), { referrer: 'x' })
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  await assert.rejects(client.ensurePrivacy(async () => false), (e) => e.code === 'privacy_not_authorized' && e.errno === 104)
+  const r = await client.ensurePrivacy(async () => ({ agree: true, buttonId: 'agree-btn' }))
+  assert.deepEqual(r, { asked: true, contractName: 'Demo guidelines' })
+})
+
+test('ensurePrivacy on a base library without privacy APIs asks nothing', async () => {
+  const client = createClient({ baseURL: 'https://api.example', wx: scriptedWx(() => ok({})) })
+  assert.deepEqual(await client.ensurePrivacy(), { asked: false })
+})
+
+test('createClient needs a baseURL and a wx', () => {
+  assert.throws(() => createClient({}), /baseURL/)
+  assert.throws(() => createClient({ baseURL: 'https://x' }), /wx/)
+})
