@@ -1,6 +1,7 @@
 package wxcrypt_test
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"encoding/base64"
@@ -134,26 +135,30 @@ func BenchmarkDecrypt(b *testing.B) {
 func BenchmarkOpenUserInfoPaired(b *testing.B) {
 	data := seal(b, benchUserInfo)
 	o := wxcrypt.Opener{AppID: katAppID, MaxAge: 10 * time.Minute, Now: fixedClock(katTime)}
-	ours := func() {
+	benchPaired(b, "wxcrypt", func() {
 		var u wxcrypt.UserInfo
 		if _, err := o.Open(katKey1, data, katIV1, &u); err != nil {
 			b.Fatal(err)
 		}
-	}
-	base := func() {
+	}, "stdlib", func() {
 		var u wxcrypt.UserInfo
 		if err := stdlibOpen(katKey1, data, katIV1, katAppID, 10*time.Minute, katTime, &u); err != nil {
 			b.Fatal(err)
 		}
-	}
-	var oursTime, baseTime time.Duration
+	})
+}
+
+// benchPaired runs a and b alternately, flipping which goes first every
+// iteration so that neither always finds the caches warmed by the other, and
+// reports each one's ns/op and the ratio a/b.
+func benchPaired(b *testing.B, nameA string, a func(), nameB string, fb func()) {
+	b.Helper()
+	var timeA, timeB time.Duration
 	i := 0
 	for b.Loop() {
-		// Alternate which goes first, so neither always finds the caches
-		// warmed by the other.
-		first, second, firstTime, secondTime := ours, base, &oursTime, &baseTime
+		first, second, firstTime, secondTime := a, fb, &timeA, &timeB
 		if i%2 == 1 {
-			first, second, firstTime, secondTime = base, ours, &baseTime, &oursTime
+			first, second, firstTime, secondTime = fb, a, &timeB, &timeA
 		}
 		i++
 		t0 := time.Now()
@@ -164,7 +169,71 @@ func BenchmarkOpenUserInfoPaired(b *testing.B) {
 		*firstTime += t1.Sub(t0)
 		*secondTime += t2.Sub(t1)
 	}
-	b.ReportMetric(float64(oursTime.Nanoseconds())/float64(i), "wxcrypt-ns/op")
-	b.ReportMetric(float64(baseTime.Nanoseconds())/float64(i), "stdlib-ns/op")
-	b.ReportMetric(float64(oursTime)/float64(baseTime), "ratio")
+	b.ReportMetric(float64(timeA.Nanoseconds())/float64(i), nameA+"-ns/op")
+	b.ReportMetric(float64(timeB.Nanoseconds())/float64(i), nameB+"-ns/op")
+	b.ReportMetric(float64(timeA)/float64(timeB), "ratio")
+}
+
+// oracleProbes returns two tamperings of one user-info ciphertext, made as a
+// padding-oracle attacker makes them (only the last byte of the next-to-last
+// block changes, which garbles that block and steers the last one): one
+// whose padding comes out wrong, one whose padding comes out right (so the
+// JSON fails instead).
+func oracleProbes(tb testing.TB) (badPadding, badJSON string) {
+	tb.Helper()
+	ct, err := base64.StdEncoding.DecodeString(seal(tb, benchUserInfo))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o := wxcrypt.Opener{AppID: katAppID}
+	at := len(ct) - aes.BlockSize - 1
+	for guess := range 256 {
+		probe := bytes.Clone(ct)
+		probe[at] = byte(guess)
+		data := base64.StdEncoding.EncodeToString(probe)
+		switch reason, _ := o.Open(katKey1, data, katIV1, &wxcrypt.UserInfo{}); reason {
+		case wxcrypt.ReasonPadding:
+			badPadding = data
+		case wxcrypt.ReasonJSON:
+			badJSON = data
+		}
+	}
+	if badPadding == "" || badJSON == "" {
+		tb.Fatal("no probe of each kind among 256 guesses")
+	}
+	return badPadding, badJSON
+}
+
+// BenchmarkOpenFailure times the two answers a padding-oracle attacker
+// tries to tell apart. Their bodies are identical (ErrInvalid); this shows
+// whether their times are too.
+func BenchmarkOpenFailure(b *testing.B) {
+	badPadding, badJSON := oracleProbes(b)
+	o := wxcrypt.Opener{AppID: katAppID}
+	for _, bc := range []struct{ name, data string }{{"bad padding", badPadding}, {"bad JSON", badJSON}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := o.Open(katKey1, bc.data, katIV1, &wxcrypt.UserInfo{}); err != wxcrypt.ErrInvalid {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOpenFailurePaired reports the time of a bad-padding answer over
+// that of a bad-JSON answer, alternating the two: near 1 is what Open's
+// evening-out aims for.
+func BenchmarkOpenFailurePaired(b *testing.B) {
+	badPadding, badJSON := oracleProbes(b)
+	o := wxcrypt.Opener{AppID: katAppID}
+	open := func(data string) func() {
+		return func() {
+			if _, err := o.Open(katKey1, data, katIV1, &wxcrypt.UserInfo{}); err != wxcrypt.ErrInvalid {
+				b.Fatal(err)
+			}
+		}
+	}
+	benchPaired(b, "badpadding", open(badPadding), "badjson", open(badJSON))
 }

@@ -30,35 +30,52 @@ const (
 // Decrypt decrypts encryptedData with the session_key and iv, all three in
 // base64 as WeChat gives them, and returns the plaintext. It checks base64,
 // lengths and whole blocks before touching the cipher, so no input panics.
+// A space is read as the '+' a form decoder turned it into; line breaks
+// inside the base64 are ignored (encoding/base64's rule).
 // On failure it returns ErrInvalid and, for server logs only, the reason.
+//
+// Decrypt answers a bad padding sooner than a caller that goes on to parse
+// the plaintext answers bad JSON; Opener.Open evens that out, so servers
+// should open payloads with Open rather than Decrypt.
 func Decrypt(sessionKey, encryptedData, iv string) (plaintext []byte, reason string, err error) {
+	plaintext, _, reason = decrypt(sessionKey, encryptedData, iv)
+	if reason != "" {
+		return nil, reason, ErrInvalid
+	}
+	return plaintext, "", nil
+}
+
+// decrypt does Decrypt's work. When only the padding is wrong it also
+// returns the decrypted blocks, so that Open can spend on them the time it
+// would have spent on a plaintext.
+func decrypt(sessionKey, encryptedData, iv string) (plaintext, blocks []byte, reason string) {
 	var key, ivb [aes.BlockSize]byte
 	if r := decode16(&key, sessionKey, ReasonKeyLength); r != "" {
-		return nil, r, ErrInvalid
+		return nil, nil, r
 	}
 	if r := decode16(&ivb, iv, ReasonIVLength); r != "" {
-		return nil, r, ErrInvalid
+		return nil, nil, r
 	}
 	data := repair(encryptedData)
 	buf := make([]byte, base64.StdEncoding.DecodedLen(len(data)))
 	n, err := base64.StdEncoding.Decode(buf, []byte(data))
 	if err != nil {
-		return nil, ReasonBase64, ErrInvalid
+		return nil, nil, ReasonBase64
 	}
 	buf = buf[:n]
 	if len(buf) == 0 || len(buf)%aes.BlockSize != 0 {
-		return nil, ReasonBlocks, ErrInvalid
+		return nil, nil, ReasonBlocks
 	}
 	block, err := aes.NewCipher(key[:])
 	if err != nil { // unreachable: the key is 16 bytes
-		return nil, ReasonKeyLength, ErrInvalid
+		return nil, nil, ReasonKeyLength
 	}
 	cipher.NewCBCDecrypter(block, ivb[:]).CryptBlocks(buf, buf)
 	out, ok := unpad(buf)
 	if !ok {
-		return nil, ReasonPadding, ErrInvalid
+		return nil, buf, ReasonPadding
 	}
-	return out, "", nil
+	return out, nil, ""
 }
 
 // decode16 decodes a base64 value that must be exactly 16 bytes.
