@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -188,9 +189,25 @@ func (e *Emulator) UpdateUser(name string, update func(*User)) error {
 	if u.BaseLibrary == "" {
 		u.BaseLibrary = DefaultBaseLibrary
 	}
+	if derr := u.validate(); derr != nil {
+		return derr
+	}
 	p.user = u
 	return nil
 }
+
+// validate checks what the device's behaviour depends on.
+func (u *User) validate() *DeviceError {
+	if !versionPattern.MatchString(u.BaseLibrary) {
+		return deviceErr(wxlogin.EInvalidRequest, "", "baseLibrary %q is not a version like 3.5.0", u.BaseLibrary)
+	}
+	if u.Gender < 0 || u.Gender > 2 {
+		return deviceErr(wxlogin.EInvalidRequest, "", "gender must be 0, 1 or 2")
+	}
+	return nil
+}
+
+var versionPattern = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,4}){0,3}$`)
 
 // PhoneNumber is what the getPhoneNumber button gives the mini program.
 type PhoneNumber struct {

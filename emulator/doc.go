@@ -73,12 +73,73 @@
 //
 // # The device
 //
-//	POST /emulator/v1/login    {"appid","user"} → {"code"}                      wx.login
-//	GET  /emulator/v1/session?appid=&user= → {"valid"}                         wx.checkSession
-//	POST /emulator/v1/phone    {"appid","user"} → {"code","encryptedData","iv"} getPhoneNumber button
-//	GET  /emulator/v1/users/{user}      the simulated user's data (User)
-//	PUT  /emulator/v1/users/{user}      change the fields the body carries
+// Each call names an app and a simulated user by any name ("alice"); users
+// come into being on first use. A user is one person across apps: one
+// profile (User), one unionid in the Open Platform apps, one openid, one
+// session_key, one set of scopes and one privacy decision per app.
 //
-// Device errors carry a code (wxlogin's codes, plus scope_denied and
-// not_supported), a message, and where WeChat has them its errMsg and errno.
+//	POST   /emulator/v1/login     {"appid","user"} → {"code"}                        wx.login (rotates the session_key)
+//	GET    /emulator/v1/session?appid=&user= → {"valid"}                            wx.checkSession
+//	POST   /emulator/v1/userinfo  {"appid","user"} → {"userInfo","rawData","signature","encryptedData","iv"}
+//	                                                                              wx.getUserInfo({withCredentials: true}); openId/unionId inside
+//	POST   /emulator/v1/profile   {"appid","user","desc"} → the same                wx.getUserProfile; no openId/unionId inside
+//	POST   /emulator/v1/phone     {"appid","user"} → {"code","encryptedData","iv"}  getPhoneNumber button
+//	POST   /emulator/v1/werun     {"appid","user","accept"?} → {"encryptedData","iv"} wx.getWeRunData (30 days)
+//	POST   /emulator/v1/share     {"appid","user","group"?} → {"encryptedData","iv"} wx.getShareInfo (openGId)
+//	GET    /emulator/v1/settings?appid=&user= → {"authSetting": {...}}             wx.getSetting
+//	POST   /emulator/v1/authorize {"appid","user","scope","accept"?} → {"authorized","prompted"}  wx.authorize
+//	POST   /emulator/v1/settings  {"appid","user","authSetting": {...}}            the user on wx.openSetting's page
+//	GET    /emulator/v1/privacy?appid=&user= → {"needAuthorization","privacyContractName"}  wx.getPrivacySetting
+//	POST   /emulator/v1/privacy   {"appid","user","event": "agree"|"disagree"} → {"agreed","prompted"}
+//	                                                                              wx.requirePrivacyAuthorize / onNeedPrivacyAuthorization
+//	POST   /emulator/v1/privacy/agree {"appid","user"}                             <button open-type="agreePrivacyAuthorization">
+//	DELETE /emulator/v1/privacy?appid=&user=                                       forget the decision (new guidelines)
+//	POST   /emulator/v1/avatar    {"appid","user"} → {"avatarUrl","path","contentType","size","data"}  chooseAvatar
+//	GET    /emulator/v1/tmp/{id}  the temporary avatar image (PNG)
+//	POST   /emulator/v1/nickname  {"appid","user"} → {"nickname"}                   <input type="nickname">
+//	GET    /emulator/v1/users/{user}      the simulated user's data (User)
+//	PUT    /emulator/v1/users/{user}      change the fields the body carries (nickName, avatarUrl, gender,
+//	                                      city, province, country, language, phoneNumber, countryCode, baseLibrary)
+//
+// An "accept" or "event" left out means the user says yes. Encrypted data
+// uses the user's current session_key (the one of their latest login), with
+// watermark {appid, timestamp} from the emulator's clock; calls that carry
+// encrypted data or a signature need a login first (session_invalid).
+//
+// The device follows its base library version (User.BaseLibrary, default
+// DefaultBaseLibrary "3.5.0"): getUserProfile exists from 2.10.4; the phone
+// button gives a code and the avatar/nickname fill-in exist from 2.21.2;
+// from 2.27.1 getUserProfile and getUserInfo are anonymised ("微信用户",
+// the grey avatar, gender 0, empty region); the privacy check applies from
+// 2.32.3.
+//
+// Scopes (Scopes()) are never asked, granted or refused. authorize prompts
+// only for a scope never asked; a refused scope fails at once (scope_denied)
+// until the user changes it on the openSetting page, which lists only the
+// scopes already asked. scope.userInfo cannot be authorized this way; the
+// getUserInfo button grants it.
+//
+// Privacy (issue 5) is off unless PrivacyCheck is set, so the classic flows
+// (userinfo, phone) work without extra steps. With it on, a user on base
+// library 2.32.3 or later must agree before the privacy APIs (phone,
+// userinfo, profile, werun, avatar, nickname) work; until then they fail
+// with privacy_not_authorized, errno 104 and errMsg "...:fail privacy
+// permission is not authorized". After a refusal a new request is refused
+// without a popup for PrivacyRefusalPause (10 s) of emulator time; the
+// agree button works at any time.
+//
+// Device errors are {"error": {"code", "message", "errMsg", "errno"}}: code
+// is one of wxlogin's codes (invalid_request, unknown_app, session_invalid,
+// rate_limited, privacy_not_authorized, not_found) or scope_denied (403) or
+// not_supported (501, the device's base library lacks the API); errMsg and
+// errno are what WeChat's fail callback would give.
+//
+// # Knobs
+//
+// The exported fields of Emulator, all off or WeChat's values when zero:
+// Now (the clock, moved by Advance), Logger, CodeLifetime, TokenGrace,
+// TokenLifetime, SessionKeyLifetime, LoginsPerSecond (WeChat: 4),
+// Code2SessionPerMinute (45011; one doc says 100), PrivacyCheck, CORSOrigin.
+// Faults (InjectFault) make WeChat's server APIs fail, hang or answer
+// garbage; Stats counts what was called.
 package emulator

@@ -42,7 +42,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	d("DELETE /emulator/v1/faults", e.serveClearFaults)
 	d("GET /emulator/v1/clock", e.serveClock)
 	d("POST /emulator/v1/clock", e.serveAdvance)
-	e.deviceRoutes(d)
+	e.deviceRoutes(mux, d)
 	return mux
 }
 
