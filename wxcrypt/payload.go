@@ -78,12 +78,13 @@ type Any struct{ Envelope }
 // Opener decrypts payloads for one app and checks their watermark.
 type Opener struct {
 	AppID  string           // the watermark's appid must equal it; "" opens nothing
-	MaxAge time.Duration    // how old (or how far ahead) the watermark may be; 0 disables the check
+	MaxAge time.Duration    // how old (or how far ahead) the watermark may be; 0 or less disables the check
 	Now    func() time.Time // nil means time.Now
 }
 
 // Open decrypts encryptedData into p and checks the watermark. On failure it
-// returns ErrInvalid and, for server logs only, the reason.
+// returns ErrInvalid and, for server logs only, the reason; p may then hold
+// part of the payload and must not be used.
 func (o Opener) Open(sessionKey, encryptedData, iv string, p Payload) (reason string, err error) {
 	plain, blocks, reason := decrypt(sessionKey, encryptedData, iv)
 	if reason == ReasonPadding {
