@@ -1,0 +1,117 @@
+package sqlitestore
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+// benchSessions is how many sessions the benchmarks' database holds, so
+// that lookups go through a B-tree of realistic depth.
+const benchSessions = 100_000
+
+// benchDB returns a database with benchSessions sessions, inserted in one
+// transaction (one fsync instead of a hundred thousand), and their hashes.
+func benchDB(b *testing.B) (*DB, []wxlogin.TokenHash) {
+	b.Helper()
+	db := newDB(b)
+	ctx := b.Context()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	hashes := make([]wxlogin.TokenHash, benchSessions)
+	for i := range hashes {
+		hashes[i] = sha256.Sum256(fmt.Appendf(nil, "token-%d", i))
+		s := wxlogin.Session{
+			ID: fmt.Sprintf("s-%d", i), TokenHash: hashes[i], UserID: fmt.Sprintf("u-%d", i%20_000),
+			AppID: "wx-bench", OpenID: fmt.Sprintf("o-%d", i%20_000), SealedSessionKey: make([]byte, 61),
+			CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(7 * 24 * time.Hour),
+			ExpiresAt: now.Add(30 * 24 * time.Hour), UserAgent: "bench", IP: "192.0.2.1",
+		}
+		if err := insertSession(ctx, tx, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	return db, hashes
+}
+
+// BenchmarkSessionByToken is the verification hot path: one indexed point
+// query through the prepared statement.
+func BenchmarkSessionByToken(b *testing.B) {
+	db, hashes := benchDB(b)
+	ctx := b.Context()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := db.SessionByToken(ctx, hashes[i%len(hashes)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkSessionByTokenParallel is the same lookup from concurrent
+// requests, spread over the read pool.
+func BenchmarkSessionByTokenParallel(b *testing.B) {
+	db, hashes := benchDB(b)
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := db.SessionByToken(ctx, hashes[i%len(hashes)]); err != nil {
+				b.Error(err)
+				return
+			}
+			i += 7
+		}
+	})
+}
+
+// BenchmarkCreateSession measures a durable write: one transaction, one
+// fsync of the WAL (synchronous=FULL).
+func BenchmarkCreateSession(b *testing.B) {
+	db := newDB(b)
+	ctx := b.Context()
+	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s := wxlogin.Session{
+			ID: fmt.Sprintf("s-%d", i), TokenHash: sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+			UserID: "u", AppID: "wx", OpenID: "o", SealedSessionKey: make([]byte, 61),
+			CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
+		}
+		if err := db.CreateSession(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkEnsureUserExisting is a returning user's login: answered from
+// the read pool, no write.
+func BenchmarkEnsureUserExisting(b *testing.B) {
+	db := newDB(b)
+	ctx := b.Context()
+	u := wxlogin.User{ID: "u", AppID: "wx", OpenID: "o", UnionID: "un"}
+	if _, _, err := db.EnsureUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, created, err := db.EnsureUser(ctx, u); err != nil || created {
+			b.Fatal(created, err)
+		}
+	}
+}
