@@ -670,7 +670,7 @@
         agree = prompts.privacy ? await prompts.privacy(referrer) : true;
       }
       try {
-        await device("POST", "/privacy", { ...who(), agree });
+        await device("POST", "/privacy", { ...who(), event: agree ? "agree" : "disagree" });
       } catch (err) {
         if (err instanceof DeviceFailure && err.code === "privacy_not_authorized") {
           throw { errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO };
@@ -683,7 +683,7 @@
       try {
         return await device(method, path, body);
       } catch (err) {
-        if (!(err instanceof DeviceFailure && err.code === "privacy_not_authorized" && privacyListener)) throw err;
+        if (!(err instanceof DeviceFailure && err.code === "privacy_not_authorized")) throw err;
         await askPrivacy(apiName, apiName);
         return device(method, path, body);
       }
@@ -795,7 +795,7 @@
       }),
       getWeRunData: api("getWeRunData", async () => {
         await authorizeScope("getWeRunData", "scope.werun");
-        const r = await privacyAPI("getWeRunData", "POST", "/werun", who());
+        const r = await privacyAPI("getWeRunData", "POST", "/werun", { ...who(), accept: true });
         return { encryptedData: r.encryptedData, iv: r.iv };
       }),
       uploadFile: (opts) => {
@@ -852,10 +852,6 @@
         getUserInfoDetail: async (o = {}) => {
           if (o.deny) return { errMsg: "getUserInfo:fail auth deny" };
           try {
-            const s = await authSetting();
-            if (s["scope.userInfo"] !== true) {
-              await device("POST", "/settings", { ...who(), authSetting: { ...s, "scope.userInfo": true } });
-            }
             const r = await privacyAPI("getUserInfo", "POST", "/userinfo", who());
             return { ...r, errMsg: "getUserInfo:ok" };
           } catch (err) {
@@ -871,12 +867,18 @@
               "/avatar",
               who()
             );
-            const remote = r.avatarUrl ?? r.tempFilePath ?? r.path ?? "";
-            const res = await fetchFn(/^https?:/.test(remote) ? remote : origin + remote, { method: "GET" });
-            if (res.status !== 200) throw { errMsg: `chooseAvatar:fail cannot read ${remote}: HTTP ${res.status}` };
-            const h = headersOf(res);
-            const data = new Uint8Array(await res.arrayBuffer());
-            const path = addTempFile(data, h["content-type"] ?? "image/png");
+            let data;
+            let contentType = r.contentType ?? "image/png";
+            if (typeof r.data === "string" && r.data !== "") {
+              data = fromBase64(r.data);
+            } else {
+              const remote = r.path ?? r.avatarUrl ?? "";
+              const res = await fetchFn(/^https?:/.test(remote) ? remote : origin + remote, { method: "GET" });
+              if (res.status !== 200) throw { errMsg: `chooseAvatar:fail cannot read ${remote}: HTTP ${res.status}` };
+              contentType = headersOf(res)["content-type"] ?? contentType;
+              data = new Uint8Array(await res.arrayBuffer());
+            }
+            const path = addTempFile(data, contentType);
             return { avatarUrl: path, errMsg: "chooseAvatar:ok" };
           } catch (err) {
             return { ...failOf("chooseAvatar", err) };
@@ -899,6 +901,12 @@
         clearStorage: () => storage.clear()
       }
     };
+    function fromBase64(b64) {
+      const bin = globalThis.atob(b64);
+      const out = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+      return out;
+    }
     function addTempFile(data, contentType = "application/octet-stream") {
       const G = globalThis;
       const bytes = typeof data === "string" ? new G.TextEncoder().encode(data) : data;

@@ -164,7 +164,7 @@ function createSimulatedWx(options) {
             agree = prompts.privacy ? await prompts.privacy(referrer) : true;
         }
         try {
-            await device('POST', '/privacy', Object.assign(Object.assign({}, who()), { agree }));
+            await device('POST', '/privacy', Object.assign(Object.assign({}, who()), { event: agree ? 'agree' : 'disagree' }));
         }
         catch (err) {
             if (err instanceof DeviceFailure && err.code === 'privacy_not_authorized') {
@@ -181,7 +181,9 @@ function createSimulatedWx(options) {
             return await device(method, path, body);
         }
         catch (err) {
-            if (!(err instanceof DeviceFailure && err.code === 'privacy_not_authorized' && privacyListener))
+            // WeChat asks the user (the app's popup, or its own without one) and
+            // goes on when they agree.
+            if (!(err instanceof DeviceFailure && err.code === 'privacy_not_authorized'))
                 throw err;
             await askPrivacy(apiName, apiName);
             return device(method, path, body);
@@ -311,7 +313,7 @@ function createSimulatedWx(options) {
         }),
         getWeRunData: api('getWeRunData', async () => {
             await authorizeScope('getWeRunData', 'scope.werun');
-            const r = await privacyAPI('getWeRunData', 'POST', '/werun', who());
+            const r = await privacyAPI('getWeRunData', 'POST', '/werun', Object.assign(Object.assign({}, who()), { accept: true }));
             return { encryptedData: r.encryptedData, iv: r.iv };
         }),
         uploadFile: (opts) => {
@@ -374,10 +376,6 @@ function createSimulatedWx(options) {
                     return { errMsg: 'getUserInfo:fail auth deny' };
                 try {
                     // The tap grants scope.userInfo (the button is the only way to).
-                    const s = await authSetting();
-                    if (s['scope.userInfo'] !== true) {
-                        await device('POST', '/settings', Object.assign(Object.assign({}, who()), { authSetting: Object.assign(Object.assign({}, s), { 'scope.userInfo': true }) }));
-                    }
                     const r = await privacyAPI('getUserInfo', 'POST', '/userinfo', who());
                     return Object.assign(Object.assign({}, r), { errMsg: 'getUserInfo:ok' });
                 }
@@ -391,14 +389,21 @@ function createSimulatedWx(options) {
                     return { errMsg: 'chooseAvatar:fail cancel' };
                 try {
                     const r = await privacyAPI('chooseAvatar', 'POST', '/avatar', who());
-                    const remote = (_c = (_b = (_a = r.avatarUrl) !== null && _a !== void 0 ? _a : r.tempFilePath) !== null && _b !== void 0 ? _b : r.path) !== null && _c !== void 0 ? _c : '';
-                    // Download the emulator's temporary image so wx.uploadFile can send it.
-                    const res = await fetchFn(/^https?:/.test(remote) ? remote : origin + remote, { method: 'GET' });
-                    if (res.status !== 200)
-                        throw { errMsg: `chooseAvatar:fail cannot read ${remote}: HTTP ${res.status}` };
-                    const h = headersOf(res);
-                    const data = new Uint8Array(await res.arrayBuffer());
-                    const path = addTempFile(data, (_d = h['content-type']) !== null && _d !== void 0 ? _d : 'image/png');
+                    let data;
+                    let contentType = (_a = r.contentType) !== null && _a !== void 0 ? _a : 'image/png';
+                    if (typeof r.data === 'string' && r.data !== '') {
+                        data = fromBase64(r.data);
+                    }
+                    else {
+                        // Download the emulator's temporary image so wx.uploadFile can send it.
+                        const remote = (_c = (_b = r.path) !== null && _b !== void 0 ? _b : r.avatarUrl) !== null && _c !== void 0 ? _c : '';
+                        const res = await fetchFn(/^https?:/.test(remote) ? remote : origin + remote, { method: 'GET' });
+                        if (res.status !== 200)
+                            throw { errMsg: `chooseAvatar:fail cannot read ${remote}: HTTP ${res.status}` };
+                        contentType = (_d = headersOf(res)['content-type']) !== null && _d !== void 0 ? _d : contentType;
+                        data = new Uint8Array(await res.arrayBuffer());
+                    }
+                    const path = addTempFile(data, contentType);
                     return { avatarUrl: path, errMsg: 'chooseAvatar:ok' };
                 }
                 catch (err) {
@@ -424,6 +429,13 @@ function createSimulatedWx(options) {
             clearStorage: () => storage.clear(),
         },
     };
+    function fromBase64(b64) {
+        const bin = globalThis.atob(b64);
+        const out = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++)
+            out[i] = bin.charCodeAt(i);
+        return out;
+    }
     function addTempFile(data, contentType = 'application/octet-stream') {
         const G = globalThis;
         const bytes = typeof data === 'string' ? new G.TextEncoder().encode(data) : data;

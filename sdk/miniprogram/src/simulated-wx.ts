@@ -268,7 +268,7 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
       agree = prompts.privacy ? await prompts.privacy(referrer) : true
     }
     try {
-      await device('POST', '/privacy', { ...who(), agree })
+      await device('POST', '/privacy', { ...who(), event: agree ? 'agree' : 'disagree' })
     } catch (err) {
       if (err instanceof DeviceFailure && err.code === 'privacy_not_authorized') {
         throw { errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO }
@@ -283,7 +283,9 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
     try {
       return await device<T>(method, path, body)
     } catch (err) {
-      if (!(err instanceof DeviceFailure && err.code === 'privacy_not_authorized' && privacyListener)) throw err
+      // WeChat asks the user (the app's popup, or its own without one) and
+      // goes on when they agree.
+      if (!(err instanceof DeviceFailure && err.code === 'privacy_not_authorized')) throw err
       await askPrivacy(apiName, apiName)
       return device<T>(method, path, body)
     }
@@ -419,7 +421,7 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
 
     getWeRunData: api('getWeRunData', async () => {
       await authorizeScope('getWeRunData', 'scope.werun')
-      const r = await privacyAPI<{ encryptedData: string; iv: string }>('getWeRunData', 'POST', '/werun', who())
+      const r = await privacyAPI<{ encryptedData: string; iv: string }>('getWeRunData', 'POST', '/werun', { ...who(), accept: true })
       return { encryptedData: r.encryptedData, iv: r.iv }
     }),
 
@@ -487,10 +489,6 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
         if (o.deny) return { errMsg: 'getUserInfo:fail auth deny' }
         try {
           // The tap grants scope.userInfo (the button is the only way to).
-          const s = await authSetting()
-          if (s['scope.userInfo'] !== true) {
-            await device('POST', '/settings', { ...who(), authSetting: { ...s, 'scope.userInfo': true } })
-          }
           const r = await privacyAPI<Record<string, unknown>>('getUserInfo', 'POST', '/userinfo', who())
           return { ...r, errMsg: 'getUserInfo:ok' }
         } catch (err) {
@@ -500,19 +498,25 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
       chooseAvatarDetail: async (o: { deny?: boolean } = {}): Promise<ButtonDetail> => {
         if (o.deny) return { errMsg: 'chooseAvatar:fail cancel' }
         try {
-          const r = await privacyAPI<{ avatarUrl?: string; tempFilePath?: string; path?: string; id?: string }>(
+          const r = await privacyAPI<{ path?: string; avatarUrl?: string; contentType?: string; data?: string }>(
             'chooseAvatar',
             'POST',
             '/avatar',
             who(),
           )
-          const remote = r.avatarUrl ?? r.tempFilePath ?? r.path ?? ''
-          // Download the emulator's temporary image so wx.uploadFile can send it.
-          const res = await fetchFn(/^https?:/.test(remote) ? remote : origin + remote, { method: 'GET' })
-          if (res.status !== 200) throw { errMsg: `chooseAvatar:fail cannot read ${remote}: HTTP ${res.status}` }
-          const h = headersOf(res)
-          const data = new Uint8Array(await res.arrayBuffer())
-          const path = addTempFile(data, h['content-type'] ?? 'image/png')
+          let data: Uint8Array
+          let contentType = r.contentType ?? 'image/png'
+          if (typeof r.data === 'string' && r.data !== '') {
+            data = fromBase64(r.data)
+          } else {
+            // Download the emulator's temporary image so wx.uploadFile can send it.
+            const remote = r.path ?? r.avatarUrl ?? ''
+            const res = await fetchFn(/^https?:/.test(remote) ? remote : origin + remote, { method: 'GET' })
+            if (res.status !== 200) throw { errMsg: `chooseAvatar:fail cannot read ${remote}: HTTP ${res.status}` }
+            contentType = headersOf(res)['content-type'] ?? contentType
+            data = new Uint8Array(await res.arrayBuffer())
+          }
+          const path = addTempFile(data, contentType)
           return { avatarUrl: path, errMsg: 'chooseAvatar:ok' }
         } catch (err) {
           return { ...failOf('chooseAvatar', err) }
@@ -534,6 +538,13 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
       },
       clearStorage: () => storage.clear(),
     } satisfies SimulatedControls,
+  }
+
+  function fromBase64(b64: string): Uint8Array {
+    const bin = (globalThis as unknown as { atob(s: string): string }).atob(b64)
+    const out = new Uint8Array(bin.length)
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
+    return out
   }
 
   function addTempFile(data: Uint8Array | string, contentType = 'application/octet-stream'): string {
