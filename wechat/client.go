@@ -252,8 +252,12 @@ func (c *Client) do(ctx context.Context, cl *call, out answer) error {
 		start := time.Now()
 		err := c.send(ctx, cl, out)
 		kind := Classify(err)
-		c.logger().DebugContext(ctx, "wechat call", "api", cl.api, "attempt", retry+1,
-			"kind", kind, "duration", time.Since(start))
+		// Checked first: building the arguments costs allocations on every
+		// call, while debug logging is off in production.
+		if log := c.logger(); log.Enabled(ctx, slog.LevelDebug) {
+			log.DebugContext(ctx, "wechat call", "api", cl.api, "attempt", retry+1,
+				"kind", kind, "duration", time.Since(start))
+		}
 		if err == nil {
 			return nil
 		}

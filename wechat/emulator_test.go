@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -654,6 +655,32 @@ func BenchmarkCode2Session(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := e.client.Code2Session(ctx, devApp1, codes[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// roundTripFunc answers requests without a network.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// BenchmarkCode2SessionClientOnly isolates the client's own cost (request
+// building, retries bookkeeping, JSON decoding) from HTTP and the emulator:
+// the transport answers a canned body in memory.
+func BenchmarkCode2SessionClientOnly(b *testing.B) {
+	body := []byte(`{"session_key":"HyVFkGl5F5OQWJZZaNzBBg==","openid":"oVBkZ0aYgDMDIywRdgPW8-joxXc4","unionid":"oGZUI0egBJY1zhBYw2KhdUfwVJJE"}`)
+	client := &wechat.Client{
+		BaseURL: "http://wechat.invalid",
+		Logger:  slog.New(slog.DiscardHandler),
+		HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Body: io.NopCloser(bytes.NewReader(body)), Request: r}, nil
+		})},
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := client.Code2Session(ctx, devApp1, "0a1b2c3d4e5f"); err != nil {
 			b.Fatal(err)
 		}
 	}
