@@ -65,6 +65,8 @@
 //	DELETE /emulator/v1/faults  remove every fault
 //	GET    /emulator/v1/clock   {"now", "unix", "offset"}
 //	POST   /emulator/v1/clock   {"advance": "6m"} moves the emulator's clock
+//	GET    /emulator/v1/config  the knobs that can change while serving (Config)
+//	PUT    /emulator/v1/config  {"privacy_check": true, "logins_per_second": 4, "code_lifetime": "1m", ...}
 //
 // A request matching no route is never a silent 404: it answers an error
 // naming the route (errcode 40066 on WeChat's paths, not_found under
@@ -140,6 +142,8 @@
 // Now (the clock, moved by Advance), Logger, CodeLifetime, TokenGrace,
 // TokenLifetime, SessionKeyLifetime, LoginsPerSecond (WeChat: 4),
 // Code2SessionPerMinute (45011; one doc says 100), PrivacyCheck, CORSOrigin.
+// Configure (or PUT /emulator/v1/config) changes them while serving, e.g.
+// to turn the privacy check on in a dev server that is already running.
 // Faults (InjectFault) make WeChat's server APIs fail, hang or answer
 // garbage; Stats counts what was called.
 package emulator

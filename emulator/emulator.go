@@ -57,7 +57,8 @@ const (
 // serves other apps.
 //
 // Set the knobs before the first request or method call; the emulator reads
-// Apps once. The clock-dependent knobs may be changed at any time.
+// Apps once. To change a knob while requests are in flight, use Configure
+// (or PUT /emulator/v1/config).
 type Emulator struct {
 	// Apps are the mini programs served. Nil means DevApps(). Read once, on
 	// first use.

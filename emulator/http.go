@@ -42,6 +42,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	d("DELETE /emulator/v1/faults", e.serveClearFaults)
 	d("GET /emulator/v1/clock", e.serveClock)
 	d("POST /emulator/v1/clock", e.serveAdvance)
+	d("GET /emulator/v1/config", e.serveConfig)
+	d("PUT /emulator/v1/config", e.servePutConfig)
 	e.deviceRoutes(mux, d)
 	return mux
 }
