@@ -328,7 +328,7 @@ func TestParseJSONNamesTheField(t *testing.T) {
 
 func TestClientIP(t *testing.T) {
 	t.Parallel()
-	s := New(Config{TrustedProxies: []netip.Prefix{
+	s := New(Config{Logger: slog.New(slog.DiscardHandler), TrustedProxies: []netip.Prefix{
 		netip.MustParsePrefix("10.0.0.0/8"),
 		netip.MustParsePrefix("::1/128"),
 	}})
