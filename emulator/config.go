@@ -15,6 +15,9 @@ import (
 // lock: set them before serving.
 func (e *Emulator) Configure(change func(*Emulator)) {
 	e.init()
+	if change == nil {
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	change(e)

@@ -178,6 +178,9 @@ func (e *Emulator) SetUser(name string, u User) error {
 // UpdateUser changes the simulated user's data atomically.
 func (e *Emulator) UpdateUser(name string, update func(*User)) error {
 	e.init()
+	if update == nil {
+		return nil
+	}
 	if !validUserName(name) {
 		return deviceErr(wxlogin.EInvalidRequest, "", "invalid user name")
 	}

@@ -36,6 +36,10 @@ func FuzzServeHTTP(f *testing.F) {
 		{"POST", "/emulator/v1/avatar", `{"appid":"wxdec0de0000000001","user":"a"}`},
 		{"GET", "/emulator/v1/tmp/%00", ""},
 		{"OPTIONS", "/emulator/v1/login", ""},
+		{"PUT", "/emulator/v1/config", `{"code_lifetime":"1ns","token_grace":"99999999999h"}`},
+		{"POST", "/emulator/v1/settings", `{"appid":"wxdec0de0000000001","user":"a","authSetting":null}`},
+		{"POST", "/emulator/v1/werun", `{"appid":"wxdec0de0000000001","user":"a","accept":null}`},
+		{"DELETE", "/emulator/v1/privacy?appid=wxdec0de0000000001&user=%ff", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.body)

@@ -128,8 +128,8 @@ func (e *Emulator) wechat(api string, h wechatHandler) http.HandlerFunc {
 				out = nil
 			}
 		}
-		// WeChat labels its JSON answers text/plain; clients must not
-		// depend on the content type.
+		// WeChat labels some JSON answers text/plain and others JSON; the
+		// emulator says JSON, and clients should not depend on either.
 		w.Header().Set("Content-Type", "application/json; encoding=utf-8")
 		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 		w.Write(out)
