@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,23 +31,19 @@ const (
 )
 
 // clock is a fake clock shared by the service, the WeChat client and the
-// emulator. Tests advance it; nothing sleeps.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// emulator. Tests advance it; nothing sleeps. It is lock-free so that it
+// does not serialise parallel benchmarks.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock {
+	c := &clock{}
+	c.ns.Store(t.UnixNano())
+	return c
 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
+func (c *clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
 
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // logBuffer collects the slog output of a whole test, to look for secrets.
 type logBuffer struct {
@@ -85,7 +82,7 @@ type env struct {
 // newEnv builds an env; opts adjust the service's Config before New.
 func newEnv(t testing.TB, opts ...func(*env, *auth.Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}, logs: &logBuffer{}}
+	e := &env{t: t, clock: newClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)), logs: &logBuffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.em = &emulator.Emulator{Now: e.clock.Now, Logger: log}
