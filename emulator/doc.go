@@ -101,7 +101,8 @@
 //	POST   /emulator/v1/nickname  {"appid","user"} → {"nickname"}                   <input type="nickname">
 //	GET    /emulator/v1/users/{user}      the simulated user's data (User)
 //	PUT    /emulator/v1/users/{user}      change the fields the body carries (nickName, avatarUrl, gender,
-//	                                      city, province, country, language, phoneNumber, countryCode, baseLibrary)
+//	                                      city, province, country, language, phoneNumber, countryCode, baseLibrary,
+//	                                      blocked: jscode2session answers 40226 for a high-risk user)
 //
 // An "accept" or "event" left out means the user says yes. Encrypted data
 // uses the user's current session_key (the one of their latest login), with

@@ -105,11 +105,7 @@ func (e *Emulator) device(h func(*http.Request) (any, error)) http.Handler {
 			writeDeviceError(w, derr)
 			return
 		}
-		status := http.StatusOK
-		if resp == nil {
-			status, resp = http.StatusOK, struct{}{}
-		}
-		writeJSON(w, status, resp)
+		writeJSON(w, http.StatusOK, resp)
 	})
 }
 

@@ -31,6 +31,9 @@ type User struct {
 	// the phone button gives a code (2.21.2+) and whether the privacy check
 	// applies (2.32.3+). Empty means DefaultBaseLibrary.
 	BaseLibrary string `json:"baseLibrary"`
+	// Blocked marks the user as high-risk: jscode2session answers 40226
+	// ("code blocked") for their codes.
+	Blocked bool `json:"blocked"`
 }
 
 // defaultUser is the data of a simulated user nobody has set: a nickname
@@ -153,7 +156,7 @@ func (e *Emulator) accountLocked(a *app, name string) *account {
 	return acct
 }
 
-// unionIDLocked returns the unionid WeChat gives for acct: only when the app
+// unionID returns the unionid WeChat gives for acct: only when the app
 // is bound to the Open Platform account.
 func (acct *account) unionID() string {
 	if !acct.app.OpenPlatform {
@@ -162,7 +165,7 @@ func (acct *account) unionID() string {
 	return acct.person.unionID
 }
 
-// keyValid reports whether the account's session_key is still valid at now.
+// keyValidLocked reports whether the account's session_key is still valid at now.
 func (e *Emulator) keyValidLocked(acct *account, now time.Time) bool {
 	if acct.sessionKey == "" {
 		return false
@@ -170,7 +173,7 @@ func (e *Emulator) keyValidLocked(acct *account, now time.Time) bool {
 	return e.SessionKeyLifetime <= 0 || now.Before(acct.keyIssued.Add(e.SessionKeyLifetime))
 }
 
-// rotateKeyLocked gives acct a new session_key; the previous one is dead.
+// rotateKey gives acct a new session_key; the previous one is dead.
 func (acct *account) rotateKey(now time.Time) string {
 	acct.sessionKey = wxcrypt.NewSessionKey()
 	acct.keyIssued = now
@@ -200,7 +203,7 @@ func (e *Emulator) newCodeLocked(c *code) string {
 	}
 }
 
-// version compares dotted base library versions: -1, 0 or 1. Missing or
+// compareVersion compares dotted base library versions: -1, 0 or 1. Missing or
 // malformed parts count as 0.
 func compareVersion(a, b string) int {
 	as, bs := strings.Split(a, "."), strings.Split(b, ".")

@@ -247,6 +247,8 @@ func (e *Emulator) jscode2session(r *http.Request, _ []byte, now time.Time) (any
 		return nil, errc(40163)
 	case !now.Before(c.issued.Add(e.codeLifetime())):
 		return nil, errc(40029)
+	case c.acct.person.user.Blocked:
+		return nil, errc(40226)
 	}
 	if n := e.Code2SessionPerMinute; n > 0 {
 		acct := c.acct

@@ -491,3 +491,19 @@ func TestPhoneOverHTTP(t *testing.T) {
 		t.Errorf("getuserphonenumber: %+v, want alice's number %q", a, u.PhoneNumber)
 	}
 }
+
+func TestBlockedUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if status, env := f.device(t, "PUT", "/emulator/v1/users/mallory", map[string]any{"blocked": true}, nil); status != 200 {
+		t.Fatalf("PUT: %d %+v", status, env)
+	}
+	code := f.login(t, app1, "mallory")
+	if a := f.session(t, app1, secret1, code); a.ErrCode != 40226 || a.SessionKey != "" {
+		t.Errorf("blocked user: %+v, want 40226", a)
+	}
+	f.em.UpdateUser("mallory", func(u *emulator.User) { u.Blocked = false })
+	if a := f.session(t, app1, secret1, code); a.ErrCode != 0 {
+		t.Errorf("unblocked user: %+v, want success", a)
+	}
+}
