@@ -1,0 +1,151 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func TestLimiterEvictsIdleBuckets(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(Limit{Rate: 10, Burst: 20}) // refills in 2 s
+	for i := range 1000 {
+		if ok, _ := l.allow("192.0.2."+strconv.Itoa(i), t0); !ok {
+			t.Fatal("a first request was limited")
+		}
+	}
+	if n := l.size(); n != 1000 {
+		t.Fatalf("%d buckets, want 1000", n)
+	}
+	l.allow("busy", t0.Add(2*time.Second))
+	l.sweep(t0.Add(3 * time.Second))
+	if n := l.size(); n != 1 {
+		t.Errorf("%d buckets after the idle ones refilled, want 1 (the busy one)", n)
+	}
+	// An evicted bucket comes back full: eviction changed nothing visible.
+	for range 20 {
+		if ok, _ := l.allow("192.0.2.1", t0.Add(3*time.Second)); !ok {
+			t.Fatal("a re-created bucket is not full")
+		}
+	}
+	if ok, wait := l.allow("192.0.2.1", t0.Add(3*time.Second)); ok || wait != 100*time.Millisecond {
+		t.Errorf("21st request: ok=%v wait=%v, want refused with 100ms", ok, wait)
+	}
+}
+
+func TestExchangeSurvivesLeaderLeaving(t *testing.T) {
+	t.Parallel()
+	x := newExchanges(time.Minute)
+	now := func() time.Time { return t0 }
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	call := func(ctx context.Context) (*wechat.Session, error) {
+		if calls.Add(1) == 1 {
+			close(entered)
+		}
+		<-release
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return &wechat.Session{OpenID: "o1", SessionKey: "k"}, nil
+	}
+	leaderCtx, cancel := context.WithCancel(t.Context())
+	leaderDone := make(chan error)
+	go func() {
+		_, _, err := x.do(leaderCtx, "app", "code", now, call)
+		leaderDone <- err
+	}()
+	<-entered // the exchange is in flight
+	cancel()
+	if err := <-leaderDone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("leader: %v, want its own cancellation", err)
+	}
+	followerDone := make(chan wechat.Session)
+	go func() {
+		s, shared, err := x.do(t.Context(), "app", "code", now, call)
+		if err != nil || !shared {
+			t.Errorf("follower: shared=%v err=%v", shared, err)
+		}
+		followerDone <- s
+	}()
+	close(release)
+	if s := <-followerDone; s.OpenID != "o1" {
+		t.Errorf("follower got %+v", s)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d calls, want 1", n)
+	}
+}
+
+func TestExchangeForgetsKeysAndCodes(t *testing.T) {
+	t.Parallel()
+	x := newExchanges(time.Minute)
+	clock := t0
+	now := func() time.Time { return clock }
+	ok := func(context.Context) (*wechat.Session, error) {
+		return &wechat.Session{OpenID: "o1", SessionKey: "k"}, nil
+	}
+	if _, _, err := x.do(t.Context(), "app", "code", now, ok); err != nil {
+		t.Fatal(err)
+	}
+	clock = t0.Add(time.Minute)
+	x.sweep(clock)
+	x.mu.Lock()
+	for _, e := range x.m {
+		if e.sess.SessionKey != "" {
+			t.Error("session_key kept in memory past the reuse window")
+		}
+	}
+	x.mu.Unlock()
+	if _, _, err := x.do(t.Context(), "app", "code", now, ok); !errors.Is(err, errCodeUsed) {
+		t.Errorf("reuse after the window: %v, want errCodeUsed", err)
+	}
+	clock = t0.Add(codeLifetime + 2*time.Minute)
+	x.sweep(clock)
+	if n := x.size(); n != 0 {
+		t.Errorf("%d codes remembered after WeChat would have expired them", n)
+	}
+}
+
+func TestCacheBoundedAndGenerationGuard(t *testing.T) {
+	t.Parallel()
+	c := newVerifyCache(3)
+	mk := func(i int, user string) *entry {
+		return newEntry(&wxlogin.Session{
+			ID: "ses_" + strconv.Itoa(i), UserID: user, TokenHash: wxlogin.TokenHash{byte(i)},
+			LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour),
+		})
+	}
+	for i := range 5 {
+		c.add(mk(i, "usr_a"), c.generation())
+	}
+	if n := c.len(); n != 3 {
+		t.Fatalf("%d entries in a cache of 3", n)
+	}
+	c.forgetUser("usr_a")
+	if n := c.len(); n != 0 {
+		t.Fatalf("%d entries after forgetting their user", n)
+	}
+	// An add whose store read began before a revocation is refused.
+	gen := c.generation()
+	c.forgetSession("ses_9")
+	c.add(mk(9, "usr_b"), gen)
+	if c.get(wxlogin.TokenHash{9}) != nil {
+		t.Error("a stale read was cached after a revocation")
+	}
+	c.add(mk(9, "usr_b"), c.generation())
+	if c.get(wxlogin.TokenHash{9}) == nil {
+		t.Error("a fresh read was not cached")
+	}
+	if len(c.bySession) != 1 || len(c.byUser) != 1 {
+		t.Errorf("indexes hold %d sessions and %d users, want 1 and 1", len(c.bySession), len(c.byUser))
+	}
+}
