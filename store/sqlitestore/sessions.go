@@ -14,6 +14,10 @@ import (
 const sessionColumns = `id, token_hash, user_id, app_id, open_id, union_id, sealed_session_key,
 	created_at, last_seen_at, idle_expires_at, expires_at, user_agent, ip`
 
+// sessionByTokenQuery is the verification hot path: a point query on the
+// unique index of token_hash.
+const sessionByTokenQuery = `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = ?`
+
 const (
 	// sweepBatch bounds how many expired sessions one write transaction
 	// deletes, so that a large sweep does not hold logins back.
@@ -78,11 +82,7 @@ func (db *DB) CreateSession(ctx context.Context, s wxlogin.Session) error {
 // unique index of token_hash, through a statement prepared once, on the
 // read pool (it never waits for a writer).
 func (db *DB) SessionByToken(ctx context.Context, h wxlogin.TokenHash) (wxlogin.Session, error) {
-	st, err := db.tokenStmt(ctx)
-	if err != nil {
-		return wxlogin.Session{}, err
-	}
-	s, err := scanSession(st.QueryRowContext(ctx, h[:]))
+	s, err := scanSession(db.queryRow(ctx, sessionByTokenQuery, h[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return wxlogin.Session{}, notFound("session")
 	}
@@ -94,7 +94,7 @@ func (db *DB) SessionByToken(ctx context.Context, h wxlogin.TokenHash) (wxlogin.
 
 // Session implements wxlogin.SessionStore.
 func (db *DB) Session(ctx context.Context, id string) (wxlogin.Session, error) {
-	s, err := scanSession(db.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	s, err := scanSession(db.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return wxlogin.Session{}, notFound("session")
 	}
@@ -106,7 +106,7 @@ func (db *DB) Session(ctx context.Context, id string) (wxlogin.Session, error) {
 
 // UserSessions implements wxlogin.SessionStore.
 func (db *DB) UserSessions(ctx context.Context, userID string) ([]wxlogin.Session, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? ORDER BY created_at, id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: UserSessions: %w", err)
@@ -218,7 +218,7 @@ func (db *DB) ResealSessionKeys(ctx context.Context, reseal func(sealed []byte) 
 		after           string
 	)
 	for {
-		rows, err := db.read.QueryContext(ctx, `SELECT id, sealed_session_key FROM sessions
+		rows, err := db.query(ctx, `SELECT id, sealed_session_key FROM sessions
 			WHERE id > ? ORDER BY id LIMIT ?`, after, resealPage)
 		if err != nil {
 			return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)

@@ -13,7 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -51,9 +51,9 @@ type DB struct {
 	// consistent snapshot while the writer commits.
 	read *sql.DB
 
-	// sessionByToken is the verification hot path's statement, prepared
-	// once it can be (the schema must exist; see tokenStmt).
-	sessionByToken atomic.Pointer[sql.Stmt]
+	// stmts holds the read pool's prepared statements by query text (see
+	// readStmt).
+	stmts sync.Map // string → *sql.Stmt
 }
 
 // Options tune Open.
@@ -179,7 +179,9 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 	db.read.SetConnMaxIdleTime(0)
 
 	if !o.NoMigrate {
-		if _, err := db.tokenStmt(ctx); err != nil {
+		// Prepare the verification hot path's statement now, so that the
+		// first request does not pay for it.
+		if _, err := db.readStmt(ctx, sessionByTokenQuery); err != nil {
 			return nil, err
 		}
 	}
@@ -208,30 +210,57 @@ func dsn(abs string, write bool) string {
 	return u.String()
 }
 
-// tokenStmt returns the prepared statement of SessionByToken, preparing it
-// on first use: a database opened with NoMigrate may get its schema later.
-func (db *DB) tokenStmt(ctx context.Context) (*sql.Stmt, error) {
-	if st := db.sessionByToken.Load(); st != nil {
-		return st, nil
+// readStmt returns the read pool's prepared statement of query, preparing
+// it on first use. Parsing and planning cost more than an indexed point
+// query itself, so every read with a fixed text goes through here; FindUsers
+// has at most eight texts. Preparing lazily also lets a database opened with
+// NoMigrate get its schema later.
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
 	}
-	st, err := db.read.PrepareContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`)
+	st, err := db.read.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: prepare: %w", err)
 	}
-	if !db.sessionByToken.CompareAndSwap(nil, st) {
-		st.Close() // another goroutine won the race
-		return db.sessionByToken.Load(), nil
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close() // another goroutine prepared it first
+		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
 }
+
+// queryRow runs a single-row read through a prepared statement.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := db.readStmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a read through a prepared statement.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// errRow is a row whose query could not even be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // Close closes the database. The last connection to close checkpoints the
 // WAL into the main file.
 func (db *DB) Close() error {
 	var errs []error
-	if st := db.sessionByToken.Load(); st != nil {
-		errs = append(errs, st.Close())
-	}
+	db.stmts.Range(func(_, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		return true
+	})
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

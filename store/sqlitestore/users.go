@@ -82,7 +82,7 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUser: ID, AppID and OpenID are required")
 	}
-	existing, err := scanUser(db.read.QueryRowContext(ctx,
+	existing, err := scanUser(db.queryRow(ctx,
 		`SELECT `+userColumns+` FROM users WHERE app_id = ? AND open_id = ?`, u.AppID, u.OpenID))
 	switch {
 	case err == nil && (u.UnionID == "" || u.UnionID == existing.UnionID):
@@ -133,7 +133,7 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 
 // User implements wxlogin.UserStore.
 func (db *DB) User(ctx context.Context, id string) (wxlogin.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return wxlogin.User{}, notFound("user")
 	}
@@ -170,7 +170,7 @@ func (db *DB) FindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.Us
 	q += ` ORDER BY created_at, id LIMIT ?`
 	args = append(args, limit)
 
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: FindUsers: %w", err)
 	}
