@@ -16,7 +16,8 @@ const WHY: Record<string, string> = {
   invalid_code: 'The wx.login code was used already, is older than 5 minutes, or unknown. A code works once; the SDK asks wx.login for a new one.',
   invalid_encrypted_data:
     'wxlogin could not decrypt with the session_key it holds: WeChat rotated the key (a wx.login after this session logged in). Send a fresh login_code with the payload — tick the box under "User data".',
-  invalid_signature: 'sha1(rawData + session_key) did not match: the key rotated, or the data was altered.',
+  invalid_signature:
+    'sha1(rawData + session_key) did not match the session_key wxlogin holds: usually WeChat rotated the key (a wx.login after this session logged in), or the data was altered. Send a fresh login_code with the payload — tick the box under "User data".',
   upstream_unavailable: 'WeChat was busy or unreachable. The SDK waits for Retry-After (within a bound) and tries again.',
   rate_limited: 'A limit was hit; Retry-After says when to try again.',
   privacy_not_authorized:
@@ -146,7 +147,7 @@ function addEntry(e: Entry): void {
   const list = $('timeline')
   list.append(li)
   $('timeline-empty').hidden = true
-  li.scrollIntoView({ block: 'nearest' })
+  list.scrollTop = list.scrollHeight
 }
 
 // ---- traced HTTP ---------------------------------------------------------
@@ -383,7 +384,8 @@ function explainError(err: unknown): void {
       ok: false,
       code: err.code,
     }
-    const why = WHY[err.code]
+    // A server error was explained on its HTTP entry just above.
+    const why = err.status === 0 ? WHY[err.code] : undefined
     if (why) e.why = why
     addEntry(e)
   } else {

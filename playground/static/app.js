@@ -112,6 +112,7 @@
   var Client = class {
     constructor(options) {
       this.inflight = null;
+      this.checkedToken = null;
       this.pendingCode = null;
       this.privacyPrompt = null;
       this.privacyListening = false;
@@ -166,8 +167,10 @@
       if (!force) {
         const s = this.stored();
         if (s && Date.parse(s.expires_at) > this.now()) {
+          if (this.checkedToken === s.token) return s;
           try {
             await promisify("checkSession", this.wx.checkSession.bind(this.wx));
+            this.checkedToken = s.token;
             return s;
           } catch {
           }
@@ -189,6 +192,7 @@
             throw new WxloginError(ClientErrorCodes.badResponse, "login answer has no token", res.status);
           }
           this.wx.setStorageSync(this.storageKey, session);
+          this.checkedToken = session.token;
           return session;
         } catch (err) {
           lastErr = err;
@@ -931,7 +935,7 @@
     session_invalid: "wxlogin no longer accepts this token (expired, logged out or revoked). The SDK logs in again once (wx.login → POST /v1/login) and retries the request.",
     invalid_code: "The wx.login code was used already, is older than 5 minutes, or unknown. A code works once; the SDK asks wx.login for a new one.",
     invalid_encrypted_data: 'wxlogin could not decrypt with the session_key it holds: WeChat rotated the key (a wx.login after this session logged in). Send a fresh login_code with the payload — tick the box under "User data".',
-    invalid_signature: "sha1(rawData + session_key) did not match: the key rotated, or the data was altered.",
+    invalid_signature: 'sha1(rawData + session_key) did not match the session_key wxlogin holds: usually WeChat rotated the key (a wx.login after this session logged in), or the data was altered. Send a fresh login_code with the payload — tick the box under "User data".',
     upstream_unavailable: "WeChat was busy or unreachable. The SDK waits for Retry-After (within a bound) and tries again.",
     rate_limited: "A limit was hit; Retry-After says when to try again.",
     privacy_not_authorized: "The user has not agreed to the privacy guidelines (errno 104). Call client.ensurePrivacy() to show your privacy popup before privacy APIs.",
@@ -1041,7 +1045,7 @@ ${pretty(v)}`;
     const list = $("timeline");
     list.append(li);
     $("timeline-empty").hidden = true;
-    li.scrollIntoView({ block: "nearest" });
+    list.scrollTop = list.scrollHeight;
   }
   var rawFetch = window.fetch.bind(window);
   function shortToken(s) {
@@ -1254,7 +1258,7 @@ ${pretty(v)}`;
         ok: false,
         code: err.code
       };
-      const why = WHY[err.code];
+      const why = err.status === 0 ? WHY[err.code] : void 0;
       if (why) e.why = why;
       addEntry(e);
     } else {

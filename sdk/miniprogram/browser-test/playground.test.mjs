@@ -39,7 +39,10 @@ before(async () => {
   page = context.pages()[0] ?? (await context.newPage())
   page.on('pageerror', (err) => pageErrors.push(String(err)))
   page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(msg.text())
+    // 4xx answers are part of the flow (the browser logs each one); anything else is a bug.
+    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) {
+      pageErrors.push(msg.text())
+    }
   })
   // Nothing leaves the machine: only the dev server is reachable.
   await context.route((url) => !url.href.startsWith(dev.api), (route) => route.abort())
@@ -124,7 +127,8 @@ test('the playground walks the whole flow', async () => {
   await page.uncheck('#chk-login-code')
   await click('btn-profile')
   t = await lastAction()
-  const bad = find(t, (e) => e.lane === 'wxlogin' && e.code === 'invalid_encrypted_data', 'invalid_encrypted_data')
+  // wxlogin checks the signature first, so the stale key shows as invalid_signature.
+  const bad = find(t, (e) => e.lane === 'wxlogin' && /^invalid_(signature|encrypted_data)$/.test(e.code), 'invalid_signature')
   assert.equal(bad.status, '400')
   assert.match(bad.why, /login_code/)
   await page.check('#chk-login-code')
@@ -132,6 +136,11 @@ test('the playground walks the whole flow', async () => {
   t = await lastAction()
   find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/userinfo/.test(e.title) && e.status === '200', 'user info saved')
   find(t, (e) => /user info verified and stored/.test(e.title), 'SDK result')
+  if (process.env.SCREENSHOT === '1') {
+    // The picture in docs/: a failed decrypt, explained, then the fix.
+    await page.evaluate(() => window.scrollTo(0, 0))
+    await page.screenshot({ path: join(repo, 'docs', 'playground.png') })
+  }
 
   // Phone number: the one-time code path on today's base library.
   await click('btn-phone')
@@ -164,10 +173,6 @@ test('the playground walks the whole flow', async () => {
   find(t, (e) => /phone number stored/.test(e.title), 'legacy phone stored')
   await page.selectOption('#base-library', '3.5.0')
   await idle()
-
-  if (process.env.SCREENSHOT === '1') {
-    await page.screenshot({ path: join(repo, 'docs', 'playground.png') })
-  }
 
   // Log out: the token is gone from the page's state.
   await click('btn-logout')

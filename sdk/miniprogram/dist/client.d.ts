@@ -158,6 +158,7 @@ export declare class Client {
     private readonly now;
     private readonly sleep;
     private inflight;
+    private checkedToken;
     private pendingCode;
     private privacyPrompt;
     private privacyListening;

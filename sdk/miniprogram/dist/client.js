@@ -98,6 +98,7 @@ class Client {
     constructor(options) {
         var _a, _b, _c, _d, _e, _f;
         this.inflight = null;
+        this.checkedToken = null;
         this.pendingCode = null;
         this.privacyPrompt = null;
         this.privacyListening = false;
@@ -155,8 +156,13 @@ class Client {
         if (!force) {
             const s = this.stored();
             if (s && Date.parse(s.expires_at) > this.now()) {
+                // wx.checkSession once per token and client (an app launch), not
+                // before every request: after that the server's 401 tells.
+                if (this.checkedToken === s.token)
+                    return s;
                 try {
                     await promisify('checkSession', this.wx.checkSession.bind(this.wx));
+                    this.checkedToken = s.token;
                     return s;
                 }
                 catch (_b) {
@@ -177,6 +183,7 @@ class Client {
                     throw new errors_1.WxloginError(errors_1.ClientErrorCodes.badResponse, 'login answer has no token', res.status);
                 }
                 this.wx.setStorageSync(this.storageKey, session);
+                this.checkedToken = session.token;
                 return session;
             }
             catch (err) {

@@ -269,6 +269,7 @@ export class Client {
   private readonly sleep: (ms: number) => Promise<void>
 
   private inflight: Promise<Session> | null = null
+  private checkedToken: string | null = null
   private pendingCode: { code: string; at: number } | null = null
   private privacyPrompt: PrivacyPrompt | null = null
   private privacyListening = false
@@ -329,8 +330,12 @@ export class Client {
     if (!force) {
       const s = this.stored()
       if (s && Date.parse(s.expires_at) > this.now()) {
+        // wx.checkSession once per token and client (an app launch), not
+        // before every request: after that the server's 401 tells.
+        if (this.checkedToken === s.token) return s
         try {
           await promisify<unknown>('checkSession', this.wx.checkSession.bind(this.wx))
+          this.checkedToken = s.token
           return s
         } catch {
           // WeChat's side of the login state is gone: log in afresh.
@@ -353,6 +358,7 @@ export class Client {
           throw new WxloginError(ClientErrorCodes.badResponse, 'login answer has no token', res.status)
         }
         this.wx.setStorageSync(this.storageKey, session)
+        this.checkedToken = session.token
         return session
       } catch (err) {
         lastErr = err

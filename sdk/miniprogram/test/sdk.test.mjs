@@ -326,7 +326,8 @@ describe('scopes', () => {
     assert.equal(r.status, 'needs_button')
     assert.equal(prompts, 0)
     assert.equal(d.fetch.count('POST /emulator/v1/authorize'), 0)
-    await d.wx.simulated.getUserInfoDetail()
+    await d.client.login() // user info with credentials needs a login
+    assert.equal((await d.wx.simulated.getUserInfoDetail()).errMsg, 'getUserInfo:ok')
     assert.equal((await d.client.ensureScope('scope.userInfo')).status, 'granted')
   })
 })
