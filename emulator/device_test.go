@@ -519,3 +519,27 @@ func TestCORS(t *testing.T) {
 		})
 	}
 }
+
+func TestPrivacyAnsweredInline(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.em.PrivacyCheck = true
+	tests := []struct {
+		name, user, privacy string
+		wantStatus          int
+		wantCode            string
+	}{
+		{"agree in the popup", "alice", "agree", 200, ""},
+		{"already agreed: no popup", "alice", "disagree", 200, ""},
+		{"disagree in the popup", "bob", "disagree", 403, wxlogin.EPrivacyNotAuthorized},
+		{"within the pause", "bob", "agree", 403, wxlogin.EPrivacyNotAuthorized},
+		{"no answer", "carol", "", 403, wxlogin.EPrivacyNotAuthorized},
+		{"bad answer", "carol", "maybe", 400, wxlogin.EInvalidRequest},
+	}
+	for _, tt := range tests { // in order: the steps build on each other
+		status, env := f.device(t, "POST", "/emulator/v1/nickname", map[string]string{"appid": app1, "user": tt.user, "privacy": tt.privacy}, nil)
+		if status != tt.wantStatus || env.Error.Code != tt.wantCode {
+			t.Errorf("%s: %d %+v, want %d %q", tt.name, status, env, tt.wantStatus, tt.wantCode)
+		}
+	}
+}

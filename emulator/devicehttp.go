@@ -48,17 +48,45 @@ type accept struct {
 
 func (a accept) value() bool { return a.Accept == nil || *a.Accept }
 
+// privacyTarget is the request of a privacy API. Privacy, when set, is
+// the user's answer ("agree" or "disagree") to the privacy popup that
+// wx.onNeedPrivacyAuthorization would show if the call needs one, so a
+// simulated wx can run that flow in one request.
+type privacyTarget struct {
+	target
+	Privacy string `json:"privacy"`
+}
+
+// decodePrivacy decodes a privacy API request into v and settles the
+// privacy popup first when the request answers it.
+func (e *Emulator) decodePrivacy(r *http.Request, v interface{ privacy() privacyTarget }) error {
+	if err := decode(r, v); err != nil {
+		return err
+	}
+	p := v.privacy()
+	switch p.Privacy {
+	case "":
+		return nil
+	case "agree", "disagree":
+		_, err := e.RequirePrivacyAuthorize(p.AppID, p.User, p.Privacy == "agree")
+		return err
+	}
+	return deviceErr(wxlogin.EInvalidRequest, "", `privacy must be "agree" or "disagree"`)
+}
+
+func (p *privacyTarget) privacy() privacyTarget { return *p }
+
 func (e *Emulator) servePhone(r *http.Request) (any, error) {
-	var req target
-	if err := decode(r, &req); err != nil {
+	var req privacyTarget
+	if err := e.decodePrivacy(r, &req); err != nil {
 		return nil, err
 	}
 	return e.Phone(req.AppID, req.User)
 }
 
 func (e *Emulator) serveUserInfo(r *http.Request) (any, error) {
-	var req target
-	if err := decode(r, &req); err != nil {
+	var req privacyTarget
+	if err := e.decodePrivacy(r, &req); err != nil {
 		return nil, err
 	}
 	return e.UserInfo(req.AppID, req.User)
@@ -66,10 +94,10 @@ func (e *Emulator) serveUserInfo(r *http.Request) (any, error) {
 
 func (e *Emulator) serveProfile(r *http.Request) (any, error) {
 	var req struct {
-		target
+		privacyTarget
 		Desc string `json:"desc"` // shown in the popup; not checked
 	}
-	if err := decode(r, &req); err != nil {
+	if err := e.decodePrivacy(r, &req); err != nil {
 		return nil, err
 	}
 	return e.Profile(req.AppID, req.User)
@@ -77,10 +105,10 @@ func (e *Emulator) serveProfile(r *http.Request) (any, error) {
 
 func (e *Emulator) serveWeRun(r *http.Request) (any, error) {
 	var req struct {
-		target
+		privacyTarget
 		accept
 	}
-	if err := decode(r, &req); err != nil {
+	if err := e.decodePrivacy(r, &req); err != nil {
 		return nil, err
 	}
 	return e.WeRun(req.AppID, req.User, req.value())
@@ -203,8 +231,8 @@ type avatarResponse struct {
 }
 
 func (e *Emulator) serveAvatar(r *http.Request) (any, error) {
-	var req target
-	if err := decode(r, &req); err != nil {
+	var req privacyTarget
+	if err := e.decodePrivacy(r, &req); err != nil {
 		return nil, err
 	}
 	a, err := e.ChooseAvatar(req.AppID, req.User)
@@ -226,8 +254,8 @@ func (e *Emulator) serveAvatar(r *http.Request) (any, error) {
 }
 
 func (e *Emulator) serveNickname(r *http.Request) (any, error) {
-	var req target
-	if err := decode(r, &req); err != nil {
+	var req privacyTarget
+	if err := e.decodePrivacy(r, &req); err != nil {
 		return nil, err
 	}
 	n, err := e.Nickname(req.AppID, req.User)

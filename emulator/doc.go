@@ -104,7 +104,10 @@
 //	                                      city, province, country, language, phoneNumber, countryCode, baseLibrary,
 //	                                      blocked: jscode2session answers 40226 for a high-risk user)
 //
-// An "accept" or "event" left out means the user says yes. Encrypted data
+// An "accept" or "event" left out means the user says yes. The privacy
+// APIs also take "privacy": "agree"|"disagree", the user's answer to the
+// popup wx.onNeedPrivacyAuthorization shows when the call needs one, so a
+// simulated wx can run that flow in one request. Encrypted data
 // uses the user's current session_key (the one of their latest login), with
 // watermark {appid, timestamp} from the emulator's clock; calls that carry
 // encrypted data or a signature need a login first (session_invalid).
