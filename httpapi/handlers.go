@@ -261,9 +261,9 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("X-Wxlogin-User-Id", p.UserID)
-	h.Set("X-Wxlogin-Openid", p.OpenID)
-	h.Set("X-Wxlogin-Appid", p.AppID)
+	h["X-Wxlogin-User-Id"] = []string{p.UserID}
+	h["X-Wxlogin-Openid"] = []string{p.OpenID}
+	h["X-Wxlogin-Appid"] = []string{p.AppID}
 	// Set even when empty, so a proxy copying it replaces a forged one.
 	h["X-Wxlogin-Unionid"] = []string{p.UnionID}
 	writeJSON(w, http.StatusOK, forwardAuthResponse{UserID: p.UserID, AppID: p.AppID, OpenID: p.OpenID, UnionID: p.UnionID, ExpiresAt: p.ExpiresAt.UTC()})

@@ -212,10 +212,11 @@ const unmatched = "unmatched"
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	info := &requestInfo{id: incomingRequestID(r.Header.Get("X-Request-Id")), route: unmatched}
-	w.Header().Set("X-Request-Id", info.id)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h := w.Header()
+	h["X-Request-Id"] = []string{info.id}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &statusRecorder{ResponseWriter: w, s: s, r: r, info: info}
 
 	defer func() {
 		if v := recover(); v != nil {
@@ -234,13 +235,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.observe(r, rec, info, time.Since(start))
 	}()
-
-	if _, pattern := s.mux.Handler(r); pattern == "" {
-		// No route: the mux would answer 404 or 405 in plain text. Let it
-		// decide which (and fill Allow), then replace its body with ours.
-		s.mux.ServeHTTP(&muxErrorWriter{statusRecorder: rec, s: s, r: r}, r)
-		return
-	}
 	s.mux.ServeHTTP(rec, r)
 }
 
@@ -285,21 +279,48 @@ func incomingRequestID(id string) string {
 	return hex.EncodeToString(b[:])
 }
 
-// statusRecorder remembers the status a handler sent, for the access log.
+// statusRecorder remembers the status a handler sent, for the access log,
+// and turns the mux's own plain-text 404 and 405 (sent when no route
+// matched) into the JSON envelope. Anything else the mux sends without a
+// route, such as a redirect to a cleaned path, passes through.
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	s       *Server
+	r       *http.Request
+	info    *requestInfo
+	status  int
+	wrote   bool
+	discard bool // the mux's own body follows our replacement: drop it
 }
 
 func (w *statusRecorder) WriteHeader(status int) {
-	if !w.wrote {
-		w.status, w.wrote = status, true
+	if w.wrote {
+		w.ResponseWriter.WriteHeader(status) // superfluous; let net/http say so
+		return
 	}
+	if w.info.route == unmatched && !w.discard && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
+		w.discard = true
+		h := w.Header()
+		allow := h.Get("Allow")
+		h.Del("Content-Type")
+		var err error
+		if status == http.StatusNotFound {
+			h.Del("Allow")
+			err = wxlogin.Errorf(wxlogin.ENotFound, "no such route (see docs/openapi.yaml)")
+		} else {
+			err = wxlogin.Errorf(wxlogin.EMethodNotAllowed, "method %s not allowed; allowed: %s", safeMethod(w.r.Method), allow)
+		}
+		w.s.writeError(passthrough{w}, w.r, err)
+		return
+	}
+	w.status, w.wrote = status, true
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.discard {
+		return len(b), nil
+	}
 	if !w.wrote {
 		w.status, w.wrote = http.StatusOK, true
 	}
@@ -309,46 +330,15 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// muxErrorWriter turns the mux's own plain-text 404 and 405 into the JSON
-// envelope; anything else the mux sends (a redirect to a cleaned path)
-// passes through.
-type muxErrorWriter struct {
-	*statusRecorder
-	s        *Server
-	r        *http.Request
-	replaced bool
-}
+// passthrough writes our replacement of a mux error past the discard.
+type passthrough struct{ w *statusRecorder }
 
-func (w *muxErrorWriter) WriteHeader(status int) {
-	switch status {
-	case http.StatusNotFound:
-		w.replaced = true
-		w.resetHeader()
-		w.s.writeError(w.statusRecorder, w.r, wxlogin.Errorf(wxlogin.ENotFound, "no such route (see docs/openapi.yaml)"))
-	case http.StatusMethodNotAllowed:
-		w.replaced = true
-		allow := w.Header().Get("Allow")
-		w.resetHeader()
-		w.Header().Set("Allow", allow)
-		w.s.writeError(w.statusRecorder, w.r, wxlogin.Errorf(wxlogin.EMethodNotAllowed, "method %s not allowed; allowed: %s", safeMethod(w.r.Method), allow))
-	default:
-		w.statusRecorder.WriteHeader(status)
-	}
+func (p passthrough) Header() http.Header { return p.w.Header() }
+func (p passthrough) WriteHeader(status int) {
+	p.w.status, p.w.wrote = status, true
+	p.w.ResponseWriter.WriteHeader(status)
 }
-
-func (w *muxErrorWriter) Write(b []byte) (int, error) {
-	if w.replaced {
-		return len(b), nil
-	}
-	return w.statusRecorder.Write(b)
-}
-
-// resetHeader drops what http.Error set for its plain-text body.
-func (w *muxErrorWriter) resetHeader() {
-	h := w.Header()
-	h.Del("Content-Type")
-	h.Del("Allow")
-}
+func (p passthrough) Write(b []byte) (int, error) { return p.w.ResponseWriter.Write(b) }
 
 func safeMethod(m string) string {
 	if len(m) > 20 {
