@@ -345,7 +345,7 @@ function setupDevice(): void {
   const old = compareVersions(baseLibrary(), '2.21.2') < 0
   $('lib-badge').textContent = 'base library ' + baseLibrary()
   $('btn-profile').textContent = typeof wx.getUserProfile === 'function' ? 'getUserProfile' : 'getUserInfo button'
-  for (const id of ['btn-privacy', 'btn-avatar', 'btn-nickname', 'btn-save-profile', 'nickname']) {
+  for (const id of ['btn-privacy', 'btn-avatar', 'btn-nickname', 'btn-save-profile', 'nickname', 'chk-privacy']) {
     ;($(id) as HTMLButtonElement).disabled = old
   }
   $('today-note').hidden = !old
@@ -358,6 +358,7 @@ async function refreshState(): Promise<void> {
   $('st-expires').textContent = s ? s.expires_at : '—'
   $('st-user').textContent = s?.user?.id ?? '—'
   $('st-openid').textContent = s?.user?.openid ?? '—'
+  if (!s) showProfile(null)
   try {
     const r = await rawFetch(`/emulator/v1/settings?appid=${encodeURIComponent(appid)}&user=${encodeURIComponent(userName())}`)
     const j = (await r.json()) as { authSetting?: Record<string, boolean> }
@@ -565,12 +566,37 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
       const input: { nickname?: string; avatarPath?: string } = {}
       if (nickname) input.nickname = nickname
       if (avatarPath) input.avatarPath = avatarPath
+      if (!input.nickname && !input.avatarPath) {
+        sdkNote('nothing to save: choose an avatar or type a nickname first', undefined, false)
+        return
+      }
       await client.saveProfile(input)
-      const me = await client.me<{ profile?: { nickname?: string; avatar_url?: string } }>()
-      $('st-profile').textContent = me.profile ? `${me.profile.nickname ?? ''} ${me.profile.avatar_url ?? ''}` : '—'
-      sdkNote(`✓ profile saved: ${me.profile?.nickname ?? ''}`)
+      const me = await client.me<Me>()
+      showProfile(me)
+      sdkNote(`✓ profile saved: ${me.profile?.nickname || '(no nickname)'}${me.profile?.avatar_url ? ', avatar at ' + me.profile.avatar_url : ''}`)
     },
   },
+}
+
+interface Me {
+  profile?: { nickname?: string; avatar_url?: string | null }
+}
+
+function showProfile(me: Me | null): void {
+  const img = $<HTMLImageElement>('st-avatar')
+  const url = me?.profile?.avatar_url
+  if (url) {
+    img.src = url
+    img.hidden = false
+  } else {
+    img.removeAttribute('src')
+    img.hidden = true
+  }
+  $('st-profile').textContent = me?.profile?.nickname || (url ? '' : '—')
+}
+
+async function setPrivacyCheck(on: boolean): Promise<void> {
+  await traced('/emulator/v1/config', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ privacy_check: on }) })
 }
 
 let busy = 0
@@ -616,6 +642,22 @@ function bind(): void {
     setupDevice()
   })
   $('device-form').addEventListener('submit', (e) => e.preventDefault())
+  $('chk-privacy').addEventListener('change', async () => {
+    setBusy(1)
+    const on = $<HTMLInputElement>('chk-privacy').checked
+    addEntry({ lane: 'sdk', title: `▶ WeChat privacy check ${on ? 'on' : 'off'}`, action: true })
+    try {
+      await setPrivacyCheck(on)
+      sdkNote(
+        on ? 'privacy APIs now fail with errno 104 until the user agrees' : 'privacy APIs no longer need an agreement',
+        on ? 'Phone, avatar, nickname, user info and WeRun call wx.onNeedPrivacyAuthorization first; client.ensurePrivacy() shows your popup ahead of time.' : undefined,
+      )
+    } catch (err) {
+      explainError(err)
+    } finally {
+      setBusy(-1)
+    }
+  })
 }
 
 async function main(): Promise<void> {
@@ -629,6 +671,12 @@ async function main(): Promise<void> {
   }
   $('app-name').textContent = appid
   wechatStats = await readStats()
+  try {
+    const c = (await (await rawFetch('/emulator/v1/config')).json()) as { privacy_check?: boolean }
+    $<HTMLInputElement>('chk-privacy').checked = !!c.privacy_check
+  } catch {
+    // an emulator without the knob: leave it off
+  }
   bind()
   setupDevice()
   setBusy(-1)

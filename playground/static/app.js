@@ -1223,7 +1223,7 @@ ${pretty(v)}`;
     const old = compareVersions(baseLibrary(), "2.21.2") < 0;
     $("lib-badge").textContent = "base library " + baseLibrary();
     $("btn-profile").textContent = typeof wx2.getUserProfile === "function" ? "getUserProfile" : "getUserInfo button";
-    for (const id of ["btn-privacy", "btn-avatar", "btn-nickname", "btn-save-profile", "nickname"]) {
+    for (const id of ["btn-privacy", "btn-avatar", "btn-nickname", "btn-save-profile", "nickname", "chk-privacy"]) {
       ;
       $(id).disabled = old;
     }
@@ -1236,6 +1236,7 @@ ${pretty(v)}`;
     $("st-expires").textContent = s ? s.expires_at : "—";
     $("st-user").textContent = s?.user?.id ?? "—";
     $("st-openid").textContent = s?.user?.openid ?? "—";
+    if (!s) showProfile(null);
     try {
       const r = await rawFetch(`/emulator/v1/settings?appid=${encodeURIComponent(appid)}&user=${encodeURIComponent(userName())}`);
       const j = await r.json();
@@ -1430,13 +1431,32 @@ ${pretty(v)}`;
         const input = {};
         if (nickname) input.nickname = nickname;
         if (avatarPath) input.avatarPath = avatarPath;
+        if (!input.nickname && !input.avatarPath) {
+          sdkNote("nothing to save: choose an avatar or type a nickname first", void 0, false);
+          return;
+        }
         await client.saveProfile(input);
         const me = await client.me();
-        $("st-profile").textContent = me.profile ? `${me.profile.nickname ?? ""} ${me.profile.avatar_url ?? ""}` : "—";
-        sdkNote(`✓ profile saved: ${me.profile?.nickname ?? ""}`);
+        showProfile(me);
+        sdkNote(`✓ profile saved: ${me.profile?.nickname || "(no nickname)"}${me.profile?.avatar_url ? ", avatar at " + me.profile.avatar_url : ""}`);
       }
     }
   };
+  function showProfile(me) {
+    const img = $("st-avatar");
+    const url = me?.profile?.avatar_url;
+    if (url) {
+      img.src = url;
+      img.hidden = false;
+    } else {
+      img.removeAttribute("src");
+      img.hidden = true;
+    }
+    $("st-profile").textContent = me?.profile?.nickname || (url ? "" : "—");
+  }
+  async function setPrivacyCheck(on) {
+    await traced("/emulator/v1/config", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ privacy_check: on }) });
+  }
   var busy = 0;
   function setBusy(delta) {
     busy += delta;
@@ -1479,6 +1499,22 @@ ${pretty(v)}`;
       setupDevice();
     });
     $("device-form").addEventListener("submit", (e) => e.preventDefault());
+    $("chk-privacy").addEventListener("change", async () => {
+      setBusy(1);
+      const on = $("chk-privacy").checked;
+      addEntry({ lane: "sdk", title: `▶ WeChat privacy check ${on ? "on" : "off"}`, action: true });
+      try {
+        await setPrivacyCheck(on);
+        sdkNote(
+          on ? "privacy APIs now fail with errno 104 until the user agrees" : "privacy APIs no longer need an agreement",
+          on ? "Phone, avatar, nickname, user info and WeRun call wx.onNeedPrivacyAuthorization first; client.ensurePrivacy() shows your popup ahead of time." : void 0
+        );
+      } catch (err) {
+        explainError(err);
+      } finally {
+        setBusy(-1);
+      }
+    });
   }
   async function main() {
     setBusy(1);
@@ -1490,6 +1526,11 @@ ${pretty(v)}`;
     }
     $("app-name").textContent = appid;
     wechatStats = await readStats();
+    try {
+      const c = await (await rawFetch("/emulator/v1/config")).json();
+      $("chk-privacy").checked = !!c.privacy_check;
+    } catch {
+    }
     bind();
     setupDevice();
     setBusy(-1);

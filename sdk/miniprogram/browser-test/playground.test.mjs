@@ -181,3 +181,57 @@ test('the playground walks the whole flow', async () => {
 
   assert.deepEqual(pageErrors, [], 'no errors on the page')
 })
+
+test("today's WeChat: privacy popup, avatar and nickname", async () => {
+  await page.goto(dev.api + '/playground/')
+  await idle()
+  await click('btn-login')
+
+  // Switch WeChat's privacy check on, refuse the popup, then agree after the pause.
+  await page.check('#chk-privacy')
+  await idle()
+  find(await lastAction(), (e) => /PUT \/emulator\/v1\/config/.test(e.title) && e.status === '200', 'privacy_check on')
+
+  await page.click('#btn-privacy')
+  await page.waitForSelector('#modal:not([hidden])', { timeout: 10_000 })
+  assert.equal(await page.textContent('#modal-title'), 'Privacy guidelines')
+  await page.click('#modal-no')
+  await idle()
+  let t = await lastAction()
+  const refused = find(t, (e) => e.lane === 'sdk' && e.code === 'privacy_not_authorized', 'privacy refusal')
+  assert.match(refused.why, /ensurePrivacy/)
+
+  // WeChat refuses a new request for a short pause after a refusal: move the emulator's clock past it.
+  const moved = await fetch(dev.api + '/emulator/v1/clock', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"advance":"11s"}' })
+  assert.equal(moved.status, 200)
+  await page.click('#btn-privacy')
+  await page.waitForSelector('#modal:not([hidden])', { timeout: 10_000 })
+  await page.click('#modal-yes')
+  await idle()
+  find(await lastAction(), (e) => /agreed to the privacy guidelines/.test(e.title), 'agreement')
+
+  // chooseAvatar and the nickname input, then save: the avatar comes back from wxlogin.
+  await click('btn-avatar')
+  assert.equal(await page.isVisible('#avatar-preview'), true)
+  await click('btn-nickname')
+  const nickname = await page.inputValue('#nickname')
+  assert.ok(nickname.length > 0)
+  await click('btn-save-profile')
+  t = await lastAction()
+  find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/me\/avatar/.test(e.title) && e.status === '200', 'avatar upload')
+  find(t, (e) => e.lane === 'wxlogin' && /PUT \/v1\/me\/profile/.test(e.title) && e.status === '200', 'nickname')
+  find(t, (e) => /profile saved/.test(e.title), 'profile saved')
+  assert.equal(await page.textContent('#st-profile'), nickname)
+  await page.waitForFunction(() => {
+    const img = document.getElementById('st-avatar')
+    return img && !img.hidden && img.complete && img.naturalWidth > 0
+  }, null, { timeout: 10_000 })
+
+  // getUserProfile today: the anonymised profile, explained.
+  await click('btn-profile')
+  find(await lastAction(), (e) => /anonymised "微信用户" profile/.test(e.title), 'anonymised profile note')
+
+  await page.uncheck('#chk-privacy')
+  await idle()
+  assert.deepEqual(pageErrors, [], 'no errors on the page')
+})
