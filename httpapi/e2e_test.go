@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
@@ -1020,5 +1021,35 @@ func BenchmarkForwardAuth(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+func TestE2EMetrics(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(_ *world, _ *auth.Config, h *httpapi.Config) {
+		h.Metrics = prometheus.NewRegistry()
+	})
+	lb := w.login(app1, "metrics")
+	w.request("GET", "/v1/auth", lb.Token, nil).ok(t, 200, nil)
+	w.request("GET", "/v1/auth", "", nil).fails(t, 401, "session_invalid")
+	w.request("GET", "/v1/sessions/"+lb.User.OpenID, "", nil).fails(t, 405, "method_not_allowed")
+	r := w.request("GET", "/metrics", "", nil)
+	r.ok(t, 200, nil)
+	text := string(r.body)
+	for _, want := range []string{
+		`wxlogin_http_requests_total{code="200",route="POST /v1/login"} 1`,
+		`wxlogin_http_requests_total{code="200",route="/v1/auth"} 1`,
+		`wxlogin_http_requests_total{code="401",route="/v1/auth"} 1`,
+		`wxlogin_http_requests_total{code="405",route="unmatched"} 1`,
+		`wxlogin_http_request_duration_seconds_bucket{route="/v1/auth",le="+Inf"} 2`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, secret := range []string{lb.Token, lb.User.OpenID, lb.User.ID} {
+		if strings.Contains(text, secret) {
+			t.Errorf("metrics contain %q", secret)
+		}
 	}
 }
