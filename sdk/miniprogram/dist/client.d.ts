@@ -45,7 +45,7 @@ export interface Session {
 }
 /** RequestOptions describes one call to wxlogin (or to an API behind it). */
 export interface RequestOptions {
-    /** Path below baseURL (`/v1/session`) or an absolute URL. */
+    /** Path below baseURL (`/v1/session`) or an absolute URL (the token goes with it: only your own APIs). */
     path: string;
     method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
     data?: string | Record<string, unknown> | ArrayBuffer;

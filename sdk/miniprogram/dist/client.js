@@ -394,6 +394,8 @@ class Client {
         // Log in first (reusing the kept code for the login itself when there is
         // no session, so the new session holds the key the data is encrypted with).
         if (!this.stored()) {
+            if (options.loginCode)
+                this.pendingCode = { code: options.loginCode, at: this.now() };
             await this.login();
         }
         else {

@@ -68,7 +68,7 @@ export interface Session {
 
 /** RequestOptions describes one call to wxlogin (or to an API behind it). */
 export interface RequestOptions {
-  /** Path below baseURL (`/v1/session`) or an absolute URL. */
+  /** Path below baseURL (`/v1/session`) or an absolute URL (the token goes with it: only your own APIs). */
   path: string
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS'
   data?: string | Record<string, unknown> | ArrayBuffer
@@ -564,6 +564,7 @@ export class Client {
     // Log in first (reusing the kept code for the login itself when there is
     // no session, so the new session holds the key the data is encrypted with).
     if (!this.stored()) {
+      if (options.loginCode) this.pendingCode = { code: options.loginCode, at: this.now() }
       await this.login()
     } else {
       const loginCode = options.loginCode ?? this.takePendingCode()

@@ -162,3 +162,18 @@ test('createClient needs a baseURL and a wx', () => {
   assert.throws(() => createClient({}), /baseURL/)
   assert.throws(() => createClient({ baseURL: 'https://x' }), /wx/)
 })
+
+test('an explicit loginCode without a session is used for the login itself (no wx.login)', async () => {
+  const bodies = []
+  const wx = scriptedWx((o) => {
+    bodies.push([o.url.replace('https://api.example', ''), o.data])
+    return o.url.endsWith('/v1/login') ? loginOK(1) : ok({ stepInfoList: [] })
+  })
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  await client.decrypt('werun', { errMsg: 'getWeRunData:ok', encryptedData: 'e', iv: 'i' }, { loginCode: 'mine' })
+  assert.deepEqual(bodies, [
+    ['/v1/login', { code: 'mine' }],
+    ['/v1/decrypt', { kind: 'werun', encryptedData: 'e', iv: 'i' }],
+  ])
+  assert.ok(!wx.calls.includes('wx.login'))
+})
