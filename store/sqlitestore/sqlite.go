@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var (
@@ -151,15 +152,8 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 	db.write.SetConnMaxLifetime(0)
 	db.write.SetConnMaxIdleTime(0)
 
-	// Opening the first connection applies the pragmas; check that WAL
-	// took, since a filesystem without shared memory support silently
-	// keeps the rollback journal and the durability reasoning changes.
-	var mode string
-	if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if err := db.enableWAL(ctx); err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", abs, err)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return nil, fmt.Errorf("sqlitestore: open %s: journal_mode is %q, want wal", abs, mode)
 	}
 
 	if !o.NoMigrate {
@@ -188,13 +182,49 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 	return db, nil
 }
 
+// enableWAL switches the database to WAL mode (a setting kept in the file)
+// and checks that it took: a filesystem without shared-memory support keeps
+// the rollback journal, and the durability reasoning of the package comment
+// would not hold. While another connection is switching the same new file,
+// SQLite answers SQLITE_BUSY without waiting; retry then, within
+// busyTimeout.
+func (db *DB) enableWAL(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var mode string
+		err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("journal_mode is %q, want wal", mode)
+		case !isBusy(err) || time.Now().After(deadline):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY or one of its extended codes.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // dsn returns the modernc.org/sqlite data source name of a connection to
 // the file at abs. The "file:" URI form keeps characters such as '?' in the
 // path from being taken for parameters.
 func dsn(abs string, write bool) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", fmt.Sprint(busyTimeout.Milliseconds()))
-	q.Set("_journal_mode", "WAL")
+	// journal_mode is not set here but by enableWAL: switching a new file
+	// to WAL fails at once with SQLITE_BUSY, without the busy timeout,
+	// when another process is opening it at the same moment, and a pragma
+	// in the DSN would make that a failure to connect.
 	// FULL: in WAL mode, fsync the log at every commit. See the package
 	// comment for why and for what it costs.
 	q.Set("_synchronous", "FULL")
