@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -1052,4 +1053,49 @@ func TestE2EMetrics(t *testing.T) {
 			t.Errorf("metrics contain %q", secret)
 		}
 	}
+}
+
+// TestE2EClientIP checks that the per-IP login limit and the sessions list
+// see the client behind a trusted proxy, and that a client talking directly
+// cannot pick its own address with a forged header.
+func TestE2EClientIP(t *testing.T) {
+	t.Parallel()
+	limitOne := func(trusted bool) option {
+		return func(_ *world, a *auth.Config, h *httpapi.Config) {
+			a.Limits.LoginPerIP = auth.Limit{Rate: 1, Burst: 1}
+			if trusted {
+				h.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+			}
+		}
+	}
+	loginFrom := func(w *world, xff string) response {
+		return w.request("POST", "/v1/login", "", map[string]string{"code": w.code(app1, "ip"), "appid": app1}, "X-Forwarded-For", xff)
+	}
+	t.Run("behind a trusted proxy", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, limitOne(true))
+		var lb loginBody
+		loginFrom(w, "198.51.100.1").ok(t, 200, &lb)
+		loginFrom(w, "198.51.100.2").ok(t, 200, nil)
+		loginFrom(w, "198.51.100.1").fails(t, 429, "rate_limited")
+		var list sessionsBody
+		w.request("GET", "/v1/sessions", lb.Token, nil).ok(t, 200, &list)
+		for _, s := range list.Sessions {
+			if s.Current && s.IP != "198.51.100.1" {
+				t.Errorf("session ip = %q, want the client's 198.51.100.1", s.IP)
+			}
+		}
+	})
+	t.Run("direct client forging the header", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, limitOne(false))
+		var lb loginBody
+		loginFrom(w, "198.51.100.1").ok(t, 200, &lb)
+		loginFrom(w, "198.51.100.2").fails(t, 429, "rate_limited")
+		var list sessionsBody
+		w.request("GET", "/v1/sessions", lb.Token, nil).ok(t, 200, &list)
+		if len(list.Sessions) != 1 || list.Sessions[0].IP != "127.0.0.1" {
+			t.Errorf("sessions = %+v, want one from 127.0.0.1", list.Sessions)
+		}
+	})
 }
