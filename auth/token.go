@@ -51,27 +51,25 @@ func parseToken(tok string) (wxlogin.TokenHash, bool) {
 	}
 	enc := tok[len(tokenPrefix):]
 	var raw [tokenBytes]byte
-	var acc uint32
-	var bits uint
+	// Ten groups of four characters make 30 bytes; the last three
+	// characters carry 18 bits: two bytes and two bits that must be zero.
+	// Valid characters map below 64, so one OR tells any invalid one.
 	n := 0
-	for i := range len(enc) {
-		v := b64url[enc[i]]
-		if v == 0xff {
+	for i := 0; i < 40; i += 4 {
+		a, b, c, d := b64url[enc[i]], b64url[enc[i+1]], b64url[enc[i+2]], b64url[enc[i+3]]
+		if a|b|c|d >= 64 {
 			return wxlogin.TokenHash{}, false
 		}
-		acc = acc<<6 | uint32(v)
-		bits += 6
-		if bits >= 8 {
-			bits -= 8
-			raw[n] = byte(acc >> bits)
-			n++
-			acc &= 1<<bits - 1
-		}
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+		raw[n], raw[n+1], raw[n+2] = byte(v>>16), byte(v>>8), byte(v)
+		n += 3
 	}
-	// 43 characters carry 258 bits: the last 2 must be zero.
-	if n != tokenBytes || acc != 0 {
+	a, b, c := b64url[enc[40]], b64url[enc[41]], b64url[enc[42]]
+	v := uint32(a)<<12 | uint32(b)<<6 | uint32(c)
+	if a|b|c >= 64 || v&3 != 0 {
 		return wxlogin.TokenHash{}, false
 	}
+	raw[30], raw[31] = byte(v>>10), byte(v>>2)
 	return sha256.Sum256(raw[:]), true
 }
 

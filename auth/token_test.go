@@ -133,3 +133,14 @@ func TestValidID(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkParseToken(b *testing.B) {
+	tok, _ := newToken()
+	s := tok.Reveal()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := parseToken(s); !ok {
+			b.Fatal("token refused")
+		}
+	}
+}
