@@ -32,7 +32,8 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 		s.log.WarnContext(ctx, "auth: verify: session store failed", "err", err)
 		return wxlogin.Principal{}, storeErr(err)
 	}
-	if sess.Expired(now) {
+	if _, ok := s.appByID[sess.AppID]; !ok || sess.Expired(now) {
+		// An app removed from the configuration takes its sessions along.
 		return wxlogin.Principal{}, errSessionInvalid()
 	}
 	e := newEntry(&sess)

@@ -349,3 +349,24 @@ func TestSweepDeletesExpiredSessions(t *testing.T) {
 		t.Errorf("live session swept: %v", err)
 	}
 }
+
+// A session of an app taken out of the configuration no longer verifies.
+func TestVerifyAppRemoved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	r1 := e.login(ctx, app1, "alice")
+	r2 := e.login(ctx, app2, "alice")
+	cfg := e.cfg
+	cfg.Apps = cfg.Apps[:1]
+	svc, err := auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if _, err := svc.Verify(ctx, r1.Token.Reveal()); err != nil {
+		t.Errorf("session of a configured app: %v", err)
+	}
+	_, err = svc.Verify(ctx, r2.Token.Reveal())
+	wantCode(t, err, wxlogin.ESessionInvalid)
+}
