@@ -203,6 +203,9 @@ func routeOf(ctx context.Context) string {
 	return ""
 }
 
+// probes are the routes polled by orchestrators and scrapers.
+var probes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+
 // unmatched labels requests no route took, so that random paths cannot
 // grow the metrics' label set.
 const unmatched = "unmatched"
@@ -245,7 +248,13 @@ func (s *Server) observe(r *http.Request, rec *statusRecorder, info *requestInfo
 	if status == 0 {
 		status = http.StatusOK
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+	level := slog.LevelInfo
+	if probes[info.route] && status < 400 {
+		// Orchestrators poll these every few seconds; at INFO they would
+		// bury the requests that matter.
+		level = slog.LevelDebug
+	}
+	s.log.LogAttrs(r.Context(), level, "http request",
 		slog.String("method", r.Method),
 		slog.String("route", info.route),
 		slog.Int("status", status),
