@@ -51,7 +51,8 @@ const DEVICE_APIS: Array<[RegExp, string]> = [
   [/^POST \/emulator\/v1\/profile/, 'wx.getUserProfile'],
   [/^POST \/emulator\/v1\/phone/, 'getPhoneNumber button'],
   [/^POST \/emulator\/v1\/werun/, 'wx.getWeRunData'],
-  [/^(GET|POST) \/emulator\/v1\/privacy/, 'privacy'],
+  [/^GET \/emulator\/v1\/privacy/, 'wx.getPrivacySetting'],
+  [/^POST \/emulator\/v1\/privacy/, 'privacy popup answer'],
   [/^POST \/emulator\/v1\/avatar/, 'chooseAvatar'],
   [/^POST \/emulator\/v1\/nickname/, 'nickname input'],
   [/^PUT \/emulator\/v1\/users/, 'device setup'],
@@ -215,7 +216,9 @@ const traced: FetchLike = async (url, init = {}) => {
   const method = (init.method ?? 'GET').toUpperCase()
   const path = u.pathname + u.search
   const sig = `${method} ${u.pathname}`
-  const lane: Lane = u.pathname.startsWith('/emulator/v1/') ? 'wx' : u.pathname.startsWith('/dev/v1/') ? 'dev' : 'wxlogin'
+  // The emulator's own knobs (config, clock, faults) are dev controls, not wx calls.
+  const knob = /^\/emulator\/v1\/(config|clock|faults|stats)\b/.test(u.pathname)
+  const lane: Lane = knob || u.pathname.startsWith('/dev/v1/') ? 'dev' : u.pathname.startsWith('/emulator/v1/') ? 'wx' : 'wxlogin'
   const headers = { ...(init.headers ?? {}) }
   for (const k of Object.keys(headers)) {
     if (k.toLowerCase() === 'authorization') headers[k] = (headers[k] ?? '').replace(/^(Bearer )(.*)$/, (_m, a: string, b: string) => a + shortToken(b))

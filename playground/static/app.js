@@ -378,6 +378,7 @@
     }
     async payloadRequest(path, data, options) {
       if (!this.stored()) {
+        if (options.loginCode) this.pendingCode = { code: options.loginCode, at: this.now() };
         await this.login();
       } else {
         const loginCode = options.loginCode ?? this.takePendingCode();
@@ -966,7 +967,8 @@
     [/^POST \/emulator\/v1\/profile/, "wx.getUserProfile"],
     [/^POST \/emulator\/v1\/phone/, "getPhoneNumber button"],
     [/^POST \/emulator\/v1\/werun/, "wx.getWeRunData"],
-    [/^(GET|POST) \/emulator\/v1\/privacy/, "privacy"],
+    [/^GET \/emulator\/v1\/privacy/, "wx.getPrivacySetting"],
+    [/^POST \/emulator\/v1\/privacy/, "privacy popup answer"],
     [/^POST \/emulator\/v1\/avatar/, "chooseAvatar"],
     [/^POST \/emulator\/v1\/nickname/, "nickname input"],
     [/^PUT \/emulator\/v1\/users/, "device setup"]
@@ -1103,7 +1105,8 @@ ${pretty(v)}`;
     const method = (init.method ?? "GET").toUpperCase();
     const path = u.pathname + u.search;
     const sig = `${method} ${u.pathname}`;
-    const lane = u.pathname.startsWith("/emulator/v1/") ? "wx" : u.pathname.startsWith("/dev/v1/") ? "dev" : "wxlogin";
+    const knob = /^\/emulator\/v1\/(config|clock|faults|stats)\b/.test(u.pathname);
+    const lane = knob || u.pathname.startsWith("/dev/v1/") ? "dev" : u.pathname.startsWith("/emulator/v1/") ? "wx" : "wxlogin";
     const headers = { ...init.headers ?? {} };
     for (const k of Object.keys(headers)) {
       if (k.toLowerCase() === "authorization") headers[k] = (headers[k] ?? "").replace(/^(Bearer )(.*)$/, (_m, a, b) => a + shortToken(b));
