@@ -523,9 +523,23 @@ func TestE2EExpiry(t *testing.T) {
 	t.Run("dev expire", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, func(w *world, _ *auth.Config, h *httpapi.Config) {
-			h.Dev = &httpapi.DevConfig{AdvanceClock: w.clock.Advance}
+			h.Dev = &httpapi.DevConfig{AdvanceClock: w.clock.Advance, Emulator: w.em}
 		})
-		tok := w.login(app1, "dev").Token
+		// The playground's same-origin path: wx.login through the API
+		// port's /emulator/v1/, then the login it feeds.
+		res, err := w.srv.Client().Post(w.srv.URL+"/emulator/v1/login", "application/json", strings.NewReader(`{"appid":"`+app1+`","user":"dev"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dc struct{ Code string }
+		json.NewDecoder(res.Body).Decode(&dc)
+		res.Body.Close()
+		if res.StatusCode != 200 || dc.Code == "" {
+			t.Fatalf("emulator through the API port: %d, code %q", res.StatusCode, dc.Code)
+		}
+		var lb loginBody
+		w.request("POST", "/v1/login", "", map[string]string{"code": dc.Code, "appid": app1}).ok(t, 200, &lb)
+		tok := lb.Token
 		w.request("POST", "/dev/v1/session/expire", tok, nil).ok(t, 204, nil)
 		w.request("GET", "/v1/session", tok, nil).fails(t, 401, "session_invalid")
 
