@@ -73,6 +73,7 @@ func newService(cfg Config) (*Service, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	s.sweepCtx, s.cancelSweep = context.WithCancel(context.Background())
 	if s.maxAge < 0 {
 		s.maxAge = 0 // wxcrypt's "no freshness check"
 	}
@@ -188,7 +189,7 @@ func (s *Service) sweepLoop(every time.Duration) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), every)
+			ctx, cancel := context.WithTimeout(s.sweepCtx, every)
 			s.sweep(ctx)
 			cancel()
 		}

@@ -93,9 +93,11 @@ type Service struct {
 	now func() time.Time
 	log *slog.Logger
 
-	stop      chan struct{}
-	stopped   chan struct{}
-	closeOnce sync.Once
+	stop        chan struct{}
+	stopped     chan struct{}
+	sweepCtx    context.Context // canceled by Close, so a sweep under way ends too
+	cancelSweep context.CancelFunc
+	closeOnce   sync.Once
 }
 
 // New returns a Service, or an error naming the first invalid setting.
@@ -105,6 +107,7 @@ func New(cfg Config) (*Service, error) { return newService(cfg) }
 func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
+		s.cancelSweep()
 		<-s.stopped
 	})
 	return nil
@@ -286,6 +289,9 @@ func (s *Service) AdminUser(ctx context.Context, id string) (wxlogin.User, error
 
 // AdminUserSessions lists a user's sessions.
 func (s *Service) AdminUserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
+	if _, err := s.AdminUser(ctx, userID); err != nil {
+		return nil, err // an unknown user is not found rather than sessionless
+	}
 	ss, err := s.sessions.UserSessions(ctx, userID)
 	if err != nil {
 		return nil, storeErr(err)

@@ -123,6 +123,8 @@ func TestAdminUsers(t *testing.T) {
 	_, err = e.svc.AdminUser(ctx, "usr_missing")
 	wantCode(t, err, wxlogin.ENotFound)
 	wantCode(t, e.svc.AdminEraseUser(ctx, "usr_missing"), wxlogin.ENotFound)
+	_, err = e.svc.AdminUserSessions(ctx, "usr_missing")
+	wantCode(t, err, wxlogin.ENotFound)
 	wantCode(t, e.svc.AdminRevokeSession(ctx, "ses_missing"), wxlogin.ENotFound)
 }
 
