@@ -1036,6 +1036,31 @@ func BenchmarkForwardAuth(b *testing.B) {
 				}
 			})
 		})
+		// The same over loopback HTTP with keep-alive, closer to what a
+		// proxy sees.
+		b.Run(bc.name+"-http", func(b *testing.B) {
+			srv := httptest.NewServer(bc.h)
+			defer srv.Close()
+			client := srv.Client()
+			client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req, _ := http.NewRequest("GET", srv.URL+"/v1/auth", nil)
+					req.Header.Set("Authorization", "Bearer "+lb.Token)
+					res, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						b.Fatalf("status %d", res.StatusCode)
+					}
+				}
+			})
+		})
 	}
 }
 
