@@ -68,6 +68,10 @@
 // anything else WeChat answers → upstream_unavailable, logged at WARN with
 // its errcode, since only WeChat's side can change it. Every decrypt
 // failure is the same invalid_encrypted_data error with the same message,
-// so the server is no padding oracle; the reason is logged at INFO. A store
+// so the server is no padding oracle; the reason is logged at INFO. The
+// per-session decrypt limit (1/s, burst 10) also bounds how many guesses a
+// client gets against one session_key, which keeps even a timing side
+// channel (a ciphertext with valid padding is parsed as JSON, one without
+// is not) far too slow to exploit. A store
 // that cannot be reached is store_unavailable, never a success.
 package auth

@@ -370,3 +370,73 @@ func TestVerifyAppRemoved(t *testing.T) {
 	_, err = svc.Verify(ctx, r2.Token.Reveal())
 	wantCode(t, err, wxlogin.ESessionInvalid)
 }
+
+// bus is an in-memory revocation channel between instances, standing in
+// for the Redis pub/sub of the scale-out work.
+type bus struct {
+	mu        sync.Mutex
+	instances []*auth.Service
+	published []auth.Revocation
+}
+
+func (b *bus) Publish(_ context.Context, r auth.Revocation) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.published = append(b.published, r)
+	for _, s := range b.instances {
+		s.Forget(r)
+	}
+	return nil
+}
+
+// Two instances on one store: a revocation on one reaches the other's
+// cache at once through the bus; without a bus the touch bounds the delay.
+func TestRevocationAcrossInstances(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		withBus bool
+	}{
+		{"with a revocation bus", true},
+		{"without a bus", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := &bus{}
+			e := newEnv(t, func(e *env, c *auth.Config) {
+				if tt.withBus {
+					c.Revocations = b
+				}
+			})
+			other, err := auth.New(e.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer other.Close()
+			b.instances = []*auth.Service{e.svc, other}
+			ctx := t.Context()
+
+			r := e.login(ctx, app1, "alice")
+			p := e.verify(ctx, r.Token)
+			if _, err := other.Verify(ctx, r.Token.Reveal()); err != nil { // cached there too
+				t.Fatal(err)
+			}
+			if err := e.svc.Logout(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			_, err = other.Verify(ctx, r.Token.Reveal())
+			if tt.withBus {
+				wantCode(t, err, wxlogin.ESessionInvalid)
+				diff(t, "published", []auth.Revocation{{SessionID: r.Session.ID}}, b.published)
+				return
+			}
+			if err != nil {
+				t.Fatalf("without a bus the other instance still has it cached, yet: %v", err)
+			}
+			e.clock.Advance(auth.DefaultTouchInterval) // the touch rechecks
+			_, err = other.Verify(ctx, r.Token.Reveal())
+			wantCode(t, err, wxlogin.ESessionInvalid)
+		})
+	}
+}
