@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/wxlogin/wxlogin/wxcrypt"
 )
@@ -212,7 +213,7 @@ func cryptDecrypt(args []string, e env) int {
 		}
 	}
 	if err != nil {
-		return cryptFail(e, "decrypt", errors.New(reason+decryptReasonHint(reason)))
+		return cryptFail(e, "decrypt", errors.New(reason+decryptReasonHint(reason, opener, payload.Watermark)))
 	}
 	fmt.Fprintf(e.Stdout, "%s\n", payload.Raw)
 	return 0
@@ -248,15 +249,24 @@ func decryptReasonStage(reason string) int {
 	return 0
 }
 
-// decryptReasonHint names the usual cause of a failure, for the person debugging.
-func decryptReasonHint(reason string) string {
+// decryptReasonHint names the usual cause of a failure, for the person
+// debugging. For the watermark failures the payload was decrypted, so its
+// watermark (no secret) says what was wrong.
+func decryptReasonHint(reason string, o wxcrypt.Opener, w wxcrypt.Watermark) string {
 	switch reason {
 	case wxcrypt.ReasonPadding:
 		return " (usually a session_key that rotated: every wx.login replaces it, so the data was encrypted under a newer or older key)"
 	case wxcrypt.ReasonBase64:
 		return " (check that --session-key, --iv and the data were copied whole)"
 	case wxcrypt.ReasonAppID:
-		return " (the data was made for another appid)"
+		if w.AppID == "" {
+			return " (the plaintext carries no watermark appid)"
+		}
+		return fmt.Sprintf(" (the data is for appid %q, not %q)", w.AppID, o.AppID)
+	case wxcrypt.ReasonStale:
+		stamped := time.Unix(w.Timestamp, 0).UTC()
+		return fmt.Sprintf(" (stamped %s, %s from now; --max-age %s)", stamped.Format(time.RFC3339),
+			time.Since(stamped).Round(time.Second), o.MaxAge)
 	}
 	return ""
 }
