@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin/keyring"
+)
+
+// config is the whole configuration of `wxlogin serve`: a YAML file, then
+// WXLOGIN_* environment variables on top. Secrets (app secrets, the master
+// key, the admin token) come only from the environment or from files, never
+// from flags or the YAML itself, so they stay out of shell history, process
+// lists and config repositories.
+type config struct {
+	Addr          string         `yaml:"addr"`
+	Store         string         `yaml:"store"`
+	Data          string         `yaml:"data"`
+	WeChatBaseURL string         `yaml:"wechat_base_url"`
+	Apps          []appConfig    `yaml:"apps"`
+	Sessions      sessionsConfig `yaml:"sessions"`
+	DecryptMaxAge duration       `yaml:"decrypt_max_age"`
+	Limits        limitsConfig   `yaml:"limits"`
+	TrustedProxy  []string       `yaml:"trusted_proxies"`
+	Shutdown      duration       `yaml:"shutdown_timeout"`
+	LogLevel      string         `yaml:"log_level"`
+	LogFormat     string         `yaml:"log_format"`
+
+	MasterKeyFile  string `yaml:"master_key_file"`
+	AdminTokenFile string `yaml:"admin_token_file"`
+
+	// Resolved from the environment or files; never read from YAML.
+	masterKey  *keyring.Keyring
+	adminToken wxlogin.Secret
+	apps       []wxlogin.App
+	proxies    []netip.Prefix
+}
+
+type appConfig struct {
+	AppID      string `yaml:"appid"`
+	SecretFile string `yaml:"secret_file"`
+}
+
+type sessionsConfig struct {
+	IdleTimeout      duration `yaml:"idle_timeout"`
+	AbsoluteLifetime duration `yaml:"absolute_lifetime"`
+	TouchInterval    duration `yaml:"touch_interval"`
+}
+
+type limitsConfig struct {
+	LoginPerIP        limitConfig `yaml:"login_per_ip"`
+	LoginPerApp       limitConfig `yaml:"login_per_app"`
+	DecryptPerSession limitConfig `yaml:"decrypt_per_session"`
+}
+
+type limitConfig struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// duration reads Go durations ("10m", "168h") from YAML.
+type duration time.Duration
+
+func (d *duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 10m or 168h", n.Value)
+	}
+	*d = duration(v)
+	return nil
+}
+
+func defaultConfig() config {
+	return config{
+		Addr:          "127.0.0.1:8080",
+		Store:         "sqlite:///var/lib/wxlogin/wxlogin.db",
+		WeChatBaseURL: "https://api.weixin.qq.com",
+		Shutdown:      duration(10 * time.Second),
+		LogLevel:      "info",
+		LogFormat:     "json",
+	}
+}
+
+// loadConfig reads the YAML file at path ("" for none) and the environment
+// and checks the result. Its errors are one line saying which setting is
+// wrong and why.
+func loadConfig(path string, getenv func(string) string) (config, error) {
+	c, err := readConfig(path, getenv)
+	if err != nil {
+		return c, err
+	}
+	return c, c.resolve(getenv)
+}
+
+// readConfig reads the YAML file at path ("" for none) and the environment
+// without checking or resolving secrets (enough for `wxlogin migrate`).
+func readConfig(path string, getenv func(string) string) (config, error) {
+	c := defaultConfig()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %v", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)                                             // a misspelt key is an error, not a silent default
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file
+			return c, fmt.Errorf("config %s: %v", path, err)
+		}
+	}
+	return c, c.applyEnv(getenv)
+}
+
+func (c *config) applyEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *duration) error {
+		v := getenv(name)
+		if v == "" {
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a duration like 10m or 168h", name, v)
+		}
+		*dst = duration(d)
+		return nil
+	}
+	str("WXLOGIN_ADDR", &c.Addr)
+	str("WXLOGIN_STORE", &c.Store)
+	str("WXLOGIN_DATA", &c.Data)
+	str("WXLOGIN_WECHAT_BASE_URL", &c.WeChatBaseURL)
+	str("WXLOGIN_LOG_LEVEL", &c.LogLevel)
+	str("WXLOGIN_LOG_FORMAT", &c.LogFormat)
+	str("WXLOGIN_MASTER_KEY_FILE", &c.MasterKeyFile)
+	str("WXLOGIN_ADMIN_TOKEN_FILE", &c.AdminTokenFile)
+	if v := getenv("WXLOGIN_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxy = strings.Split(v, ",")
+	}
+	if v := getenv("WXLOGIN_APPS"); v != "" {
+		c.Apps = nil
+		for _, id := range strings.Split(v, ",") {
+			c.Apps = append(c.Apps, appConfig{AppID: strings.TrimSpace(id)})
+		}
+	}
+	for name, dst := range map[string]*duration{
+		"WXLOGIN_IDLE_TIMEOUT":      &c.Sessions.IdleTimeout,
+		"WXLOGIN_ABSOLUTE_LIFETIME": &c.Sessions.AbsoluteLifetime,
+		"WXLOGIN_TOUCH_INTERVAL":    &c.Sessions.TouchInterval,
+		"WXLOGIN_DECRYPT_MAX_AGE":   &c.DecryptMaxAge,
+		"WXLOGIN_SHUTDOWN_TIMEOUT":  &c.Shutdown,
+	} {
+		if err := dur(name, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// secretFromEnvOrFile reads a secret from the variable name or, failing
+// that, from the file named by name_FILE or by file.
+func secretFromEnvOrFile(getenv func(string) string, name, file string) (string, error) {
+	if v := getenv(name); v != "" {
+		return strings.TrimSpace(v), nil
+	}
+	if f := getenv(name + "_FILE"); f != "" {
+		file = f
+	}
+	if file == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %v", name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// appSecretVar is the variable holding an app's secret:
+// WXLOGIN_APP_SECRET_<APPID in upper case>.
+func appSecretVar(appid string) string { return "WXLOGIN_APP_SECRET_" + strings.ToUpper(appid) }
+
+func (c *config) resolve(getenv func(string) string) error {
+	if c.Addr == "" {
+		return errors.New("addr: must not be empty (WXLOGIN_ADDR or addr:)")
+	}
+	if _, err := storePath(c.Store); err != nil {
+		return err
+	}
+	if u, err := url.Parse(c.WeChatBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("wechat_base_url: %q is not an http(s) URL", c.WeChatBaseURL)
+	}
+	if len(c.Apps) == 0 {
+		return errors.New("apps: no mini program configured (WXLOGIN_APPS=wx... or apps: in the config file)")
+	}
+	seen := map[string]bool{}
+	for _, a := range c.Apps {
+		if a.AppID == "" {
+			return errors.New("apps: an app has no appid")
+		}
+		if seen[a.AppID] {
+			return fmt.Errorf("apps: appid %s is configured twice", a.AppID)
+		}
+		seen[a.AppID] = true
+		secret, err := secretFromEnvOrFile(getenv, appSecretVar(a.AppID), a.SecretFile)
+		if err != nil {
+			return err
+		}
+		if secret == "" {
+			return fmt.Errorf("apps: no secret for %s: set %s or %s_FILE (secrets are never read from flags or the config file)", a.AppID, appSecretVar(a.AppID), appSecretVar(a.AppID))
+		}
+		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret)})
+	}
+	mk, err := secretFromEnvOrFile(getenv, "WXLOGIN_MASTER_KEY", c.MasterKeyFile)
+	if err != nil {
+		return err
+	}
+	if mk == "" {
+		return errors.New("master key: set WXLOGIN_MASTER_KEY or WXLOGIN_MASTER_KEY_FILE (id:base64 of 32 random bytes, e.g. from `openssl rand -base64 32`)")
+	}
+	if c.masterKey, err = keyring.Parse(mk); err != nil {
+		return fmt.Errorf("master key: %v", err)
+	}
+	admin, err := secretFromEnvOrFile(getenv, "WXLOGIN_ADMIN_TOKEN", c.AdminTokenFile)
+	if err != nil {
+		return err
+	}
+	if admin != "" && len(admin) < 16 {
+		return errors.New("admin token: WXLOGIN_ADMIN_TOKEN must be at least 16 characters")
+	}
+	c.adminToken = wxlogin.Secret(admin)
+	for _, p := range c.TrustedProxy {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR prefix", p)
+			}
+			pfx = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.proxies = append(c.proxies, pfx)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("log_format: %q is neither json nor text", c.LogFormat)
+	}
+	for name, d := range map[string]duration{"idle_timeout": c.Sessions.IdleTimeout, "absolute_lifetime": c.Sessions.AbsoluteLifetime, "touch_interval": c.Sessions.TouchInterval, "shutdown_timeout": c.Shutdown} {
+		if d < 0 {
+			return fmt.Errorf("%s: must not be negative", name)
+		}
+	}
+	return nil
+}
+
+// storePath returns the file path of a sqlite:// store URL. Other schemes
+// (postgres://, redis://) arrive with the scale-out work.
+func storePath(store string) (string, error) {
+	u, err := url.Parse(store)
+	if err != nil || u.Scheme == "" {
+		return "", fmt.Errorf("store: %q is not a URL like sqlite:///var/lib/wxlogin/wxlogin.db", store)
+	}
+	if u.Scheme != "sqlite" {
+		return "", fmt.Errorf("store: scheme %q is not supported (sqlite:///path)", u.Scheme)
+	}
+	path := u.Host + u.Path // sqlite://rel/path and sqlite:///abs/path
+	if path == "" {
+		return "", fmt.Errorf("store: %q names no file", store)
+	}
+	return path, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("log_level: %q is not debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func (c *config) limits() auth.Limits {
+	conv := func(l limitConfig) auth.Limit { return auth.Limit{Rate: l.Rate, Burst: l.Burst} }
+	return auth.Limits{
+		LoginPerIP:        conv(c.Limits.LoginPerIP),
+		LoginPerApp:       conv(c.Limits.LoginPerApp),
+		DecryptPerSession: conv(c.Limits.DecryptPerSession),
+	}
+}
+
+// redactURL hides the password of a store URL for logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wxlogin/wxlogin/keyring"
+)
+
+// envOf returns a getenv over a map.
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"WXLOGIN_APPS":                          "wx1111111111111111",
+		"WXLOGIN_APP_SECRET_WX1111111111111111": "s3cr3t-app-secret",
+		"WXLOGIN_MASTER_KEY":                    keyring.Format(keyring.Generate("k1")),
+		"WXLOGIN_STORE":                         "sqlite:///tmp/x.db",
+	}
+}
+
+func TestLoadConfigFromEnvironment(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["WXLOGIN_IDLE_TIMEOUT"] = "2h"
+	env["WXLOGIN_TRUSTED_PROXIES"] = "10.0.0.0/8, 192.168.1.1"
+	c, err := loadConfig("", envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.apps) != 1 || c.apps[0].AppID != "wx1111111111111111" || c.apps[0].Secret.Reveal() != "s3cr3t-app-secret" {
+		t.Fatalf("apps = %+v", c.apps)
+	}
+	if time.Duration(c.Sessions.IdleTimeout) != 2*time.Hour {
+		t.Fatalf("idle timeout = %v", time.Duration(c.Sessions.IdleTimeout))
+	}
+	if len(c.proxies) != 2 || c.proxies[1].Bits() != 32 {
+		t.Fatalf("proxies = %v", c.proxies)
+	}
+	if c.masterKey == nil || c.masterKey.PrimaryID() != "k1" {
+		t.Fatal("master key not loaded")
+	}
+}
+
+func TestLoadConfigFromFileWithSecretFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	secret := write("app-secret", "file-secret\n")
+	mk := write("master", keyring.Format(keyring.Generate("m1"))+"\n")
+	admin := write("admin", "an-admin-token-of-length\n")
+	cfg := write("wxlogin.yaml", `
+addr: 127.0.0.1:9999
+store: sqlite:///var/tmp/wx.db
+apps:
+  - appid: wx2222222222222222
+    secret_file: `+secret+`
+master_key_file: `+mk+`
+admin_token_file: `+admin+`
+sessions: {idle_timeout: 1h, absolute_lifetime: 24h}
+limits:
+  login_per_ip: {rate: 5, burst: 7}
+log_format: text
+`)
+	c, err := loadConfig(cfg, envOf(map[string]string{"WXLOGIN_ADDR": "127.0.0.1:7777"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:7777" {
+		t.Errorf("addr = %q: the environment must win over the file", c.Addr)
+	}
+	if c.apps[0].Secret.Reveal() != "file-secret" || c.adminToken.Reveal() != "an-admin-token-of-length" || c.masterKey.PrimaryID() != "m1" {
+		t.Errorf("secrets from files not loaded: %+v", c.apps)
+	}
+	if l := c.limits().LoginPerIP; l.Rate != 5 || l.Burst != 7 {
+		t.Errorf("limits = %+v", l)
+	}
+}
+
+// TestLoadConfigErrors checks that each bad setting stops the start with
+// one line that names it, and that no secret leaks into that line.
+func TestLoadConfigErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(map[string]string)
+		want   string
+	}{
+		{"no apps", func(e map[string]string) { delete(e, "WXLOGIN_APPS") }, "apps: no mini program"},
+		{"no secret", func(e map[string]string) { delete(e, "WXLOGIN_APP_SECRET_WX1111111111111111") }, "WXLOGIN_APP_SECRET_WX1111111111111111"},
+		{"duplicate app", func(e map[string]string) { e["WXLOGIN_APPS"] = "wx1111111111111111,wx1111111111111111" }, "configured twice"},
+		{"no master key", func(e map[string]string) { delete(e, "WXLOGIN_MASTER_KEY") }, "WXLOGIN_MASTER_KEY"},
+		{"bad master key", func(e map[string]string) { e["WXLOGIN_MASTER_KEY"] = "k1:c2hvcnQ=" }, "master key"},
+		{"bad store scheme", func(e map[string]string) { e["WXLOGIN_STORE"] = "mysql://x" }, "store: scheme"},
+		{"bad duration", func(e map[string]string) { e["WXLOGIN_IDLE_TIMEOUT"] = "7 days" }, "WXLOGIN_IDLE_TIMEOUT"},
+		{"bad base url", func(e map[string]string) { e["WXLOGIN_WECHAT_BASE_URL"] = "ftp://x" }, "wechat_base_url"},
+		{"short admin token", func(e map[string]string) { e["WXLOGIN_ADMIN_TOKEN"] = "short" }, "admin token"},
+		{"bad proxy", func(e map[string]string) { e["WXLOGIN_TRUSTED_PROXIES"] = "not-an-ip" }, "trusted_proxies"},
+		{"bad log level", func(e map[string]string) { e["WXLOGIN_LOG_LEVEL"] = "loud" }, "log_level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := validEnv()
+			tt.change(env)
+			_, err := loadConfig("", envOf(env))
+			if err == nil {
+				t.Fatal("loadConfig succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line containing %q", msg, tt.want)
+			}
+			if strings.Contains(msg, "s3cr3t-app-secret") {
+				t.Errorf("error %q leaks the app secret", msg)
+			}
+		})
+	}
+}
+
+func TestLoadConfigRejectsUnknownYAMLKeys(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("adr: 1.2.3.4:5\n"), 0o600)
+	_, err := loadConfig(p, envOf(validEnv()))
+	if err == nil || !strings.Contains(err.Error(), "adr") {
+		t.Fatalf("err = %v, want one naming the misspelt key", err)
+	}
+}

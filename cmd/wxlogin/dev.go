@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/httpapi"
+	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/playground"
+)
+
+// devAdminToken is the admin token of dev mode: fixed and documented so the
+// README's admin curl commands work as written. Dev mode listens on
+// loopback and serves only the emulator's fake apps.
+const devAdminToken = "wxlogin-dev-admin-token"
+
+func init() {
+	commands["dev"] = command{Summary: "run the server and a WeChat emulator for development (nothing to set up)", Run: runDev}
+}
+
+func runDev(ctx context.Context, args []string, e env) int {
+	fset := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fset.SetOutput(e.Stderr)
+	addr := fset.String("addr", "127.0.0.1:8080", "address of the API (port 0 picks a free port)")
+	emuAddr := fset.String("emulator-addr", "127.0.0.1:8081", "address of the WeChat emulator (port 0 picks a free port)")
+	data := fset.String("data", ".wxlogin", "folder for the SQLite store, avatars and the dev master key")
+	logLevel := fset.String("log-level", "info", "debug, info, warn or error")
+	if fset.Parse(args) != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(e.Stderr, "wxlogin dev: %v\n", err)
+		return 1
+	}
+	if _, err := parseLevel(*logLevel); err != nil {
+		return fail(err)
+	}
+	logger := newLogger(e.Stderr, *logLevel, "text")
+	dir, err := filepath.Abs(*data)
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fail(err)
+	}
+	keys, err := devMasterKey(filepath.Join(dir, "master.key"))
+	if err != nil {
+		return fail(err)
+	}
+
+	// One clock for both: when a developer moves the server's clock
+	// (POST /dev/v1/clock), WeChat's moves too, so watermarks stay fresh
+	// and codes age. The emulator's own clock control adds on top of it.
+	clock := &offsetClock{}
+	em := emulator.New(emulator.DevApps()...)
+	em.Logger = logger.With("component", "emulator")
+	em.Now = clock.Now
+	emuLn, err := net.Listen("tcp", *emuAddr)
+	if err != nil {
+		return fail(fmt.Errorf("emulator-addr: %v", err))
+	}
+	emuServer := &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	go emuServer.Serve(emuLn)
+	defer emuServer.Close()
+	emuURL := "http://" + emuLn.Addr().String()
+
+	app := emulator.DevApps()[0]
+	m := &Main{
+		Config: config{
+			Addr:          *addr,
+			Store:         "sqlite://" + filepath.Join(dir, "wxlogin.db"),
+			Data:          dir,
+			WeChatBaseURL: emuURL,
+			apps:          []wxlogin.App{{AppID: app.AppID, Secret: wxlogin.Secret(app.Secret)}},
+			masterKey:     keys,
+			adminToken:    wxlogin.Secret(devAdminToken),
+			// Generous limits: a developer clicking around, or a test
+			// suite, should not meet production's per-IP login limit.
+			Limits: limitsConfig{
+				LoginPerIP:        limitConfig{Rate: 100, Burst: 200},
+				DecryptPerSession: limitConfig{Rate: 20, Burst: 50},
+			},
+		},
+		Logger: logger,
+		Now:    clock.Now,
+		Dev: &httpapi.DevConfig{
+			Emulator:     em,
+			Playground:   http.StripPrefix("/playground", playground.Handler()),
+			AdvanceClock: clock.Advance,
+		},
+	}
+	if err := m.Start(ctx); err != nil {
+		return fail(err)
+	}
+	printDevWelcome(e, m.APIURL, emuURL, app.AppID)
+	<-ctx.Done()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.Close(shutdownCtx); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+// devMasterKey reads the dev master key from path, creating it (mode 0600)
+// on first use so that sealed session keys survive restarts.
+func devMasterKey(path string) (*keyring.Keyring, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		text := keyring.Format(keyring.Generate("dev1")) + "\n"
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			return nil, fmt.Errorf("master key: %v", err)
+		}
+		b = []byte(text)
+	} else if err != nil {
+		return nil, fmt.Errorf("master key: %v", err)
+	}
+	k, err := keyring.Parse(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("master key %s: %v", path, err)
+	}
+	return k, nil
+}
+
+func printDevWelcome(e env, api, emu, appid string) {
+	w := e.Stdout
+	fmt.Fprintf(w, "wxlogin dev: api listening on %s\n", api)
+	fmt.Fprintf(w, "wxlogin dev: emulator listening on %s\n", emu)
+	fmt.Fprintf(w, "wxlogin dev: playground at %s/playground/\n", api)
+	fmt.Fprintf(w, "wxlogin dev: dev app %s (fake secret, emulator only); admin token %q (dev only)\n\n", appid, devAdminToken)
+	fmt.Fprintf(w, "A first login, as a mini program and its backend would do it:\n\n")
+	fmt.Fprintf(w, "  # wx.login() on the simulated phone of user alice gives a one-time code\n")
+	fmt.Fprintf(w, "  CODE=$(curl -s %s/emulator/v1/login -d '{\"appid\":\"%s\",\"user\":\"alice\"}' | sed 's/.*\"code\":\"\\([^\"]*\\)\".*/\\1/')\n", api, appid)
+	fmt.Fprintf(w, "  # the mini program sends the code to wxlogin and gets its own login token\n")
+	fmt.Fprintf(w, "  TOKEN=$(curl -s %s/v1/login -d \"{\\\"code\\\":\\\"$CODE\\\"}\" | sed 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/')\n", api)
+	fmt.Fprintf(w, "  # every later request carries the token\n")
+	fmt.Fprintf(w, "  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/session\n\n", api)
+}

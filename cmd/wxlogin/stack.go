@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin/httpapi"
+	"github.com/wxlogin/wxlogin/store/blobdir"
+	"github.com/wxlogin/wxlogin/store/sqlitestore"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+// Main is a running wxlogin server: what `serve` and `dev` both start, and
+// what the end-to-end tests start in-process. Fill the exported fields, call
+// Start, then Close.
+type Main struct {
+	Config config
+	Logger *slog.Logger
+	Now    func() time.Time // nil: the wall clock
+	// Dev, when set, adds the dev-only routes (emulator device API,
+	// /dev/v1/ controls, playground). Never set by serve.
+	Dev *httpapi.DevConfig
+
+	// Set by Start.
+	APIURL  string
+	Service *auth.Service
+
+	db       *sqlitestore.DB
+	server   *http.Server
+	listener net.Listener
+	done     chan error
+}
+
+// Start opens the store, builds the service and starts listening.
+func (m *Main) Start(ctx context.Context) error {
+	c := &m.Config
+	path, err := storePath(c.Store)
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("store: %v", err)
+		}
+	}
+	m.db, err = sqlitestore.Open(ctx, path)
+	if err != nil {
+		return fmt.Errorf("store: %v", err)
+	}
+	dataDir := c.Data
+	if dataDir == "" {
+		dataDir = filepath.Dir(path)
+	}
+	blobs, err := blobdir.New(filepath.Join(dataDir, "avatars"))
+	if err != nil {
+		m.db.Close()
+		return fmt.Errorf("data: %v", err)
+	}
+	client := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}
+	m.Service, err = auth.New(auth.Config{
+		Apps:             c.apps,
+		Users:            m.db,
+		Sessions:         m.db,
+		Blobs:            blobs,
+		WeChat:           client,
+		Keys:             c.masterKey,
+		IdleTimeout:      time.Duration(c.Sessions.IdleTimeout),
+		AbsoluteLifetime: time.Duration(c.Sessions.AbsoluteLifetime),
+		TouchInterval:    time.Duration(c.Sessions.TouchInterval),
+		DecryptMaxAge:    time.Duration(c.DecryptMaxAge),
+		Limits:           c.limits(),
+		Now:              m.Now,
+		Logger:           m.Logger,
+	})
+	if err != nil {
+		m.db.Close()
+		return err
+	}
+	handler := httpapi.New(httpapi.Config{
+		Service:        m.Service,
+		AdminToken:     c.adminToken,
+		Logger:         m.Logger,
+		TrustedProxies: c.proxies,
+		Dev:            m.Dev,
+	})
+	m.listener, err = net.Listen("tcp", c.Addr)
+	if err != nil {
+		m.Service.Close()
+		m.db.Close()
+		return fmt.Errorf("addr: %v", err)
+	}
+	m.APIURL = "http://" + m.listener.Addr().String()
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.server.Serve(m.listener) }()
+	return nil
+}
+
+// Close stops accepting requests, lets those in flight finish until ctx
+// ends, then closes the service and the store.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	if m.server != nil {
+		errs = append(errs, m.server.Shutdown(ctx))
+		if err := <-m.done; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if m.Service != nil {
+		errs = append(errs, m.Service.Close())
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// newLogger returns the slog logger of a config.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	l, _ := parseLevel(level)
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// offsetClock is the dev server's clock: the wall clock plus an offset that
+// POST /dev/v1/clock moves, so a developer can watch a session expire.
+type offsetClock struct{ offset atomic.Int64 }
+
+func (c *offsetClock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *offsetClock) Advance(d time.Duration) time.Time {
+	c.offset.Add(int64(d))
+	return c.Now()
+}
+
+var _ wxlogin.UserStore = (*sqlitestore.DB)(nil)
