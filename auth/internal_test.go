@@ -149,3 +149,19 @@ func TestCacheBoundedAndGenerationGuard(t *testing.T) {
 		t.Errorf("indexes hold %d sessions and %d users, want 1 and 1", len(c.bySession), len(c.byUser))
 	}
 }
+
+func TestIPKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"192.0.2.1", "192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
+		{"::ffff:192.0.2.1", "::ffff:192.0.2.1"},
+		{"not an address", "not an address"},
+	}
+	for _, tt := range tests {
+		if got := ipKey(tt.in); got != tt.want {
+			t.Errorf("ipKey(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

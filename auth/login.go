@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -28,7 +29,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	}
 	now := s.now()
 	if c.IP != "" {
-		if ok, wait := s.loginPerIP.allow(c.IP, now); !ok {
+		if ok, wait := s.loginPerIP.allow(ipKey(c.IP), now); !ok {
 			return LoginResult{}, rateLimited("too many logins from this address", wait)
 		}
 	}
@@ -85,6 +86,17 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		Session:   sess,
 		ExpiresAt: sess.Deadline(),
 	}, nil
+}
+
+// ipKey is the rate-limit key of a client address: an IPv6 client usually
+// holds a whole /64 and could otherwise take a fresh bucket per request.
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // checkCode checks the form of a code the client sent in field name.
