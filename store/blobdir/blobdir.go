@@ -1,7 +1,6 @@
 package blobdir
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -89,9 +88,9 @@ func (s *Store) PutBlob(ctx context.Context, b wxlogin.Blob) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	h, err := json.Marshal(header{ContentType: b.ContentType, CreatedAt: b.CreatedAt.UnixMicro()})
+	file, err := encode(b)
 	if err != nil {
-		return fmt.Errorf("blobdir: %w", err)
+		return fmt.Errorf("blobdir: put %s: %w", b.ID, err)
 	}
 	f, err := os.CreateTemp(s.dir, ".tmp-"+b.ID+"-*")
 	if err != nil {
@@ -104,12 +103,7 @@ func (s *Store) PutBlob(ctx context.Context, b wxlogin.Blob) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	w := bufio.NewWriter(f)
-	w.WriteString(magic)
-	w.Write(h)
-	w.WriteByte('\n')
-	w.Write(b.Data)
-	if err := w.Flush(); err != nil {
+	if _, err := f.Write(file); err != nil {
 		return fmt.Errorf("blobdir: put %s: %w", b.ID, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -148,6 +142,20 @@ func (s *Store) Blob(ctx context.Context, id string) (wxlogin.Blob, error) {
 	}
 	b.ID = id
 	return b, nil
+}
+
+// encode returns the file of a blob: magic, the header line, the data.
+// Avatars are small, so the file is built in memory and written at once.
+func encode(b wxlogin.Blob) ([]byte, error) {
+	h, err := json.Marshal(header{ContentType: b.ContentType, CreatedAt: b.CreatedAt.UnixMicro()})
+	if err != nil {
+		return nil, err
+	}
+	file := make([]byte, 0, len(magic)+len(h)+1+len(b.Data))
+	file = append(file, magic...)
+	file = append(file, h...)
+	file = append(file, '\n')
+	return append(file, b.Data...), nil
 }
 
 // errCorrupt reports a file that is not in the blob format.

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/store/storetest"
 )
@@ -213,4 +215,33 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("DeleteBlob: %v, want context.Canceled", err)
 	}
 	checkFiles(t, s, nil)
+}
+
+// FuzzParse feeds arbitrary files to the parser (it must not panic) and
+// checks that every blob survives encode then parse.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("wxlogin-blob 1\n{\"content_type\":\"image/png\",\"created_at_us\":1}\n\x89PNG"), "image/png", int64(1), []byte("\x89PNG"))
+	f.Add([]byte("wxlogin-blob 1\n"), "", int64(-62135596800000000), []byte{})
+	f.Add([]byte("\n\n\n"), "text/plain; charset=\"utf-8\"\n", int64(0), []byte("\n{}\n"))
+	f.Fuzz(func(t *testing.T, file []byte, contentType string, createdUs int64, data []byte) {
+		parse(file)
+
+		b := wxlogin.Blob{ContentType: contentType, CreatedAt: time.UnixMicro(createdUs).UTC(), Data: data}
+		enc, err := encode(b)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		got, err := parse(enc)
+		if err != nil {
+			t.Fatalf("parse(encode(%+v)): %v", b, err)
+		}
+		if !utf8.ValidString(contentType) {
+			// encoding/json replaces invalid UTF-8 with U+FFFD; content
+			// types are ASCII in practice.
+			got.ContentType, b.ContentType = "", ""
+		}
+		if diff := cmp.Diff(b, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("round trip (-want +got):\n%s", diff)
+		}
+	})
 }

@@ -366,3 +366,27 @@ func migrationNames() ([]string, error) {
 	}
 	return names, nil
 }
+
+// FuzzParseURL checks that ParseURL never panics and that what it accepts
+// is a usable file path: not empty, not a directory, and what follows the
+// scheme once percent-escapes are decoded.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"sqlite:///var/lib/w.db", "sqlite://rel/w.db", "sqlite:w.db", "sqlite:///a%2Fb", "sqlite://%", "postgres://x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		path, err := ParseURL(raw)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(raw, "sqlite:") {
+			t.Errorf("ParseURL(%q) accepted another scheme", raw)
+		}
+		if path == "" || strings.HasSuffix(path, "/") {
+			t.Errorf("ParseURL(%q) = %q, not a file", raw, path)
+		}
+		if strings.ContainsAny(raw, "?#") {
+			t.Errorf("ParseURL(%q) accepted a query or fragment", raw)
+		}
+	})
+}

@@ -86,7 +86,8 @@ func OpenURL(ctx context.Context, rawURL string) (*DB, error) {
 //	sqlite://data/wxlogin.db              →  data/wxlogin.db (relative)
 //	sqlite:wxlogin.db                     →  wxlogin.db (relative)
 //
-// Percent-escapes are decoded. Query parameters and fragments are rejected
+// What follows "sqlite://" is all path: sqlite://localhost/w.db is the
+// relative path localhost/w.db. Percent-escapes are decoded. Query parameters and fragments are rejected
 // rather than ignored: the pragmas are wxlogin's choice (see the package
 // comment), not the URL's, and a setting that silently does nothing is worse
 // than an error at start.
