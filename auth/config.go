@@ -20,6 +20,7 @@ const (
 	DefaultDecryptMaxAge    = time.Hour
 	DefaultSweepInterval    = 10 * time.Minute
 	DefaultCacheSize        = 100_000
+	DefaultHealthInterval   = 2 * time.Second
 )
 
 // Default limits; Limits' comments name them too.
@@ -93,6 +94,7 @@ func newService(cfg Config) (*Service, error) {
 		s.apps = append(s.apps, a)
 		s.appByID[a.AppID] = a
 	}
+	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
 	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
 	go s.sweepLoop(every)
 	return s, nil
@@ -175,25 +177,38 @@ func limitOrDefault(l, def Limit) Limit {
 }
 
 // sweepLoop deletes expired sessions, idle rate-limit buckets and
-// remembered codes every interval until Close.
+// remembered codes every interval, and checks the stores' health every
+// health interval, until Close. A negative interval turns its job off.
 func (s *Service) sweepLoop(every time.Duration) {
 	defer close(s.stopped)
-	if every < 0 {
-		<-s.stop
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
+	sweeps, stopSweeps := ticker(every)
+	defer stopSweeps()
+	checks, stopChecks := ticker(s.healthEvery)
+	defer stopChecks()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
+		case <-sweeps:
 			ctx, cancel := context.WithTimeout(s.sweepCtx, every)
 			s.sweep(ctx)
 			cancel()
+		case <-checks:
+			ctx, cancel := context.WithTimeout(s.sweepCtx, s.healthEvery)
+			s.Ready(ctx)
+			cancel()
 		}
 	}
+}
+
+// ticker returns the channel of a ticker, or a nil channel (never ready)
+// for a negative interval.
+func ticker(every time.Duration) (<-chan time.Time, func()) {
+	if every < 0 {
+		return nil, func() {}
+	}
+	t := time.NewTicker(every)
+	return t.C, t.Stop
 }
 
 // sweep is one round of sweepLoop.

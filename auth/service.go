@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -46,6 +47,10 @@ type Config struct {
 	// SweepInterval is how often expired sessions are deleted from the
 	// store in the background; default 10 minutes; negative disables.
 	SweepInterval time.Duration
+	// HealthInterval is how often the stores are pinged; while a ping or
+	// a store call fails, Verify answers store_unavailable even for cached
+	// sessions. Default 2s; negative disables the periodic ping.
+	HealthInterval time.Duration
 	// CacheSize bounds the sessions Verify keeps in memory; default
 	// 100,000; negative disables the cache (every Verify reads the store).
 	CacheSize int
@@ -89,6 +94,14 @@ type Service struct {
 
 	cache *verifyCache
 	codes *exchanges
+
+	// storeDown is set when a store call or the periodic health check
+	// fails and cleared when a health check succeeds. While it is set,
+	// Verify fails even for cached sessions: forward-auth answers 503
+	// during an outage, never a 200 from a cache that cannot learn of
+	// revocations, and the outage is visible at once.
+	storeDown   atomic.Bool
+	healthEvery time.Duration
 
 	now func() time.Time
 	log *slog.Logger
@@ -355,15 +368,18 @@ func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Ready reports whether the stores are reachable (GET /readyz).
+// Ready reports whether the stores are reachable (GET /readyz). Its answer
+// also sets or clears the outage flag Verify honours.
 func (s *Service) Ready(ctx context.Context) error {
 	for _, st := range []any{s.users, s.sessions, s.blobs} {
 		if p, ok := st.(wxlogin.Pinger); ok {
 			if err := p.Ping(ctx); err != nil {
+				s.storeDown.Store(true)
 				return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store is unreachable")
 			}
 		}
 	}
+	s.storeDown.Store(false)
 	return nil
 }
 

@@ -14,6 +14,9 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 		return wxlogin.Principal{}, errSessionInvalid()
 	}
 	now := s.now()
+	if s.storeDown.Load() {
+		return wxlogin.Principal{}, errStoreDown()
+	}
 	if e := s.cache.get(h); e != nil {
 		if now.Before(e.expiresAt) && now.Before(time.Unix(0, e.lastSeen.Load()).Add(s.idle)) {
 			return s.touch(ctx, e, now)
@@ -30,6 +33,7 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "auth: verify: session store failed", "err", err)
+		s.noteStoreFailure(err)
 		return wxlogin.Principal{}, storeErr(err)
 	}
 	if _, ok := s.appByID[sess.AppID]; !ok || sess.Expired(now) {
@@ -59,6 +63,7 @@ func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.P
 				return wxlogin.Principal{}, errSessionInvalid()
 			}
 			s.log.WarnContext(ctx, "auth: verify: touching the session failed", "session_id", e.principal.SessionID, "err", err)
+			s.noteStoreFailure(err)
 			return wxlogin.Principal{}, storeErr(err)
 		}
 	}
@@ -156,4 +161,17 @@ func (s *Service) ownSession(ctx context.Context, userID, id string) (wxlogin.Se
 		return wxlogin.Session{}, storeErr(err)
 	}
 	return sess, nil
+}
+
+// noteStoreFailure raises the outage flag for a store error that is not a
+// caller's mistake (a context the client canceled is not an outage); the
+// next successful health check lowers it.
+func (s *Service) noteStoreFailure(err error) {
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		s.storeDown.Store(true)
+	}
+}
+
+func errStoreDown() error {
+	return wxlogin.Errorf(wxlogin.EStoreUnavailable, "the store is unavailable; try again later")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin/store/sqlitestore"
 )
 
 // countingStore wraps the real session store to count the calls Verify
@@ -439,4 +440,78 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			wantCode(t, err, wxlogin.ESessionInvalid)
 		})
 	}
+}
+
+// outageStore is the real SQLite store with an outage switch: while down,
+// Ping and token lookups fail as an unreachable database would.
+type outageStore struct {
+	*sqlitestore.DB
+	down atomic.Bool
+}
+
+var errOutage = errors.New("connection refused")
+
+func (o *outageStore) Ping(ctx context.Context) error {
+	if o.down.Load() {
+		return errOutage
+	}
+	return o.DB.Ping(ctx)
+}
+
+func (o *outageStore) SessionByToken(ctx context.Context, h wxlogin.TokenHash) (wxlogin.Session, error) {
+	if o.down.Load() {
+		return wxlogin.Session{}, errOutage
+	}
+	return o.DB.SessionByToken(ctx, h)
+}
+
+// TestVerifyFailsClosedDuringOutage: a cached session must not verify while
+// the store is known to be down (forward-auth answers 503, never 200), and
+// verifies again once a health check sees the store back.
+func TestVerifyFailsClosedDuringOutage(t *testing.T) {
+	t.Parallel()
+	var store *outageStore
+	e := newEnv(t, func(e *env, c *auth.Config) {
+		store = &outageStore{DB: e.db}
+		c.Sessions = store
+		c.HealthInterval = -1 // the test runs the health checks itself
+	})
+	ctx := t.Context()
+	r := e.login(ctx, app1, "alice")
+	e.verify(ctx, r.Token) // now cached
+
+	store.down.Store(true)
+	wantCode(t, e.svc.Ready(ctx), wxlogin.EStoreUnavailable)
+	_, err := e.svc.Verify(ctx, r.Token.Reveal())
+	wantCode(t, err, wxlogin.EStoreUnavailable)
+
+	store.down.Store(false)
+	if err := e.svc.Ready(ctx); err != nil {
+		t.Fatalf("Ready after the outage: %v", err)
+	}
+	if _, err := e.svc.Verify(ctx, r.Token.Reveal()); err != nil {
+		t.Fatalf("Verify after the outage: %v", err)
+	}
+}
+
+// TestVerifyMissDuringOutageRaisesTheFlag: a failed lookup is itself news of
+// an outage, so the cached sessions fail too until a health check passes.
+func TestVerifyMissDuringOutageRaisesTheFlag(t *testing.T) {
+	t.Parallel()
+	var store *outageStore
+	e := newEnv(t, func(e *env, c *auth.Config) {
+		store = &outageStore{DB: e.db}
+		c.Sessions = store
+		c.HealthInterval = -1
+	})
+	ctx := t.Context()
+	cached := e.login(ctx, app1, "alice")
+	e.verify(ctx, cached.Token)
+	uncached := e.login(ctx, app1, "bob")
+
+	store.down.Store(true)
+	_, err := e.svc.Verify(ctx, uncached.Token.Reveal())
+	wantCode(t, err, wxlogin.EStoreUnavailable)
+	_, err = e.svc.Verify(ctx, cached.Token.Reveal())
+	wantCode(t, err, wxlogin.EStoreUnavailable)
 }

@@ -845,6 +845,9 @@ func TestE2EForwardAuth(t *testing.T) {
 		r.fails(t, 503, "store_unavailable")
 	}
 	w.request("GET", "/readyz", "", nil).fails(t, 503, "store_unavailable")
+	// Once the outage is known, even a token verified a moment ago (and
+	// cached) gets 503: forward-auth never answers 200 while the store is down.
+	w.request("GET", "/v1/auth", lb.Token, nil).fails(t, 503, "store_unavailable")
 	w.request("GET", "/healthz", "", nil).ok(t, 200, nil)
 	w.assertNoSecrets(lb.Token, three.Token)
 }
