@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ type config struct {
 	Shutdown      duration       `yaml:"shutdown_timeout"`
 	LogLevel      string         `yaml:"log_level"`
 	LogFormat     string         `yaml:"log_format"`
+	Metrics       bool           `yaml:"metrics"`
 
 	MasterKeyFile  string `yaml:"master_key_file"`
 	AdminTokenFile string `yaml:"admin_token_file"`
@@ -148,6 +150,13 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	str("WXLOGIN_LOG_FORMAT", &c.LogFormat)
 	str("WXLOGIN_MASTER_KEY_FILE", &c.MasterKeyFile)
 	str("WXLOGIN_ADMIN_TOKEN_FILE", &c.AdminTokenFile)
+	if v := getenv("WXLOGIN_METRICS"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("WXLOGIN_METRICS: %q is neither true nor false", v)
+		}
+		c.Metrics = on
+	}
 	if v := getenv("WXLOGIN_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxy = strings.Split(v, ",")
 	}

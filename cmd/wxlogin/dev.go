@@ -85,6 +85,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 			apps:          []wxlogin.App{{AppID: app.AppID, Secret: wxlogin.Secret(app.Secret)}},
 			masterKey:     keys,
 			adminToken:    wxlogin.Secret(devAdminToken),
+			Metrics:       true,
 			// Generous limits: a developer clicking around, or a test
 			// suite, should not meet production's per-IP login limit.
 			Limits: limitsConfig{

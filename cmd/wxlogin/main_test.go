@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,6 +142,9 @@ func TestDevFirstLogin(t *testing.T) {
 	}
 	if status, _ = get(t, api+"/playground/", ""); status != 200 {
 		t.Errorf("playground: %d", status)
+	}
+	if status, body = get(t, api+"/metrics", ""); status != 200 || !strings.Contains(fmt.Sprint(body["raw"]), "go_goroutines") {
+		t.Errorf("metrics: %d, want 200 with the Go collector's series", status)
 	}
 	// The dev clock moves the server past the absolute lifetime: the token dies.
 	if status, body = postJSON(t, api+"/dev/v1/clock", "", `{"advance":"800h"}`); status != 200 {

@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/httpapi"
@@ -87,13 +90,19 @@ func (m *Main) Start(ctx context.Context) error {
 		m.db.Close()
 		return err
 	}
-	handler := httpapi.New(httpapi.Config{
+	api := httpapi.Config{
 		Service:        m.Service,
 		AdminToken:     c.adminToken,
 		Logger:         m.Logger,
 		TrustedProxies: c.proxies,
 		Dev:            m.Dev,
-	})
+	}
+	if c.Metrics {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		api.Metrics = reg
+	}
+	handler := httpapi.New(api)
 	m.listener, err = net.Listen("tcp", c.Addr)
 	if err != nil {
 		m.Service.Close()
