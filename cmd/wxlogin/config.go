@@ -18,6 +18,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/store/sqlitestore"
 )
 
 // config is the whole configuration of `wxlogin serve`: a YAML file, then
@@ -281,19 +282,19 @@ func (c *config) resolve(getenv func(string) string) error {
 	return nil
 }
 
-// storePath returns the file path of a sqlite:// store URL. Other schemes
+// storePath returns the file path of a sqlite: store URL. Other schemes
 // (postgres://, redis://) arrive with the scale-out work.
 func storePath(store string) (string, error) {
-	u, err := url.Parse(store)
-	if err != nil || u.Scheme == "" {
+	scheme, _, found := strings.Cut(store, ":")
+	if !found || scheme == "" {
 		return "", fmt.Errorf("store: %q is not a URL like sqlite:///var/lib/wxlogin/wxlogin.db", store)
 	}
-	if u.Scheme != "sqlite" {
-		return "", fmt.Errorf("store: scheme %q is not supported (sqlite:///path)", u.Scheme)
+	if scheme != "sqlite" {
+		return "", fmt.Errorf("store: scheme %q is not supported (sqlite:///path)", scheme)
 	}
-	path := u.Host + u.Path // sqlite://rel/path and sqlite:///abs/path
-	if path == "" {
-		return "", fmt.Errorf("store: %q names no file", store)
+	path, err := sqlitestore.ParseURL(store)
+	if err != nil {
+		return "", fmt.Errorf("store: %v", err)
 	}
 	return path, nil
 }

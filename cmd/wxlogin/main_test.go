@@ -256,3 +256,24 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		t.Fatalf("stderr = %q, want one line naming the missing apps", stderr.String())
 	}
 }
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	store := "sqlite://" + filepath.Join(t.TempDir(), "wx.db")
+	migrate := func() string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), []string{"migrate"}, env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+			Getenv: envOf(map[string]string{"WXLOGIN_STORE": store})})
+		if code != 0 {
+			t.Fatalf("migrate exited %d: %s", code, stderr.String())
+		}
+		return stdout.String()
+	}
+	if first := migrate(); !strings.Contains(first, "applied ") || !strings.Contains(first, "up to date") {
+		t.Fatalf("first migrate printed %q, want the migrations it applied", first)
+	}
+	if second := migrate(); strings.Contains(second, "applied ") || !strings.Contains(second, "up to date") {
+		t.Fatalf("second migrate printed %q, want nothing applied", second)
+	}
+}

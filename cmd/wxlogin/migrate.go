@@ -32,16 +32,27 @@ func runMigrate(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.Stderr, "wxlogin migrate: %v\n", err)
 		return 1
 	}
-	db, err := sqlitestore.Open(ctx, path)
+	db, err := sqlitestore.OpenOptions(ctx, path, sqlitestore.Options{NoMigrate: true})
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "wxlogin migrate: %v\n", err)
 		return 1
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
+	before, err := db.AppliedMigrations(ctx)
+	if err == nil {
+		err = db.Migrate(ctx)
+	}
+	var after []string
+	if err == nil {
+		after, err = db.AppliedMigrations(ctx)
+	}
+	if err != nil {
 		fmt.Fprintf(e.Stderr, "wxlogin migrate: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(e.Stdout, "wxlogin migrate: %s is up to date\n", redactURL(c.Store))
+	for _, name := range after[len(before):] {
+		fmt.Fprintf(e.Stdout, "wxlogin migrate: applied %s\n", name)
+	}
+	fmt.Fprintf(e.Stdout, "wxlogin migrate: %s is up to date (%d migrations)\n", redactURL(c.Store), len(after))
 	return 0
 }

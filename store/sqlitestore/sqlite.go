@@ -367,8 +367,16 @@ func (db *DB) migrate(ctx context.Context, file string) error {
 	return tx.Commit()
 }
 
-// AppliedMigrations returns the names of the applied migrations, in order.
+// AppliedMigrations returns the names of the applied migrations, in order:
+// none for a database never migrated.
 func (db *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
+	var tables int
+	if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&tables); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	if tables == 0 {
+		return nil, nil
+	}
 	rows, err := db.write.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
