@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -137,33 +138,50 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 }
 
 // checkJSONType is lenient: a missing Content-Type, or any JSON one, or
-// text/plain (what some HTTP clients send by default) is accepted; form and
-// multipart encodings are refused, because form encoding turns the '+' of
-// base64 into a space, the classic cause of broken encrypted data.
-func checkJSONType(r *http.Request) error {
+// text/plain (what some HTTP clients send by default) is accepted, and so is
+// a JSON body labelled application/x-www-form-urlencoded, which is what
+// `curl -d` sends: the body is parsed as JSON, never form-decoded, so its
+// base64 '+' signs arrive intact. A body that really is form-encoded is
+// refused (see formEncoded), because form encoding turns the '+' of base64
+// into a space, the classic cause of broken encrypted data; so is multipart.
+func checkJSONType(r *http.Request) (formLabel bool, err error) {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return nil
+		return false, nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return wxlogin.Errorf(wxlogin.EUnsupportedMediaType, "Content-Type is malformed; send application/json")
+		return false, wxlogin.Errorf(wxlogin.EUnsupportedMediaType, "Content-Type is malformed; send application/json")
 	}
-	switch {
-	case mt == "application/x-www-form-urlencoded", strings.HasPrefix(mt, "multipart/"):
-		return wxlogin.Errorf(wxlogin.EUnsupportedMediaType, "send the body as JSON (Content-Type: application/json), not %s", mt)
+	if strings.HasPrefix(mt, "multipart/") {
+		return false, errNotJSON(mt)
 	}
-	return nil
+	return mt == "application/x-www-form-urlencoded", nil
+}
+
+// formEncoded reports whether a body labelled as a form is not a JSON
+// object, i.e. really is form-encoded.
+func formEncoded(body []byte) bool {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] != '{'
+}
+
+func errNotJSON(mt string) error {
+	return wxlogin.Errorf(wxlogin.EUnsupportedMediaType, "send the body as JSON (Content-Type: application/json), not %s", mt)
 }
 
 // decodeJSON reads the request's JSON body into dst (see parseJSON).
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst interface{ validate() error }) error {
-	if err := checkJSONType(r); err != nil {
+	formLabel, err := checkJSONType(r)
+	if err != nil {
 		return err
 	}
 	body, err := readBody(w, r, s.maxBody)
 	if err != nil {
 		return err
+	}
+	if formLabel && formEncoded(body) {
+		return errNotJSON("application/x-www-form-urlencoded")
 	}
 	return parseJSON(body, dst)
 }
