@@ -1,7 +1,3 @@
-// Package keyring seals secrets at rest, such as users' session_keys, with
-// AES-256-GCM under a master key. Every sealed value names the key that
-// sealed it, so the master key can be rotated: add a new primary key, keep
-// the old ones for opening, and re-seal (wxlogin admin rotate-key).
 package keyring
 
 import (
@@ -44,8 +40,10 @@ func New(keys ...Key) (*Keyring, error) {
 	}
 	k := &Keyring{primary: keys[0].ID, aeads: make(map[string]cipher.AEAD, len(keys))}
 	for _, key := range keys {
-		if key.ID == "" || len(key.ID) > 32 || strings.ContainsAny(key.ID, ":, ") {
-			return nil, fmt.Errorf("keyring: key id %q must be 1 to 32 characters without ':', ',' or spaces", key.ID)
+		if !validKeyID(key.ID) {
+			// The id is not quoted: a malformed one is often key material
+			// pasted in the wrong place ("<base64>:").
+			return nil, fmt.Errorf("keyring: a key id (%d characters) must be 1 to %d characters without ':', ',' or white space", len(key.ID), maxKeyIDLength)
 		}
 		if len(key.Secret) != 32 {
 			return nil, fmt.Errorf("keyring: key %q must be 32 bytes, not %d", key.ID, len(key.Secret))
@@ -66,20 +64,33 @@ func New(keys ...Key) (*Keyring, error) {
 	return k, nil
 }
 
+// maxKeyIDLength bounds a key id, which every sealed value carries.
+const maxKeyIDLength = 32
+
+// validKeyID reports whether id can name a key: 1 to maxKeyIDLength
+// characters, none of them a separator of Parse's form or white space.
+func validKeyID(id string) bool {
+	return id != "" && len(id) <= maxKeyIDLength && !strings.ContainsAny(id, ":, \t\r\n")
+}
+
 // Parse reads keys in the form "id:base64,id:base64" (the primary first), the
 // form of WXLOGIN_MASTER_KEY and of the dev mode's key file. A bare base64
 // key gets the id "k1". Whitespace around entries is ignored.
 func Parse(s string) (*Keyring, error) {
 	var keys []Key
-	for _, entry := range strings.Split(strings.TrimSpace(s), ",") {
+	for i, entry := range strings.Split(strings.TrimSpace(s), ",") {
 		entry = strings.TrimSpace(entry)
 		id, b64, found := strings.Cut(entry, ":")
 		if !found {
 			id, b64 = "k1", entry
 		}
+		// The key material stays out of the error texts, and so does an id
+		// that is not one: it may be a key pasted before a stray ':'.
+		if !validKeyID(id) {
+			return nil, fmt.Errorf("keyring: entry %d: the key id must be 1 to %d characters without ':', ',' or white space", i+1, maxKeyIDLength)
+		}
 		secret, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
-			// The key material stays out of the error text.
 			return nil, fmt.Errorf("keyring: key %q is not valid base64", id)
 		}
 		keys = append(keys, Key{ID: id, Secret: secret})

@@ -65,13 +65,82 @@ func TestOpenRejectsTampering(t *testing.T) {
 
 func TestParseErrorsHideKeys(t *testing.T) {
 	t.Parallel()
-	for _, in := range []string{"", "k1:!!notbase64!!", "k1:c2hvcnQ=", "a:" + Format(Generate("x"))[2:] + ",a:" + Format(Generate("y"))[2:]} {
-		_, err := Parse(in)
-		if err == nil {
-			t.Fatalf("Parse(%q) succeeded", in)
-		}
-		if strings.Contains(err.Error(), "notbase64") {
-			t.Fatalf("error text leaks the key: %v", err)
-		}
+	// secret is key material in the base64 form WXLOGIN_MASTER_KEY holds.
+	secret := Format(Generate("x"))[2:]
+	for _, tt := range []struct {
+		name, in, leak string
+	}{
+		{"empty", "", ""},
+		{"bad base64", "k1:!!notbase64!!", "notbase64"},
+		{"short key", "k1:c2hvcnQ=", "c2hvcnQ="},
+		{"id given twice", "a:" + secret + ",a:" + Format(Generate("y"))[2:], secret},
+		{"key pasted as the id", secret + ":", secret},
+		{"key pasted as the id of a second entry", "k1:" + Format(Generate("z"))[3:] + "," + secret + ":" + secret, secret},
+		{"id with a space", "my key:" + secret, secret},
+		{"id too long", strings.Repeat("k", 33) + ":" + secret, strings.Repeat("k", 33)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse(tt.in)
+			if err == nil {
+				t.Fatalf("Parse(%q) succeeded", tt.in)
+			}
+			if tt.leak != "" && strings.Contains(err.Error(), tt.leak) {
+				t.Fatalf("error text leaks %q: %v", tt.leak, err)
+			}
+		})
 	}
+}
+
+func TestNewRejectsBadKeys(t *testing.T) {
+	t.Parallel()
+	good := Generate("k1")
+	for _, tt := range []struct {
+		name string
+		keys []Key
+	}{
+		{"no key", nil},
+		{"empty id", []Key{{ID: "", Secret: good.Secret}}},
+		{"id with a colon", []Key{{ID: "k:1", Secret: good.Secret}}},
+		{"id with a newline", []Key{{ID: "k\n1", Secret: good.Secret}}},
+		{"short secret", []Key{{ID: "k1", Secret: good.Secret[:16]}}},
+		{"duplicate id", []Key{good, Generate("k1")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := New(tt.keys...); err == nil {
+				t.Fatal("New accepted the keys")
+			}
+		})
+	}
+}
+
+// FuzzOpen feeds Open arbitrary sealed values: it must never panic, and
+// whatever it opens must be exactly what was sealed (GCM authenticates).
+func FuzzOpen(f *testing.F) {
+	ring, err := New(Key{ID: "k1", Secret: bytes.Repeat([]byte{7}, 32)}, Key{ID: "old", Secret: bytes.Repeat([]byte{9}, 32)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sealed := ring.Seal([]byte("session-key"))
+	f.Add(sealed)
+	f.Add([]byte{})
+	f.Add([]byte{1, 2, 'k', '1'})
+	f.Add([]byte{1, 3, 'o', 'l', 'd', 0, 0, 0})
+	f.Add([]byte{1, 255})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		plain, err := ring.Open(in)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("Open error %v is neither ErrCorrupt nor ErrUnknownKey", err)
+			}
+			return
+		}
+		if !bytes.Equal(in, sealed) || string(plain) != "session-key" {
+			t.Fatalf("Open accepted a value it never sealed: %x -> %q", in, plain)
+		}
+		if _, err := ring.Reseal(in); err != nil {
+			t.Fatalf("Reseal of an openable value: %v", err)
+		}
+	})
 }
