@@ -115,8 +115,9 @@ func TestNewRejectsBadKeys(t *testing.T) {
 	}
 }
 
-// FuzzOpen feeds Open arbitrary sealed values: it must never panic, and
-// whatever it opens must be exactly what was sealed (GCM authenticates).
+// FuzzOpen feeds Open arbitrary sealed values: it must never panic, fail
+// only with its two errors, and open nothing but what the ring sealed (GCM
+// authenticates).
 func FuzzOpen(f *testing.F) {
 	ring, err := New(Key{ID: "k1", Secret: bytes.Repeat([]byte{7}, 32)}, Key{ID: "old", Secret: bytes.Repeat([]byte{9}, 32)})
 	if err != nil {
@@ -136,7 +137,10 @@ func FuzzOpen(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.Equal(in, sealed) || string(plain) != "session-key" {
+		// Seal draws a random nonce, and a fuzzing worker runs the setup
+		// again, so the bytes of sealed differ between processes: compare
+		// what came out.
+		if string(plain) != "session-key" {
 			t.Fatalf("Open accepted a value it never sealed: %x -> %q", in, plain)
 		}
 		if _, err := ring.Reseal(in); err != nil {
