@@ -348,10 +348,9 @@ type okResponse struct {
 
 var okAnswer = okResponse{0, "ok"}
 
-// signedAccountLocked checks what checksession and resetusersessionkey
-// share: token, openid, sig_method and the login-state signature under the
-// user's current session_key.
-func (e *Emulator) signedAccountLocked(q url.Values, now time.Time) (*account, *wxError) {
+// userOfTokenLocked checks what the APIs about one user share: a valid
+// access token, and an openid of a user of the token's app.
+func (e *Emulator) userOfTokenLocked(q url.Values, now time.Time) (*account, *wxError) {
 	a, werr := e.tokenLocked(q, now)
 	if werr != nil {
 		return nil, werr
@@ -363,6 +362,17 @@ func (e *Emulator) signedAccountLocked(q url.Values, now time.Time) (*account, *
 	acct := e.openIDs[openid]
 	if acct == nil || acct.app != a {
 		return nil, errc(40003)
+	}
+	return acct, nil
+}
+
+// signedAccountLocked checks what checksession and resetusersessionkey
+// share: token, openid, sig_method and the login-state signature under the
+// user's current session_key.
+func (e *Emulator) signedAccountLocked(q url.Values, now time.Time) (*account, *wxError) {
+	acct, werr := e.userOfTokenLocked(q, now)
+	if werr != nil {
+		return nil, werr
 	}
 	if q.Get("sig_method") != "hmac_sha256" {
 		return nil, errc(87008)
@@ -460,20 +470,11 @@ func (e *Emulator) getUserPhoneNumber(r *http.Request, body []byte, now time.Tim
 // does not model payments: any user of an app bound to the Open Platform
 // gets their unionid; an unbound app answers 89002.
 func (e *Emulator) getPaidUnionID(r *http.Request, _ []byte, now time.Time) (any, *wxError) {
-	q := r.URL.Query()
-	a, werr := e.tokenLocked(q, now)
+	acct, werr := e.userOfTokenLocked(r.URL.Query(), now)
 	if werr != nil {
 		return nil, werr
 	}
-	openid := q.Get("openid")
-	if openid == "" {
-		return nil, errc(41009)
-	}
-	acct := e.openIDs[openid]
-	if acct == nil || acct.app != a {
-		return nil, errc(40003)
-	}
-	if !a.OpenPlatform {
+	if !acct.app.OpenPlatform {
 		return nil, errc(89002)
 	}
 	return struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -472,6 +473,54 @@ func TestRateLimitKnobs(t *testing.T) {
 	f.em.Advance(time.Minute)
 	if got := f.session(t, app1, secret1, codes[2]).ErrCode; got != 0 {
 		t.Errorf("a refused code works the next minute: errcode %d, want 0", got)
+	}
+}
+
+// TestRateLimitsOffByDefault checks that WeChat's own limits (wx.login 4/s,
+// jscode2session 100 per user and minute) stay off unless switched on: the
+// frozen clock puts every call in the same second.
+func TestRateLimitsOffByDefault(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const n = 120
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = f.login(t, app1, "alice")
+	}
+	for i, code := range codes {
+		if a := f.session(t, app1, secret1, code); a.ErrCode != 0 {
+			t.Fatalf("jscode2session #%d in the same second: errcode %d, want 0", i+1, a.ErrCode)
+		}
+	}
+}
+
+// TestZeroValueServes runs the login flow against a zero Emulator behind
+// httptest: no constructor, no knob, the dev apps and the real clock.
+func TestZeroValueServes(t *testing.T) {
+	t.Parallel()
+	em := &emulator.Emulator{}
+	f := &fixture{em: em, srv: httptest.NewServer(em)}
+	t.Cleanup(f.srv.Close)
+
+	var apps []emulator.App
+	if status, env := f.device(t, "GET", "/emulator/v1/apps", nil, &apps); status != 200 {
+		t.Fatalf("apps: %d %+v", status, env)
+	}
+	if diff := cmp.Diff(emulator.DevApps(), apps); diff != "" {
+		t.Errorf("apps (-want +got):\n%s", diff)
+	}
+	s := f.session(t, app1, secret1, f.login(t, app1, "alice"))
+	id, _ := em.Identity(app1, "alice")
+	if s.ErrCode != 0 || s.OpenID != id.OpenID || s.UnionID != id.UnionID || s.UnionID == "" || s.SessionKey == "" {
+		t.Errorf("jscode2session: %+v, want alice's ids %+v and a session_key", s, id)
+	}
+	var session struct{ Valid bool }
+	f.device(t, "GET", "/emulator/v1/session?appid="+app1+"&user=alice", nil, &session)
+	if !session.Valid {
+		t.Error("checkSession after a login: not valid")
+	}
+	if unknown := em.Stats().UnknownRoutes; len(unknown) != 0 {
+		t.Errorf("unknown routes hit: %v", unknown)
 	}
 }
 
