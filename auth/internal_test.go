@@ -115,6 +115,60 @@ func TestExchangeForgetsKeysAndCodes(t *testing.T) {
 	}
 }
 
+// TestExchangeReuseWindow checks the window on every reuse, not only in the
+// once-a-minute sweep: a sweep that ran just before the window closed must
+// not let the code be shared after it. Codes are per app, so the same code
+// string of another app is a separate exchange.
+func TestExchangeReuseWindow(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		appid      string        // of the second request; "app" is the first's
+		after      time.Duration // between the first exchange and the second request
+		sweepFirst bool          // sweep one second before the second request
+		wantErr    error
+		wantCalls  int32
+	}{
+		{"inside the window", "app", time.Minute - time.Nanosecond, false, nil, 1},
+		{"inside the window, after a sweep", "app", time.Minute - time.Nanosecond, true, nil, 1},
+		{"window closed, sweep a second earlier", "app", time.Minute, true, errCodeUsed, 1},
+		{"window closed, no sweep", "app", time.Minute + time.Second, false, errCodeUsed, 1},
+		{"another app's code of the same text", "other", time.Second, false, nil, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			x := newExchanges(time.Minute)
+			clock := t0
+			now := func() time.Time { return clock }
+			var calls atomic.Int32
+			call := func(context.Context) (*wechat.Session, error) {
+				calls.Add(1)
+				return &wechat.Session{OpenID: "o1", SessionKey: "k"}, nil
+			}
+			if _, _, err := x.do(t.Context(), "app", "code", now, call); err != nil {
+				t.Fatal(err)
+			}
+			// A sweep one second before the reuse resets the sweep timer,
+			// so the reuse itself does not sweep.
+			if tt.sweepFirst {
+				x.sweep(t0.Add(tt.after - time.Second))
+			}
+			clock = t0.Add(tt.after)
+			s, _, err := x.do(t.Context(), tt.appid, "code", now, call)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("second request: %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && s.OpenID != "o1" {
+				t.Errorf("second request got %+v", s)
+			}
+			if n := calls.Load(); n != tt.wantCalls {
+				t.Errorf("%d calls to WeChat, want %d", n, tt.wantCalls)
+			}
+		})
+	}
+}
+
 func TestCacheBoundedAndGenerationGuard(t *testing.T) {
 	t.Parallel()
 	c := newVerifyCache(3)
