@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -316,6 +317,48 @@ func TestTokenErrorRenewsAndRetriesOnce(t *testing.T) {
 			last := f.wechat.request("/wxa/checksession", tt.wantCalls-1).query["access_token"][0]
 			if last != tt.wantLastToken {
 				t.Errorf("last checksession used %q, want %q", last, tt.wantLastToken)
+			}
+		})
+	}
+}
+
+// TestEveryTokenErrcodeRenews: each errcode that says the access token is
+// bad (wrong, not the latest, expired) drops it and retries once with a new
+// one; other errcodes of a token-taking call do not touch the token.
+func TestEveryTokenErrcodeRenews(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		errcode          int
+		wantTokenFetches int
+		wantCalls        int
+	}{
+		{40001, 2, 2},
+		{40014, 2, 2},
+		{42001, 2, 2},
+		{87009, 1, 1},
+		{45011, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.errcode), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, map[string]script{
+				"/cgi-bin/stable_token": stableTokens(false),
+				"/wxa/checksession":     sequence(answer(errcode(tt.errcode, "rejected")), answer(errcode(0, "ok"))),
+			})
+			err := f.client.CheckSessionKey(t.Context(), testApp, "o1", "a2V5")
+			if renewed := tt.wantCalls == 2; renewed != (err == nil) {
+				t.Errorf("CheckSessionKey after errcode %d: %v", tt.errcode, err)
+			}
+			if n := f.wechat.count("/cgi-bin/stable_token"); n != tt.wantTokenFetches {
+				t.Errorf("token fetches = %d, want %d", n, tt.wantTokenFetches)
+			}
+			if n := f.wechat.count("/wxa/checksession"); n != tt.wantCalls {
+				t.Fatalf("checksession calls = %d, want %d", n, tt.wantCalls)
+			}
+			if tt.wantCalls == 2 {
+				if last := f.wechat.request("/wxa/checksession", 1).query["access_token"][0]; last != tokenName(2) {
+					t.Errorf("retry used %q, want the new token %q", last, tokenName(2))
+				}
 			}
 		})
 	}
