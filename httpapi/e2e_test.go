@@ -8,14 +8,17 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +89,7 @@ type world struct {
 	clock *fakeClock
 	em    *emulator.Emulator
 	db    *sqlitestore.DB
+	dbDir string // the SQLite file and its WAL
 	svc   *auth.Service
 	srv   *httptest.Server
 	logs  *syncBuffer
@@ -105,7 +109,8 @@ func newWorld(t testing.TB, opts ...option) *world {
 		BaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log, Now: w.clock.Now,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
-	db, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "wxlogin.db"))
+	w.dbDir = t.TempDir()
+	db, err := sqlitestore.Open(context.Background(), filepath.Join(w.dbDir, "wxlogin.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,6 +350,39 @@ func (w *world) snapshot() snapshot {
 	return s
 }
 
+// assertNotStored fails when the database files (the main file, the WAL and
+// its index) hold a token or a session_key in any usable form: as text, or
+// for a session_key also as its 16 raw bytes. A dump must reveal neither.
+func (w *world) assertNotStored(tokens, sessionKeys []string) {
+	w.t.Helper()
+	var needles [][]byte
+	for _, tok := range tokens {
+		needles = append(needles, []byte(tok), []byte(strings.TrimPrefix(tok, "wxl_")))
+	}
+	for _, k := range sessionKeys {
+		raw, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			w.t.Fatalf("session_key %q: %v", k, err)
+		}
+		needles = append(needles, []byte(k), raw)
+	}
+	files, err := filepath.Glob(filepath.Join(w.dbDir, "*"))
+	if err != nil || len(files) == 0 {
+		w.t.Fatalf("no database files in %s (%v)", w.dbDir, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, n := range needles {
+			if bytes.Contains(data, n) {
+				w.t.Errorf("%s holds a secret in clear (%d bytes)", filepath.Base(f), len(n))
+			}
+		}
+	}
+}
+
 // assertNoSecrets fails when a secret of the world reached the log.
 func (w *world) assertNoSecrets(secrets ...string) {
 	w.t.Helper()
@@ -383,7 +421,8 @@ func TestE2EFullFlow(t *testing.T) {
 		t.Errorf("token %q: want a prefixed token of at least 256 bits", lb.Token)
 	}
 	tok := lb.Token
-	secrets = append(secrets, tok, w.sessionKey(app1, "alice"))
+	aliceKey := w.sessionKey(app1, "alice")
+	secrets = append(secrets, tok, aliceKey)
 
 	// session
 	var sess struct {
@@ -485,6 +524,7 @@ func TestE2EFullFlow(t *testing.T) {
 	w.request("GET", "/v1/session", lb2.Token, nil).ok(t, 200, nil)
 
 	w.assertNoSecrets(append(secrets, lb2.Token)...)
+	w.assertNotStored([]string{tok, lb2.Token}, []string{aliceKey, w.sessionKey(app1, "alice")})
 }
 
 func TestE2EExpiry(t *testing.T) {
@@ -704,6 +744,30 @@ func TestE2EWeChatFailures(t *testing.T) {
 			}
 		})
 	}
+	// WeChat that does not answer: the client's own timeout ends the wait
+	// (a real one, short, since it is the transport's), and the login is
+	// a 503 with Retry-After like any other outage, nothing written.
+	t.Run("timeout", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, func(_ *world, a *auth.Config, _ *httpapi.Config) {
+			wc := a.WeChat.(*wechat.Client)
+			hc := *wc.HTTPClient
+			hc.Timeout = 50 * time.Millisecond
+			wc.HTTPClient = &hc
+		})
+		if err := w.em.InjectFault(emulator.Fault{API: emulator.APIJSCode2Session, Delay: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		before := w.snapshot()
+		r := w.request("POST", "/v1/login", "", map[string]string{"code": w.code(app1, "slow"), "appid": app1})
+		r.fails(t, 503, "upstream_unavailable")
+		if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("Retry-After = %q, want whole seconds", r.header.Get("Retry-After"))
+		}
+		if d := cmp.Diff(before, w.snapshot()); d != "" {
+			t.Errorf("a timed-out login wrote to the store:\n%s", d)
+		}
+	})
 	t.Run("misconfigured secret", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, func(_ *world, a *auth.Config, _ *httpapi.Config) {
@@ -886,8 +950,29 @@ func TestE2EAdmin(t *testing.T) {
 	t.Run("off without a token", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t, func(_ *world, _ *auth.Config, h *httpapi.Config) { h.AdminToken = "" })
-		w.request("GET", "/v1/admin/users/x", "", nil).fails(t, 404, "not_found")
-		w.request("POST", "/v1/admin/rotate-key", "", nil).fails(t, 404, "not_found")
+		u := w.login(app1, "adm-off")
+		// Every admin route, with no token and with a guess at the empty
+		// one: none exists, and nothing is touched.
+		routes := []string{
+			"GET /v1/admin/users?openid=" + u.User.OpenID,
+			"GET /v1/admin/users/" + u.User.ID,
+			"GET /v1/admin/users/" + u.User.ID + "/sessions",
+			"DELETE /v1/admin/users/" + u.User.ID + "/sessions",
+			"DELETE /v1/admin/sessions/ses_x",
+			"DELETE /v1/admin/users/" + u.User.ID,
+			"GET /v1/admin/apps/" + app1 + "/access_token",
+			"POST /v1/admin/rotate-key",
+		}
+		before := w.snapshot()
+		for _, route := range routes {
+			method, path, _ := strings.Cut(route, " ")
+			w.request(method, path, "", nil).fails(t, 404, "not_found")
+			w.request(method, path, "", nil, "Authorization", "Bearer ").fails(t, 404, "not_found")
+		}
+		if d := cmp.Diff(before, w.snapshot()); d != "" {
+			t.Errorf("admin routes acted while off:\n%s", d)
+		}
+		w.request("GET", "/v1/session", u.Token, nil).ok(t, 200, nil)
 	})
 }
 
