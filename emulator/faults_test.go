@@ -1,13 +1,16 @@
 package emulator_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,23 +64,24 @@ func TestFaultUntilCleared(t *testing.T) {
 func TestFaultHTTPStatusAndBodies(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name       string
-		fault      emulator.Fault
+		name string
+		// fault is the body of POST /emulator/v1/faults.
+		fault      map[string]any
 		wantStatus int
 		// after is the errcode of a retry with the same code: a fault that
 		// let the request through consumed the code.
 		after int
 	}{
-		{"http 502", emulator.Fault{API: "jscode2session", Count: 1, HTTPStatus: 502}, 502, 0},
-		{"truncated", emulator.Fault{API: "jscode2session", Count: 1, Body: "truncated"}, 200, 40163},
-		{"empty", emulator.Fault{API: "jscode2session", Count: 1, Body: "empty"}, 200, 40163},
+		{"http 502", map[string]any{"api": "jscode2session", "count": 1, "http_status": 502}, 502, 0},
+		{"truncated", map[string]any{"api": "jscode2session", "count": 1, "body": "truncated"}, 200, 40163},
+		{"empty", map[string]any{"api": "jscode2session", "count": 1, "body": "empty"}, 200, 40163},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			if err := f.em.InjectFault(tt.fault); err != nil {
-				t.Fatal(err)
+			if status, env := f.device(t, "POST", "/emulator/v1/faults", tt.fault, nil); status != 200 {
+				t.Fatalf("inject: %d %+v", status, env)
 			}
 			code := f.login(t, app1, "alice")
 			status, body := f.do(t, "GET", "/sns/jscode2session?"+url.Values{"appid": {app1}, "secret": {secret1}, "js_code": {code}, "grant_type": {"authorization_code"}}.Encode(), nil)
@@ -134,8 +138,12 @@ func TestFaultDelayHonoursContext(t *testing.T) {
 func TestFaultDelayThenAnswer(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	if err := f.em.InjectFault(emulator.Fault{API: "token", Count: 1, Delay: time.Millisecond, ErrCode: -1}); err != nil {
-		t.Fatal(err)
+	var faults struct{ Faults []emulator.Fault }
+	if status, env := f.device(t, "POST", "/emulator/v1/faults", map[string]any{"api": "token", "count": 1, "delay_ms": 1, "errcode": -1}, &faults); status != 200 {
+		t.Fatalf("inject: %d %+v", status, env)
+	}
+	if len(faults.Faults) != 1 || faults.Faults[0].DelayMS != 1 {
+		t.Fatalf("pending faults %+v, want the one with delay_ms 1", faults.Faults)
 	}
 	if a := f.wx(t, "GET", "/cgi-bin/token", url.Values{"grant_type": {"client_credential"}, "appid": {app1}, "secret": {secret1}}, nil); a.ErrCode != -1 {
 		t.Errorf("errcode %d, want -1 after the delay", a.ErrCode)
@@ -172,26 +180,37 @@ func TestFaultValidation(t *testing.T) {
 	}
 }
 
+// TestUnknownRoutes: a request no route matches is answered with an error
+// that names it (in WeChat's format on WeChat's paths, in wxlogin's
+// envelope under /emulator/v1/), logged, and listed in the stats.
 func TestUnknownRoutes(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	var log lockedBuffer // the server's goroutines write, the test reads
+	em := &emulator.Emulator{Now: func() time.Time { return t0 }, Logger: slog.New(slog.NewTextHandler(&log, nil))}
+	f := &fixture{em: em, srv: httptest.NewServer(em)}
+	t.Cleanup(f.srv.Close)
 	tests := []struct {
 		name, method, path string
 		wantStatus         int
 		wantInBody         string
 	}{
 		{"wechat path", "GET", "/sns/nope", 404, `"errcode":40066`},
-		{"wrong method", "POST", "/sns/jscode2session", 404, "POST /sns/jscode2session"},
+		{"wrong method", "POST", "/sns/jscode2session", 404, `"errcode":40066`},
 		{"device path", "GET", "/emulator/v1/nope", 404, `"code":"not_found"`},
-		{"device wrong method", "DELETE", "/emulator/v1/login", 404, "DELETE /emulator/v1/login"},
+		{"device wrong method", "DELETE", "/emulator/v1/login", 404, `"code":"not_found"`},
 	}
+	var want []string
 	for _, tt := range tests {
+		route := tt.method + " " + tt.path
+		want = append(want, route)
 		status, body := f.do(t, tt.method, tt.path, nil)
-		if status != tt.wantStatus || !strings.Contains(string(body), tt.wantInBody) {
-			t.Errorf("%s: %d %s, want %d containing %q", tt.name, status, body, tt.wantStatus, tt.wantInBody)
+		if status != tt.wantStatus || !strings.Contains(string(body), tt.wantInBody) || !strings.Contains(string(body), route) {
+			t.Errorf("%s: %d %s, want %d containing %q and the route %q", tt.name, status, body, tt.wantStatus, tt.wantInBody, route)
+		}
+		if !strings.Contains(log.String(), "route=\""+route+"\"") {
+			t.Errorf("%s: the log does not name the route %q:\n%s", tt.name, route, log.String())
 		}
 	}
-	want := []string{"GET /sns/nope", "POST /sns/jscode2session", "GET /emulator/v1/nope", "DELETE /emulator/v1/login"}
 	if diff := cmp.Diff(want, f.em.Stats().UnknownRoutes); diff != "" {
 		t.Errorf("unknown routes (-want +got):\n%s", diff)
 	}
@@ -259,4 +278,23 @@ func TestNewServesGivenApps(t *testing.T) {
 	if got := emulator.New().AppList(); len(got) != 3 {
 		t.Errorf("New() serves %d apps, want the 3 dev apps", len(got))
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger on the server's
+// goroutines and a test reading it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
