@@ -16,11 +16,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // errorSchema is the document's error envelope, for answers to routes the
@@ -161,6 +163,28 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := New(Config{Logger: slog.New(slog.DiscardHandler), AdminToken: "x", Dev: &DevConfig{}})
+	// Everything mounted with every option on is documented, except the
+	// dev-only mounts of other components (the emulator's device API and
+	// the playground, documented with the emulator).
+	all := New(Config{Logger: slog.New(slog.DiscardHandler), AdminToken: "x", Metrics: prometheus.NewRegistry(),
+		Dev: &DevConfig{Emulator: http.NotFoundHandler(), Playground: http.NotFoundHandler(), AdvanceClock: func(time.Duration) time.Time { return time.Time{} }}})
+	for _, pattern := range all.patterns {
+		method, path, ok := strings.Cut(pattern, " ")
+		if !ok {
+			method, path = "", pattern
+		}
+		switch path {
+		case "/emulator/v1/", "/playground/", "/{$}":
+			continue
+		}
+		item := doc.Paths.Find(path)
+		switch {
+		case item == nil:
+			t.Errorf("%s is mounted but not documented", pattern)
+		case method != "" && item.GetOperation(method) == nil:
+			t.Errorf("%s is mounted but its method is not documented", pattern)
+		}
+	}
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
 			if path == "/metrics" || path == "/dev/v1/clock" {

@@ -82,6 +82,7 @@ type Server struct {
 	maxAvatar      int64
 	dev            *DevConfig
 	mux            *http.ServeMux
+	patterns       []string // every pattern handle mounted, in order
 	requests       *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
 	metricsHandler http.Handler
@@ -166,6 +167,7 @@ func (s *Server) routes() {
 // handle registers h under pattern and stamps the pattern on the request's
 // record so logs and metrics label by pattern, never by raw path.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if info := infoOf(r.Context()); info != nil {
 			info.route = pattern
