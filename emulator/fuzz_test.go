@@ -66,5 +66,13 @@ func FuzzServeHTTP(f *testing.F) {
 		if strings.HasPrefix(ct, "application/json") && !json.Valid(rec.Body.Bytes()) {
 			t.Errorf("%s %s: invalid JSON answer %q", method, target, rec.Body.Bytes())
 		}
+		// Every failure of the device API comes in wxlogin's envelope with
+		// a code and a message.
+		if rec.Code >= 400 && strings.HasPrefix(req.URL.Path, emulator.DevicePrefix) {
+			var env envelope
+			if json.Unmarshal(rec.Body.Bytes(), &env) != nil || env.Error.Code == "" || env.Error.Message == "" {
+				t.Errorf("%s %s: status %d without the error envelope: %q", method, target, rec.Code, rec.Body.Bytes())
+			}
+		}
 	})
 }
