@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +102,10 @@ func TestErrcodes(t *testing.T) {
 		{"invalid secret", 40125, wechat.KindConfig, 1},
 		{"busy, retried twice", -1, wechat.KindBusy, 3},
 		{"unknown errcode", 61024, wechat.KindOther, 1},
+		// The most negative int once sent Error's hand-made itoa into an
+		// endless recursion (a crash no recover catches).
+		{"most negative errcode", math.MinInt64, wechat.KindOther, 1},
+		{"largest errcode", math.MaxInt64, wechat.KindOther, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +124,9 @@ func TestErrcodes(t *testing.T) {
 			}
 			if got := wechat.Classify(err); got != tt.wantKind {
 				t.Errorf("Classify = %v, want %v", got, tt.wantKind)
+			}
+			if text, code := err.Error(), strconv.Itoa(tt.errcode); !strings.Contains(text, "errcode "+code+": ") {
+				t.Errorf("error text %q does not name errcode %s", text, code)
 			}
 			if got := f.wechat.count("/sns/jscode2session"); got != tt.wantCalls {
 				t.Errorf("WeChat saw %d calls, want %d", got, tt.wantCalls)

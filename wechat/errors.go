@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -125,7 +126,7 @@ func (k Kind) String() string {
 	case KindUnavailable:
 		return "unavailable"
 	}
-	return "kind(" + itoa(int(k)) + ")"
+	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // redactURLError returns err with the URL of any *url.Error at its top cut

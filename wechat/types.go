@@ -1,6 +1,7 @@
 package wechat
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -44,7 +45,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return "wechat " + e.API + ": errcode " + itoa(e.ErrCode) + ": " + e.ErrMsg
+	return "wechat " + e.API + ": errcode " + strconv.Itoa(e.ErrCode) + ": " + e.ErrMsg
 }
 
 // Kind classifies a failed call for the server to act on.
@@ -62,13 +63,3 @@ const (
 	KindSignature               // 87009: session_key no longer valid
 	KindUnavailable             // transport error, timeout, HTTP 5xx, unreadable body
 )
-
-func itoa(n int) string {
-	if n < 0 {
-		return "-" + itoa(-n)
-	}
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
-}
