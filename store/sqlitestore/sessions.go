@@ -106,24 +106,8 @@ func (db *DB) Session(ctx context.Context, id string) (wxlogin.Session, error) {
 
 // UserSessions implements wxlogin.SessionStore.
 func (db *DB) UserSessions(ctx context.Context, userID string) ([]wxlogin.Session, error) {
-	rows, err := db.query(ctx, `SELECT `+sessionColumns+` FROM sessions
+	return queryAll(ctx, db, "UserSessions", scanSession, `SELECT `+sessionColumns+` FROM sessions
 		WHERE user_id = ? ORDER BY created_at, id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: UserSessions: %w", err)
-	}
-	defer rows.Close()
-	var sessions []wxlogin.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: UserSessions: %w", err)
-		}
-		sessions = append(sessions, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: UserSessions: %w", err)
-	}
-	return sessions, nil
 }
 
 // updateSession runs an UPDATE of one session by id and maps "no row" to

@@ -279,6 +279,28 @@ func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return st.QueryContext(ctx, args...)
 }
 
+// queryAll runs a read and scans every row with scan; op names the store
+// method in errors.
+func queryAll[T any](ctx context.Context, db *DB, op string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	return out, nil
+}
+
 // errRow is a row whose query could not even be prepared.
 type errRow struct{ err error }
 

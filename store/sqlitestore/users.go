@@ -170,23 +170,7 @@ func (db *DB) FindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.Us
 	q += ` ORDER BY created_at, id LIMIT ?`
 	args = append(args, limit)
 
-	rows, err := db.query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: FindUsers: %w", err)
-	}
-	defer rows.Close()
-	var users []wxlogin.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: FindUsers: %w", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: FindUsers: %w", err)
-	}
-	return users, nil
+	return queryAll(ctx, db, "FindUsers", scanUser, q, args...)
 }
 
 // UpdateUser implements wxlogin.UserStore. The read, update and write happen
