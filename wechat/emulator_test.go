@@ -400,6 +400,39 @@ func TestEmulatorClassicTokenGrace(t *testing.T) {
 	}
 }
 
+// TestEmulatorStableTokenForcedElsewhere: another process force-refreshes
+// the stable token, which kills the one we cached at once (40001); the
+// client drops it, stable_token hands out the new one, and the call is
+// repeated once and succeeds.
+func TestEmulatorStableTokenForcedElsewhere(t *testing.T) {
+	t.Parallel()
+	e := newEmulated(t)
+	ctx := t.Context()
+	s, err := e.client.Code2Session(ctx, devApp1, e.login(t, devApp1, "erin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached, err := e.client.AccessToken(ctx, devApp1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &wechat.Client{BaseURL: e.client.BaseURL, Logger: e.client.Logger}
+	forced, err := other.GetStableAccessToken(ctx, devApp1, true)
+	if err != nil || forced.Value == cached.Value {
+		t.Fatalf("force_refresh elsewhere: %v", err)
+	}
+	if err := e.client.CheckSessionKey(ctx, devApp1, s.OpenID, s.SessionKey); err != nil {
+		t.Fatalf("CheckSessionKey after our token was killed: %v", err)
+	}
+	want := map[string]int{"0": 1, "40001": 1}
+	if diff := cmp.Diff(want, e.emu.Stats().APIs[emulator.APICheckSession].ErrCodes); diff != "" {
+		t.Errorf("checksession outcomes (-want +got):\n%s", diff)
+	}
+	if now, err := e.client.AccessToken(ctx, devApp1); err != nil || now.Value != forced.Value {
+		t.Errorf("cached token after the renewal: %v; want the force-refreshed one", err)
+	}
+}
+
 func TestEmulatorSessionKeys(t *testing.T) {
 	t.Parallel()
 	e := newEmulated(t)
