@@ -1009,6 +1009,10 @@ func TestE2EMalformedRequests(t *testing.T) {
 		{"login: trailing garbage", "POST", "/v1/login", "", `{"code":"x","appid":"` + app1 + `"}]`, "", 400, "invalid_request"},
 		{"login: missing code", "POST", "/v1/login", "", `{"appid":"` + app1 + `"}`, "", 400, "invalid_request"},
 		{"login: huge body", "POST", "/v1/login", "", `{"code":"x","pad":"` + strings.Repeat("a", 70<<10) + `"}`, "", 413, "request_too_large"},
+		// The limit is 64 KiB exactly: a body of that size is read (and its
+		// unknown field ignored), one byte more is refused unread.
+		{"login: body of 64 KiB", "POST", "/v1/login", "", paddedLogin(64 << 10), "", 401, "invalid_code"},
+		{"login: body of 64 KiB + 1", "POST", "/v1/login", "", paddedLogin(64<<10 + 1), "", 413, "request_too_large"},
 		{"login: unknown app", "POST", "/v1/login", "", `{"code":"x","appid":"wxnope"}`, "", 400, "unknown_app"},
 		{"login: unknown code", "POST", "/v1/login", "", `{"code":"nope","appid":"` + app1 + `"}`, "", 401, "invalid_code"},
 		{"userinfo: no token", "POST", "/v1/userinfo", "", goodInfo, "", 401, "session_invalid"},
@@ -1061,6 +1065,13 @@ func TestE2EMalformedRequests(t *testing.T) {
 	if bodies[0] != bodies[1] {
 		t.Errorf("decrypt failures differ:\n%s\n%s", bodies[0], bodies[1])
 	}
+}
+
+// paddedLogin is a login request with a never-issued code, padded by an
+// unknown field to exactly size bytes.
+func paddedLogin(size int) string {
+	head, tail := `{"code":"never-issued","appid":"`+app1+`","pad":"`, `"}`
+	return head + strings.Repeat("a", size-len(head)-len(tail)) + tail
 }
 
 // maps returns a copy of m with key set to value ("" deletes it).
