@@ -170,8 +170,9 @@ class Client {
                 }
             }
         }
-        let lastErr;
-        for (let attempt = 0; attempt < MAX_LOGIN_ATTEMPTS; attempt++) {
+        // One Retry-After budget for the whole login, however many codes it takes.
+        const budget = { waited: 0 };
+        for (let attempt = 1;; attempt++) {
             const code = (_a = this.takePendingCode()) !== null && _a !== void 0 ? _a : (await this.wxLogin());
             const body = { code };
             if (this.appid)
@@ -187,17 +188,14 @@ class Client {
                 return session;
             }
             catch (err) {
-                lastErr = err;
                 // A used or expired code, or WeChat busy (the code may be spent): take a new code.
-                if (err instanceof errors_1.WxloginError && (err.code === 'invalid_code' || err.code === 'upstream_unavailable')) {
-                    if (err.code === 'upstream_unavailable' && !(await this.waitRetryAfter(err, { waited: 0 })))
-                        throw err;
-                    continue;
-                }
-                throw err;
+                const retryable = err instanceof errors_1.WxloginError && (err.code === 'invalid_code' || err.code === 'upstream_unavailable');
+                if (!retryable || attempt >= MAX_LOGIN_ATTEMPTS)
+                    throw err;
+                if (err.code === 'upstream_unavailable' && !(await this.waitRetryAfter(err, budget)))
+                    throw err;
             }
         }
-        throw lastErr;
     }
     async wxLogin() {
         // A wx.login rotates the session key: a kept code no longer matches it.

@@ -363,31 +363,19 @@ function createSimulatedWx(options) {
             getPhoneNumberDetail: async (o = {}) => {
                 if (o.deny)
                     return { errMsg: 'getPhoneNumber:fail user deny' };
-                try {
-                    const r = await privacyAPI('getPhoneNumber', 'POST', '/phone', who());
-                    return Object.assign(Object.assign({}, r), { errMsg: 'getPhoneNumber:ok' });
-                }
-                catch (err) {
-                    return Object.assign({}, failOf('getPhoneNumber', err));
-                }
+                return tap('getPhoneNumber', () => privacyAPI('getPhoneNumber', 'POST', '/phone', who()));
             },
             getUserInfoDetail: async (o = {}) => {
                 if (o.deny)
                     return { errMsg: 'getUserInfo:fail auth deny' };
-                try {
-                    // The tap grants scope.userInfo (the button is the only way to).
-                    const r = await privacyAPI('getUserInfo', 'POST', '/userinfo', who());
-                    return Object.assign(Object.assign({}, r), { errMsg: 'getUserInfo:ok' });
-                }
-                catch (err) {
-                    return Object.assign({}, failOf('getUserInfo', err));
-                }
+                // The tap grants scope.userInfo (the button is the only way to).
+                return tap('getUserInfo', () => privacyAPI('getUserInfo', 'POST', '/userinfo', who()));
             },
             chooseAvatarDetail: async (o = {}) => {
-                var _a, _b, _c, _d;
                 if (o.deny)
                     return { errMsg: 'chooseAvatar:fail cancel' };
-                try {
+                return tap('chooseAvatar', async () => {
+                    var _a, _b, _c, _d;
                     const r = await privacyAPI('chooseAvatar', 'POST', '/avatar', who());
                     let data;
                     let contentType = (_a = r.contentType) !== null && _a !== void 0 ? _a : 'image/png';
@@ -403,23 +391,14 @@ function createSimulatedWx(options) {
                         contentType = (_d = headersOf(res)['content-type']) !== null && _d !== void 0 ? _d : contentType;
                         data = new Uint8Array(await res.arrayBuffer());
                     }
-                    const path = addTempFile(data, contentType);
-                    return { avatarUrl: path, errMsg: 'chooseAvatar:ok' };
-                }
-                catch (err) {
-                    return Object.assign({}, failOf('chooseAvatar', err));
-                }
+                    return { avatarUrl: addTempFile(data, contentType) };
+                });
             },
-            nicknameDetail: async () => {
+            nicknameDetail: () => tap('nickname', async () => {
                 var _a, _b, _c;
-                try {
-                    const r = await privacyAPI('nickname', 'POST', '/nickname', who());
-                    return { value: (_c = (_b = (_a = r.nickname) !== null && _a !== void 0 ? _a : r.nickName) !== null && _b !== void 0 ? _b : r.value) !== null && _c !== void 0 ? _c : '', errMsg: 'nickname:ok' };
-                }
-                catch (err) {
-                    return Object.assign({}, failOf('nickname', err));
-                }
-            },
+                const r = await privacyAPI('nickname', 'POST', '/nickname', who());
+                return { value: (_c = (_b = (_a = r.nickname) !== null && _a !== void 0 ? _a : r.nickName) !== null && _b !== void 0 ? _b : r.value) !== null && _c !== void 0 ? _c : '' };
+            }),
             addTempFile,
             readTempFile: (path) => tempFiles.get(path),
             device: (method, path, body) => device(method, path, body),
@@ -429,6 +408,15 @@ function createSimulatedWx(options) {
             clearStorage: () => storage.clear(),
         },
     };
+    /** tap runs what a button tap or input does and gives its event detail: "<api>:ok" with the result, or the fail result. */
+    async function tap(apiName, run) {
+        try {
+            return Object.assign(Object.assign({}, (await run())), { errMsg: `${apiName}:ok` });
+        }
+        catch (err) {
+            return Object.assign({}, failOf(apiName, err));
+        }
+    }
     function fromBase64(b64) {
         const bin = globalThis.atob(b64);
         const out = new Uint8Array(bin.length);

@@ -342,8 +342,9 @@ export class Client {
         }
       }
     }
-    let lastErr: unknown
-    for (let attempt = 0; attempt < MAX_LOGIN_ATTEMPTS; attempt++) {
+    // One Retry-After budget for the whole login, however many codes it takes.
+    const budget = { waited: 0 }
+    for (let attempt = 1; ; attempt++) {
       const code = this.takePendingCode() ?? (await this.wxLogin())
       const body: Record<string, unknown> = { code }
       if (this.appid) body.appid = this.appid
@@ -361,16 +362,12 @@ export class Client {
         this.checkedToken = session.token
         return session
       } catch (err) {
-        lastErr = err
         // A used or expired code, or WeChat busy (the code may be spent): take a new code.
-        if (err instanceof WxloginError && (err.code === 'invalid_code' || err.code === 'upstream_unavailable')) {
-          if (err.code === 'upstream_unavailable' && !(await this.waitRetryAfter(err, { waited: 0 }))) throw err
-          continue
-        }
-        throw err
+        const retryable = err instanceof WxloginError && (err.code === 'invalid_code' || err.code === 'upstream_unavailable')
+        if (!retryable || attempt >= MAX_LOGIN_ATTEMPTS) throw err
+        if (err.code === 'upstream_unavailable' && !(await this.waitRetryAfter(err, budget))) throw err
       }
     }
-    throw lastErr
   }
 
   private async wxLogin(): Promise<string> {

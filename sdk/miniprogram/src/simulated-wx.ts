@@ -478,26 +478,16 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
       baseLibrary,
       getPhoneNumberDetail: async (o: { deny?: boolean } = {}): Promise<ButtonDetail> => {
         if (o.deny) return { errMsg: 'getPhoneNumber:fail user deny' }
-        try {
-          const r = await privacyAPI<Record<string, unknown>>('getPhoneNumber', 'POST', '/phone', who())
-          return { ...r, errMsg: 'getPhoneNumber:ok' }
-        } catch (err) {
-          return { ...failOf('getPhoneNumber', err) }
-        }
+        return tap('getPhoneNumber', () => privacyAPI<Record<string, unknown>>('getPhoneNumber', 'POST', '/phone', who()))
       },
       getUserInfoDetail: async (o: { deny?: boolean } = {}): Promise<ButtonDetail> => {
         if (o.deny) return { errMsg: 'getUserInfo:fail auth deny' }
-        try {
-          // The tap grants scope.userInfo (the button is the only way to).
-          const r = await privacyAPI<Record<string, unknown>>('getUserInfo', 'POST', '/userinfo', who())
-          return { ...r, errMsg: 'getUserInfo:ok' }
-        } catch (err) {
-          return { ...failOf('getUserInfo', err) }
-        }
+        // The tap grants scope.userInfo (the button is the only way to).
+        return tap('getUserInfo', () => privacyAPI<Record<string, unknown>>('getUserInfo', 'POST', '/userinfo', who()))
       },
       chooseAvatarDetail: async (o: { deny?: boolean } = {}): Promise<ButtonDetail> => {
         if (o.deny) return { errMsg: 'chooseAvatar:fail cancel' }
-        try {
+        return tap('chooseAvatar', async () => {
           const r = await privacyAPI<{ path?: string; avatarUrl?: string; contentType?: string; data?: string }>(
             'chooseAvatar',
             'POST',
@@ -516,20 +506,14 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
             contentType = headersOf(res)['content-type'] ?? contentType
             data = new Uint8Array(await res.arrayBuffer())
           }
-          const path = addTempFile(data, contentType)
-          return { avatarUrl: path, errMsg: 'chooseAvatar:ok' }
-        } catch (err) {
-          return { ...failOf('chooseAvatar', err) }
-        }
+          return { avatarUrl: addTempFile(data, contentType) }
+        })
       },
-      nicknameDetail: async (): Promise<ButtonDetail> => {
-        try {
+      nicknameDetail: (): Promise<ButtonDetail> =>
+        tap('nickname', async () => {
           const r = await privacyAPI<{ nickname?: string; value?: string; nickName?: string }>('nickname', 'POST', '/nickname', who())
-          return { value: r.nickname ?? r.nickName ?? r.value ?? '', errMsg: 'nickname:ok' }
-        } catch (err) {
-          return { ...failOf('nickname', err) }
-        }
-      },
+          return { value: r.nickname ?? r.nickName ?? r.value ?? '' }
+        }),
       addTempFile,
       readTempFile: (path: string) => tempFiles.get(path),
       device: <T>(method: string, path: string, body?: unknown) => device<T>(method, path, body),
@@ -538,6 +522,15 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
       },
       clearStorage: () => storage.clear(),
     } satisfies SimulatedControls,
+  }
+
+  /** tap runs what a button tap or input does and gives its event detail: "<api>:ok" with the result, or the fail result. */
+  async function tap(apiName: string, run: () => Promise<Record<string, unknown>>): Promise<ButtonDetail> {
+    try {
+      return { ...(await run()), errMsg: `${apiName}:ok` }
+    } catch (err) {
+      return { ...failOf(apiName, err) }
+    }
   }
 
   function fromBase64(b64: string): Uint8Array {

@@ -20,3 +20,13 @@ test('package.json points WeChat npm build at the committed dist', async () => {
   assert.ok(existsSync(join(pkg, p.main)))
   assert.deepEqual(p.dependencies ?? {}, {}, 'no runtime dependencies')
 })
+
+test('the built SDK has no runtime dependencies: dist/ requires only its own files', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs')
+  const dist = join(pkg, 'dist')
+  for (const f of readdirSync(dist).filter((n) => n.endsWith('.js'))) {
+    for (const [, spec] of readFileSync(join(dist, f), 'utf8').matchAll(/require\(["']([^"']+)["']\)/g)) {
+      assert.match(spec, /^\.\//, `dist/${f} requires ${spec}`)
+    }
+  }
+})

@@ -1,21 +1,15 @@
 // Session expiry by the server's clock (POST /dev/v1/clock), on a server of
 // its own so moving the clock disturbs no other test.
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { DEV_APPID, countingFetch, json, startDev, uniqueUser } from './dev-server.mjs'
+import { DEV_APPID, countingFetch, json, devServerForFile, uniqueUser } from './dev-server.mjs'
 
 const require = createRequire(import.meta.url)
 const { createClient } = require('../dist/index.js')
 const { createSimulatedWx } = require('../dist/simulated-wx.js')
 
-let dev
-before(async () => {
-  dev = await startDev()
-})
-after(async () => {
-  await dev?.stop()
-})
+const dev = devServerForFile()
 
 test('idle expiry on the server clock: transparent re-login, same user', async () => {
   const fetch = countingFetch()

@@ -3,6 +3,7 @@
 // WXLOGIN_BIN names a prebuilt binary (scripts/test-sdk builds one); without
 // it the binary is built into a temp folder with `go build`.
 import { spawn, spawnSync } from 'node:child_process'
+import { after, before } from 'node:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -65,6 +66,24 @@ export async function startDev() {
     rmSync(data, { recursive: true, force: true })
   }
   return { api: urls.api, emulator: urls.emulator, stop, output: () => output }
+}
+
+/**
+ * devServerForFile starts one `wxlogin dev` before the calling test file's
+ * tests and stops it after them. The returned object gets startDev's fields
+ * (api, emulator, stop, output) once the server is up; setup, when given,
+ * runs on it first (e.g. to turn an emulator knob on).
+ */
+export function devServerForFile(setup) {
+  const dev = {}
+  before(async () => {
+    Object.assign(dev, await startDev())
+    await setup?.(dev)
+  })
+  after(async () => {
+    await dev.stop?.()
+  })
+  return dev
 }
 
 /** countingFetch wraps fetch and counts requests by "METHOD /path". */

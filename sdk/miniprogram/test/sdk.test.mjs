@@ -1,21 +1,15 @@
 // The SDK and the simulated wx against a real `wxlogin dev` (server + WeChat
 // emulator over real HTTP). Each test plays its own simulated user.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { DEV_APPID, countingFetch, json, jscode2sessionCalls, startDev, uniqueUser } from './dev-server.mjs'
+import { DEV_APPID, countingFetch, json, jscode2sessionCalls, devServerForFile, uniqueUser } from './dev-server.mjs'
 
 const require = createRequire(import.meta.url)
 const { createClient, WxloginError, isWxloginError, isAnonymousProfile } = require('../dist/index.js')
 const { createSimulatedWx } = require('../dist/simulated-wx.js')
 
-let dev
-before(async () => {
-  dev = await startDev()
-})
-after(async () => {
-  await dev?.stop()
-})
+const dev = devServerForFile()
 
 /** device makes a simulated device (wx + client) for a new user; options pass through to createSimulatedWx. */
 function device(name, options = {}) {

@@ -2,23 +2,18 @@
 // `wxlogin dev`: privacy agreement, the avatar/nickname profile, anonymised
 // getUserProfile, and the same flow on a 2018 base library. The emulator's
 // privacy check is switched on for this file's own server.
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { DEV_APPID, countingFetch, json, startDev, uniqueUser } from './dev-server.mjs'
+import { DEV_APPID, countingFetch, json, devServerForFile, uniqueUser } from './dev-server.mjs'
 
 const require = createRequire(import.meta.url)
 const { createClient, isAnonymousProfile, isWxloginError } = require('../dist/index.js')
 const { createSimulatedWx } = require('../dist/simulated-wx.js')
 
-let dev
-before(async () => {
-  dev = await startDev()
-  const r = await json(dev.emulator + '/emulator/v1/config', { method: 'PUT', body: { privacy_check: true } })
+const dev = devServerForFile(async ({ emulator }) => {
+  const r = await json(emulator + '/emulator/v1/config', { method: 'PUT', body: { privacy_check: true } })
   assert.equal(r.status, 200, JSON.stringify(r.body))
-})
-after(async () => {
-  await dev?.stop()
 })
 
 function device(name, wxOptions = {}) {

@@ -177,3 +177,56 @@ test('an explicit loginCode without a session is used for the login itself (no w
   ])
   assert.ok(!wx.calls.includes('wx.login'))
 })
+
+test('a busy WeChat during login: a new code per attempt, one Retry-After budget, no wait after the last attempt', async () => {
+  const waits = []
+  const bodies = []
+  const wx = scriptedWx((o) => (bodies.push(o.data), err(503, 'upstream_unavailable', { 'Retry-After': '1' })))
+  const client = createClient({ baseURL: 'https://api.example', wx, sleep: async (ms) => void waits.push(ms) })
+  await assert.rejects(client.login(), (e) => e.code === 'upstream_unavailable' && e.status === 503)
+  assert.deepEqual(bodies.map((b) => b.code), ['code-1', 'code-2', 'code-3'], 'three attempts, each with a new wx.login code')
+  assert.deepEqual(waits, [1000, 1000], 'a wait between attempts, none after the last')
+
+  const waits2 = []
+  const wx2 = scriptedWx(() => err(503, 'upstream_unavailable', { 'Retry-After': '1' }))
+  const bounded = createClient({ baseURL: 'https://api.example', wx: wx2, maxRetryWaitMs: 1500, sleep: async (ms) => void waits2.push(ms) })
+  await assert.rejects(bounded.login(), (e) => e.code === 'upstream_unavailable')
+  assert.deepEqual(waits2, [1000], 'the second wait would pass maxRetryWaitMs for the whole login')
+})
+
+test('storageKey and baseURL are the caller’s: the session lives under the given key only', async () => {
+  const urls = []
+  const wx = scriptedWx((o) => (urls.push(o.url), loginOK(1)))
+  const client = createClient({ baseURL: 'https://login.example/base/', wx, storageKey: 'myapp:login' })
+  await client.login()
+  assert.deepEqual(urls, ['https://login.example/base/v1/login'])
+  assert.equal(wx.storage.get('myapp:login').token, 'tok-1')
+  assert.equal(wx.storage.has('wxlogin:session'), false)
+  await client.logout()
+  assert.equal(wx.storage.has('myapp:login'), false)
+})
+
+test('an avatar upload refused with 401 session_invalid logs in again once and uploads again', async () => {
+  let logins = 0
+  const wx = scriptedWx((o) => (o.url.endsWith('/v1/login') ? loginOK(++logins) : ok({})))
+  const uploads = []
+  wx.uploadFile = (o) => {
+    uploads.push([o.url, o.filePath, o.name, o.header.Authorization])
+    const stale = o.header.Authorization === 'Bearer tok-1'
+    setTimeout(() =>
+      o.success(
+        stale
+          ? { statusCode: 401, data: JSON.stringify({ error: { code: 'session_invalid', message: 'gone' } }) }
+          : { statusCode: 200, data: JSON.stringify({ profile: { avatar_url: '/v1/avatars/a1' } }) },
+      ),
+    )
+  }
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  const user = await client.saveProfile({ avatarPath: 'wxfile://tmp_1.png' })
+  assert.deepEqual(user, { profile: { avatar_url: '/v1/avatars/a1' } })
+  assert.equal(logins, 2)
+  assert.deepEqual(uploads, [
+    ['https://api.example/v1/me/avatar', 'wxfile://tmp_1.png', 'file', 'Bearer tok-1'],
+    ['https://api.example/v1/me/avatar', 'wxfile://tmp_1.png', 'file', 'Bearer tok-2'],
+  ])
+})
