@@ -1,8 +1,8 @@
 package auth
 
-// THIS FILE IS THE CONTRACT between auth and httpapi (and cmd/wxlogin).
-// Exported names and signatures here may be added to, not changed, without
-// telling the lead. Bodies marked TODO are to be written by auth's owner.
+// This file is auth's exported surface, what httpapi and cmd/wxlogin call.
+// The larger use cases behind it live in the files named after them
+// (login.go, verify.go, userdata.go, profile.go).
 
 import (
 	"context"
