@@ -129,6 +129,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":{"code":"internal","message":"` + internalMessage + `"}}`)
 	}
+	writeJSONBody(w, status, body)
+}
+
+// writeJSONBody sends an encoded JSON body.
+func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
 	// Keys are canonical already; assigning skips Set's canonicalisation
 	// on the forward-auth hot path.
 	h := w.Header()

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
@@ -266,7 +268,41 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	h["X-Wxlogin-Appid"] = []string{p.AppID}
 	// Set even when empty, so a proxy copying it replaces a forged one.
 	h["X-Wxlogin-Unionid"] = []string{p.UnionID}
-	writeJSON(w, http.StatusOK, forwardAuthResponse{UserID: p.UserID, AppID: p.AppID, OpenID: p.OpenID, UnionID: p.UnionID, ExpiresAt: p.ExpiresAt.UTC()})
+	writeJSONBody(w, http.StatusOK, appendForwardAuth(make([]byte, 0, 192), p))
+}
+
+// appendForwardAuth appends forward-auth's JSON body (forwardAuthResponse)
+// without reflection: this answer is the hot path, and encoding/json was
+// the largest part of its cost. Values outside plain printable ASCII, which
+// WeChat's ids never hold, fall back to encoding/json.
+func appendForwardAuth(b []byte, p wxlogin.Principal) []byte {
+	if !plainASCII(p.UserID) || !plainASCII(p.AppID) || !plainASCII(p.OpenID) || !plainASCII(p.UnionID) {
+		j, _ := json.Marshal(forwardAuthResponse{UserID: p.UserID, AppID: p.AppID, OpenID: p.OpenID, UnionID: p.UnionID, ExpiresAt: p.ExpiresAt.UTC()})
+		return append(b, j...)
+	}
+	b = append(b, `{"user_id":"`...)
+	b = append(b, p.UserID...)
+	b = append(b, `","appid":"`...)
+	b = append(b, p.AppID...)
+	b = append(b, `","openid":"`...)
+	b = append(b, p.OpenID...)
+	if p.UnionID != "" {
+		b = append(b, `","unionid":"`...)
+		b = append(b, p.UnionID...)
+	}
+	b = append(b, `","expires_at":"`...)
+	b = p.ExpiresAt.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, `"}`...)
+}
+
+// plainASCII reports whether s needs no escaping in a JSON string.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func noContent(w http.ResponseWriter) {

@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"errors"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,8 +26,11 @@ func (s *Server) initMetrics(reg prometheus.Registerer) {
 		Help:      "Time to answer an HTTP request, by route pattern.",
 		Buckets:   []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route"})
-	s.requests = register(reg, requests)
-	s.latency = register(reg, latency)
+	s.metrics = &requestMetrics{
+		requests: register(reg, requests),
+		latency:  register(reg, latency),
+		series:   make(map[seriesKey]routeSeries),
+	}
 
 	gatherer := prometheus.DefaultGatherer
 	if g, ok := reg.(prometheus.Gatherer); ok {
@@ -44,4 +50,44 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		panic("httpapi: registering metrics: " + err.Error())
 	}
 	return c
+}
+
+// requestMetrics counts requests and their latency. It keeps the resolved
+// series of each (route, status) so the hot path (forward-auth) does not
+// hash label values on every request; routes are patterns and statuses few,
+// so the map stays small.
+type requestMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+
+	mu     sync.RWMutex
+	series map[seriesKey]routeSeries
+}
+
+type seriesKey struct {
+	route  string
+	status int
+}
+
+type routeSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+func (m *requestMetrics) observe(route string, status int, d time.Duration) {
+	k := seriesKey{route, status}
+	m.mu.RLock()
+	sr, ok := m.series[k]
+	m.mu.RUnlock()
+	if !ok {
+		sr = routeSeries{
+			count:   m.requests.WithLabelValues(route, strconv.Itoa(status)),
+			latency: m.latency.WithLabelValues(route),
+		}
+		m.mu.Lock()
+		m.series[k] = sr
+		m.mu.Unlock()
+	}
+	sr.count.Inc()
+	sr.latency.Observe(d.Seconds())
 }

@@ -83,8 +83,7 @@ type Server struct {
 	dev            *DevConfig
 	mux            *http.ServeMux
 	patterns       []string // every pattern handle mounted, in order
-	requests       *prometheus.CounterVec
-	latency        *prometheus.HistogramVec
+	metrics        *requestMetrics
 	metricsHandler http.Handler
 }
 
@@ -205,8 +204,12 @@ func routeOf(ctx context.Context) string {
 	return ""
 }
 
-// probes are the routes polled by orchestrators and scrapers.
-var probes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+// quietRoutes are logged at DEBUG when they succeed: the probes, polled by
+// orchestrators and scrapers every few seconds, and forward-auth, which
+// runs once for every request a proxy guards (the proxy and the backend
+// log that request already). At INFO they would bury the requests that
+// matter. Their failures are logged at INFO like any other.
+var quietRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "/v1/auth": true}
 
 // unmatched labels requests no route took, so that random paths cannot
 // grow the metrics' label set.
@@ -251,9 +254,7 @@ func (s *Server) observe(r *http.Request, rec *statusRecorder, info *requestInfo
 		status = http.StatusOK
 	}
 	level := slog.LevelInfo
-	if probes[info.route] && status < 400 {
-		// Orchestrators poll these every few seconds; at INFO they would
-		// bury the requests that matter.
+	if quietRoutes[info.route] && status < 400 {
 		level = slog.LevelDebug
 	}
 	s.log.LogAttrs(r.Context(), level, "http request",
@@ -262,10 +263,8 @@ func (s *Server) observe(r *http.Request, rec *statusRecorder, info *requestInfo
 		slog.Int("status", status),
 		slog.Duration("duration", d),
 		slog.String("request_id", info.id))
-	if s.requests != nil {
-		code := strconv.Itoa(status)
-		s.requests.WithLabelValues(info.route, code).Inc()
-		s.latency.WithLabelValues(info.route).Observe(d.Seconds())
+	if s.metrics != nil {
+		s.metrics.observe(info.route, status, d)
 	}
 }
 

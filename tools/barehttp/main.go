@@ -12,6 +12,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"time"
 )
 
 func main() {
@@ -23,7 +24,15 @@ func main() {
 	}
 	fmt.Printf("barehttp: listening on http://%s\n", ln.Addr())
 	body := []byte(`{"user_id":"usr_baseline","appid":"wx0000000000000000","openid":"o_baseline"}`)
-	log.Fatal(http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The same server settings as wxlogin's (cmd/wxlogin/stack.go), so the
+	// comparison is of the handlers, not of the timeouts' bookkeeping.
+	srv := &http.Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -34,5 +43,6 @@ func main() {
 		h.Set("X-Wxlogin-Openid", "o_baseline")
 		h.Set("X-Wxlogin-Appid", "wx0000000000000000")
 		w.Write(body)
-	})))
+	})
+	log.Fatal(srv.Serve(ln))
 }
