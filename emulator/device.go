@@ -233,7 +233,7 @@ func (e *Emulator) Phone(appid, user string) (PhoneNumber, error) {
 	if derr != nil {
 		return PhoneNumber{}, derr
 	}
-	if derr := e.privacyLocked("getPhoneNumber", acct, now); derr != nil {
+	if derr := e.privacyLocked("getPhoneNumber", acct); derr != nil {
 		return PhoneNumber{}, derr
 	}
 	u := acct.person.user

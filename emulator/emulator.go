@@ -132,7 +132,6 @@ type Emulator struct {
 	unknown []string             // unknown routes, "METHOD /path"
 	tmp     map[string]*tmpFile  // chooseAvatar images
 	tmpIDs  []string             // tmp in creation order, to bound memory
-	groups  map[string]string    // share group name -> openGId seed
 }
 
 // New returns an emulator serving apps, or DevApps when none are given.

@@ -29,7 +29,7 @@ func privacyErr(api, format string, args ...any) *DeviceError {
 
 // privacyLocked fails a privacy API while the user has not agreed to the
 // app's privacy guidelines (when the check applies).
-func (e *Emulator) privacyLocked(api string, acct *account, now time.Time) *DeviceError {
+func (e *Emulator) privacyLocked(api string, acct *account) *DeviceError {
 	if !e.privacyApplies(acct) || acct.privacyAgreed {
 		return nil
 	}
@@ -140,8 +140,7 @@ func (e *Emulator) ChooseAvatar(appid, user string) (Avatar, error) {
 	e.init()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := e.nowLocked()
-	acct, derr := e.fillInLocked("chooseAvatar", appid, user, now)
+	acct, derr := e.fillInLocked("chooseAvatar", appid, user)
 	if derr != nil {
 		return Avatar{}, derr
 	}
@@ -177,7 +176,7 @@ func (e *Emulator) Nickname(appid, user string) (string, error) {
 	e.init()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	acct, derr := e.fillInLocked("nickname", appid, user, e.nowLocked())
+	acct, derr := e.fillInLocked("nickname", appid, user)
 	if derr != nil {
 		return "", derr
 	}
@@ -185,7 +184,7 @@ func (e *Emulator) Nickname(appid, user string) (string, error) {
 }
 
 // fillInLocked checks what the avatar and nickname fill-in share.
-func (e *Emulator) fillInLocked(api, appid, user string, now time.Time) (*account, *DeviceError) {
+func (e *Emulator) fillInLocked(api, appid, user string) (*account, *DeviceError) {
 	acct, derr := e.deviceAccountLocked(api, appid, user)
 	if derr != nil {
 		return nil, derr
@@ -194,7 +193,7 @@ func (e *Emulator) fillInLocked(api, appid, user string, now time.Time) (*accoun
 		return nil, deviceErr(ENotSupported, api+":fail not supported",
 			"%s needs base library %s; the device has %s", api, libPhoneCode, u.BaseLibrary)
 	}
-	if derr := e.privacyLocked(api, acct, now); derr != nil {
+	if derr := e.privacyLocked(api, acct); derr != nil {
 		return nil, derr
 	}
 	return acct, nil

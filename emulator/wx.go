@@ -133,7 +133,7 @@ func (e *Emulator) UserInfo(appid, user string) (Credentials, error) {
 	if derr != nil {
 		return Credentials{}, derr
 	}
-	if derr := e.privacyLocked("getUserInfo", acct, now); derr != nil {
+	if derr := e.privacyLocked("getUserInfo", acct); derr != nil {
 		return Credentials{}, derr
 	}
 	c, err := e.credentialsLocked("getUserInfo", acct, now, true)
@@ -159,7 +159,7 @@ func (e *Emulator) Profile(appid, user string) (Credentials, error) {
 		return Credentials{}, deviceErr(ENotSupported, "getUserProfile:fail not supported",
 			"getUserProfile needs base library %s; the device has %s", libGetUserProfile, u.BaseLibrary)
 	}
-	if derr := e.privacyLocked("getUserProfile", acct, now); derr != nil {
+	if derr := e.privacyLocked("getUserProfile", acct); derr != nil {
 		return Credentials{}, derr
 	}
 	return e.credentialsLocked("getUserProfile", acct, now, false)
@@ -178,7 +178,7 @@ func (e *Emulator) WeRun(appid, user string, accept bool) (Encrypted, error) {
 	if derr != nil {
 		return Encrypted{}, derr
 	}
-	if derr := e.privacyLocked("getWeRunData", acct, now); derr != nil {
+	if derr := e.privacyLocked("getWeRunData", acct); derr != nil {
 		return Encrypted{}, derr
 	}
 	key, derr := e.keyLocked("getWeRunData", acct, now)
