@@ -35,7 +35,9 @@
 // store round trip, no write, no allocation. Sliding renewal writes to the
 // store only when the last write is TouchInterval old (one writer per
 // session, chosen by compare-and-swap); the principal's ExpiresAt is the
-// earlier of now+IdleTimeout and the absolute deadline.
+// earlier of the absolute deadline and the idle deadline the store holds
+// (the last touch written + IdleTimeout), so a client is never promised a
+// moment at which its token would already be refused.
 //
 // A revoked token must fail at once, so every path that ends sessions
 // (Logout, RevokeSession, RevokeAllSessions, the admin revocations, erasure

@@ -67,8 +67,12 @@ func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.P
 			return wxlogin.Principal{}, storeErr(err)
 		}
 	}
+	// The idle deadline is the one the store holds, counted from the last
+	// touch written, not from now: between two writes a session really
+	// dies at lastSeen+idle, and a client told now+idle could be refused
+	// up to TouchInterval before the time it was given.
 	p := e.principal
-	p.ExpiresAt = now.Add(s.idle)
+	p.ExpiresAt = time.Unix(0, e.lastSeen.Load()).UTC().Add(s.idle)
 	if e.expiresAt.Before(p.ExpiresAt) {
 		p.ExpiresAt = e.expiresAt
 	}

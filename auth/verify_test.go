@@ -136,6 +136,50 @@ func TestVerifyExpiry(t *testing.T) {
 	}
 }
 
+// The expires_at a client is given is a promise: until that instant the
+// token works (unless revoked). Between two throttled touches the store's
+// idle deadline does not move, so neither may the promise.
+func TestVerifyExpiresAtIsKept(t *testing.T) {
+	t.Parallel()
+	const idle = auth.DefaultIdleTimeout
+	tests := []struct {
+		name    string
+		advance time.Duration // from login to the verify whose ExpiresAt is promised
+		want    time.Duration // that ExpiresAt, after login
+	}{
+		{"right after login", 0, idle},
+		{"between touches: the last touch counts", 30 * time.Second, idle},
+		{"a touch is written", auth.DefaultTouchInterval, auth.DefaultTouchInterval + idle},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			ctx := t.Context()
+			r := e.login(ctx, app1, "alice")
+			login := e.clock.Now()
+			e.clock.Advance(tt.advance)
+			p := e.verify(ctx, r.Token)
+			if want := login.Add(tt.want); !p.ExpiresAt.Equal(want) {
+				t.Errorf("ExpiresAt = %v, want %v", p.ExpiresAt, want)
+			}
+			// The token still works at the last instant promised...
+			e.clock.Advance(p.ExpiresAt.Sub(e.clock.Now()) - time.Nanosecond)
+			if _, err := e.svc.Verify(ctx, r.Token.Reveal()); err != nil {
+				t.Fatalf("verify just before the promised %v: %v", p.ExpiresAt, err)
+			}
+			// ...and, with no request in between, not after it.
+			e2 := newEnv(t)
+			r2 := e2.login(ctx, app1, "bob")
+			e2.clock.Advance(tt.advance)
+			p2 := e2.verify(ctx, r2.Token)
+			e2.clock.Advance(p2.ExpiresAt.Sub(e2.clock.Now()))
+			_, err := e2.svc.Verify(ctx, r2.Token.Reveal())
+			wantCode(t, err, wxlogin.ESessionInvalid)
+		})
+	}
+}
+
 func TestVerifyTouchThrottled(t *testing.T) {
 	t.Parallel()
 	var cs *countingStore
