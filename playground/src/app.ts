@@ -4,7 +4,7 @@
 // call goes through traced(), which puts it on the timeline; after each call
 // to wxlogin the emulator's stats tell which WeChat APIs the server called.
 import { createClient, isAnonymousProfile, WxloginError, type Client } from '../../sdk/miniprogram/src/index'
-import { compareVersions, createSimulatedWx, type FetchLike, type SimulatedWx } from '../../sdk/miniprogram/src/simulated-wx'
+import { compareVersions, createSimulatedWx, type ButtonDetail, type FetchLike, type SimulatedWx } from '../../sdk/miniprogram/src/simulated-wx'
 
 type Lane = 'sdk' | 'wx' | 'wxlogin' | 'wechat' | 'dev'
 
@@ -348,7 +348,7 @@ function setupDevice(): void {
   const old = compareVersions(baseLibrary(), '2.21.2') < 0
   $('lib-badge').textContent = 'base library ' + baseLibrary()
   $('btn-profile').textContent = typeof wx.getUserProfile === 'function' ? 'getUserProfile' : 'getUserInfo button'
-  for (const id of ['btn-privacy', 'btn-avatar', 'btn-nickname', 'btn-save-profile', 'nickname', 'chk-privacy']) {
+  for (const id of ['btn-privacy', 'btn-avatar', 'btn-nickname', 'btn-save-profile', 'btn-upload-text', 'btn-upload-big', 'nickname', 'chk-privacy']) {
     ;($(id) as HTMLButtonElement).disabled = old
   }
   $('today-note').hidden = !old
@@ -403,6 +403,37 @@ function countLogins(): () => number {
     Array.from(document.querySelectorAll('#timeline [data-lane="wxlogin"] .title'))
       .slice(before)
       .filter((t) => /POST \/v1\/login/.test(t.textContent ?? '')).length
+}
+
+/** tapped passes on a button's event detail, or throws its failure for the timeline to explain. */
+function tapped(d: ButtonDetail): ButtonDetail {
+  if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg })
+  return d
+}
+
+/** The server's avatar size limit (httpapi.DefaultMaxAvatarBytes). */
+const MAX_AVATAR_BYTES = 2 << 20
+
+/**
+ * refusedUpload tries to save a file the server must refuse as the avatar and
+ * shows that the stored profile did not change.
+ */
+async function refusedUpload(path: string, what: string): Promise<void> {
+  const before = await client.me<Me>()
+  try {
+    await client.saveProfile({ avatarPath: path })
+    sdkNote(`✗ wxlogin accepted ${what}`, undefined, false)
+  } catch (err) {
+    explainError(err)
+  }
+  const after = await client.me<Me>()
+  showProfile(after)
+  const unchanged = (after.profile?.avatar_url ?? null) === (before.profile?.avatar_url ?? null)
+  sdkNote(
+    unchanged ? `✓ nothing stored: the avatar is still ${after.profile?.avatar_url ?? 'unset'}` : `✗ the avatar changed to ${after.profile?.avatar_url}`,
+    undefined,
+    unchanged,
+  )
 }
 
 async function prepareIfAsked(): Promise<void> {
@@ -460,6 +491,9 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
       }
       const saved = await client.saveUserInfo(detail)
       sdkNote(`✓ user info verified and stored: ${String(saved.nickName ?? '')}`)
+      const me = await client.me<Me>()
+      showProfile(me)
+      if (isAnonymousProfile(info) && me.profile?.nickname) sdkNote(`✓ the filled-in profile stays: ${me.profile.nickname}`)
     },
   },
   'btn-phone': {
@@ -540,8 +574,7 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
     label: 'chooseAvatar',
     run: async () => {
       await client.ensurePrivacy()
-      const d = await wx.simulated.chooseAvatarDetail()
-      if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg })
+      const d = tapped(await wx.simulated.chooseAvatarDetail())
       avatarPath = String(d.avatarUrl)
       const f = wx.simulated.readTempFile(avatarPath)
       if (f) {
@@ -557,8 +590,7 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
     label: 'nickname input',
     run: async () => {
       await client.ensurePrivacy()
-      const d = await wx.simulated.nicknameDetail()
-      if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg })
+      const d = tapped(await wx.simulated.nicknameDetail())
       $<HTMLInputElement>('nickname').value = String(d.value ?? '')
     },
   },
@@ -577,6 +609,18 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
       const me = await client.me<Me>()
       showProfile(me)
       sdkNote(`✓ profile saved: ${me.profile?.nickname || '(no nickname)'}${me.profile?.avatar_url ? ', avatar at ' + me.profile.avatar_url : ''}`)
+    },
+  },
+  'btn-upload-text': {
+    label: 'upload a text file named like a PNG',
+    run: () => refusedUpload(wx.simulated.addTempFile('<svg onload="alert(1)"></svg>', 'image/png'), 'a text file'),
+  },
+  'btn-upload-big': {
+    label: 'upload an image over the size limit',
+    run: () => {
+      const big = new Uint8Array(MAX_AVATAR_BYTES + 1024)
+      big.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) // a PNG signature, so only the size is wrong
+      return refusedUpload(wx.simulated.addTempFile(big, 'image/png'), 'an oversized image')
     },
   },
 }

@@ -176,8 +176,8 @@
           }
         }
       }
-      let lastErr;
-      for (let attempt = 0; attempt < MAX_LOGIN_ATTEMPTS; attempt++) {
+      const budget = { waited: 0 };
+      for (let attempt = 1; ; attempt++) {
         const code = this.takePendingCode() ?? await this.wxLogin();
         const body = { code };
         if (this.appid) body.appid = this.appid;
@@ -195,15 +195,11 @@
           this.checkedToken = session.token;
           return session;
         } catch (err) {
-          lastErr = err;
-          if (err instanceof WxloginError && (err.code === "invalid_code" || err.code === "upstream_unavailable")) {
-            if (err.code === "upstream_unavailable" && !await this.waitRetryAfter(err, { waited: 0 })) throw err;
-            continue;
-          }
-          throw err;
+          const retryable = err instanceof WxloginError && (err.code === "invalid_code" || err.code === "upstream_unavailable");
+          if (!retryable || attempt >= MAX_LOGIN_ATTEMPTS) throw err;
+          if (err.code === "upstream_unavailable" && !await this.waitRetryAfter(err, budget)) throw err;
         }
       }
-      throw lastErr;
     }
     async wxLogin() {
       this.pendingCode = null;
@@ -847,25 +843,15 @@
         baseLibrary: baseLibrary2,
         getPhoneNumberDetail: async (o = {}) => {
           if (o.deny) return { errMsg: "getPhoneNumber:fail user deny" };
-          try {
-            const r = await privacyAPI("getPhoneNumber", "POST", "/phone", who());
-            return { ...r, errMsg: "getPhoneNumber:ok" };
-          } catch (err) {
-            return { ...failOf("getPhoneNumber", err) };
-          }
+          return tap("getPhoneNumber", () => privacyAPI("getPhoneNumber", "POST", "/phone", who()));
         },
         getUserInfoDetail: async (o = {}) => {
           if (o.deny) return { errMsg: "getUserInfo:fail auth deny" };
-          try {
-            const r = await privacyAPI("getUserInfo", "POST", "/userinfo", who());
-            return { ...r, errMsg: "getUserInfo:ok" };
-          } catch (err) {
-            return { ...failOf("getUserInfo", err) };
-          }
+          return tap("getUserInfo", () => privacyAPI("getUserInfo", "POST", "/userinfo", who()));
         },
         chooseAvatarDetail: async (o = {}) => {
           if (o.deny) return { errMsg: "chooseAvatar:fail cancel" };
-          try {
+          return tap("chooseAvatar", async () => {
             const r = await privacyAPI(
               "chooseAvatar",
               "POST",
@@ -883,20 +869,13 @@
               contentType = headersOf(res)["content-type"] ?? contentType;
               data = new Uint8Array(await res.arrayBuffer());
             }
-            const path = addTempFile(data, contentType);
-            return { avatarUrl: path, errMsg: "chooseAvatar:ok" };
-          } catch (err) {
-            return { ...failOf("chooseAvatar", err) };
-          }
+            return { avatarUrl: addTempFile(data, contentType) };
+          });
         },
-        nicknameDetail: async () => {
-          try {
-            const r = await privacyAPI("nickname", "POST", "/nickname", who());
-            return { value: r.nickname ?? r.nickName ?? r.value ?? "", errMsg: "nickname:ok" };
-          } catch (err) {
-            return { ...failOf("nickname", err) };
-          }
-        },
+        nicknameDetail: () => tap("nickname", async () => {
+          const r = await privacyAPI("nickname", "POST", "/nickname", who());
+          return { value: r.nickname ?? r.nickName ?? r.value ?? "" };
+        }),
         addTempFile,
         readTempFile: (path) => tempFiles.get(path),
         device: (method, path, body) => device(method, path, body),
@@ -906,6 +885,13 @@
         clearStorage: () => storage.clear()
       }
     };
+    async function tap(apiName, run) {
+      try {
+        return { ...await run(), errMsg: `${apiName}:ok` };
+      } catch (err) {
+        return { ...failOf(apiName, err) };
+      }
+    }
     function fromBase64(b64) {
       const bin = globalThis.atob(b64);
       const out = new Uint8Array(bin.length);
@@ -1226,7 +1212,7 @@ ${pretty(v)}`;
     const old = compareVersions(baseLibrary(), "2.21.2") < 0;
     $("lib-badge").textContent = "base library " + baseLibrary();
     $("btn-profile").textContent = typeof wx2.getUserProfile === "function" ? "getUserProfile" : "getUserInfo button";
-    for (const id of ["btn-privacy", "btn-avatar", "btn-nickname", "btn-save-profile", "nickname", "chk-privacy"]) {
+    for (const id of ["btn-privacy", "btn-avatar", "btn-nickname", "btn-save-profile", "btn-upload-text", "btn-upload-big", "nickname", "chk-privacy"]) {
       ;
       $(id).disabled = old;
     }
@@ -1272,6 +1258,28 @@ ${pretty(v)}`;
   function countLogins() {
     const before = document.querySelectorAll('#timeline [data-lane="wxlogin"]').length;
     return () => Array.from(document.querySelectorAll('#timeline [data-lane="wxlogin"] .title')).slice(before).filter((t) => /POST \/v1\/login/.test(t.textContent ?? "")).length;
+  }
+  function tapped(d) {
+    if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg });
+    return d;
+  }
+  var MAX_AVATAR_BYTES = 2 << 20;
+  async function refusedUpload(path, what) {
+    const before = await client.me();
+    try {
+      await client.saveProfile({ avatarPath: path });
+      sdkNote(`✗ wxlogin accepted ${what}`, void 0, false);
+    } catch (err) {
+      explainError(err);
+    }
+    const after = await client.me();
+    showProfile(after);
+    const unchanged = (after.profile?.avatar_url ?? null) === (before.profile?.avatar_url ?? null);
+    sdkNote(
+      unchanged ? `✓ nothing stored: the avatar is still ${after.profile?.avatar_url ?? "unset"}` : `✗ the avatar changed to ${after.profile?.avatar_url}`,
+      void 0,
+      unchanged
+    );
   }
   async function prepareIfAsked() {
     if ($("chk-login-code").checked) {
@@ -1325,6 +1333,9 @@ ${pretty(v)}`;
         }
         const saved = await client.saveUserInfo(detail);
         sdkNote(`✓ user info verified and stored: ${String(saved.nickName ?? "")}`);
+        const me = await client.me();
+        showProfile(me);
+        if (isAnonymousProfile(info) && me.profile?.nickname) sdkNote(`✓ the filled-in profile stays: ${me.profile.nickname}`);
       }
     },
     "btn-phone": {
@@ -1405,8 +1416,7 @@ ${pretty(v)}`;
       label: "chooseAvatar",
       run: async () => {
         await client.ensurePrivacy();
-        const d = await wx2.simulated.chooseAvatarDetail();
-        if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg });
+        const d = tapped(await wx2.simulated.chooseAvatarDetail());
         avatarPath = String(d.avatarUrl);
         const f = wx2.simulated.readTempFile(avatarPath);
         if (f) {
@@ -1422,8 +1432,7 @@ ${pretty(v)}`;
       label: "nickname input",
       run: async () => {
         await client.ensurePrivacy();
-        const d = await wx2.simulated.nicknameDetail();
-        if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg });
+        const d = tapped(await wx2.simulated.nicknameDetail());
         $("nickname").value = String(d.value ?? "");
       }
     },
@@ -1442,6 +1451,18 @@ ${pretty(v)}`;
         const me = await client.me();
         showProfile(me);
         sdkNote(`✓ profile saved: ${me.profile?.nickname || "(no nickname)"}${me.profile?.avatar_url ? ", avatar at " + me.profile.avatar_url : ""}`);
+      }
+    },
+    "btn-upload-text": {
+      label: "upload a text file named like a PNG",
+      run: () => refusedUpload(wx2.simulated.addTempFile('<svg onload="alert(1)"></svg>', "image/png"), "a text file")
+    },
+    "btn-upload-big": {
+      label: "upload an image over the size limit",
+      run: () => {
+        const big = new Uint8Array(MAX_AVATAR_BYTES + 1024);
+        big.set([137, 80, 78, 71, 13, 10, 26, 10]);
+        return refusedUpload(wx2.simulated.addTempFile(big, "image/png"), "an oversized image");
       }
     }
   };

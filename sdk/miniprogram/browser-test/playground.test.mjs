@@ -26,6 +26,9 @@ const ARGS = [
 
 let dev, context, page, profile
 const pageErrors = []
+const consoleLines = []
+// Every login token the server handed the page: none may be shown or logged in full.
+const tokens = []
 
 before(async () => {
   dev = await startDev()
@@ -39,10 +42,14 @@ before(async () => {
   page = context.pages()[0] ?? (await context.newPage())
   page.on('pageerror', (err) => pageErrors.push(String(err)))
   page.on('console', (msg) => {
+    consoleLines.push(msg.text())
     // 4xx answers are part of the flow (the browser logs each one); anything else is a bug.
     if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) {
       pageErrors.push(msg.text())
     }
+  })
+  page.on('response', async (res) => {
+    if (new URL(res.url()).pathname === '/v1/login' && res.status() === 200) tokens.push((await res.json()).token)
   })
   // Nothing leaves the machine: only the dev server is reachable.
   await context.route((url) => !url.href.startsWith(dev.api), (route) => route.abort())
@@ -80,6 +87,16 @@ async function lastAction() {
     while (i >= 0 && !all[i].action) i--
     return all.slice(i)
   })
+}
+
+/** assertTokensHidden checks that no login token appears in full on the page (folded details included) or on the console. */
+async function assertTokensHidden() {
+  assert.ok(tokens.length > 0, 'the test saw a login')
+  const text = await page.evaluate(() => document.documentElement.textContent)
+  for (const token of tokens) {
+    assert.ok(!text.includes(token), 'a full login token is on the page')
+    assert.ok(!consoleLines.some((l) => l.includes(token)), 'a full login token is on the console')
+  }
 }
 
 function find(entries, pred, what) {
@@ -137,9 +154,12 @@ test('the playground walks the whole flow', async () => {
   find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/userinfo/.test(e.title) && e.status === '200', 'user info saved')
   find(t, (e) => /user info verified and stored/.test(e.title), 'SDK result')
   if (process.env.SCREENSHOT === '1') {
-    // The picture in docs/: a failed decrypt, explained, then the fix.
+    // The picture in docs/: a failed decrypt, explained, then the fix; tall
+    // enough to show every card of the mini program side.
+    await page.setViewportSize({ width: 1360, height: 1180 })
     await page.evaluate(() => window.scrollTo(0, 0))
     await page.screenshot({ path: join(repo, 'docs', 'playground.png') })
+    await page.setViewportSize({ width: 1360, height: 900 })
   }
 
   // Phone number: the one-time code path on today's base library.
@@ -179,6 +199,7 @@ test('the playground walks the whole flow', async () => {
   find(await lastAction(), (e) => e.lane === 'wxlogin' && /DELETE \/v1\/session/.test(e.title) && e.status === '204', 'logout')
   assert.equal(await page.textContent('#st-token'), '— (logged out)')
 
+  await assertTokensHidden()
   assert.deepEqual(pageErrors, [], 'no errors on the page')
 })
 
@@ -226,12 +247,55 @@ test("today's WeChat: privacy popup, avatar and nickname", async () => {
     const img = document.getElementById('st-avatar')
     return img && !img.hidden && img.complete && img.naturalWidth > 0
   }, null, { timeout: 10_000 })
+  const avatarURL = await page.getAttribute('#st-avatar', 'src')
 
-  // getUserProfile today: the anonymised profile, explained.
+  // Uploads wxlogin must refuse: a clear error, and the stored avatar stays.
+  for (const [id, code, status] of [
+    ['btn-upload-text', 'unsupported_media_type', '415'],
+    ['btn-upload-big', 'request_too_large', '413'],
+  ]) {
+    await click(id)
+    t = await lastAction()
+    const refusedUpload = find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/me\/avatar/.test(e.title) && e.code === code, `${code} upload`)
+    assert.equal(refusedUpload.status, status)
+    assert.ok(refusedUpload.why.length > 0, 'the refusal is explained')
+    find(t, (e) => e.lane === 'sdk' && /nothing stored/.test(e.title), 'nothing stored')
+    assert.equal(await page.getAttribute('#st-avatar', 'src'), avatarURL)
+    assert.equal(await page.textContent('#st-profile'), nickname)
+  }
+
+  // getUserProfile today: the anonymised profile, explained; the filled-in one stays.
   await click('btn-profile')
-  find(await lastAction(), (e) => /anonymised "微信用户" profile/.test(e.title), 'anonymised profile note')
+  t = await lastAction()
+  find(t, (e) => /anonymised "微信用户" profile/.test(e.title), 'anonymised profile note')
+  find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/userinfo/.test(e.title) && e.status === '200', 'anonymised user info sent')
+  find(t, (e) => /the filled-in profile stays/.test(e.title), 'filled-in profile kept')
+  assert.equal(await page.textContent('#st-profile'), nickname)
 
+  // The same user data flow on a 2018 base library, privacy check still on:
+  // no privacy popup, the getUserInfo button gives the real nickname, the phone
+  // comes as legacy encrypted data, and the avatar/nickname form is not there.
+  await page.fill('#user', 'bob-2018')
+  await page.dispatchEvent('#user', 'change')
+  await page.selectOption('#base-library', '2.2.0')
+  await idle()
+  assert.equal(await page.isDisabled('#btn-avatar'), true)
+  assert.equal(await page.isVisible('#today-note'), true)
+  await click('btn-login')
+  await click('btn-profile')
+  t = await lastAction()
+  find(t, (e) => e.lane === 'wx' && /getUserInfo · POST \/emulator\/v1\/userinfo/.test(e.title) && e.status === '200', 'getUserInfo button')
+  find(t, (e) => /user info verified and stored: bob-2018$/.test(e.title), 'the real nickname')
+  assert.ok(!t.some((e) => e.code === 'privacy_not_authorized'), 'no privacy check on 2.2.0')
+  await click('btn-phone')
+  t = await lastAction()
+  find(t, (e) => /legacy path/.test(e.title), 'legacy phone path')
+  find(t, (e) => /phone number stored/.test(e.title), 'legacy phone stored')
+  assert.equal(await page.isHidden('#modal'), true, 'no privacy popup on 2.2.0')
+
+  await page.selectOption('#base-library', '3.5.0')
   await page.uncheck('#chk-privacy')
   await idle()
+  await assertTokensHidden()
   assert.deepEqual(pageErrors, [], 'no errors on the page')
 })
