@@ -352,6 +352,17 @@ func TestDecryptRateLimit(t *testing.T) {
 	if _, err := e.svc.Decrypt(ctx, other, auth.KindShare, bobs.enc); err != nil {
 		t.Errorf("another session is limited too: %v", err)
 	}
+	// A phone code draws on the same bucket: each one costs a call to
+	// WeChat's getuserphonenumber, whose quota is the app's.
+	button, err := e.em.Phone(app1, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.SavePhone(ctx, p, button.Code, auth.Encrypted{})
+	wantCode(t, err, wxlogin.ERateLimited)
+	if n := e.calls(emulator.APIGetUserPhoneNumber); n != 0 {
+		t.Errorf("a limited phone request called WeChat %d times", n)
+	}
 	e.clock.Advance(time.Second)
 	if _, err := e.svc.Decrypt(ctx, p, auth.KindShare, s.enc); err != nil {
 		t.Errorf("after a second: %v", err)
