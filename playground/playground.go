@@ -4,7 +4,6 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
-	"strings"
 )
 
 //go:embed static
@@ -22,19 +21,13 @@ func Files() fs.FS {
 // Handler serves the playground at root paths ("/", "/app.js",
 // "/style.css"); mount it under a prefix with http.StripPrefix. Only GET and
 // HEAD are served; the page is never cached stale (it changes with the binary).
+// Only static/ is embedded, so the TypeScript sources are never served.
 func Handler() http.Handler {
 	files := http.FileServerFS(Files())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		if r.URL.Path == "" {
-			r.URL.Path = "/"
-		}
-		if strings.HasSuffix(r.URL.Path, ".map") || strings.Contains(r.URL.Path, "/src/") {
-			http.NotFound(w, r)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-cache")
