@@ -70,14 +70,20 @@ type tokenAnswer struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
+// maxTokenLifetime caps the expires_in we believe. WeChat says 7200 s; a
+// larger number is a broken answer, and one past 292 years would overflow
+// time.Duration into a token that looks expired on arrival.
+const maxTokenLifetime = 24 * time.Hour
+
 func (a *tokenAnswer) token(api string, issued time.Time) (Token, error) {
 	if a.AccessToken == "" || a.ExpiresIn <= 0 {
 		return Token{}, malformed(api, "access_token or expires_in")
 	}
-	return Token{
-		Value:     wxlogin.Secret(a.AccessToken),
-		ExpiresAt: issued.Add(time.Duration(a.ExpiresIn) * time.Second),
-	}, nil
+	life := maxTokenLifetime
+	if a.ExpiresIn < int64(maxTokenLifetime/time.Second) {
+		life = time.Duration(a.ExpiresIn) * time.Second
+	}
+	return Token{Value: wxlogin.Secret(a.AccessToken), ExpiresAt: issued.Add(life)}, nil
 }
 
 // GetAccessToken fetches a new token from cgi-bin/token, uncached. Every

@@ -83,6 +83,36 @@ func TestGetAccessTokenErrors(t *testing.T) {
 	}
 }
 
+// TestAccessTokenLifetimeCapped: an expires_in far beyond WeChat's 7200 s
+// (here one that would overflow time.Duration) is believed only up to a day.
+func TestAccessTokenLifetimeCapped(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		expiresIn int64
+		want      time.Duration
+	}{
+		{"WeChat's own", 7200, 7200 * time.Second},
+		{"a day", 86400, 24 * time.Hour},
+		{"a year", 365 * 86400, 24 * time.Hour},
+		{"overflowing", 1 << 62, 24 * time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, map[string]script{
+				"/cgi-bin/stable_token": answer(map[string]any{"access_token": "t", "expires_in": tt.expiresIn}),
+			})
+			tok, err := f.client.GetStableAccessToken(t.Context(), testApp, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tok.ExpiresAt.Sub(f.clock.Now()); got != tt.want {
+				t.Errorf("token lives %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestAccessTokenCache walks one app's token through its life on a fake
 // clock: fetched once, served from the cache, renewed RefreshBefore its
 // expiry.
