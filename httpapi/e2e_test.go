@@ -699,12 +699,16 @@ func TestE2ERepeatedCode(t *testing.T) {
 		t.Errorf("jscode2session called %d times, want 1", n)
 	}
 	w.clock.Advance(2 * time.Second)
+	before := w.snapshot()
 	w.request("POST", "/v1/login", "", body).fails(t, 401, "invalid_code")
 	w.request("POST", "/v1/login", "", map[string]string{"code": "never-issued", "appid": app1}).fails(t, 401, "invalid_code")
 	// expired: older than WeChat's five minutes
 	stale := w.code(app1, "tap")
 	w.clock.Advance(6 * time.Minute)
 	w.request("POST", "/v1/login", "", map[string]string{"code": stale, "appid": app1}).fails(t, 401, "invalid_code")
+	if d := cmp.Diff(before, w.snapshot()); d != "" {
+		t.Errorf("refused codes changed the store:\n%s", d)
+	}
 }
 
 func TestE2EWeChatFailures(t *testing.T) {
@@ -777,8 +781,12 @@ func TestE2EWeChatFailures(t *testing.T) {
 		w := newWorld(t, func(_ *world, a *auth.Config, _ *httpapi.Config) {
 			a.Apps[0].Secret = "not-the-secret-wechat-knows"
 		})
+		before := w.snapshot()
 		r := w.request("POST", "/v1/login", "", map[string]string{"code": w.code(app1, "m"), "appid": app1})
 		r.fails(t, 502, "upstream_rejected")
+		if d := cmp.Diff(before, w.snapshot()); d != "" {
+			t.Errorf("a rejected login wrote to the store:\n%s", d)
+		}
 		if strings.Contains(string(r.body), "not-the-secret") {
 			t.Error("the response repeats the secret")
 		}
