@@ -81,6 +81,9 @@
     if (isNaN(t)) return void 0;
     return Math.max(0, Math.ceil((t - now) / 1e3));
   }
+  function parseTime(s) {
+    return Date.parse(String(s).replace(/(\.\d{3})\d+/, "$1"));
+  }
   function parseBody(data) {
     if (typeof data === "string" && data !== "") {
       try {
@@ -166,7 +169,7 @@
     async doLogin(force) {
       if (!force) {
         const s = this.stored();
-        if (s && Date.parse(s.expires_at) > this.now()) {
+        if (s && !(parseTime(s.expires_at) <= this.now())) {
           if (this.checkedToken === s.token) return s;
           try {
             await promisify("checkSession", this.wx.checkSession.bind(this.wx));

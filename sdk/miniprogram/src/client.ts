@@ -219,6 +219,15 @@ function retryAfterSeconds(header: Record<string, unknown> | undefined, now: num
   return Math.max(0, Math.ceil((t - now) / 1000))
 }
 
+/**
+ * parseTime reads an RFC 3339 time in ms since the epoch (NaN when it cannot).
+ * The server sends nanoseconds; fractions are cut to milliseconds first, as
+ * not every mini program JS engine parses more than three digits.
+ */
+function parseTime(s: string): number {
+  return Date.parse(String(s).replace(/(\.\d{3})\d+/, '$1'))
+}
+
 function parseBody(data: unknown): unknown {
   if (typeof data === 'string' && data !== '') {
     try {
@@ -329,7 +338,8 @@ export class Client {
   private async doLogin(force: boolean): Promise<Session> {
     if (!force) {
       const s = this.stored()
-      if (s && Date.parse(s.expires_at) > this.now()) {
+      // A deadline this device cannot read is left to wx.checkSession and the server's 401.
+      if (s && !(parseTime(s.expires_at) <= this.now())) {
         // wx.checkSession once per token and client (an app launch), not
         // before every request: after that the server's 401 tells.
         if (this.checkedToken === s.token) return s

@@ -230,3 +230,13 @@ test('an avatar upload refused with 401 session_invalid logs in again once and u
     ['https://api.example/v1/me/avatar', 'wxfile://tmp_1.png', 'file', 'Bearer tok-2'],
   ])
 })
+
+test('a stored deadline in nanoseconds or unreadable is reused while wx.checkSession succeeds', async () => {
+  for (const expires_at of ['2999-01-01T00:00:00.123456789Z', 'not a time']) {
+    const wx = scriptedWx(() => loginOK(4))
+    wx.storage.set('wxlogin:session', { token: 'kept', expires_at, user: {} })
+    const client = createClient({ baseURL: 'https://api.example', wx })
+    assert.equal((await client.login()).token, 'kept', expires_at)
+    assert.deepEqual(wx.calls, ['wx.checkSession'])
+  }
+})
