@@ -68,8 +68,10 @@ func TestApps(t *testing.T) {
 	if e.svc.Apps()[0].AppID != app1 {
 		t.Error("Apps returns the service's own slice")
 	}
-	if e.svc.Close() != nil || e.svc.Close() != nil {
-		t.Error("Close is not idempotent")
+	for i := range 2 {
+		if err := e.svc.Close(); err != nil {
+			t.Errorf("Close #%d: %v; want it idempotent", i+1, err)
+		}
 	}
 }
 
