@@ -224,6 +224,8 @@ type PhoneNumber struct {
 }
 
 // Phone is a tap on <button open-type="getPhoneNumber"> by user in appid.
+// A device older than base library 2.21.2 gives only the legacy payload, so
+// there it needs a login first (session_invalid).
 func (e *Emulator) Phone(appid, user string) (PhoneNumber, error) {
 	e.init()
 	e.mu.Lock()
@@ -237,8 +239,16 @@ func (e *Emulator) Phone(appid, user string) (PhoneNumber, error) {
 		return PhoneNumber{}, derr
 	}
 	u := acct.person.user
+	hasCode := u.baseLibraryAtLeast(libPhoneCode)
+	if !hasCode {
+		// The legacy payload is all this base library gives, and it needs
+		// a session_key to be encrypted with.
+		if _, derr := e.keyLocked("getPhoneNumber", acct, now); derr != nil {
+			return PhoneNumber{}, derr
+		}
+	}
 	var out PhoneNumber
-	if u.baseLibraryAtLeast("2.21.2") {
+	if hasCode {
 		out.Code = e.newCodeLocked(&code{kind: phoneCode, acct: acct, phone: u, issued: now})
 	}
 	if e.keyValidLocked(acct, now) {

@@ -279,6 +279,9 @@ func TestPhoneLegacyAndOldDevices(t *testing.T) {
 		t.Errorf("phone %+v payload %+v, want alice's number %q and a code", p, info, u.PhoneNumber)
 	}
 	f.em.UpdateUser("old", func(u *emulator.User) { u.BaseLibrary = "2.21.1" })
+	if _, err := f.em.Phone(app1, "old"); !errors.Is(err, &emulator.DeviceError{Code: wxlogin.ESessionInvalid}) {
+		t.Errorf("phone on base library 2.21.1 before any login: %v, want session_invalid (no code, no key)", err)
+	}
 	f.login(t, app1, "old")
 	old, err := f.em.Phone(app1, "old")
 	if err != nil || old.Code != "" || old.EncryptedData == "" {
