@@ -154,10 +154,3 @@ func (c *verifyCache) removeLocked(e *entry) {
 		}
 	}
 }
-
-// len returns how many sessions are cached.
-func (c *verifyCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.byHash)
-}

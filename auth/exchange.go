@@ -149,10 +149,3 @@ func (x *exchanges) sweepLocked(now time.Time) {
 		}
 	}
 }
-
-// size returns how many codes are remembered.
-func (x *exchanges) size() int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return len(x.m)
-}

@@ -219,3 +219,29 @@ func TestIPKey(t *testing.T) {
 		}
 	}
 }
+
+// Sizes of the in-memory tables, for the tests of their bounds.
+
+// len returns how many sessions are cached.
+func (c *verifyCache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.byHash)
+}
+
+// size returns how many codes are remembered.
+func (x *exchanges) size() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.m)
+}
+
+// size returns how many buckets are kept.
+func (l *limiter) size() int {
+	if l.off {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
+}

@@ -93,13 +93,3 @@ func (l *limiter) sweepLocked(now time.Time) {
 	}
 	l.lastSweep = now
 }
-
-// size returns how many buckets are kept.
-func (l *limiter) size() int {
-	if l.off {
-		return 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}
