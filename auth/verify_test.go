@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -151,32 +152,36 @@ func TestVerifyExpiresAtIsKept(t *testing.T) {
 		{"between touches: the last touch counts", 30 * time.Second, idle},
 		{"a touch is written", auth.DefaultTouchInterval, auth.DefaultTouchInterval + idle},
 	}
+	// Each case is probed in a fresh service, with no request between the
+	// promise and the probe: just before the promised instant the token
+	// works, at it the token is refused.
+	probes := []struct {
+		at    time.Duration // relative to the promised ExpiresAt
+		valid bool
+	}{{-time.Nanosecond, true}, {0, false}}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			e := newEnv(t)
-			ctx := t.Context()
-			r := e.login(ctx, app1, "alice")
-			login := e.clock.Now()
-			e.clock.Advance(tt.advance)
-			p := e.verify(ctx, r.Token)
-			if want := login.Add(tt.want); !p.ExpiresAt.Equal(want) {
-				t.Errorf("ExpiresAt = %v, want %v", p.ExpiresAt, want)
-			}
-			// The token still works at the last instant promised...
-			e.clock.Advance(p.ExpiresAt.Sub(e.clock.Now()) - time.Nanosecond)
-			if _, err := e.svc.Verify(ctx, r.Token.Reveal()); err != nil {
-				t.Fatalf("verify just before the promised %v: %v", p.ExpiresAt, err)
-			}
-			// ...and, with no request in between, not after it.
-			e2 := newEnv(t)
-			r2 := e2.login(ctx, app1, "bob")
-			e2.clock.Advance(tt.advance)
-			p2 := e2.verify(ctx, r2.Token)
-			e2.clock.Advance(p2.ExpiresAt.Sub(e2.clock.Now()))
-			_, err := e2.svc.Verify(ctx, r2.Token.Reveal())
-			wantCode(t, err, wxlogin.ESessionInvalid)
-		})
+		for _, pr := range probes {
+			t.Run(fmt.Sprintf("%s/probe %v", tt.name, pr.at), func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t)
+				ctx := t.Context()
+				r := e.login(ctx, app1, "alice")
+				login := e.clock.Now()
+				e.clock.Advance(tt.advance)
+				p := e.verify(ctx, r.Token)
+				if want := login.Add(tt.want); !p.ExpiresAt.Equal(want) {
+					t.Errorf("ExpiresAt = %v, want %v", p.ExpiresAt, want)
+				}
+				e.clock.Advance(p.ExpiresAt.Add(pr.at).Sub(e.clock.Now()))
+				_, err := e.svc.Verify(ctx, r.Token.Reveal())
+				if pr.valid && err != nil {
+					t.Fatalf("verify %v before the promised %v: %v", -pr.at, p.ExpiresAt, err)
+				}
+				if !pr.valid {
+					wantCode(t, err, wxlogin.ESessionInvalid)
+				}
+			})
+		}
 	}
 }
 
