@@ -543,21 +543,35 @@ func TestE2EExpiry(t *testing.T) {
 	t.Run("absolute", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t)
+		login := w.clock.Now()
 		lb := w.login(app1, "abs")
-		deadline := lb.ExpiresAt
-		for range 4 {
-			w.clock.Advance(6 * 24 * time.Hour)
+		const idle, absolute = 7 * 24 * time.Hour, 30 * 24 * time.Hour
+		if want := login.Add(idle); !lb.ExpiresAt.Equal(want) {
+			t.Errorf("login expires_at = %v, want %v", lb.ExpiresAt, want)
+		}
+		// expires_at slides with each request, by whole days here; the
+		// 30 s step is inside one touch interval, so the idle deadline the
+		// store holds (and the answer) stays where the last touch put it;
+		// from day 24 on, the absolute deadline is the earlier one.
+		for i, step := range []time.Duration{30 * time.Second, 6 * 24 * time.Hour, 6 * 24 * time.Hour, 6 * 24 * time.Hour, 6 * 24 * time.Hour} {
+			w.clock.Advance(step)
 			var s struct {
 				ExpiresAt time.Time `json:"expires_at"`
 			}
 			w.request("GET", "/v1/session", lb.Token, nil).ok(t, 200, &s)
-			if !s.ExpiresAt.After(deadline) {
-				t.Errorf("expires_at %v did not slide past %v", s.ExpiresAt, deadline)
+			want := w.clock.Now().Add(idle)
+			if i == 0 {
+				want = login.Add(idle)
 			}
-			deadline = s.ExpiresAt
+			if abs := login.Add(absolute); abs.Before(want) {
+				want = abs
+			}
+			if !s.ExpiresAt.Equal(want) {
+				t.Errorf("step %d: expires_at = %v, want %v", i, s.ExpiresAt, want)
+			}
 		}
 		// 24 days in, still active: the absolute lifetime ends it at 30.
-		w.clock.Advance(6*24*time.Hour + time.Second)
+		w.clock.Advance(6*24*time.Hour - 30*time.Second + time.Second)
 		w.request("GET", "/v1/session", lb.Token, nil).fails(t, 401, "session_invalid")
 	})
 	t.Run("dev expire", func(t *testing.T) {
