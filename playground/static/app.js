@@ -375,15 +375,38 @@
       }
       return this.payloadRequest("/v1/decrypt", { kind, encryptedData: detail.encryptedData, iv: detail.iv }, options);
     }
+    /**
+     * payloadRequest posts encrypted open data. The payload's login code (given,
+     * or kept by prepareLoginCode) goes along as `login_code`; when there is no
+     * session, or the server refuses the one stored, the SDK logs in with that
+     * very code instead: the new session then holds the key the data is
+     * encrypted with, and no further wx.login rotates it away.
+     */
     async payloadRequest(path, data, options) {
-      if (!this.stored()) {
-        if (options.loginCode) this.pendingCode = { code: options.loginCode, at: this.now() };
-        await this.login();
-      } else {
-        const loginCode = options.loginCode ?? this.takePendingCode();
-        if (loginCode) data = { ...data, login_code: loginCode };
+      const loginCode = options.loginCode ?? this.takePendingCode();
+      const post = async (token, withCode) => {
+        const body = withCode && loginCode ? { ...data, login_code: loginCode } : data;
+        return (await this.send({ path, method: "POST", data: body }, token, true)).data;
+      };
+      const loginWith = async (failedToken) => {
+        if (loginCode) this.pendingCode = { code: loginCode, at: this.now() };
+        const session = failedToken === void 0 ? await this.login() : await this.relogin(failedToken);
+        const unspent = !!loginCode && this.pendingCode?.code === loginCode;
+        if (unspent) this.pendingCode = null;
+        return { session, unspent };
+      };
+      const stored = this.stored();
+      if (!stored) {
+        const { session, unspent } = await loginWith();
+        return post(session.token, unspent);
       }
-      return (await this.request({ path, method: "POST", data })).data;
+      try {
+        return await post(stored.token, true);
+      } catch (err) {
+        if (!(err instanceof WxloginError && err.status === 401 && err.code === "session_invalid")) throw err;
+        const { session, unspent } = await loginWith(stored.token);
+        return post(session.token, unspent);
+      }
     }
     /**
      * ensureScope makes sure the user granted scope: wx.getSetting, then

@@ -61,9 +61,26 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true })
 })
 
+/** openPlayground loads the playground afresh; when that fails, the server's output says why. */
+async function openPlayground() {
+  try {
+    await page.goto(dev.api + '/playground/')
+  } catch (err) {
+    throw new Error(`${err.message}\nwxlogin dev output:\n${dev.output()}`)
+  }
+  await idle()
+}
+
 /** idle waits (bounded) until no action runs on the page. */
 async function idle() {
-  await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 15_000 })
+  try {
+    await page.waitForFunction(() => document.body.dataset.busy === 'false', null, { timeout: 15_000 })
+  } catch (err) {
+    // Say what the page was waiting on: the last timeline entries and any open popup.
+    const tail = await page.$$eval('#timeline > li', (lis) => lis.slice(-8).map((li) => li.innerText.replace(/\s+/g, ' ')))
+    const modal = await page.isVisible('#modal') ? `popup open: ${await page.textContent('#modal-title')}` : 'no popup'
+    throw new Error(`${err.message}\n${modal}\ntimeline tail:\n  ${tail.join('\n  ')}\nwxlogin dev output (end):\n${dev.output().slice(-2000)}`)
+  }
 }
 
 /** click presses a button and waits for its action to finish. */
@@ -106,8 +123,7 @@ function find(entries, pred, what) {
 }
 
 test('the playground walks the whole flow', async () => {
-  await page.goto(dev.api + '/playground/')
-  await idle()
+  await openPlayground()
   assert.equal(await page.title(), 'wxlogin playground')
   assert.equal(await page.textContent('#app-name'), 'wxdec0de0000000001')
 
@@ -204,8 +220,7 @@ test('the playground walks the whole flow', async () => {
 })
 
 test("today's WeChat: privacy popup, avatar and nickname", async () => {
-  await page.goto(dev.api + '/playground/')
-  await idle()
+  await openPlayground()
   await click('btn-login')
 
   // Switch WeChat's privacy check on, refuse the popup, then agree after the pause.

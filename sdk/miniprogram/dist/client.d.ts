@@ -225,6 +225,13 @@ export declare class Client {
     savePhone(detail: PhoneDetail, options?: PayloadOptions): Promise<Phone>;
     /** decrypt sends WeRun (`werun`) or share (`share`) data to POST /v1/decrypt and returns the plaintext object. */
     decrypt<T = Record<string, unknown>>(kind: 'werun' | 'share', detail: EncryptedDetail, options?: PayloadOptions): Promise<T>;
+    /**
+     * payloadRequest posts encrypted open data. The payload's login code (given,
+     * or kept by prepareLoginCode) goes along as `login_code`; when there is no
+     * session, or the server refuses the one stored, the SDK logs in with that
+     * very code instead: the new session then holds the key the data is
+     * encrypted with, and no further wx.login rotates it away.
+     */
     private payloadRequest;
     /**
      * ensureScope makes sure the user granted scope: wx.getSetting, then

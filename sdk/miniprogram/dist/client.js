@@ -396,21 +396,46 @@ class Client {
         }
         return this.payloadRequest('/v1/decrypt', { kind, encryptedData: detail.encryptedData, iv: detail.iv }, options);
     }
+    /**
+     * payloadRequest posts encrypted open data. The payload's login code (given,
+     * or kept by prepareLoginCode) goes along as `login_code`; when there is no
+     * session, or the server refuses the one stored, the SDK logs in with that
+     * very code instead: the new session then holds the key the data is
+     * encrypted with, and no further wx.login rotates it away.
+     */
     async payloadRequest(path, data, options) {
         var _a;
-        // Log in first (reusing the kept code for the login itself when there is
-        // no session, so the new session holds the key the data is encrypted with).
-        if (!this.stored()) {
-            if (options.loginCode)
-                this.pendingCode = { code: options.loginCode, at: this.now() };
-            await this.login();
-        }
-        else {
-            const loginCode = (_a = options.loginCode) !== null && _a !== void 0 ? _a : this.takePendingCode();
+        const loginCode = (_a = options.loginCode) !== null && _a !== void 0 ? _a : this.takePendingCode();
+        const post = async (token, withCode) => {
+            const body = withCode && loginCode ? Object.assign(Object.assign({}, data), { login_code: loginCode }) : data;
+            return (await this.send({ path, method: 'POST', data: body }, token, true)).data;
+        };
+        // loginWith logs in (again, when failedToken is given) offering the code;
+        // it reports whether the code is still unspent (another login in flight won).
+        const loginWith = async (failedToken) => {
+            var _a;
             if (loginCode)
-                data = Object.assign(Object.assign({}, data), { login_code: loginCode });
+                this.pendingCode = { code: loginCode, at: this.now() };
+            const session = failedToken === undefined ? await this.login() : await this.relogin(failedToken);
+            const unspent = !!loginCode && ((_a = this.pendingCode) === null || _a === void 0 ? void 0 : _a.code) === loginCode;
+            if (unspent)
+                this.pendingCode = null;
+            return { session, unspent };
+        };
+        const stored = this.stored();
+        if (!stored) {
+            const { session, unspent } = await loginWith();
+            return post(session.token, unspent);
         }
-        return (await this.request({ path, method: 'POST', data })).data;
+        try {
+            return await post(stored.token, true);
+        }
+        catch (err) {
+            if (!(err instanceof errors_1.WxloginError && err.status === 401 && err.code === 'session_invalid'))
+                throw err;
+            const { session, unspent } = await loginWith(stored.token);
+            return post(session.token, unspent);
+        }
     }
     /**
      * ensureScope makes sure the user granted scope: wx.getSetting, then

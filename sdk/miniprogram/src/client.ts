@@ -567,17 +567,40 @@ export class Client {
     return this.payloadRequest<T>('/v1/decrypt', { kind, encryptedData: detail.encryptedData, iv: detail.iv }, options)
   }
 
+  /**
+   * payloadRequest posts encrypted open data. The payload's login code (given,
+   * or kept by prepareLoginCode) goes along as `login_code`; when there is no
+   * session, or the server refuses the one stored, the SDK logs in with that
+   * very code instead: the new session then holds the key the data is
+   * encrypted with, and no further wx.login rotates it away.
+   */
   private async payloadRequest<T>(path: string, data: Record<string, unknown>, options: PayloadOptions): Promise<T> {
-    // Log in first (reusing the kept code for the login itself when there is
-    // no session, so the new session holds the key the data is encrypted with).
-    if (!this.stored()) {
-      if (options.loginCode) this.pendingCode = { code: options.loginCode, at: this.now() }
-      await this.login()
-    } else {
-      const loginCode = options.loginCode ?? this.takePendingCode()
-      if (loginCode) data = { ...data, login_code: loginCode }
+    const loginCode = options.loginCode ?? this.takePendingCode()
+    const post = async (token: string, withCode: boolean) => {
+      const body = withCode && loginCode ? { ...data, login_code: loginCode } : data
+      return (await this.send<T>({ path, method: 'POST', data: body }, token, true)).data
     }
-    return (await this.request<T>({ path, method: 'POST', data })).data
+    // loginWith logs in (again, when failedToken is given) offering the code;
+    // it reports whether the code is still unspent (another login in flight won).
+    const loginWith = async (failedToken?: string) => {
+      if (loginCode) this.pendingCode = { code: loginCode, at: this.now() }
+      const session = failedToken === undefined ? await this.login() : await this.relogin(failedToken)
+      const unspent = !!loginCode && this.pendingCode?.code === loginCode
+      if (unspent) this.pendingCode = null
+      return { session, unspent }
+    }
+    const stored = this.stored()
+    if (!stored) {
+      const { session, unspent } = await loginWith()
+      return post(session.token, unspent)
+    }
+    try {
+      return await post(stored.token, true)
+    } catch (err) {
+      if (!(err instanceof WxloginError && err.status === 401 && err.code === 'session_invalid')) throw err
+      const { session, unspent } = await loginWith(stored.token)
+      return post(session.token, unspent)
+    }
   }
 
   /**

@@ -55,6 +55,10 @@ export async function startDev() {
     })
   })
   child.removeAllListeners('exit')
+  // An early exit shows in output(), for the failure message of whatever test hits it.
+  child.on('exit', (code, signal) => {
+    output += `\n[wxlogin dev exited: ${code ?? signal}]\n`
+  })
   const stop = async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -246,6 +246,19 @@ describe('open data', () => {
     assert.equal(d.fetch.count('POST /emulator/v1/login'), 1, 'the login used the prepared code: no second wx.login')
   })
 
+  test('session expired under a prepared payload: the re-login uses the payload code, no further key rotation', async () => {
+    const d = device('expire-payload')
+    const s1 = await d.client.login()
+    assert.equal((await json(dev.api + '/dev/v1/session/expire', { method: 'POST', token: s1.token })).status, 204)
+    await d.client.prepareLoginCode()
+    const detail = await d.wx.simulated.getUserInfoDetail()
+    const info = await d.client.saveUserInfo(detail)
+    assert.equal(typeof info.nickName, 'string')
+    assert.equal(logins(d), 2, 'the first login and one re-login')
+    assert.equal(d.fetch.count('POST /emulator/v1/login'), 2, 'wx.login: the first login and prepareLoginCode, none in the re-login')
+    assert.equal(d.fetch.count('POST /v1/userinfo'), 2, 'one refused call, one retry')
+  })
+
   test('phone number: the one-time code is preferred', async () => {
     const d = device('phone')
     await d.client.login()
