@@ -244,7 +244,8 @@ type userBody struct {
 
 type meBody struct {
 	userBody
-	Profile struct {
+	UpdatedAt time.Time `json:"updated_at"`
+	Profile   struct {
 		Nickname  string  `json:"nickname"`
 		AvatarURL *string `json:"avatar_url"`
 	} `json:"profile"`
@@ -254,11 +255,13 @@ type meBody struct {
 
 type sessionsBody struct {
 	Sessions []struct {
-		ID        string    `json:"id"`
-		Current   bool      `json:"current"`
-		IP        string    `json:"ip"`
-		UserAgent string    `json:"user_agent"`
-		ExpiresAt time.Time `json:"expires_at"`
+		ID         string    `json:"id"`
+		Current    bool      `json:"current"`
+		IP         string    `json:"ip"`
+		UserAgent  string    `json:"user_agent"`
+		CreatedAt  time.Time `json:"created_at"`
+		LastSeenAt time.Time `json:"last_seen_at"`
+		ExpiresAt  time.Time `json:"expires_at"`
 	} `json:"sessions"`
 }
 
@@ -605,6 +608,45 @@ func TestE2EExpiry(t *testing.T) {
 		}
 		w.request("GET", "/v1/session", tok, nil).fails(t, 401, "session_invalid")
 	})
+}
+
+// TestE2ETimes checks the times the API reports: each session's created_at,
+// last_seen_at (moved by a touch) and expires_at, and the user's
+// created_at and updated_at.
+func TestE2ETimes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	t0 := w.clock.Now()
+	const idle = 7 * 24 * time.Hour
+	a := w.login(app1, "times")
+	t1 := w.clock.Advance(2 * time.Minute)
+	w.request("GET", "/v1/session", a.Token, nil).ok(t, 200, nil) // touches a
+	b := w.login(app1, "times")
+
+	var list sessionsBody
+	w.request("GET", "/v1/sessions", b.Token, nil).ok(t, 200, &list)
+	type times struct {
+		Current                          bool
+		CreatedAt, LastSeenAt, ExpiresAt time.Time
+	}
+	var got []times
+	for _, s := range list.Sessions {
+		got = append(got, times{s.Current, s.CreatedAt, s.LastSeenAt, s.ExpiresAt})
+	}
+	want := []times{
+		{false, t0, t1, t1.Add(idle)}, // a: oldest first
+		{true, t1, t1, t1.Add(idle)},  // b: the caller's
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("sessions (-want +got):\n%s", d)
+	}
+
+	t2 := w.clock.Advance(time.Hour)
+	var me meBody
+	w.request("PUT", "/v1/me/profile", b.Token, map[string]string{"nickname": "Tim"}).ok(t, 200, &me)
+	if !me.CreatedAt.Equal(t0) || !me.UpdatedAt.Equal(t2) {
+		t.Errorf("user created_at %v updated_at %v, want %v and %v", me.CreatedAt, me.UpdatedAt, t0, t2)
+	}
 }
 
 func TestE2ERevocation(t *testing.T) {
