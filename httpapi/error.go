@@ -87,7 +87,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// RFC 9110: a 401 names the scheme that would work.
 		h.Set("WWW-Authenticate", `Bearer realm="wxlogin"`)
 	}
-	if code == wxlogin.ERateLimited || code == wxlogin.EUpstreamUnavailable {
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		// Every 429 and 503 says when to come back (a store outage too:
+		// clients and proxies then need no special case), so that no
+		// client retries in a tight loop.
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: message}})

@@ -244,6 +244,7 @@ func TestSpecCatchesMismatches(t *testing.T) {
 		{"error with an unknown code", "GET", "/v1/session", 401, http.Header{"Content-Type": {"application/json"}, "Www-Authenticate": {"Bearer"}}, `{"error":{"code":"nope","message":"m"}}`},
 		{"error in another shape", "GET", "/v1/session", 500, json, `{"error":"boom"}`},
 		{"rate limited without Retry-After", "POST", "/v1/login", 429, json, `{"error":{"code":"rate_limited","message":"m"}}`},
+		{"unavailable without Retry-After", "POST", "/v1/login", 503, json, `{"error":{"code":"upstream_unavailable","message":"m"}}`},
 		{"session with created", "GET", "/v1/session", 200, json, `{"expires_at":"2026-01-01T00:00:00Z","user":{"id":"u","appid":"a","openid":"o","created_at":"2026-01-01T00:00:00Z","created":false}}`},
 		{"me with created", "GET", "/v1/me", 200, json, `{"id":"u","appid":"a","openid":"o","created_at":"2026-01-01T00:00:00Z","created":true,"updated_at":"2026-01-01T00:00:00Z","profile":{"nickname":"","avatar_url":null}}`},
 		{"phone with watermark", "POST", "/v1/phone", 200, json, `{"phoneNumber":"1","purePhoneNumber":"1","countryCode":"86","watermark":{}}`},

@@ -191,6 +191,7 @@ func TestWriteErrorHidesInternals(t *testing.T) {
 		{"rate limited rounds up", &wxlogin.Error{Code: wxlogin.ERateLimited, Message: "slow down", RetryAfter: 1500 * time.Millisecond}, 429, "rate_limited", "slow down", "2", false, ""},
 		{"rate limited without duration", wxlogin.Errorf(wxlogin.ERateLimited, "slow down"), 429, "rate_limited", "slow down", "1", false, ""},
 		{"upstream tiny duration", &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, Message: "busy", RetryAfter: time.Millisecond}, 503, "upstream_unavailable", "busy", "1", false, ""},
+		{"store unavailable", wxlogin.Wrap(errors.New("dial tcp: refused"), wxlogin.EStoreUnavailable, "the store is unavailable"), 503, "store_unavailable", "the store is unavailable", "1", false, "refused"},
 		{"session invalid", wxlogin.Errorf(wxlogin.ESessionInvalid, "log in again"), 401, "session_invalid", "log in again", "", true, ""},
 		{"wrapped keeps code", errors.Join(errors.New("ctx"), wxlogin.Errorf(wxlogin.ECodeBlocked, "blocked")), 403, "code_blocked", "blocked", "", false, ""},
 		{"upstream rejected logged", wxlogin.Wrap(errors.New("errcode 40125"), wxlogin.EUpstreamRejected, "WeChat rejected the app's credentials"), 502, "upstream_rejected", "WeChat rejected the app's credentials", "", false, "40125"},
