@@ -248,6 +248,7 @@ type meBody struct {
 	Profile   struct {
 		Nickname  string  `json:"nickname"`
 		AvatarURL *string `json:"avatar_url"`
+		Source    string  `json:"source"`
 	} `json:"profile"`
 	UserInfo map[string]any `json:"user_info"`
 	Phone    *wxlogin.Phone `json:"phone"`
@@ -493,8 +494,12 @@ func TestE2EFullFlow(t *testing.T) {
 	// me: everything stored
 	var me meBody
 	w.request("GET", "/v1/me", tok, nil).ok(t, 200, &me)
-	if me.UserInfo["nickName"] != "Alice2" || me.Phone == nil || *me.Phone != phone || me.Profile.AvatarURL != nil {
+	if me.UserInfo["nickName"] != "Alice2" || me.Phone == nil || *me.Phone != phone {
 		t.Errorf("me = %+v", me)
+	}
+	// Nothing filled in: the profile shows the classic user info.
+	if me.Profile.Nickname != "Alice2" || me.Profile.AvatarURL == nil || *me.Profile.AvatarURL != me.UserInfo["avatarUrl"] || me.Profile.Source != "user_info" {
+		t.Errorf("profile = %+v, want the classic user info's nickname and avatar", me.Profile)
 	}
 
 	// a second device: the sessions list shows both

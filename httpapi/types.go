@@ -188,6 +188,7 @@ type meJSON struct {
 type profileJSON struct {
 	Nickname  string     `json:"nickname"`
 	AvatarURL *string    `json:"avatar_url"` // null when none
+	Source    string     `json:"source"`     // filled_in, user_info, mixed or none
 	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
 
@@ -197,11 +198,7 @@ func avatarPath(id string) string { return "/v1/avatars/" + id }
 
 func toMe(u wxlogin.User) meJSON {
 	me := meJSON{userJSON: toUser(u), UpdatedAt: u.UpdatedAt.UTC(), Phone: u.Phone}
-	me.Profile.Nickname = u.Profile.Nickname
-	if u.Profile.AvatarID != "" {
-		url := avatarPath(u.Profile.AvatarID)
-		me.Profile.AvatarURL = &url
-	}
+	me.Profile = displayProfile(u)
 	if !u.Profile.UpdatedAt.IsZero() {
 		t := u.Profile.UpdatedAt.UTC()
 		me.Profile.UpdatedAt = &t
@@ -211,6 +208,50 @@ func toMe(u wxlogin.User) meJSON {
 	}
 	return me
 }
+
+// displayProfile is what to show for a user. What the user filled in wins;
+// a field they left empty falls back to classic user info, so a 2018-style
+// mini program that only ever sent getUserInfo still gets a profile, unless
+// that info is WeChat's anonymised "微信用户", which names nobody.
+func displayProfile(u wxlogin.User) profileJSON {
+	var p profileJSON
+	var classic struct {
+		NickName  string `json:"nickName"`
+		AvatarURL string `json:"avatarUrl"`
+	}
+	if len(u.UserInfo) > 0 && json.Unmarshal(u.UserInfo, &classic) == nil && classic.NickName == anonymousNickname {
+		classic.NickName, classic.AvatarURL = "", "" // the grey default avatar is no one's either
+	}
+	var filled, fallback bool
+	switch {
+	case u.Profile.Nickname != "":
+		p.Nickname, filled = u.Profile.Nickname, true
+	case classic.NickName != "":
+		p.Nickname, fallback = classic.NickName, true
+	}
+	switch {
+	case u.Profile.AvatarID != "":
+		url := avatarPath(u.Profile.AvatarID)
+		p.AvatarURL, filled = &url, true
+	case classic.AvatarURL != "":
+		p.AvatarURL, fallback = &classic.AvatarURL, true
+	}
+	switch {
+	case filled && fallback:
+		p.Source = "mixed"
+	case filled:
+		p.Source = "filled_in"
+	case fallback:
+		p.Source = "user_info"
+	default:
+		p.Source = "none"
+	}
+	return p
+}
+
+// anonymousNickname is the nickname of WeChat's anonymised profile
+// (getUserProfile since base library 2.27.1).
+const anonymousNickname = "微信用户"
 
 type loginResponse struct {
 	Token     string    `json:"token"`
