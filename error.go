@@ -34,7 +34,7 @@ const (
 type Error struct {
 	Code       string
 	Message    string
-	RetryAfter time.Duration // set with ERateLimited and EUpstreamUnavailable
+	RetryAfter time.Duration // when to retry: ERateLimited, EUpstreamUnavailable, EStoreUnavailable (HTTP sends at least 1s on every 429 and 503)
 	Err        error
 }
 
