@@ -40,7 +40,11 @@
 // (40029 after); an unknown code, a code of another app or of the other
 // kind (a phone code at jscode2session, a login code at
 // getuserphonenumber) answers 40029. Every wx.login rotates the user's
-// session_key and the previous one dies. openids are stable per (app,
+// session_key and the previous one dies. A code exchanged after a later
+// wx.login still answers with the session_key its own wx.login created,
+// although checksession already reports that key dead: WeChat does not
+// document this case, and this is the choice under which data the client
+// encrypted with that key stays decryptable. openids are stable per (app,
 // user); unionids are the same for a user across the apps bound to the
 // Open Platform account and absent for the others. cgi-bin/token issues a
 // new token on every call and the previous one works for TokenGrace more
