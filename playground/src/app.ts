@@ -632,14 +632,20 @@ interface Me {
 function showProfile(me: Me | null): void {
   const img = $<HTMLImageElement>('st-avatar')
   const url = me?.profile?.avatar_url
-  if (url) {
+  // Only avatars wxlogin serves itself are loaded. A profile falling back to
+  // classic user info points at WeChat's CDN, which the emulator's simulated
+  // users only pretend to have: it is shown as text instead.
+  const local = !!url && url.startsWith('/')
+  if (local) {
     img.src = url
     img.hidden = false
   } else {
     img.removeAttribute('src')
     img.hidden = true
   }
-  $('st-profile').textContent = me?.profile?.nickname || (url ? '' : '—')
+  const nickname = me?.profile?.nickname || ''
+  const remote = url && !local ? `avatar ${url}` : ''
+  $('st-profile').textContent = [nickname, remote].filter(Boolean).join(' · ') || (local ? '' : '—')
 }
 
 async function setPrivacyCheck(on: boolean): Promise<void> {

@@ -1495,14 +1495,17 @@ ${pretty(v)}`;
   function showProfile(me) {
     const img = $("st-avatar");
     const url = me?.profile?.avatar_url;
-    if (url) {
+    const local = !!url && url.startsWith("/");
+    if (local) {
       img.src = url;
       img.hidden = false;
     } else {
       img.removeAttribute("src");
       img.hidden = true;
     }
-    $("st-profile").textContent = me?.profile?.nickname || (url ? "" : "—");
+    const nickname = me?.profile?.nickname || "";
+    const remote = url && !local ? `avatar ${url}` : "";
+    $("st-profile").textContent = [nickname, remote].filter(Boolean).join(" · ") || (local ? "" : "—");
   }
   async function setPrivacyCheck(on) {
     await traced("/emulator/v1/config", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ privacy_check: on }) });
