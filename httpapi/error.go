@@ -72,13 +72,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// Bugs, a store that is down and WeChat refusing our own appid or
 		// secret need an operator; the cause stays in the log only.
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("request_id", requestID(r.Context())),
+			slog.String("request_id", requestID(w)),
 			slog.String("code", code),
-			slog.String("route", routeOf(r.Context())),
+			slog.String("route", routeOf(r)),
 			slog.String("cause", causeOf(err)))
 	case status >= 500:
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "upstream unavailable",
-			slog.String("request_id", requestID(r.Context())),
+			slog.String("request_id", requestID(w)),
 			slog.String("cause", causeOf(err)))
 	}
 
@@ -135,13 +135,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeJSONBody(w, status, body)
 }
 
+// Header values shared by every response: net/http only reads them.
+var (
+	contentTypeJSON = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
 // writeJSONBody sends an encoded JSON body.
 func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
 	// Keys are canonical already; assigning skips Set's canonicalisation
 	// on the forward-auth hot path.
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
-	h["Cache-Control"] = []string{"no-store"}
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -163,43 +162,28 @@ func (s *Server) routes() {
 	}
 }
 
-// handle registers h under pattern and stamps the pattern on the request's
-// record so logs and metrics label by pattern, never by raw path.
+// handle registers h under pattern; the list of patterns is what the
+// OpenAPI test compares with docs/openapi.yaml.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	s.patterns = append(s.patterns, pattern)
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if info := infoOf(r.Context()); info != nil {
-			info.route = pattern
-		}
-		h(w, r)
-	})
+	s.mux.HandleFunc(pattern, h)
 }
 
-// requestInfo travels in the request's context: what the access log and
-// error log need to know about the request.
-type requestInfo struct {
-	id    string
-	route string
-}
-
-type infoKey struct{}
-
-func infoOf(ctx context.Context) *requestInfo {
-	info, _ := ctx.Value(infoKey{}).(*requestInfo)
-	return info
-}
-
-// requestID returns the request id of a request's context.
-func requestID(ctx context.Context) string {
-	if info := infoOf(ctx); info != nil {
-		return info.id
+// routeOf is the label logs and metrics use for a request: the pattern
+// the mux matched (it sets r.Pattern on the request it was given), never
+// the raw path, which holds ids; unmatched when no route took it.
+func routeOf(r *http.Request) string {
+	if r.Pattern == "" {
+		return unmatched
 	}
-	return ""
+	return r.Pattern
 }
 
-func routeOf(ctx context.Context) string {
-	if info := infoOf(ctx); info != nil {
-		return info.route
+// requestID returns the id ServeHTTP gave the request, from the header it
+// set on the response.
+func requestID(w http.ResponseWriter) string {
+	if v := w.Header()["X-Request-Id"]; len(v) > 0 {
+		return v[0]
 	}
 	return ""
 }
@@ -211,20 +195,27 @@ func routeOf(ctx context.Context) string {
 // matter. Their failures are logged at INFO like any other.
 var quietRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "/v1/auth": true}
 
+// nosniff is the shared value of X-Content-Type-Options. net/http only
+// reads header values, so one slice serves every response.
+var nosniff = []string{"nosniff"}
+
 // unmatched labels requests no route took, so that random paths cannot
 // grow the metrics' label set.
 const unmatched = "unmatched"
 
 // ServeHTTP runs the middleware (request id, recovery, access log, metrics)
 // around the routes.
+//
+// It keeps per-request allocations few, because forward-auth runs it for
+// every request a proxy guards: the request id and route travel on the
+// response header and r.Pattern rather than in a new request context.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	info := &requestInfo{id: incomingRequestID(r.Header.Get("X-Request-Id")), route: unmatched}
+	rec := &statusRecorder{ResponseWriter: w, s: s, r: r}
+	rec.id[0] = incomingRequestID(r.Header.Get("X-Request-Id"))
 	h := w.Header()
-	h["X-Request-Id"] = []string{info.id}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
-	rec := &statusRecorder{ResponseWriter: w, s: s, r: r, info: info}
+	h["X-Request-Id"] = rec.id[:]
+	h["X-Content-Type-Options"] = nosniff
 
 	defer func() {
 		if v := recover(); v != nil {
@@ -237,34 +228,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.writeError(rec, r, fmt.Errorf("panic: %v", v))
 			} else {
 				s.log.LogAttrs(r.Context(), slog.LevelError, "panic after response started",
-					slog.String("request_id", info.id), slog.String("route", info.route),
+					slog.String("request_id", rec.id[0]), slog.String("route", routeOf(r)),
 					slog.String("cause", fmt.Sprint(v)))
 			}
 		}
-		s.observe(r, rec, info, time.Since(start))
+		s.observe(r, rec, time.Since(start))
 	}()
 	s.mux.ServeHTTP(rec, r)
 }
 
 // observe writes the access log line and the metrics of one request. Only
 // the route pattern is logged: paths hold ids and query strings hold codes.
-func (s *Server) observe(r *http.Request, rec *statusRecorder, info *requestInfo, d time.Duration) {
+func (s *Server) observe(r *http.Request, rec *statusRecorder, d time.Duration) {
+	route := routeOf(r)
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
 	}
 	level := slog.LevelInfo
-	if quietRoutes[info.route] && status < 400 {
+	if quietRoutes[route] && status < 400 {
 		level = slog.LevelDebug
 	}
 	s.log.LogAttrs(r.Context(), level, "http request",
 		slog.String("method", r.Method),
-		slog.String("route", info.route),
+		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Duration("duration", d),
-		slog.String("request_id", info.id))
+		slog.String("request_id", rec.id[0]))
 	if s.metrics != nil {
-		s.metrics.observe(info.route, status, d)
+		s.metrics.observe(route, status, d)
 	}
 }
 
@@ -297,7 +289,7 @@ type statusRecorder struct {
 	http.ResponseWriter
 	s       *Server
 	r       *http.Request
-	info    *requestInfo
+	id      [1]string // the request id; its slice is the X-Request-Id header value
 	status  int
 	wrote   bool
 	discard bool // the mux's own body follows our replacement: drop it
@@ -308,7 +300,7 @@ func (w *statusRecorder) WriteHeader(status int) {
 		w.ResponseWriter.WriteHeader(status) // superfluous; let net/http say so
 		return
 	}
-	if w.info.route == unmatched && !w.discard && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
+	if w.r.Pattern == "" && !w.discard && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
 		w.discard = true
 		h := w.Header()
 		allow := h.Get("Allow")
