@@ -178,15 +178,16 @@ func (s *Service) Logout(ctx context.Context, p wxlogin.Principal) error {
 	return nil
 }
 
-// SessionInfo is one session as the sessions list shows it.
+// SessionInfo is one session as the sessions list shows it. httpapi owns
+// its JSON form.
 type SessionInfo struct {
-	ID         string    `json:"id"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastSeenAt time.Time `json:"last_seen_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	UserAgent  string    `json:"user_agent"`
-	IP         string    `json:"ip"`
-	Current    bool      `json:"current"`
+	ID         string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	UserAgent  string
+	IP         string
+	Current    bool
 }
 
 // Sessions lists the principal's user's live sessions.
