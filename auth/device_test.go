@@ -34,6 +34,11 @@ func TestDeviceFlows(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := e.verify(ctx, e.login(ctx, app1, "alice").Token)
+			// Today's WeChat asks for privacy agreement first (the 2.26
+			// device is never asked).
+			if err := e.em.AgreePrivacy(app1, "alice"); err != nil {
+				t.Fatal(err)
+			}
 
 			// getUserProfile (no openId inside).
 			c, err := e.em.Profile(app1, "alice")

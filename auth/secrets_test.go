@@ -55,6 +55,10 @@ func TestNoSecretsInLogs(t *testing.T) {
 	if _, err := e.svc.SaveUserInfo(ctx, p, s.rawData, s.signature, s.enc); err != nil {
 		t.Fatal(err)
 	}
+	// Today's WeChat asks for privacy agreement first.
+	if err := e.em.AgreePrivacy(app1, "alice"); err != nil {
+		t.Fatal(err)
+	}
 	button, err := e.em.Phone(app1, "alice")
 	if err != nil {
 		t.Fatal(err)

@@ -258,6 +258,10 @@ func TestSavePhone(t *testing.T) {
 	}
 	want := wxlogin.Phone{PurePhoneNumber: eu.PhoneNumber, CountryCode: eu.CountryCode}
 
+	// Today's WeChat asks for privacy agreement first.
+	if err := e.em.AgreePrivacy(app1, "alice"); err != nil {
+		t.Fatal(err)
+	}
 	button, err := e.em.Phone(app1, "alice")
 	if err != nil || button.Code == "" || button.EncryptedData == "" {
 		t.Fatalf("emulator phone button: %+v, %v", button, err)
@@ -354,6 +358,10 @@ func TestDecryptRateLimit(t *testing.T) {
 	}
 	// A phone code draws on the same bucket: each one costs a call to
 	// WeChat's getuserphonenumber, whose quota is the app's.
+	// Today's WeChat asks for privacy agreement first.
+	if err := e.em.AgreePrivacy(app1, "alice"); err != nil {
+		t.Fatal(err)
+	}
 	button, err := e.em.Phone(app1, "alice")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 )
 
 // Configure runs change with the emulator's lock held, so that the knobs
-// read while serving (PrivacyCheck, LoginsPerSecond, Code2SessionPerMinute,
+// read while serving (NoPrivacyCheck, LoginsPerSecond, Code2SessionPerMinute,
 // SessionKeyLifetime, CodeLifetime, TokenGrace, TokenLifetime, Now) can be
 // changed while requests are in flight. change must not call the
 // emulator's methods. Apps, Logger and CORSOrigin are read without the
@@ -39,8 +39,9 @@ type Config struct {
 
 func (e *Emulator) configLocked() Config {
 	s := func(d time.Duration) *string { v := d.String(); return &v }
+	privacy := !e.NoPrivacyCheck
 	return Config{
-		PrivacyCheck:          &e.PrivacyCheck,
+		PrivacyCheck:          &privacy,
 		LoginsPerSecond:       &e.LoginsPerSecond,
 		Code2SessionPerMinute: &e.Code2SessionPerMinute,
 		SessionKeyLifetime:    s(e.SessionKeyLifetime),
@@ -92,7 +93,7 @@ func (e *Emulator) servePutConfig(r *http.Request) (any, error) {
 	}
 	e.Configure(func(e *Emulator) {
 		if c.PrivacyCheck != nil {
-			e.PrivacyCheck = *c.PrivacyCheck
+			e.NoPrivacyCheck = !*c.PrivacyCheck
 		}
 		if c.LoginsPerSecond != nil {
 			e.LoginsPerSecond = *c.LoginsPerSecond

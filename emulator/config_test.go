@@ -22,19 +22,19 @@ func TestConfigEndpoint(t *testing.T) {
 	}
 	var got config
 	f.device(t, "GET", "/emulator/v1/config", nil, &got)
-	want := config{SessionKeyLifetime: "0s", CodeLifetime: "5m0s", TokenGrace: "5m0s", TokenLifetime: "2h0m0s"}
+	want := config{PrivacyCheck: true, SessionKeyLifetime: "0s", CodeLifetime: "5m0s", TokenGrace: "5m0s", TokenLifetime: "2h0m0s"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 
-	if status, env := f.device(t, "PUT", "/emulator/v1/config", map[string]any{"privacy_check": true, "code_lifetime": "1m"}, &got); status != 200 {
+	if status, env := f.device(t, "PUT", "/emulator/v1/config", map[string]any{"privacy_check": false, "code_lifetime": "1m"}, &got); status != 200 {
 		t.Fatalf("PUT: %d %+v", status, env)
 	}
-	want.PrivacyCheck, want.CodeLifetime = true, "1m0s"
+	want.PrivacyCheck, want.CodeLifetime = false, "1m0s"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("after PUT (-want +got):\n%s", diff)
 	}
-	if s, _ := f.em.PrivacySetting(app1, "alice"); !s.NeedAuthorization {
+	if s, _ := f.em.PrivacySetting(app1, "alice"); s.NeedAuthorization {
 		t.Error("privacy_check did not take effect")
 	}
 	code := f.login(t, app1, "alice")

@@ -117,7 +117,7 @@ func TestProfileByBaseLibrary(t *testing.T) {
 			})
 			f.login(t, app1, "bob")
 			var c emulator.Credentials
-			if status, env := f.device(t, "POST", "/emulator/v1/profile", map[string]string{"appid": app1, "user": "bob", "desc": "show it"}, &c); status != 200 {
+			if status, env := f.device(t, "POST", "/emulator/v1/profile", map[string]string{"appid": app1, "user": "bob", "desc": "show it", "privacy": "agree"}, &c); status != 200 {
 				t.Fatalf("profile: %d %+v", status, env)
 			}
 			if diff := cmp.Diff(tt.want, c.UserInfo); diff != "" {
@@ -209,7 +209,7 @@ func TestWeRun(t *testing.T) {
 	f := newFixture(t)
 	f.login(t, app1, "alice")
 	var enc emulator.Encrypted
-	if status, env := f.device(t, "POST", "/emulator/v1/werun", map[string]string{"appid": app1, "user": "alice"}, &enc); status != 200 {
+	if status, env := f.device(t, "POST", "/emulator/v1/werun", map[string]string{"appid": app1, "user": "alice", "privacy": "agree"}, &enc); status != 200 {
 		t.Fatalf("werun: %d %+v", status, env)
 	}
 	var w wxcrypt.WeRun
@@ -234,7 +234,7 @@ func TestWeRun(t *testing.T) {
 		accept bool
 		want   int
 	}{{false, 403}, {true, 403}} {
-		if status, env := f.device(t, "POST", "/emulator/v1/werun", map[string]any{"appid": app1, "user": "bob", "accept": tc.accept}, nil); status != tc.want || env.Error.Code != emulator.EScopeDenied {
+		if status, env := f.device(t, "POST", "/emulator/v1/werun", map[string]any{"appid": app1, "user": "bob", "accept": tc.accept, "privacy": "agree"}, nil); status != tc.want || env.Error.Code != emulator.EScopeDenied {
 			t.Errorf("bob's werun #%d: %d %+v, want %d scope_denied", i+1, status, env, tc.want)
 		}
 	}
@@ -268,6 +268,9 @@ func TestPhoneLegacyAndOldDevices(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.login(t, app1, "alice")
+	if err := f.em.AgreePrivacy(app1, "alice"); err != nil { // today's WeChat asks first
+		t.Fatal(err)
+	}
 	p, err := f.em.Phone(app1, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +356,7 @@ func TestUsersEndpoint(t *testing.T) {
 func TestPrivacyFlow(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.em.PrivacyCheck = true
+	f.em.NoPrivacyCheck = false
 	f.login(t, app1, "alice")
 	q := "?" + url.Values{"appid": {app1}, "user": {"alice"}}.Encode()
 	req := map[string]string{"appid": app1, "user": "alice"}
@@ -435,7 +438,7 @@ func TestPrivacyApplicability(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			f.em.PrivacyCheck = tt.check
+			f.em.NoPrivacyCheck = !tt.check
 			f.em.UpdateUser("alice", func(u *emulator.User) { u.BaseLibrary = tt.lib })
 			s, err := f.em.PrivacySetting(app1, "alice")
 			if err != nil || s.NeedAuthorization != tt.want {
@@ -453,7 +456,7 @@ func TestAvatarAndNickname(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.em.UpdateUser("alice", func(u *emulator.User) { u.NickName = "小红" })
-	req := map[string]string{"appid": app1, "user": "alice"}
+	req := map[string]string{"appid": app1, "user": "alice", "privacy": "agree"}
 	var a struct {
 		AvatarURL, Path, ContentType, Data string
 		Size                               int
@@ -526,7 +529,7 @@ func TestCORS(t *testing.T) {
 func TestPrivacyAnsweredInline(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.em.PrivacyCheck = true
+	f.em.NoPrivacyCheck = false
 	tests := []struct {
 		name, user, privacy string
 		wantStatus          int

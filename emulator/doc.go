@@ -70,7 +70,7 @@
 //	GET    /emulator/v1/clock   {"now", "unix", "offset"}
 //	POST   /emulator/v1/clock   {"advance": "6m"} moves the emulator's clock
 //	GET    /emulator/v1/config  the knobs that can change while serving (Config)
-//	PUT    /emulator/v1/config  {"privacy_check": true, "logins_per_second": 4, "code_lifetime": "1m", ...}
+//	PUT    /emulator/v1/config  {"privacy_check": false, "logins_per_second": 4, "code_lifetime": "1m", ...}
 //
 // A request matching no route is never a silent 404: it answers an error
 // naming the route (errcode 40066 on WeChat's paths, not_found under
@@ -129,8 +129,7 @@
 // scopes already asked. scope.userInfo cannot be authorized this way; the
 // getUserInfo button grants it.
 //
-// Privacy (issue 5) is off unless PrivacyCheck is set, so the classic flows
-// (userinfo, phone) work without extra steps. With it on, a user on base
+// Privacy authorization is on, as in today's WeChat: a user on base
 // library 2.32.3 or later must agree before the privacy APIs (phone,
 // userinfo, profile, werun, avatar, nickname) work; until then they fail
 // with privacy_not_authorized, errno 104 and errMsg "...:fail privacy
@@ -149,7 +148,7 @@
 // The exported fields of Emulator, all off or WeChat's values when zero:
 // Now (the clock, moved by Advance), Logger, CodeLifetime, TokenGrace,
 // TokenLifetime, SessionKeyLifetime, LoginsPerSecond (WeChat: 4),
-// Code2SessionPerMinute (45011; one doc says 100), PrivacyCheck, CORSOrigin.
+// Code2SessionPerMinute (45011; one doc says 100), NoPrivacyCheck, CORSOrigin.
 // Configure (or PUT /emulator/v1/config) changes them while serving, e.g.
 // to turn the privacy check on in a dev server that is already running.
 // Faults (InjectFault) make WeChat's server APIs fail, hang or answer

@@ -102,13 +102,14 @@ type Emulator struct {
 	// 100). Zero disables the limit.
 	Code2SessionPerMinute int
 
-	// PrivacyCheck turns on the privacy authorization of 2023: privacy
-	// device APIs (phone, avatar, nickname, userinfo, profile, werun) fail
-	// with errno 104 until the user agreed to the app's privacy guidelines.
-	// As in WeChat, it applies only to devices on base library 2.32.3 or
-	// later; older simulated devices are never asked. Off by default, so
-	// the classic flows work without extra steps.
-	PrivacyCheck bool
+	// NoPrivacyCheck turns off the privacy authorization of 2023. With the
+	// check on (the default, as in today's WeChat) the privacy device APIs
+	// (phone, avatar, nickname, userinfo, profile, werun) fail with errno
+	// 104 until the user agreed to the app's privacy guidelines. As in
+	// WeChat it applies only to devices on base library 2.32.3 or later;
+	// older simulated devices are never asked. Turning it off stands for a
+	// mini program that declares no privacy guidelines.
+	NoPrivacyCheck bool
 
 	// CORSOrigin, when not empty, is sent as Access-Control-Allow-Origin on
 	// the device API (/emulator/v1/) and preflight requests are answered,

@@ -47,7 +47,7 @@ func FuzzServeHTTP(f *testing.F) {
 	em := &emulator.Emulator{
 		Now:             func() time.Time { return t0 },
 		Logger:          slog.New(slog.DiscardHandler),
-		PrivacyCheck:    true,
+		NoPrivacyCheck:  false,
 		LoginsPerSecond: 4,
 	}
 	f.Fuzz(func(t *testing.T, method, target, body string) {

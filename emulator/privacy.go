@@ -15,10 +15,10 @@ import (
 const PrivacyErrno = 104
 
 // privacyApplies reports whether acct's device asks for privacy
-// authorization: the PrivacyCheck knob is on and the device runs base
+// authorization: the check is not turned off and the device runs base
 // library 2.32.3 or later (older ones never asked).
 func (e *Emulator) privacyApplies(acct *account) bool {
-	return e.PrivacyCheck && acct.person.user.baseLibraryAtLeast(libPrivacy)
+	return !e.NoPrivacyCheck && acct.person.user.baseLibraryAtLeast(libPrivacy)
 }
 
 func privacyErr(api, format string, args ...any) *DeviceError {

@@ -22,6 +22,10 @@ func TestCurlStyleJSONBodies(t *testing.T) {
 		t.Fatalf("token = %q", login.Token)
 	}
 
+	// Today's WeChat asks for privacy agreement first.
+	if err := w.em.AgreePrivacy(app1, "curl-user"); err != nil {
+		t.Fatal(err)
+	}
 	info, err := w.em.UserInfo(app1, "curl-user")
 	if err != nil {
 		t.Fatal(err)

@@ -460,6 +460,10 @@ func TestE2EFullFlow(t *testing.T) {
 	}
 
 	// phone, by code and legacy
+	// Today's WeChat asks for privacy agreement first.
+	if err := w.em.AgreePrivacy(app1, "alice"); err != nil {
+		t.Fatal(err)
+	}
 	ph, err := w.em.Phone(app1, "alice")
 	if err != nil {
 		t.Fatal(err)

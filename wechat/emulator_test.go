@@ -227,6 +227,9 @@ func TestEmulatorCode2SessionErrors(t *testing.T) {
 			name: "phone code sent to code2session",
 			prepare: func(t *testing.T, e *emulated) (wxlogin.App, string) {
 				e.login(t, devApp1, "alice")
+				if err := e.emu.AgreePrivacy(devApp1.AppID, "alice"); err != nil {
+					t.Fatal(err)
+				}
 				p, err := e.emu.Phone(devApp1.AppID, "alice")
 				if err != nil {
 					t.Fatal(err)
@@ -499,6 +502,10 @@ func TestEmulatorPhoneNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Today's WeChat asks for privacy agreement before the phone button.
+	if err := e.emu.AgreePrivacy(devApp1.AppID, "erin"); err != nil {
+		t.Fatal(err)
+	}
 	tap := func() string {
 		t.Helper()
 		p, err := e.emu.Phone(devApp1.AppID, "erin")
@@ -656,7 +663,13 @@ func TestEmulatorNoUnknownRoutes(t *testing.T) {
 	c.GetAccessToken(ctx, devApp1)
 	c.CheckSessionKey(ctx, devApp1, s.OpenID, s.SessionKey)
 	c.ResetUserSessionKey(ctx, devApp1, s.OpenID, s.SessionKey)
-	p, _ := e.emu.Phone(devApp1.AppID, "ivan")
+	if err := e.emu.AgreePrivacy(devApp1.AppID, "ivan"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.emu.Phone(devApp1.AppID, "ivan")
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.PhoneNumber(ctx, devApp1, p.Code, "")
 	c.PaidUnionID(ctx, devApp1, s.OpenID, "")
 	stats := e.emu.Stats()

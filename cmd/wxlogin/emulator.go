@@ -105,7 +105,7 @@ func runEmulator(ctx context.Context, args []string, e env) int {
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on (port 0 picks a free port)")
 	var specs appSpecs
 	fs.Var(&specs, "app", "an app as appid:secret[:open] (repeatable)")
-	privacy := fs.Bool("privacy", false, "require privacy authorization before privacy APIs (base library 2.32.3+)")
+	privacy := fs.Bool("privacy", true, "require privacy authorization before privacy APIs on base library 2.32.3+, as WeChat does (--privacy=false: a mini program without privacy guidelines)")
 	logins := fs.Int("logins-per-second", 0, "limit wx.login per user and app per second (WeChat: 4; 0: off)")
 	c2s := fs.Int("code2session-per-minute", 0, "limit jscode2session per user and app per minute, 45011 beyond (0: off)")
 	cors := fs.String("cors-origin", "", "Access-Control-Allow-Origin for the device API, for a page on another origin (e.g. *)")
@@ -135,7 +135,7 @@ func runEmulator(ctx context.Context, args []string, e env) int {
 
 	em := emulator.New(apps...)
 	em.Logger = slog.New(slog.NewTextHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
-	em.PrivacyCheck = *privacy
+	em.NoPrivacyCheck = !*privacy
 	em.LoginsPerSecond = *logins
 	em.Code2SessionPerMinute = *c2s
 	em.CORSOrigin = *cors
