@@ -64,6 +64,9 @@
 //	GET    /emulator/v1/apps    [{"appid","secret","open_platform"}]
 //	GET    /emulator/v1/stats   {"apis": {"jscode2session": {"calls", "errcodes": {"0": n}}}, "unknown_routes": [...]}
 //	DELETE /emulator/v1/stats   zero the counters
+//	GET    /emulator/v1/calls   ?after=N&appid=: {"calls": [{"seq", "api", "request", "status", "errcode", "response", ...}], "next"}
+//	                            the latest WeChat API calls (256 kept), secrets, session keys, tokens
+//	                            and signatures shown as "(redacted)"
 //	GET    /emulator/v1/faults  {"faults": [...]} pending faults
 //	POST   /emulator/v1/faults  {"api", "count", "errcode" | "http_status" | "delay_ms" | "body": "truncated"|"empty"}
 //	DELETE /emulator/v1/faults  remove every fault

@@ -131,6 +131,8 @@ type Emulator struct {
 	faults  []*Fault             // pending, in injection order
 	stats   map[string]*APIStats // by API name
 	unknown []string             // unknown routes, "METHOD /path"
+	calls   []Call               // the latest WeChat API calls, oldest first
+	callSeq int64                // Seq of the latest call
 	tmp     map[string]*tmpFile  // chooseAvatar images
 	tmpIDs  []string             // tmp in creation order, to bound memory
 }

@@ -36,6 +36,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	d("GET /emulator/v1/users/{user}", e.serveGetUser)
 	d("PUT /emulator/v1/users/{user}", e.servePutUser)
 	d("GET /emulator/v1/stats", e.serveStats)
+	d("GET /emulator/v1/calls", e.serveCalls)
 	d("DELETE /emulator/v1/stats", e.serveResetStats)
 	d("GET /emulator/v1/faults", e.serveFaults)
 	d("POST /emulator/v1/faults", e.serveInjectFault)

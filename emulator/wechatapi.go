@@ -84,6 +84,7 @@ func (e *Emulator) wechat(api string, h wechatHandler) http.HandlerFunc {
 			if f.Delay > 0 && !wait(r, f.Delay) {
 				e.mu.Lock()
 				e.recordLocked(api, "canceled")
+				e.recordCallLocked(api, r, body, 0, nil, e.nowLocked())
 				e.mu.Unlock()
 				return
 			}
@@ -98,6 +99,7 @@ func (e *Emulator) wechat(api string, h wechatHandler) http.HandlerFunc {
 			werr = errc(f.ErrCode)
 		case f != nil && f.HTTPStatus != 0:
 			e.recordLocked(api, "http_"+strconv.Itoa(f.HTTPStatus))
+			e.recordCallLocked(api, r, body, f.HTTPStatus, nil, now)
 			e.mu.Unlock()
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(f.HTTPStatus)
@@ -131,6 +133,9 @@ func (e *Emulator) wechat(api string, h wechatHandler) http.HandlerFunc {
 				out = nil
 			}
 		}
+		e.mu.Lock()
+		e.recordCallLocked(api, r, body, http.StatusOK, out, now)
+		e.mu.Unlock()
 		// WeChat labels some JSON answers text/plain and others JSON; the
 		// emulator says JSON, and clients should not depend on either.
 		w.Header().Set("Content-Type", "application/json; encoding=utf-8")
