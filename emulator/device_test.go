@@ -47,7 +47,9 @@ func TestUserInfo(t *testing.T) {
 	if status, env := f.device(t, "POST", "/emulator/v1/userinfo", req, &c); status != 200 {
 		t.Fatalf("userinfo: %d %+v", status, env)
 	}
-	wantInfo := emulator.UserInfo{NickName: "Alice", Gender: 2, Language: "en", City: "Hangzhou", Province: "Zhejiang", Country: "China", AvatarURL: "https://a.example/1.png"}
+	// A 2018 device still gets the real nickname and avatar, but not
+	// the gender and region Alice set: WeChat stopped sharing them in 2023.
+	wantInfo := emulator.UserInfo{NickName: "Alice", Language: "en", AvatarURL: "https://a.example/1.png"}
 	if diff := cmp.Diff(wantInfo, c.UserInfo); diff != "" {
 		t.Errorf("userInfo (-want +got):\n%s", diff)
 	}
@@ -96,7 +98,7 @@ func TestUserInfo(t *testing.T) {
 
 func TestProfileByBaseLibrary(t *testing.T) {
 	t.Parallel()
-	named := emulator.UserInfo{NickName: "Bob", Gender: 1, Language: "zh_CN", City: "Shenzhen", Province: "Guangdong", Country: "China", AvatarURL: "https://b.example/b.png"}
+	named := emulator.UserInfo{NickName: "Bob", Language: "zh_CN", AvatarURL: "https://b.example/b.png"}
 	anonymous := emulator.UserInfo{NickName: "微信用户", Language: "zh_CN", AvatarURL: emulator.AnonymousAvatarURL}
 	tests := []struct {
 		name, lib string

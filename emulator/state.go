@@ -18,11 +18,13 @@ import (
 type User struct {
 	NickName  string `json:"nickName"`
 	AvatarURL string `json:"avatarUrl"`
-	Gender    int    `json:"gender"` // 0 unknown, 1 male, 2 female
-	City      string `json:"city"`
-	Province  string `json:"province"`
-	Country   string `json:"country"`
-	Language  string `json:"language"`
+	// Gender and region are the person's own settings. WeChat has not
+	// shared them with mini programs since September 2023 (publicInfo).
+	Gender   int    `json:"gender"` // 0 unknown, 1 male, 2 female
+	City     string `json:"city"`
+	Province string `json:"province"`
+	Country  string `json:"country"`
+	Language string `json:"language"`
 	// PhoneNumber is the number without country code, as purePhoneNumber.
 	PhoneNumber string `json:"phoneNumber"`
 	CountryCode string `json:"countryCode"`

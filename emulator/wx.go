@@ -70,14 +70,14 @@ type Encrypted struct {
 }
 
 // publicInfo is what the device shows of u: anonymised from base library
-// 2.27.1, as WeChat does since November 2022, with gender and region gone
-// (WeChat's September 2023 change).
+// 2.27.1, as WeChat does since November 2022. Gender and region are never
+// shared, whatever the base library: since September 2023 WeChat answers
+// gender 0 and an empty city, province and country to every mini program.
 func publicInfo(u User) UserInfo {
 	if u.baseLibraryAtLeast(libAnonymous) {
 		return UserInfo{NickName: AnonymousNickName, AvatarURL: AnonymousAvatarURL, Language: u.Language}
 	}
-	return UserInfo{NickName: u.NickName, Gender: u.Gender, Language: u.Language,
-		City: u.City, Province: u.Province, Country: u.Country, AvatarURL: u.AvatarURL}
+	return UserInfo{NickName: u.NickName, Language: u.Language, AvatarURL: u.AvatarURL}
 }
 
 // userInfoPlain is the plaintext of user info's encryptedData.
