@@ -145,10 +145,19 @@ func TestBackoffGrowsWithinBounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c := &Client{BackoffBase: tt.base, BackoffMax: tt.max}
+			seen := map[time.Duration]bool{}
 			for range 200 {
-				if d := c.backoff(tt.retry); d < tt.wantLo || d > tt.hi {
+				d := c.backoff(tt.retry)
+				if d < tt.wantLo || d > tt.hi {
 					t.Fatalf("backoff(%d) = %v, want within [%v, %v]", tt.retry, d, tt.wantLo, tt.hi)
 				}
+				seen[d] = true
+			}
+			// Jitter: instances that failed together must not retry in
+			// step. 200 draws from a range of millions of nanoseconds
+			// repeat a value with negligible probability.
+			if len(seen) < 150 {
+				t.Errorf("backoff(%d) gave %d distinct waits in 200 calls; want jitter", tt.retry, len(seen))
 			}
 		})
 	}
