@@ -25,6 +25,7 @@ var errmsgs = map[int]string{
 	40002: "invalid grant_type",
 	40003: "invalid openid",
 	40013: "invalid appid",
+	40014: "invalid access_token",
 	40029: "invalid code",
 	40066: "invalid url",
 	40125: "invalid appsecret",
