@@ -136,7 +136,9 @@ func parseCryptFlags(fs *flag.FlagSet, args []string, e env) int {
 		return 2 // flag has printed the error and the usage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(e.Stderr, "%s: unexpected argument %q (the input comes from standard input)\n", fs.Name(), fs.Arg(0))
+		// The argument is not repeated: it may be a session_key typed
+		// without --session-key.
+		fmt.Fprintf(e.Stderr, "%s: unexpected argument (the input comes from standard input; the key from --session-key)\n", fs.Name())
 		fs.Usage()
 		return 2
 	}

@@ -156,6 +156,8 @@ func TestCryptCommand(t *testing.T) {
 		{name: "hmac key from environment", args: []string{"hmac"}, env: map[string]string{"WXLOGIN_SESSION_KEY": key},
 			stdin: "\n", want: cryptResult{0, wxcrypt.LoginStateSignature(key, "") + "\n"}},
 		{name: "hmac extra argument", args: []string{"hmac", "--session-key", key, "hello"}, want: cryptResult{2, ""}, wantStderr: "unexpected argument"},
+		// A session_key typed without --session-key is not echoed back.
+		{name: "key as a stray argument", args: []string{"hmac", otherKey}, want: cryptResult{2, ""}, wantStderr: "unexpected argument"},
 		// crypt itself
 		{name: "no subcommand", args: nil, want: cryptResult{2, ""}, wantStderr: "Usage"},
 		{name: "unknown subcommand", args: []string{"encrypt"}, want: cryptResult{2, ""}, wantStderr: `unknown subcommand "encrypt"`},
