@@ -8,6 +8,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -36,6 +37,8 @@ import (
 	"github.com/wxlogin/wxlogin/store/sqlitestore"
 	"github.com/wxlogin/wxlogin/wechat"
 	"github.com/wxlogin/wxlogin/wxcrypt"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver of the snapshot's own connection
 )
 
 // The emulator's dev apps: the first two share an Open Platform account
@@ -89,10 +92,14 @@ type world struct {
 	clock *fakeClock
 	em    *emulator.Emulator
 	db    *sqlitestore.DB
-	dbDir string // the SQLite file and its WAL
+	dbDir string  // the SQLite file and its WAL
+	raw   *sql.DB // a read-only connection of its own to the SQLite file
+	key   keyring.Key
 	svc   *auth.Service
 	srv   *httptest.Server
 	logs  *syncBuffer
+	acfg  auth.Config
+	hcfg  httpapi.Config
 }
 
 type option func(*world, *auth.Config, *httpapi.Config)
@@ -116,7 +123,15 @@ func newWorld(t testing.TB, opts ...option) *world {
 	}
 	t.Cleanup(func() { db.Close() })
 	w.db = db
-	keys, err := keyring.New(keyring.Generate("k1"))
+	// The snapshot reads the tables through a connection of its own, so it
+	// sees every row, whatever the store's methods would show.
+	w.raw, err = sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(w.dbDir, "wxlogin.db"))+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.raw.Close() })
+	w.key = keyring.Generate("k1")
+	keys, err := keyring.New(w.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,15 +147,40 @@ func newWorld(t testing.TB, opts ...option) *world {
 	for _, o := range opts {
 		o(w, &acfg, &hcfg)
 	}
-	w.svc, err = auth.New(acfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.svc.Close() })
-	hcfg.Service = w.svc
-	w.srv = httptest.NewServer(httpapi.New(hcfg))
-	t.Cleanup(w.srv.Close)
+	w.acfg, w.hcfg = acfg, hcfg
+	w.start()
 	return w
+}
+
+// start runs a new auth.Service and Server from the world's configuration.
+func (w *world) start() {
+	w.t.Helper()
+	svc, err := auth.New(w.acfg)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { svc.Close() })
+	w.svc = svc
+	hcfg := w.hcfg
+	hcfg.Service = svc
+	w.srv = httptest.NewServer(httpapi.New(hcfg))
+	w.t.Cleanup(w.srv.Close)
+}
+
+// restartWith stops the server and starts a new one over the same store,
+// emulator and clock with the master keys given (the primary first), as an
+// operator restarts with a new WXLOGIN_MASTER_KEY. In-process state (the
+// verification cache, limits) starts afresh.
+func (w *world) restartWith(keys ...keyring.Key) {
+	w.t.Helper()
+	kr, err := keyring.New(keys...)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.srv.Close()
+	w.svc.Close()
+	w.acfg.Keys = kr
+	w.start()
 }
 
 // response is one recorded exchange.
@@ -330,10 +370,21 @@ func (w *world) userInfoRequest(appid, user, nick string) map[string]string {
 	}
 }
 
-// snapshot is everything the store holds that a request could change.
+// snapshot is everything the store holds that a request could change. The
+// sessions are every row of the sessions table, read directly, so a session
+// left behind by a user that no longer exists shows too.
 type snapshot struct {
 	Users    []wxlogin.User
-	Sessions map[string][]wxlogin.Session
+	Sessions []sessionRow
+}
+
+// sessionRow is one row of the SQLite sessions table.
+type sessionRow struct {
+	ID, UserID, AppID, OpenID, UnionID string
+	SealedSessionKey                   []byte
+	CreatedAt, LastSeenAt              int64
+	IdleExpiresAt, ExpiresAt           int64
+	UserAgent, IP                      string
 }
 
 func (w *world) snapshot() snapshot {
@@ -343,15 +394,31 @@ func (w *world) snapshot() snapshot {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	s := snapshot{Users: users, Sessions: map[string][]wxlogin.Session{}}
-	for _, u := range users {
-		ss, err := w.db.UserSessions(ctx, u.ID)
-		if err != nil {
+	return snapshot{Users: users, Sessions: w.sessionRows()}
+}
+
+// sessionRows returns every row of the sessions table, by id.
+func (w *world) sessionRows() []sessionRow {
+	w.t.Helper()
+	rows, err := w.raw.Query(`SELECT id, user_id, app_id, open_id, union_id, sealed_session_key,
+		created_at, last_seen_at, idle_expires_at, expires_at, user_agent, ip FROM sessions ORDER BY id`)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []sessionRow
+	for rows.Next() {
+		var r sessionRow
+		if err := rows.Scan(&r.ID, &r.UserID, &r.AppID, &r.OpenID, &r.UnionID, &r.SealedSessionKey,
+			&r.CreatedAt, &r.LastSeenAt, &r.IdleExpiresAt, &r.ExpiresAt, &r.UserAgent, &r.IP); err != nil {
 			w.t.Fatal(err)
 		}
-		s.Sessions[u.ID] = ss
+		out = append(out, r)
 	}
-	return s
+	if err := rows.Err(); err != nil {
+		w.t.Fatal(err)
+	}
+	return out
 }
 
 // assertNotStored fails when the database files (the main file, the WAL and
@@ -741,6 +808,15 @@ func TestE2EErase(t *testing.T) {
 	if len(snap.Users) != 1 || snap.Users[0].ID != keep.User.ID {
 		t.Errorf("users left = %+v, want only %s", snap.Users, keep.User.ID)
 	}
+	// Every row of the sessions table, not only those of users that still
+	// exist: an erased user's session must not linger unseen.
+	var owners []string
+	for _, r := range snap.Sessions {
+		owners = append(owners, r.UserID)
+	}
+	if want := []string{keep.User.ID}; !slices.Equal(owners, want) {
+		t.Errorf("sessions left belong to %v, want %v", owners, want)
+	}
 	// logging in again registers a new user
 	again := w.login(app1, "erase-me")
 	if again.User.Created == nil || !*again.User.Created || again.User.ID == a.User.ID {
@@ -1019,10 +1095,35 @@ func TestE2EAdmin(t *testing.T) {
 	}
 	w.request("GET", "/v1/admin/apps/wx0000000000000000/access_token", adminToken, nil).fails(t, 400, "unknown_app")
 
+	// Key rotation as the README tells an operator: two sessions sealed
+	// under k1; restart with k2 first and k1 after it; rotate-key re-seals
+	// both under k2; then k1 can go, and the sessions' keys still open.
+	other := w.login(app1, "adm-2")
+	k2 := keyring.Generate("k2")
+	w.restartWith(k2, w.key)
 	var rot struct{ Resealed int }
 	w.request("POST", "/v1/admin/rotate-key", adminToken, nil).ok(t, 200, &rot)
-	w.request("GET", "/v1/session", lb.Token, nil).ok(t, 200, nil)
-	w.assertNoSecrets(tok.AccessToken, lb.Token)
+	if rot.Resealed != 2 {
+		t.Errorf("rotate-key resealed %d, want the 2 sessions sealed under k1", rot.Resealed)
+	}
+	for _, r := range w.sessionRows() {
+		if id, err := keyring.SealedWith(r.SealedSessionKey); id != "k2" {
+			t.Errorf("session %s sealed with %q (%v) after rotate-key, want k2", r.ID, id, err)
+		}
+	}
+	w.request("POST", "/v1/admin/rotate-key", adminToken, nil).ok(t, 200, &rot)
+	if rot.Resealed != 0 {
+		t.Errorf("a second rotate-key resealed %d, want 0", rot.Resealed)
+	}
+	w.restartWith(k2)
+	for _, s := range []struct {
+		user string
+		tok  string
+	}{{"adm", lb.Token}, {"adm-2", other.Token}} {
+		enc, iv := w.seal(app1, s.user, wxcrypt.WeRun{StepInfoList: []wxcrypt.Step{{Timestamp: 1, Step: 7}}, Envelope: w.watermark(app1)})
+		w.request("POST", "/v1/decrypt", s.tok, map[string]string{"kind": "werun", "encryptedData": enc, "iv": iv}).ok(t, 200, nil)
+	}
+	w.assertNoSecrets(tok.AccessToken, lb.Token, other.Token)
 
 	t.Run("off without a token", func(t *testing.T) {
 		t.Parallel()
