@@ -731,3 +731,47 @@ func BenchmarkCode2SessionClientOnly(b *testing.B) {
 		}
 	}
 }
+
+// TestEmulatorTokenErrors walks the client's answers to a rejected access
+// token against the emulator: an expired token (42001, which the emulator
+// answers on its own once its clock passes the token's life) is replaced
+// and the call retried; an injected 40014, after which stable_token hands
+// back the same token, is returned rather than retried in vain.
+func TestEmulatorTokenErrors(t *testing.T) {
+	t.Parallel()
+	e := newEmulated(t)
+	ctx := t.Context()
+	s, err := e.client.Code2Session(ctx, devApp1, e.login(t, devApp1, "judy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.CheckSessionKey(ctx, devApp1, s.OpenID, s.SessionKey); err != nil {
+		t.Fatal(err)
+	}
+	tokens := e.calls(emulator.APIStableToken)
+
+	// Only WeChat's clock moves: the client still trusts its cached token.
+	e.emu.Advance(2*time.Hour + time.Minute)
+	if err := e.client.CheckSessionKey(ctx, devApp1, s.OpenID, s.SessionKey); err != nil {
+		t.Fatalf("after the token expired at WeChat: %v, want a renewed token and success", err)
+	}
+	st := e.emu.Stats().APIs[emulator.APICheckSession]
+	if st.ErrCodes["42001"] != 1 || st.ErrCodes["0"] != 2 || e.calls(emulator.APIStableToken) != tokens+1 {
+		t.Errorf("checksession errcodes %v, stable_token calls %d→%d; want one 42001, a renewal and a retry",
+			st.ErrCodes, tokens, e.calls(emulator.APIStableToken))
+	}
+
+	e.fault(t, map[string]any{"api": emulator.APICheckSession, "count": 1, "errcode": 40014})
+	before := e.calls(emulator.APICheckSession)
+	err = e.client.CheckSessionKey(ctx, devApp1, s.OpenID, s.SessionKey)
+	var we *wechat.Error
+	if !errors.As(err, &we) || we.ErrCode != 40014 || wechat.Classify(err) != wechat.KindToken {
+		t.Fatalf("injected 40014: %v, want the 40014 token error", err)
+	}
+	if got := e.calls(emulator.APICheckSession) - before; got != 1 {
+		t.Errorf("checksession called %d times after 40014, want 1: stable_token gave the same token back", got)
+	}
+	if got := e.calls(emulator.APIStableToken); got != tokens+2 {
+		t.Errorf("stable_token calls = %d, want %d (one renewal attempt)", got, tokens+2)
+	}
+}
