@@ -136,3 +136,31 @@ func TestEmulatorCommandBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestEmulatorPrivacyFlag checks --privacy: on by default, as in today's
+// WeChat; --privacy=false stands for a mini program without privacy
+// guidelines.
+func TestEmulatorPrivacyFlag(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{{nil, true}, {[]string{"--privacy=false"}, false}} {
+		base, _, stop := runEmulatorCommand(t, append([]string{"--addr", "127.0.0.1:0"}, tt.args...), nil)
+		res, err := http.Get(base + "/emulator/v1/config")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct {
+			PrivacyCheck bool `json:"privacy_check"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&c)
+		res.Body.Close()
+		if err != nil || c.PrivacyCheck != tt.want {
+			t.Errorf("%v: privacy_check %v (%v), want %v", tt.args, c.PrivacyCheck, err, tt.want)
+		}
+		if code := stop(); code != 0 {
+			t.Errorf("%v: exit %d", tt.args, code)
+		}
+	}
+}
