@@ -1235,13 +1235,62 @@ func TestE2EMalformedRequests(t *testing.T) {
 	if d := cmp.Diff(before, w.snapshot(), cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("refused requests changed the store (-before +after):\n%s", d)
 	}
-	// The decrypt failures share one body: no padding oracle.
-	var bodies []string
-	for _, b := range []map[string]string{garbled, badIV} {
-		bodies = append(bodies, string(w.request("POST", "/v1/userinfo", tok, b).body))
+}
+
+// TestE2ENoPaddingOracle sends, in a fresh session with its whole decrypt
+// budget, ciphertexts under the session's own key that fail at each step
+// an attacker probes (padding, then JSON, then the watermark) and checks
+// that each is a real decrypt failure with one and the same answer.
+func TestE2ENoPaddingOracle(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	tok := w.login(app1, "oracle").Token
+	key := w.sessionKey(app1, "oracle")
+	iv := wxcrypt.NewIV()
+	// One block of 'x': Encrypt pads it with a second, whole block of 16s;
+	// the first block alone decrypts to a last byte of 'x', bad PKCS#7.
+	twoBlocks, err := wxcrypt.Encrypt(key, iv, []byte(strings.Repeat("x", 16)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if bodies[0] != bodies[1] {
-		t.Errorf("decrypt failures differ:\n%s\n%s", bodies[0], bodies[1])
+	raw, _ := base64.StdEncoding.DecodeString(twoBlocks)
+	badPadding := base64.StdEncoding.EncodeToString(raw[:16])
+	badJSON, err := wxcrypt.Encrypt(key, iv, []byte("not json at all"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherApp, otherIV := w.seal(app1, "oracle", wxcrypt.WeRun{StepInfoList: []wxcrypt.Step{}, Envelope: w.watermark(app2)})
+	good, goodIV := w.seal(app1, "oracle", wxcrypt.WeRun{StepInfoList: []wxcrypt.Step{}, Envelope: w.watermark(app1)})
+
+	// The session's key is the one used: a good payload opens.
+	w.request("POST", "/v1/decrypt", tok, map[string]string{"kind": "werun", "encryptedData": good, "iv": goodIV}).ok(t, 200, nil)
+	cases := []struct{ name, enc, iv, reason string }{
+		{"bad padding", badPadding, iv, wxcrypt.ReasonPadding},
+		{"bad JSON", badJSON, iv, wxcrypt.ReasonJSON},
+		{"other app's watermark", otherApp, otherIV, wxcrypt.ReasonAppID},
+	}
+	var first response
+	for i, c := range cases {
+		logged := strings.Count(w.logs.String(), c.reason)
+		r := w.request("POST", "/v1/decrypt", tok, map[string]string{"kind": "werun", "encryptedData": c.enc, "iv": c.iv})
+		// The status first: a 429 here would make every answer alike
+		// without a single decrypt having run.
+		r.fails(t, 400, "invalid_encrypted_data")
+		// The server log, and only it, names the step that failed: the
+		// case is the failure it claims to be.
+		if strings.Count(w.logs.String(), c.reason) != logged+1 {
+			t.Errorf("%s: the log does not name the reason %q", c.name, c.reason)
+		}
+		if strings.Contains(string(r.body), c.reason) {
+			t.Errorf("%s: the answer names the reason: %s", c.name, r.body)
+		}
+		if i == 0 {
+			first = r
+			continue
+		}
+		if !bytes.Equal(r.body, first.body) || r.status != first.status {
+			t.Errorf("%s answers differently from %s (a padding oracle):\n%d %s\n%d %s", c.name, cases[0].name, first.status, first.body, r.status, r.body)
+		}
 	}
 }
 
