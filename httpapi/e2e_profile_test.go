@@ -69,6 +69,22 @@ func multipartBody(t *testing.T, field string, data []byte) (body []byte, conten
 	return buf.Bytes(), mw.FormDataContentType()
 }
 
+// multipartWithField is a wx.uploadFile body whose formData field comes
+// before the file and holds value.
+func multipartWithField(t *testing.T, value string, data []byte) (body []byte, contentType string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("note", value)
+	fw, err := mw.CreateFormFile("file", "tmp_avatar.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(data)
+	mw.Close()
+	return buf.Bytes(), mw.FormDataContentType()
+}
+
 func countFiles(t *testing.T, dir string) int {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -147,6 +163,10 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 		{"truncated png", "image/png", testImage(t, "png")[:40], 415, "unsupported_media_type"},
 		{"empty raw body", "image/png", nil, 400, "invalid_request"},
 		{"multipart without file", "wrong-field", testImage(t, "png"), 400, "invalid_request"},
+		// A valid small image after a form field larger than the whole
+		// body may be: the cap on the body, not the one on the file part,
+		// refuses it.
+		{"multipart with a huge form field", "big-field", testImage(t, "png"), 413, "request_too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +176,8 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 				b, ctype = multipartBody(t, "file", tt.body)
 			case "wrong-field":
 				b, ctype = multipartBody(t, "avatar", tt.body)
+			case "big-field":
+				b, ctype = multipartWithField(t, strings.Repeat("a", 200<<10), tt.body)
 			}
 			w.request("POST", "/v1/me/avatar", tok, b, "Content-Type", ctype).fails(t, tt.status, tt.code)
 		})
