@@ -25,12 +25,20 @@ func benchDB(b *testing.B) (*DB, []wxlogin.TokenHash) {
 	}
 	defer tx.Rollback()
 	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	// Sessions reference their users (five sessions each).
+	for i := range benchSessions / 5 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, app_id, open_id, created_at, updated_at, profile_updated_at)
+			VALUES (?, 'wx-bench', ?, ?, ?, ?)`, fmt.Sprintf("u-%d", i), fmt.Sprintf("o-%d", i),
+			micros(now), micros(now), micros(now)); err != nil {
+			b.Fatal(err)
+		}
+	}
 	hashes := make([]wxlogin.TokenHash, benchSessions)
 	for i := range hashes {
 		hashes[i] = sha256.Sum256(fmt.Appendf(nil, "token-%d", i))
 		s := wxlogin.Session{
-			ID: fmt.Sprintf("s-%d", i), TokenHash: hashes[i], UserID: fmt.Sprintf("u-%d", i%20_000),
-			AppID: "wx-bench", OpenID: fmt.Sprintf("o-%d", i%20_000), SealedSessionKey: make([]byte, 61),
+			ID: fmt.Sprintf("s-%d", i), TokenHash: hashes[i], UserID: fmt.Sprintf("u-%d", i%(benchSessions/5)),
+			AppID: "wx-bench", OpenID: fmt.Sprintf("o-%d", i%(benchSessions/5)), SealedSessionKey: make([]byte, 61),
 			CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(7 * 24 * time.Hour),
 			ExpiresAt: now.Add(30 * 24 * time.Hour), UserAgent: "bench", IP: "192.0.2.1",
 		}
@@ -83,6 +91,9 @@ func BenchmarkSessionByTokenParallel(b *testing.B) {
 func BenchmarkCreateSession(b *testing.B) {
 	db := newDB(b)
 	ctx := b.Context()
+	if _, _, err := db.EnsureUser(ctx, wxlogin.User{ID: "u", AppID: "wx", OpenID: "o"}); err != nil {
+		b.Fatal(err)
+	}
 	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	i := 0

@@ -40,7 +40,9 @@
 // is idempotent. Tables are STRICT. Times are INTEGER Unix microseconds in
 // UTC (the precision the storetest suites require). Token hashes and sealed
 // session keys are BLOBs; no token or session_key is ever stored in clear.
-// The database file is created with mode 0600. Sessions have no foreign key
-// to users although foreign_keys is on: the two stores may be different
-// backends (migrations/0001_initial.sql says more).
+// The database file is created with mode 0600. A session references its
+// user with ON DELETE CASCADE (foreign_keys is on in every connection): a
+// session of a missing user cannot be stored, and deleting a user deletes
+// its sessions atomically, so a login racing an erasure cannot leave a live
+// session of an erased user (migrations/0002_sessions_reference_users.sql).
 package sqlitestore

@@ -118,7 +118,7 @@ func TestFileMode(t *testing.T) {
 	db := newDB(t)
 	// A write creates the -wal file, which must not be more open than the
 	// database itself.
-	if err := db.CreateSession(t.Context(), wxlogin.Session{ID: "s1", UserID: "u1"}); err != nil {
+	if _, _, err := db.EnsureUser(t.Context(), wxlogin.User{ID: "u1", AppID: "wx", OpenID: "o"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{db.Path(), db.Path() + "-wal"} {
@@ -220,6 +220,9 @@ func TestMigrate(t *testing.T) {
 	if _, err := db.SessionByToken(ctx, wxlogin.TokenHash{}); !errors.Is(err, wxlogin.ErrNotFound) {
 		t.Errorf("SessionByToken after Migrate: %v, want not found", err)
 	}
+	if _, _, err := db.EnsureUser(ctx, wxlogin.User{ID: "u", AppID: "wx", OpenID: "o"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.CreateSession(ctx, wxlogin.Session{ID: "kept", UserID: "u"}); err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +235,58 @@ func TestMigrate(t *testing.T) {
 	}
 	if _, err := db.Session(ctx, "kept"); err != nil {
 		t.Errorf("Session after reopen: %v", err)
+	}
+}
+
+// TestMigrateSessionsReferenceUsers upgrades a database that 0001 left with
+// a session of an erased user (what the login/erase race could leave):
+// 0002 drops that orphan, keeps the others, and from then on the database
+// refuses orphans and deletes a user's sessions with the user.
+func TestMigrateSessionsReferenceUsers(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db, err := OpenOptions(ctx, filepath.Join(t.TempDir(), "w.db"), Options{NoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	if err := db.createMigrationsTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.migrate(ctx, "migrations/0001_initial.sql"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	if _, _, err := db.EnsureUser(ctx, wxlogin.User{ID: "u", AppID: "wx", OpenID: "o", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []wxlogin.Session{
+		{ID: "kept", TokenHash: wxlogin.TokenHash{1}, UserID: "u", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		{ID: "orphan", TokenHash: wxlogin.TokenHash{2}, UserID: "erased", CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+	} {
+		if err := db.CreateSession(ctx, s); err != nil {
+			t.Fatalf("CreateSession(%s) under 0001: %v", s.ID, err)
+		}
+	}
+
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if _, err := db.Session(ctx, "kept"); err != nil {
+		t.Errorf("the session of an existing user after 0002: %v", err)
+	}
+	if _, err := db.Session(ctx, "orphan"); !errors.Is(err, wxlogin.ErrNotFound) {
+		t.Errorf("the session of a missing user after 0002: %v, want not found", err)
+	}
+	orphan := wxlogin.Session{ID: "orphan2", TokenHash: wxlogin.TokenHash{3}, UserID: "erased"}
+	if err := db.CreateSession(ctx, orphan); !errors.Is(err, wxlogin.ErrNotFound) {
+		t.Errorf("CreateSession(session of a missing user) after 0002: %v, want not found", err)
+	}
+	if err := db.DeleteUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Session(ctx, "kept"); !errors.Is(err, wxlogin.ErrNotFound) {
+		t.Errorf("the session of a deleted user: %v, want not found", err)
 	}
 }
 

@@ -67,12 +67,19 @@ func insertSession(ctx context.Context, e execer, s wxlogin.Session) error {
 }
 
 // CreateSession implements wxlogin.SessionStore. A session whose id or
-// token hash is already stored is rejected by the table's constraints.
+// token hash is already stored is rejected by the table's constraints, and
+// a session of a user that does not exist (never registered, or erased
+// while its login was under way) by the foreign key: that error matches
+// wxlogin.ErrNotFound.
 func (db *DB) CreateSession(ctx context.Context, s wxlogin.Session) error {
 	if s.ID == "" {
 		return errors.New("sqlitestore: CreateSession: ID is required")
 	}
-	if err := insertSession(ctx, db.write, s); err != nil {
+	err := insertSession(ctx, db.write, s)
+	if isForeignKeyViolation(err) {
+		return notFound("user " + s.UserID)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlitestore: CreateSession: %w", err)
 	}
 	return nil

@@ -216,6 +216,13 @@ func isBusy(err error) bool {
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
+// isForeignKeyViolation reports whether err is SQLITE_CONSTRAINT_FOREIGNKEY:
+// a row that references a missing one.
+func isForeignKeyViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
 // dsn returns the modernc.org/sqlite data source name of a connection to
 // the file at abs. The "file:" URI form keeps characters such as '?' in the
 // path from being taken for parameters.
@@ -340,10 +347,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // It is idempotent, and safe against a concurrent Migrate from another
 // process: the check for a migration runs inside the write transaction.
 func (db *DB) Migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		name       TEXT    NOT NULL PRIMARY KEY,
-		applied_at INTEGER NOT NULL -- Unix microseconds
-	) STRICT`); err != nil {
+	if err := db.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -359,6 +363,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+func (db *DB) createMigrationsTable(ctx context.Context) error {
+	_, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name       TEXT    NOT NULL PRIMARY KEY,
+		applied_at INTEGER NOT NULL -- Unix microseconds
+	) STRICT`)
+	return err
+}
+
+// migrate applies one migration file unless schema_migrations records it.
 func (db *DB) migrate(ctx context.Context, file string) error {
 	name := strings.TrimSuffix(filepath.Base(file), ".sql")
 	tx, err := db.write.BeginTx(ctx, nil)

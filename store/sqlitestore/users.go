@@ -211,8 +211,10 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 	return normalized(u), nil
 }
 
-// DeleteUser implements wxlogin.UserStore. It deletes the user row only;
-// the user's sessions belong to the SessionStore (see the migration).
+// DeleteUser implements wxlogin.UserStore. The foreign key of sessions
+// deletes the user's sessions in the same statement (migration 0002), so
+// no session of the user outlives it, not even one a concurrent login was
+// storing.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	if _, err := db.write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("sqlitestore: DeleteUser: %w", err)

@@ -40,4 +40,12 @@
 //   - UserSessions and DeleteUserSessions of a user with no sessions give an
 //     empty list and 0, not ErrNotFound.
 //   - A session whose token hash or id is already stored is rejected.
+//   - A store that keeps users as well as sessions (it implements both
+//     interfaces, as one SQLite or PostgreSQL database does) refuses a session
+//     whose user it does not hold with an error matching ErrNotFound, and
+//     DeleteUser deletes the user's sessions with the user, atomically: a
+//     login that found the user just before an erasure cannot store a
+//     session that outlives it. RunSessionStoreTests registers each session's
+//     user first in such a store, and checks this; it skips those checks for
+//     a store of sessions alone.
 package storetest

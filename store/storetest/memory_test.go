@@ -121,12 +121,20 @@ func (m *memory) DeleteUser(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.users, id)
+	for sid, s := range m.sessions {
+		if s.UserID == id {
+			delete(m.sessions, sid)
+		}
+	}
 	return nil
 }
 
 func (m *memory) CreateSession(_ context.Context, s wxlogin.Session) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, ok := m.users[s.UserID]; !ok {
+		return notFound()
+	}
 	for _, old := range m.sessions {
 		if old.ID == s.ID || old.TokenHash == s.TokenHash {
 			return fmt.Errorf("duplicate session")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,10 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.Sess
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
 		{"ResealSessionKeys", testResealSessionKeys},
 		{"ResealSessionKeysError", testResealSessionKeysError},
+		// What a store that keeps users as well must add (see keptUsers).
+		{"SessionOfMissingUser", testSessionOfMissingUser},
+		{"DeleteUserDeletesSessions", testDeleteUserDeletesSessions},
+		{"CreateSessionRacesDeleteUser", testCreateSessionRacesDeleteUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,8 +68,41 @@ func newSession(userID string, created time.Time) wxlogin.Session {
 	}
 }
 
+// keptUsers returns s as a UserStore when it keeps users too: one database
+// for both, as SQLite and PostgreSQL are. Such a store must refuse a
+// session whose user it does not hold and delete a user's sessions with the
+// user, atomically, so that a login racing an erasure cannot leave a live
+// session of an erased user. A store of sessions alone (Redis beside a
+// PostgreSQL user store) cannot see users; the suite skips those tests for
+// it, and the deployment must close that race another way.
+func keptUsers(s wxlogin.SessionStore) (wxlogin.UserStore, bool) {
+	us, ok := s.(wxlogin.UserStore)
+	return us, ok
+}
+
+// registerUserOf registers the user of sess when s keeps users, so that s
+// accepts the session.
+func registerUserOf(t *testing.T, s wxlogin.SessionStore, sess wxlogin.Session) {
+	t.Helper()
+	us, ok := keptUsers(s)
+	if !ok {
+		return
+	}
+	u, _, err := us.EnsureUser(t.Context(), wxlogin.User{ID: sess.UserID, AppID: sess.AppID, OpenID: sess.OpenID,
+		CreatedAt: userEra, UpdatedAt: userEra})
+	if err != nil {
+		t.Fatalf("EnsureUser(user of session %s): %v", sess.ID, err)
+	}
+	if u.ID != sess.UserID {
+		t.Fatalf("EnsureUser(user of session %s) = user %s, want %s", sess.ID, u.ID, sess.UserID)
+	}
+}
+
+// mustCreateSession stores sess, registering its user first when the
+// store keeps users.
 func mustCreateSession(t *testing.T, s wxlogin.SessionStore, sess wxlogin.Session) {
 	t.Helper()
+	registerUserOf(t, s, sess)
 	if err := s.CreateSession(t.Context(), sess); err != nil {
 		t.Fatalf("CreateSession(%s): %v", sess.ID, err)
 	}
@@ -176,6 +214,7 @@ func testDuplicateSession(t *testing.T, s wxlogin.SessionStore) {
 
 	sameHash := newSession(uniqueID("u-"), sessionEra.Add(time.Hour))
 	sameHash.TokenHash = first.TokenHash
+	registerUserOf(t, s, sameHash) // so that only the duplicate can be refused
 	if err := s.CreateSession(ctx, sameHash); err == nil {
 		t.Errorf("CreateSession with a stored token hash: err = nil, want an error")
 	}
@@ -184,6 +223,7 @@ func testDuplicateSession(t *testing.T, s wxlogin.SessionStore) {
 
 	sameID := newSession(uniqueID("u-"), sessionEra.Add(time.Hour))
 	sameID.ID = first.ID
+	registerUserOf(t, s, sameID)
 	if err := s.CreateSession(ctx, sameID); err == nil {
 		t.Errorf("CreateSession with a stored id: err = nil, want an error")
 	}
@@ -498,4 +538,99 @@ func testResealSessionKeysError(t *testing.T, s wxlogin.SessionStore) {
 		t.Errorf("ResealSessionKeys: err = %v, want the reseal error", err)
 	}
 	checkSession(t, s, storedSession(corrupt))
+}
+
+func testSessionOfMissingUser(t *testing.T, s wxlogin.SessionStore) {
+	if _, ok := keptUsers(s); !ok {
+		t.Skip("the store keeps no users")
+	}
+	// Another user's session is stored, so that a store refusing every
+	// session does not pass.
+	mustCreateSession(t, s, newSession(uniqueID("u-"), sessionEra))
+
+	orphan := newSession(uniqueID("u-"), sessionEra)
+	checkNotFound(t, "CreateSession(session of a user never registered)", s.CreateSession(t.Context(), orphan))
+	checkSessionGone(t, s, orphan)
+	checkUserSessions(t, s, orphan.UserID, nil)
+}
+
+func testDeleteUserDeletesSessions(t *testing.T, s wxlogin.SessionStore) {
+	us, ok := keptUsers(s)
+	if !ok {
+		t.Skip("the store keeps no users")
+	}
+	ctx := t.Context()
+	alice := uniqueID("u-")
+	var alices []wxlogin.Session
+	for i := range 2 {
+		sess := newSession(alice, sessionEra.Add(time.Duration(i)*time.Minute))
+		mustCreateSession(t, s, sess)
+		alices = append(alices, sess)
+	}
+	bobs := newSession(uniqueID("u-"), sessionEra)
+	mustCreateSession(t, s, bobs)
+
+	if err := us.DeleteUser(ctx, alice); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	for _, sess := range alices {
+		checkSessionGone(t, s, sess)
+		checkNotFound(t, "TouchSession(session of a deleted user)",
+			s.TouchSession(ctx, sess.ID, sessionEra, sessionEra.Add(time.Hour)))
+	}
+	checkUserSessions(t, s, alice, nil)
+	checkSession(t, s, storedSession(bobs))
+
+	// A login that found the user before the deletion cannot store its
+	// session after it.
+	late := newSession(alice, sessionEra.Add(time.Hour))
+	checkNotFound(t, "CreateSession(session of a deleted user)", s.CreateSession(ctx, late))
+	checkSessionGone(t, s, late)
+}
+
+// testCreateSessionRacesDeleteUser stores sessions of a user from several
+// goroutines while the user is deleted: each store either lands before the
+// deletion (and is deleted with the user) or fails as not found, and no
+// session of the user is left.
+func testCreateSessionRacesDeleteUser(t *testing.T, s wxlogin.SessionStore) {
+	us, ok := keptUsers(s)
+	if !ok {
+		t.Skip("the store keeps no users")
+	}
+	ctx := t.Context()
+	user := uniqueID("u-")
+	first := newSession(user, sessionEra)
+	mustCreateSession(t, s, first)
+
+	const n = 8
+	sessions := make([]wxlogin.Session, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		sessions[i] = newSession(user, sessionEra.Add(time.Duration(i+1)*time.Second))
+		wg.Go(func() {
+			<-start
+			errs[i] = s.CreateSession(ctx, sessions[i])
+		})
+	}
+	var deleteErr error
+	wg.Go(func() {
+		<-start
+		deleteErr = us.DeleteUser(ctx, user)
+	})
+	close(start)
+	wg.Wait()
+	if deleteErr != nil {
+		t.Fatalf("DeleteUser: %v", deleteErr)
+	}
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, wxlogin.ErrNotFound) {
+			t.Errorf("CreateSession %d racing DeleteUser: %v, want nil or not found", i, err)
+		}
+	}
+	for _, sess := range append(sessions, first) {
+		checkSessionGone(t, s, sess)
+	}
+	checkUserSessions(t, s, user, nil)
 }
