@@ -49,6 +49,15 @@
 // back into the cache after the Logout had cleared it, and the logged-out
 // token would live on.
 //
+// Erasure relies on the store: a store that keeps users and sessions
+// refuses a session of a missing user and deletes a user's sessions with
+// the user, atomically (the storetest contract). So a login that found the
+// user just before an erasure either stored its session before the
+// deletion (and it goes with the user) or fails with invalid_code, and no
+// session of an erased user survives. A session store apart from the user
+// store could not promise this; auth would then have to close the race
+// itself.
+//
 // Many instances: each instance caches on its own, so a revocation must
 // reach them all. Config.Revocations is told of every revocation before the
 // revoking call returns (a Redis pub/sub channel, say), and each instance

@@ -71,7 +71,13 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UserAgent:        clip(c.UserAgent, maxUserAgentLen),
 		IP:               clip(c.IP, maxIPLen),
 	}
-	if err := s.sessions.CreateSession(ctx, sess); err != nil {
+	if err := s.sessions.CreateSession(ctx, sess); errors.Is(err, wxlogin.ErrNotFound) {
+		// The user was erased after EnsureUser found or registered it: the
+		// store refuses a session of a missing user. invalid_code makes
+		// clients log in again, which registers a new user.
+		s.log.InfoContext(ctx, "auth: login lost the race with an erasure of its user", "appid", app.AppID, "user_id", user.ID)
+		return LoginResult{}, wxlogin.Wrap(err, wxlogin.EInvalidCode, "the user was erased while this login was under way; call wx.login and log in again")
+	} else if err != nil {
 		return LoginResult{}, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "auth: login", "appid", app.AppID, "user_id", user.ID,

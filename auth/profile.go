@@ -18,7 +18,7 @@ import (
 
 // Nickname and avatar bounds (issue 5).
 const (
-	maxNicknameRunes = 32
+	maxNicknameRunes = 31
 	// MaxAvatarBytes is the largest avatar upload SetAvatar accepts.
 	MaxAvatarBytes = 2 << 20
 	// maxAvatarSide bounds each side of an avatar in pixels. It is checked
@@ -168,16 +168,20 @@ func (s *Service) avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 	return b, nil
 }
 
-// erase deletes a user and everything of theirs: sessions first (so the
-// tokens die at once), then the avatar, then the user. A later login of
-// the same openid registers a new user.
+// erase deletes a user and everything of theirs: the avatar, then the user
+// together with its sessions, then the cached sessions. The store deletes a
+// user's sessions with the user in one atomic step (the storetest contract
+// of a store that keeps both): a login that found the user just before
+// cannot store a session that outlives it, and a session created while the
+// avatar was being deleted goes with the user. Only then are the cache
+// entries forgotten, which also fences off a Verify that read one of the
+// sessions before the deletion (see verifyCache). Until the user is
+// deleted nothing is revoked, so a failed erasure can be retried with the
+// same token. A later login of the same openid registers a new user.
 func (s *Service) erase(ctx context.Context, userID string) error {
 	u, err := s.users.User(ctx, userID)
 	if err != nil && !errors.Is(err, wxlogin.ErrNotFound) {
 		return storeErr(err)
-	}
-	if _, err := s.revokeUser(ctx, userID); err != nil {
-		return err
 	}
 	if u.Profile.AvatarID != "" && s.blobs != nil {
 		if err := s.blobs.DeleteBlob(ctx, u.Profile.AvatarID); err != nil {
@@ -186,6 +190,9 @@ func (s *Service) erase(ctx context.Context, userID string) error {
 	}
 	if err := s.users.DeleteUser(ctx, userID); err != nil {
 		return storeErr(err)
+	}
+	if err := s.forget(ctx, Revocation{UserID: userID}); err != nil {
+		return err
 	}
 	s.log.InfoContext(ctx, "auth: user erased", "user_id", userID)
 	return nil
