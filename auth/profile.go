@@ -18,7 +18,7 @@ import (
 
 // Nickname and avatar bounds (issue 5).
 const (
-	maxNicknameRunes = 31
+	maxNicknameRunes = 32
 	// MaxAvatarBytes is the largest avatar upload SetAvatar accepts.
 	MaxAvatarBytes = 2 << 20
 	// maxAvatarSide bounds each side of an avatar in pixels. It is checked
