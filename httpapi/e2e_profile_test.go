@@ -104,6 +104,13 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 	tok := lb.Token
 
 	var me meBody
+	// 32 characters is the most a nickname may have (33 is refused in
+	// TestE2EMalformedRequests); surrounding white space is trimmed.
+	long := strings.Repeat("长", 32)
+	w.request("PUT", "/v1/me/profile", tok, map[string]string{"nickname": " " + long + "\n"}).ok(t, 200, &me)
+	if me.Profile.Nickname != long {
+		t.Errorf("nickname = %q, want the 32 characters trimmed", me.Profile.Nickname)
+	}
 	w.request("PUT", "/v1/me/profile", tok, map[string]string{"nickname": "小明"}).ok(t, 200, &me)
 	if me.Profile.Nickname != "小明" || me.Profile.AvatarURL != nil {
 		t.Errorf("after nickname: profile = %+v", me.Profile)
