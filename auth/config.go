@@ -67,7 +67,8 @@ func newService(cfg Config) (*Service, error) {
 		loginPerApp:       newLimiter(limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp)),
 		decryptPerSession: newLimiter(limitOrDefault(cfg.Limits.DecryptPerSession, DefaultDecryptPerSession)),
 
-		codes: newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow)),
+		codes:      newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow)),
+		unfinished: newUnfinishedRegistrations(),
 
 		now:     cfg.Now,
 		log:     cfg.Logger,
@@ -224,6 +225,7 @@ func (s *Service) sweep(ctx context.Context) {
 	s.loginPerApp.sweep(now)
 	s.decryptPerSession.sweep(now)
 	s.codes.sweep(now)
+	s.unfinished.sweep(now)
 }
 
 // app resolves an appid; "" means the only configured app.

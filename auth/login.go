@@ -78,7 +78,14 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		s.log.InfoContext(ctx, "auth: login lost the race with an erasure of its user", "appid", app.AppID, "user_id", user.ID)
 		return LoginResult{}, wxlogin.Wrap(err, wxlogin.EInvalidCode, "the user was erased while this login was under way; call wx.login and log in again")
 	} else if err != nil {
+		if created {
+			s.unfinished.add(user.ID, now)
+		}
 		return LoginResult{}, storeErr(err)
+	}
+	if !created {
+		// A retry of a registering login that failed above.
+		created = s.unfinished.take(user.ID, now)
 	}
 	s.log.InfoContext(ctx, "auth: login", "appid", app.AppID, "user_id", user.ID,
 		"session_id", sess.ID, "created", created, "shared_exchange", shared)

@@ -1,10 +1,13 @@
 package auth_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,5 +342,43 @@ func TestLoginRateLimits(t *testing.T) {
 				t.Fatalf("login after the refill: %v", err)
 			}
 		})
+	}
+}
+
+// Created means "the user's first completed login": when the login that
+// registered the user fails to store its session, the retry that completes
+// answers created, and only that one.
+func TestLoginCreatedAfterFailedRegistration(t *testing.T) {
+	t.Parallel()
+	var hs *hookedStore
+	e := newEnv(t, withHookedStore(&hs))
+	ctx := t.Context()
+	var failed atomic.Bool
+	fail := func(context.Context) error {
+		if failed.CompareAndSwap(false, true) {
+			return errors.New("disk I/O error")
+		}
+		return nil
+	}
+	hs.beforeCreateSession.Store(&fail)
+
+	code := e.code(app1, "alice")
+	_, err := e.svc.Login(ctx, app1, code, auth.Client{})
+	wantCode(t, err, wxlogin.EStoreUnavailable)
+	registered, err := e.db.FindUsers(ctx, wxlogin.UserFilter{AppID: app1, OpenID: e.identity(app1, "alice").OpenID})
+	if err != nil || len(registered) != 1 {
+		t.Fatalf("users after the failed login: %v, %v; want the one it registered", registered, err)
+	}
+
+	// The client retries with the same code (its exchange is reused).
+	retry, err := e.svc.Login(ctx, app1, code, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !retry.Created || retry.User.ID != registered[0].ID {
+		t.Errorf("retry: created=%v user %s; want created=true for user %s", retry.Created, retry.User.ID, registered[0].ID)
+	}
+	if later := e.login(ctx, app1, "alice"); later.Created {
+		t.Error("the login after the completed one: created=true, want false")
 	}
 }

@@ -92,8 +92,9 @@ type Service struct {
 
 	loginPerIP, loginPerApp, decryptPerSession *limiter
 
-	cache *verifyCache
-	codes *exchanges
+	cache      *verifyCache
+	codes      *exchanges
+	unfinished *unfinishedRegistrations
 
 	// storeDown is set when a store call or the periodic health check
 	// fails and cleared when a health check succeeds. While it is set,
@@ -140,7 +141,7 @@ type Client struct {
 type LoginResult struct {
 	Token     wxlogin.Secret
 	User      wxlogin.User
-	Created   bool // this login registered the user
+	Created   bool // this is the user's first completed login (see unfinishedRegistrations)
 	Session   wxlogin.Session
 	ExpiresAt time.Time
 }
