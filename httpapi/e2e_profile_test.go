@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -85,6 +86,12 @@ func multipartWithField(t *testing.T, value string, data []byte) (body []byte, c
 	return buf.Bytes(), mw.FormDataContentType()
 }
 
+// webp2x2 is a 2×2 lossless WebP, top-left pixel red, made with libwebp
+// 1.2.4 from a PNG written by image/png:
+//
+//	cwebp -quiet -lossless -metadata none q.png -o q.webp && base64 -w0 q.webp
+const webp2x2 = "UklGRjQAAABXRUJQVlA4TCgAAAAvAUAAEB8gICH4v1luCAiK/o9GQELwf7MICIquWy7wk6MKN2CI6H8I"
+
 func countFiles(t *testing.T, dir string) int {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -153,6 +160,22 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 	w.request("GET", first, "", nil).fails(t, 404, "not_found")
 	w.request("GET", *me.Profile.AvatarURL, "", nil).ok(t, 200, nil)
 	w.request("GET", "/v1/avatars/avt_nope", "", nil).fails(t, 404, "not_found")
+
+	// WebP is accepted and stored as PNG, pixels intact.
+	webp, err := base64.StdEncoding.DecodeString(webp2x2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.request("POST", "/v1/me/avatar", tok, webp, "Content-Type", "image/webp").ok(t, 200, &me)
+	r = w.request("GET", *me.Profile.AvatarURL, "", nil)
+	r.ok(t, 200, nil)
+	m, format, err := image.Decode(bytes.NewReader(r.body))
+	if err != nil || format != "png" || r.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("WebP upload served as %q (%s, %v), want a PNG", r.header.Get("Content-Type"), format, err)
+	}
+	if got := color.RGBAModel.Convert(m.At(0, 0)).(color.RGBA); m.Bounds().Dx() != 2 || got != (color.RGBA{255, 0, 0, 255}) {
+		t.Errorf("WebP as PNG: %v, top-left %v; want 2×2 with a red top-left pixel", m.Bounds(), got)
+	}
 
 	// refusals: nothing stored
 	before, files := w.snapshot(), countFiles(t, dir)
