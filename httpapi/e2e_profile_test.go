@@ -54,6 +54,16 @@ func testImage(t *testing.T, format string) []byte {
 	return buf.Bytes()
 }
 
+// sizedPNG is a blank PNG of w×h pixels (small: it compresses well).
+func sizedPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // multipartBody is what wx.uploadFile sends: the file under its `name`
 // option, plus formData fields.
 func multipartBody(t *testing.T, field string, data []byte) (body []byte, contentType string) {
@@ -161,6 +171,9 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 	w.request("GET", *me.Profile.AvatarURL, "", nil).ok(t, 200, nil)
 	w.request("GET", "/v1/avatars/avt_nope", "", nil).fails(t, 404, "not_found")
 
+	// 2048×2048 is the largest accepted.
+	w.request("POST", "/v1/me/avatar", tok, sizedPNG(t, 2048, 2048), "Content-Type", "image/png").ok(t, 200, &me)
+
 	// WebP is accepted and stored as PNG, pixels intact.
 	webp, err := base64.StdEncoding.DecodeString(webp2x2)
 	if err != nil {
@@ -191,6 +204,8 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 		{"too large raw", "image/png", bytes.Repeat([]byte{0x89}, 65<<10), 413, "request_too_large"},
 		{"too large multipart", "", bytes.Repeat([]byte{0x89}, 65<<10), 413, "request_too_large"},
 		{"truncated png", "image/png", testImage(t, "png")[:40], 415, "unsupported_media_type"},
+		{"2049 pixels wide", "image/png", sizedPNG(t, 2049, 1), 415, "unsupported_media_type"},
+		{"2049 pixels high", "image/png", sizedPNG(t, 1, 2049), 415, "unsupported_media_type"},
 		{"empty raw body", "image/png", nil, 400, "invalid_request"},
 		{"multipart without file", "wrong-field", testImage(t, "png"), 400, "invalid_request"},
 		// A valid small image after a form field larger than the whole
