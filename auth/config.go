@@ -46,7 +46,7 @@ type Revocation struct {
 }
 
 func newService(cfg Config) (*Service, error) {
-	if err := validate(&cfg); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	s := &Service{
@@ -101,57 +101,95 @@ func newService(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// validate checks cfg and returns an error naming the first bad setting.
-func validate(cfg *Config) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("auth: "+format, args...)
+// ConfigError is an invalid setting of Config. Setting is the field's path
+// in Config ("TouchInterval", "Limits.LoginPerIP.Burst", "Apps[1].AppID")
+// and Problem says what is wrong with it without naming the field again, so
+// that a caller reading the settings from elsewhere (wxlogin's YAML file)
+// can name the setting its own way.
+type ConfigError struct {
+	Setting string
+	Problem string
+}
+
+func (e *ConfigError) Error() string { return "auth: " + e.Setting + ": " + e.Problem }
+
+// Validate reports the first invalid setting of c as a *ConfigError: the
+// apps, durations and limits. It does not look at what New also requires
+// (stores, WeChat client, keyring), so a caller can check a configuration
+// before it opens or creates anything.
+func (c Config) Validate() error {
+	bad := func(setting, format string, args ...any) error {
+		return &ConfigError{Setting: setting, Problem: fmt.Sprintf(format, args...)}
 	}
-	if len(cfg.Apps) == 0 {
-		return bad("Apps: at least one app (appid and secret) is required")
+	if len(c.Apps) == 0 {
+		return bad("Apps", "at least one app (appid and secret) is required")
 	}
-	seen := make(map[string]bool, len(cfg.Apps))
-	for i, a := range cfg.Apps {
+	seen := make(map[string]bool, len(c.Apps))
+	for i, a := range c.Apps {
 		switch {
 		case a.AppID == "":
-			return bad("Apps[%d].AppID is empty", i)
+			return bad(fmt.Sprintf("Apps[%d].AppID", i), "is empty")
 		case seen[a.AppID]:
-			return bad("Apps[%d].AppID %q is configured twice", i, a.AppID)
+			return bad(fmt.Sprintf("Apps[%d].AppID", i), "%q is configured twice", a.AppID)
 		case a.Secret.Reveal() == "":
-			return bad("Apps[%d].Secret of %q is empty", i, a.AppID)
+			return bad(fmt.Sprintf("Apps[%d].Secret", i), "is empty for %q", a.AppID)
 		}
 		seen[a.AppID] = true
 	}
-	switch {
-	case cfg.Users == nil:
-		return bad("Users: a user store is required")
-	case cfg.Sessions == nil:
-		return bad("Sessions: a session store is required")
-	case cfg.WeChat == nil:
-		return bad("WeChat: a WeChat client is required")
-	case cfg.Keys == nil:
-		return bad("Keys: a master keyring is required to seal session keys")
-	case cfg.IdleTimeout < 0:
-		return bad("IdleTimeout %v is negative", cfg.IdleTimeout)
-	case cfg.AbsoluteLifetime < 0:
-		return bad("AbsoluteLifetime %v is negative", cfg.AbsoluteLifetime)
-	case cfg.TouchInterval < 0:
-		return bad("TouchInterval %v is negative", cfg.TouchInterval)
-	case cfg.CodeReuseWindow < 0:
-		return bad("CodeReuseWindow %v is negative", cfg.CodeReuseWindow)
+	for _, d := range []struct {
+		setting string
+		d       time.Duration
+	}{
+		{"IdleTimeout", c.IdleTimeout},
+		{"AbsoluteLifetime", c.AbsoluteLifetime},
+		{"TouchInterval", c.TouchInterval},
+		{"CodeReuseWindow", c.CodeReuseWindow},
+	} {
+		if d.d < 0 {
+			return bad(d.setting, "%v is negative", d.d)
+		}
+	}
+	// Verify renews a session only when a touch is due, and a touch is due
+	// only TouchInterval after the last one: if that is no sooner than the
+	// idle timeout, every session dies idle however much it is used.
+	idle, touch := orDefault(c.IdleTimeout, DefaultIdleTimeout), orDefault(c.TouchInterval, DefaultTouchInterval)
+	if touch >= idle {
+		return bad("TouchInterval", "%v is not shorter than the idle timeout (%v): sessions in use would expire instead of being renewed", touch, idle)
 	}
 	for _, l := range []struct {
-		name string
-		l    Limit
+		setting string
+		l       Limit
 	}{
-		{"LoginPerIP", cfg.Limits.LoginPerIP},
-		{"LoginPerApp", cfg.Limits.LoginPerApp},
-		{"DecryptPerSession", cfg.Limits.DecryptPerSession},
+		{"Limits.LoginPerIP", c.Limits.LoginPerIP},
+		{"Limits.LoginPerApp", c.Limits.LoginPerApp},
+		{"Limits.DecryptPerSession", c.Limits.DecryptPerSession},
 	} {
 		if math.IsNaN(l.l.Rate) || math.IsInf(l.l.Rate, 0) {
-			return bad("Limits.%s.Rate %v is not a number", l.name, l.l.Rate)
+			return bad(l.setting+".Rate", "%v is not a number of requests per second", l.l.Rate)
 		}
-		if l.l.Rate > 0 && l.l.Burst < 0 {
-			return bad("Limits.%s.Burst %d is negative", l.name, l.l.Burst)
+		if l.l.Rate >= 0 && l.l.Burst < 0 {
+			return bad(l.setting+".Burst", "%d is negative", l.l.Burst)
+		}
+	}
+	return nil
+}
+
+// validate checks what New needs beyond the settings.
+func (c *Config) validate() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	for _, dep := range []struct {
+		setting, problem string
+		missing          bool
+	}{
+		{"Users", "a user store is required", c.Users == nil},
+		{"Sessions", "a session store is required", c.Sessions == nil},
+		{"WeChat", "a WeChat client is required", c.WeChat == nil},
+		{"Keys", "a master keyring is required to seal session keys", c.Keys == nil},
+	} {
+		if dep.missing {
+			return &ConfigError{Setting: dep.setting, Problem: dep.problem}
 		}
 	}
 	return nil
@@ -164,14 +202,19 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// limitOrDefault fills in a zero Rate with the default; a positive Rate
-// without a Burst gets a burst of one second's worth (at least 1), since a
-// zero burst would refuse everything.
+// limitOrDefault fills in what l leaves zero: a zero Rate takes the
+// default rate, and then a zero Burst the default burst, so that a burst
+// set alone is kept rather than silently replaced; a positive Rate without
+// a Burst gets one second's worth (at least 1), since a zero burst would
+// refuse everything. A negative Rate (off) is kept as it is.
 func limitOrDefault(l, def Limit) Limit {
-	if l.Rate == 0 {
-		return def
-	}
-	if l.Rate > 0 && l.Burst == 0 {
+	switch {
+	case l.Rate == 0:
+		l.Rate = def.Rate
+		if l.Burst == 0 {
+			l.Burst = def.Burst
+		}
+	case l.Rate > 0 && l.Burst == 0:
 		l.Burst = max(1, int(math.Ceil(l.Rate)))
 	}
 	return l

@@ -276,3 +276,25 @@ func TestUnfinishedRegistrationsExpire(t *testing.T) {
 		t.Errorf("%d records after sweeping past their TTL, want 0", n)
 	}
 }
+
+func TestLimitOrDefault(t *testing.T) {
+	t.Parallel()
+	def := Limit{Rate: 10, Burst: 20}
+	tests := []struct {
+		name string
+		in   Limit
+		want Limit
+	}{
+		{"unset", Limit{}, def},
+		{"burst alone keeps the default rate", Limit{Burst: 50}, Limit{Rate: 10, Burst: 50}},
+		{"rate alone gets a second's worth", Limit{Rate: 2.5}, Limit{Rate: 2.5, Burst: 3}},
+		{"slow rate alone gets a burst of 1", Limit{Rate: 0.1}, Limit{Rate: 0.1, Burst: 1}},
+		{"both", Limit{Rate: 3, Burst: 4}, Limit{Rate: 3, Burst: 4}},
+		{"off", Limit{Rate: -1}, Limit{Rate: -1}},
+	}
+	for _, tt := range tests {
+		if got := limitOrDefault(tt.in, def); got != tt.want {
+			t.Errorf("%s: limitOrDefault(%+v) = %+v, want %+v", tt.name, tt.in, got, tt.want)
+		}
+	}
+}

@@ -38,7 +38,7 @@ type Config struct {
 
 	IdleTimeout      time.Duration // default 7 days
 	AbsoluteLifetime time.Duration // default 30 days
-	TouchInterval    time.Duration // least time between two writes of last_seen; default 1 minute
+	TouchInterval    time.Duration // least time between two writes of last_seen; default 1 minute; shorter than IdleTimeout
 	CodeReuseWindow  time.Duration // how long a code's exchange is shared after success; default 60s
 	DecryptMaxAge    time.Duration // watermark freshness window; default 1h; negative disables
 
@@ -114,7 +114,8 @@ type Service struct {
 	closeOnce   sync.Once
 }
 
-// New returns a Service, or an error naming the first invalid setting.
+// New returns a Service, or a *ConfigError naming the first invalid setting
+// (see Config.Validate).
 func New(cfg Config) (*Service, error) { return newService(cfg) }
 
 // Close stops background work (expired-session sweeps).

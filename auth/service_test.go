@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,55 @@ func TestNewValidates(t *testing.T) {
 				if strings.Contains(err.Error(), a.Secret.Reveal()) {
 					t.Errorf("error %q reveals a secret", err)
 				}
+			}
+		})
+	}
+}
+
+// Validate checks the settings alone, before any store exists, and names
+// the bad one by its path in Config.
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	apps := []wxlogin.App{{AppID: app1, Secret: "s1"}}
+	tests := []struct {
+		name    string
+		modify  func(c *auth.Config)
+		setting string // "" for valid
+	}{
+		{"settings only, no stores", func(c *auth.Config) {}, ""},
+		{"touch shorter than idle", func(c *auth.Config) { c.TouchInterval, c.IdleTimeout = 59*time.Second, time.Minute }, ""},
+		{"touch equal to idle", func(c *auth.Config) { c.TouchInterval, c.IdleTimeout = time.Hour, time.Hour }, "TouchInterval"},
+		{"touch longer than idle", func(c *auth.Config) { c.TouchInterval, c.IdleTimeout = time.Hour, 30*time.Minute }, "TouchInterval"},
+		{"default touch, idle shorter", func(c *auth.Config) { c.IdleTimeout = 30 * time.Second }, "TouchInterval"},
+		{"touch longer than default idle", func(c *auth.Config) { c.TouchInterval = 8 * 24 * time.Hour }, "TouchInterval"},
+		{"negative touch", func(c *auth.Config) { c.TouchInterval = -time.Second }, "TouchInterval"},
+		{"negative absolute", func(c *auth.Config) { c.AbsoluteLifetime = -time.Second }, "AbsoluteLifetime"},
+		{"negative reuse window", func(c *auth.Config) { c.CodeReuseWindow = -time.Second }, "CodeReuseWindow"},
+		{"NaN rate", func(c *auth.Config) { c.Limits.LoginPerApp.Rate = math.NaN() }, "Limits.LoginPerApp.Rate"},
+		{"infinite rate", func(c *auth.Config) { c.Limits.DecryptPerSession.Rate = math.Inf(1) }, "Limits.DecryptPerSession.Rate"},
+		{"negative burst with a rate", func(c *auth.Config) { c.Limits.LoginPerIP = auth.Limit{Rate: 1, Burst: -1} }, "Limits.LoginPerIP.Burst"},
+		{"negative burst with the default rate", func(c *auth.Config) { c.Limits.LoginPerIP.Burst = -1 }, "Limits.LoginPerIP.Burst"},
+		{"limit off", func(c *auth.Config) { c.Limits.LoginPerIP = auth.Limit{Rate: -1, Burst: -1} }, ""},
+		{"empty appid", func(c *auth.Config) { c.Apps = []wxlogin.App{{Secret: "s"}} }, "Apps[0].AppID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := auth.Config{Apps: apps}
+			tt.modify(&c)
+			err := c.Validate()
+			if tt.setting == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			var ce *auth.ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("Validate = %v, want a *auth.ConfigError", err)
+			}
+			if ce.Setting != tt.setting || ce.Problem == "" || strings.Contains(ce.Problem, "\n") {
+				t.Errorf("Validate = %#v, want setting %q and a one-line problem", ce, tt.setting)
 			}
 		})
 	}

@@ -274,12 +274,61 @@ func (c *config) resolve(getenv func(string) string) error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("log_format: %q is neither json nor text", c.LogFormat)
 	}
-	for name, d := range map[string]duration{"idle_timeout": c.Sessions.IdleTimeout, "absolute_lifetime": c.Sessions.AbsoluteLifetime, "touch_interval": c.Sessions.TouchInterval, "shutdown_timeout": c.Shutdown} {
-		if d < 0 {
-			return fmt.Errorf("%s: must not be negative", name)
+	if c.Shutdown < 0 {
+		return errors.New("shutdown_timeout: must not be negative")
+	}
+	// The service's own settings are checked by auth, the one place that
+	// knows their rules, before anything is opened or written.
+	return yamlError(c.authConfig().Validate())
+}
+
+// authConfig returns the service settings of c: everything of auth.Config
+// but the stores and clients, which Main.Start adds.
+func (c *config) authConfig() auth.Config {
+	return auth.Config{
+		Apps:             c.apps,
+		Keys:             c.masterKey,
+		IdleTimeout:      time.Duration(c.Sessions.IdleTimeout),
+		AbsoluteLifetime: time.Duration(c.Sessions.AbsoluteLifetime),
+		TouchInterval:    time.Duration(c.Sessions.TouchInterval),
+		DecryptMaxAge:    time.Duration(c.DecryptMaxAge),
+		Limits:           c.limits(),
+	}
+}
+
+// yamlKeys names auth's settings (auth.ConfigError.Setting) as the YAML
+// file spells them; a limit's Rate and Burst follow its own key.
+var yamlKeys = map[string]string{
+	"Apps":                     "apps",
+	"IdleTimeout":              "sessions.idle_timeout",
+	"AbsoluteLifetime":         "sessions.absolute_lifetime",
+	"TouchInterval":            "sessions.touch_interval",
+	"DecryptMaxAge":            "decrypt_max_age",
+	"Limits.LoginPerIP":        "limits.login_per_ip",
+	"Limits.LoginPerApp":       "limits.login_per_app",
+	"Limits.DecryptPerSession": "limits.decrypt_per_session",
+}
+
+// yamlError rewrites an auth.ConfigError to name the YAML key of the
+// setting, so that an operator reads the name they wrote.
+func yamlError(err error) error {
+	var ce *auth.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("%s: %s", yamlKey(ce.Setting), ce.Problem)
+}
+
+func yamlKey(setting string) string {
+	if k, ok := yamlKeys[setting]; ok {
+		return k
+	}
+	if i := strings.LastIndexByte(setting, '.'); i > 0 {
+		if k, ok := yamlKeys[setting[:i]]; ok {
+			return k + "." + strings.ToLower(setting[i+1:])
 		}
 	}
-	return nil
+	return setting
 }
 
 // storePath returns the file path of a sqlite: store URL. Other schemes

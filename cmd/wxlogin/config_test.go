@@ -3,10 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/keyring"
 )
 
@@ -108,6 +110,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"short admin token", func(e map[string]string) { e["WXLOGIN_ADMIN_TOKEN"] = "short" }, "admin token"},
 		{"bad proxy", func(e map[string]string) { e["WXLOGIN_TRUSTED_PROXIES"] = "not-an-ip" }, "trusted_proxies"},
 		{"bad log level", func(e map[string]string) { e["WXLOGIN_LOG_LEVEL"] = "loud" }, "log_level"},
+		{"negative idle timeout", func(e map[string]string) { e["WXLOGIN_IDLE_TIMEOUT"] = "-1h" }, "sessions.idle_timeout: -1h0m0s is negative"},
+		{"touch interval as long as the idle timeout", func(e map[string]string) {
+			e["WXLOGIN_TOUCH_INTERVAL"], e["WXLOGIN_IDLE_TIMEOUT"] = "30m", "30m"
+		}, "sessions.touch_interval: 30m0s is not shorter than the idle timeout (30m0s)"},
+		{"idle timeout under the default touch interval", func(e map[string]string) { e["WXLOGIN_IDLE_TIMEOUT"] = "30s" }, "sessions.touch_interval: 1m0s is not shorter"},
+		{"negative shutdown timeout", func(e map[string]string) { e["WXLOGIN_SHUTDOWN_TIMEOUT"] = "-1s" }, "shutdown_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,5 +144,56 @@ func TestLoadConfigRejectsUnknownYAMLKeys(t *testing.T) {
 	_, err := loadConfig(p, envOf(validEnv()))
 	if err == nil || !strings.Contains(err.Error(), "adr") {
 		t.Fatalf("err = %v, want one naming the misspelt key", err)
+	}
+}
+
+// TestLoadConfigNamesYAMLKeys checks that the service's settings, which
+// auth validates, are reported by the keys the operator wrote.
+func TestLoadConfigNamesYAMLKeys(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"negative burst", "limits:\n  login_per_ip: {rate: 5, burst: -1}\n", "limits.login_per_ip.burst: -1 is negative"},
+		{"negative burst, default rate", "limits:\n  decrypt_per_session: {burst: -3}\n", "limits.decrypt_per_session.burst: -3 is negative"},
+		{"rate not a number", "limits:\n  login_per_app: {rate: .nan}\n", "limits.login_per_app.rate: NaN is not a number"},
+		{"touch interval too long", "sessions: {idle_timeout: 10m, touch_interval: 1h}\n", "sessions.touch_interval: 1h0m0s is not shorter than the idle timeout (10m0s)"},
+		{"negative absolute lifetime", "sessions: {absolute_lifetime: -5m}\n", "sessions.absolute_lifetime: -5m0s is negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := filepath.Join(t.TempDir(), "wxlogin.yaml")
+			if err := os.WriteFile(p, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadConfig(p, envOf(validEnv()))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line starting %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestYAMLKeysCoverLimits keeps yamlKeys in step with auth.Limits and the
+// YAML limits section: every limit auth validates has a YAML key, and that
+// key exists.
+func TestYAMLKeysCoverLimits(t *testing.T) {
+	t.Parallel()
+	yamlLimits := map[string]bool{}
+	lt := reflect.TypeFor[limitsConfig]()
+	for i := range lt.NumField() {
+		yamlLimits["limits."+lt.Field(i).Tag.Get("yaml")] = true
+	}
+	at := reflect.TypeFor[auth.Limits]()
+	for i := range at.NumField() {
+		setting := "Limits." + at.Field(i).Name
+		key, ok := yamlKeys[setting]
+		if !ok || !yamlLimits[key] {
+			t.Errorf("auth setting %s has YAML key %q, which the limits section does not have", setting, key)
+		}
+	}
+	if at.NumField() != lt.NumField() {
+		t.Errorf("auth.Limits has %d limits, the YAML limits section %d", at.NumField(), lt.NumField())
 	}
 }

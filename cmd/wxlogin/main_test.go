@@ -257,6 +257,35 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	}
 }
 
+// TestServeBadConfigWritesNothing checks that a setting auth would refuse
+// stops serve before the store's folder or file is created.
+func TestServeBadConfigWritesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "wxlogin.yaml")
+	if err := os.WriteFile(cfg, []byte("limits:\n  login_per_ip: {rate: 5, burst: -1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := validEnv()
+	vars["WXLOGIN_STORE"] = "sqlite://" + filepath.Join(dir, "data", "wx.db")
+	var stderr bytes.Buffer
+	code := run(t.Context(), []string{"serve", "--config", cfg},
+		env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr, Getenv: envOf(vars)})
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr: %s", code, stderr.String())
+	}
+	if msg := strings.TrimSpace(stderr.String()); strings.Contains(msg, "\n") || !strings.Contains(msg, "limits.login_per_ip.burst") {
+		t.Errorf("stderr = %q, want one line naming limits.login_per_ip.burst", msg)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("serve refused its config but left %s behind", e.Name())
+	}
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	store := "sqlite://" + filepath.Join(t.TempDir(), "wx.db")

@@ -48,6 +48,12 @@ type Main struct {
 // Start opens the store, builds the service and starts listening.
 func (m *Main) Start(ctx context.Context) error {
 	c := &m.Config
+	// Refuse bad settings before anything is created (loadConfig has
+	// checked a serve config already; dev builds its own).
+	authCfg := c.authConfig()
+	if err := yamlError(authCfg.Validate()); err != nil {
+		return err
+	}
 	path, err := storePath(c.Store)
 	if err != nil {
 		return err
@@ -70,22 +76,10 @@ func (m *Main) Start(ctx context.Context) error {
 		m.db.Close()
 		return fmt.Errorf("data: %v", err)
 	}
-	client := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}
-	m.Service, err = auth.New(auth.Config{
-		Apps:             c.apps,
-		Users:            m.db,
-		Sessions:         m.db,
-		Blobs:            blobs,
-		WeChat:           client,
-		Keys:             c.masterKey,
-		IdleTimeout:      time.Duration(c.Sessions.IdleTimeout),
-		AbsoluteLifetime: time.Duration(c.Sessions.AbsoluteLifetime),
-		TouchInterval:    time.Duration(c.Sessions.TouchInterval),
-		DecryptMaxAge:    time.Duration(c.DecryptMaxAge),
-		Limits:           c.limits(),
-		Now:              m.Now,
-		Logger:           m.Logger,
-	})
+	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.db, m.db, blobs
+	authCfg.WeChat = &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}
+	authCfg.Now, authCfg.Logger = m.Now, m.Logger
+	m.Service, err = auth.New(authCfg)
 	if err != nil {
 		m.db.Close()
 		return err
