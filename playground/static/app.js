@@ -446,8 +446,7 @@
       this.privacyPrompt = prompt;
       if (this.privacyListening || typeof this.wx.onNeedPrivacyAuthorization !== "function") return;
       this.privacyListening = true;
-      const listen = this.wx.onNeedPrivacyAuthorization;
-      listen.call(this.wx, (resolve, eventInfo) => {
+      const listener = (resolve, eventInfo) => {
         const ask2 = this.privacyPrompt;
         if (!ask2) {
           resolve({ event: "disagree" });
@@ -458,11 +457,13 @@
           (answer) => {
             const agree = typeof answer === "boolean" ? answer : !!answer.agree;
             const buttonId = typeof answer === "object" && answer.buttonId ? answer.buttonId : void 0;
-            resolve(agree ? buttonId ? { event: "agree", buttonId } : { event: "agree" } : { event: "disagree" });
+            const event = agree ? buttonId ? { event: "agree", buttonId } : { event: "agree" } : { event: "disagree" };
+            resolve(event);
           },
           () => resolve({ event: "disagree" })
         );
-      });
+      };
+      this.wx.onNeedPrivacyAuthorization(listener);
     }
     /**
      * ensurePrivacy makes sure the user agreed to the privacy guidelines before
@@ -514,7 +515,6 @@
         throw new WxloginError(ClientErrorCodes.wxApi, "wx.uploadFile is not available", 0, { errMsg: "uploadFile:fail not supported" });
       }
       const once = (token) => new Promise((resolve, reject) => {
-        ;
         upload.call(this.wx, {
           url: this.baseURL + "/v1/me/avatar",
           filePath,

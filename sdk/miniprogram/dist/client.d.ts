@@ -1,9 +1,5 @@
-/**
- * WxLike is the part of the mini program's `wx` the SDK uses. The real global
- * `wx` satisfies it, and so does the simulated wx of `@wxlogin/miniprogram/simulated-wx`.
- * The privacy and upload APIs are optional: old base libraries lack them.
- */
-export type WxLike = Pick<WechatMiniprogram.Wx, 'login' | 'checkSession' | 'request' | 'getStorageSync' | 'setStorageSync' | 'removeStorageSync' | 'getSetting' | 'authorize' | 'openSetting'> & Partial<Pick<WechatMiniprogram.Wx, 'uploadFile' | 'getPrivacySetting' | 'requirePrivacyAuthorize' | 'onNeedPrivacyAuthorization'>>;
+import type { WxLike } from './wx';
+export type { WxLike } from './wx';
 /** ClientOptions configures {@link createClient}. */
 export interface ClientOptions {
     /** wxlogin's base URL, e.g. `https://login.example.com` (a trailing slash is fine). */

@@ -113,6 +113,8 @@ class Client {
         if (!options || typeof options.baseURL !== 'string' || options.baseURL === '') {
             throw new TypeError('createClient: baseURL is required');
         }
+        // `satisfies` checks here, at build time, that the real wx (as
+        // miniprogram-api-typings declares it) is a WxLike.
         const w = (_a = options.wx) !== null && _a !== void 0 ? _a : (typeof wx !== 'undefined' ? wx : undefined);
         if (!w)
             throw new TypeError('createClient: no wx object (pass options.wx outside a mini program)');
@@ -481,10 +483,8 @@ class Client {
         if (this.privacyListening || typeof this.wx.onNeedPrivacyAuthorization !== 'function')
             return;
         this.privacyListening = true;
-        // The typings give the listener's first argument as a result object; it is
-        // WeChat's resolve function (see wx.onNeedPrivacyAuthorization's docs).
-        const listen = this.wx.onNeedPrivacyAuthorization;
-        listen.call(this.wx, (resolve, eventInfo) => {
+        // WeChat calls the listener with its resolve function (see WxLike).
+        const listener = (resolve, eventInfo) => {
             const ask = this.privacyPrompt;
             if (!ask) {
                 resolve({ event: 'disagree' });
@@ -494,9 +494,11 @@ class Client {
             ask(referrer === undefined ? {} : { referrer }).then((answer) => {
                 const agree = typeof answer === 'boolean' ? answer : !!answer.agree;
                 const buttonId = typeof answer === 'object' && answer.buttonId ? answer.buttonId : undefined;
-                resolve(agree ? (buttonId ? { event: 'agree', buttonId } : { event: 'agree' }) : { event: 'disagree' });
+                const event = agree ? (buttonId ? { event: 'agree', buttonId } : { event: 'agree' }) : { event: 'disagree' };
+                resolve(event);
             }, () => resolve({ event: 'disagree' }));
-        });
+        };
+        this.wx.onNeedPrivacyAuthorization(listener);
     }
     /**
      * ensurePrivacy makes sure the user agreed to the privacy guidelines before
@@ -552,7 +554,6 @@ class Client {
             throw new errors_1.WxloginError(errors_1.ClientErrorCodes.wxApi, 'wx.uploadFile is not available', 0, { errMsg: 'uploadFile:fail not supported' });
         }
         const once = (token) => new Promise((resolve, reject) => {
-            ;
             upload.call(this.wx, {
                 url: this.baseURL + '/v1/me/avatar',
                 filePath,

@@ -11,7 +11,7 @@
  * strings such as "login:ok" and "authorize:fail auth deny") and, like the
  * real ones, return a promise when given no callback.
  */
-import type { WxLike } from './client';
+import type { WxAsyncAPI, WxLike, WxLoginResult, WxPrivacyListener, WxPrivacySettingResult, WxResult, WxSettingResult } from './wx';
 /** The parts of fetch's Response the simulated wx reads. */
 export interface FetchResponseLike {
     status: number;
@@ -100,10 +100,50 @@ export interface SimulatedControls {
     /** Clears this device's storage. */
     clearStorage(): void;
 }
-/** SimulatedWx is a WxLike with the WeRun and user info APIs and {@link SimulatedControls}. */
-export type SimulatedWx = WxLike & Pick<WechatMiniprogram.Wx, 'getUserInfo' | 'getWeRunData' | 'getUserProfile'> & {
+/** SimulatedUserInfoResult is what wx.getUserInfo and wx.getUserProfile give (with credentials). */
+export interface SimulatedUserInfoResult extends WxResult {
+    userInfo: Record<string, unknown>;
+    rawData: string;
+    signature: string;
+    encryptedData?: string;
+    iv?: string;
+}
+/** SimulatedEncryptedResult is encrypted open data, as wx.getWeRunData gives it. */
+export interface SimulatedEncryptedResult extends WxResult {
+    encryptedData: string;
+    iv: string;
+}
+/**
+ * SimulatedWx is a {@link WxLike} whose asynchronous APIs also return
+ * promises, with the user info and WeRun APIs and {@link SimulatedControls}.
+ * APIs its base library lacks are absent (`undefined`), as in WeChat.
+ */
+export interface SimulatedWx extends WxLike {
+    login: WxAsyncAPI<{
+        timeout?: number;
+    }, WxLoginResult>;
+    checkSession: WxAsyncAPI<{}, WxResult>;
+    getSetting: WxAsyncAPI<{}, WxSettingResult>;
+    authorize: WxAsyncAPI<{
+        scope: string;
+    }, WxResult>;
+    openSetting: WxAsyncAPI<{}, WxSettingResult>;
+    getUserInfo: WxAsyncAPI<{
+        withCredentials?: boolean;
+        lang?: string;
+    }, SimulatedUserInfoResult>;
+    /** Base library 2.10.4+. */
+    getUserProfile?: WxAsyncAPI<{
+        desc: string;
+        lang?: string;
+    }, SimulatedUserInfoResult>;
+    getWeRunData: WxAsyncAPI<{}, SimulatedEncryptedResult>;
+    /** Base library 2.32.3+, as the other privacy APIs. */
+    getPrivacySetting?: WxAsyncAPI<{}, WxPrivacySettingResult>;
+    requirePrivacyAuthorize?: WxAsyncAPI<{}, WxResult>;
+    onNeedPrivacyAuthorization?: (listener: WxPrivacyListener) => void;
     simulated: SimulatedControls;
-};
+}
 /** compareVersions compares dotted versions numerically. */
 export declare function compareVersions(a: string, b: string): number;
 /**

@@ -1,28 +1,7 @@
 import { ClientErrorCodes, WxloginError, wxFailure } from './errors'
+import type { WxLike, WxPrivacyAnswer, WxPrivacyListener, WxUploadFileResult } from './wx'
 
-/**
- * WxLike is the part of the mini program's `wx` the SDK uses. The real global
- * `wx` satisfies it, and so does the simulated wx of `@wxlogin/miniprogram/simulated-wx`.
- * The privacy and upload APIs are optional: old base libraries lack them.
- */
-export type WxLike = Pick<
-  WechatMiniprogram.Wx,
-  | 'login'
-  | 'checkSession'
-  | 'request'
-  | 'getStorageSync'
-  | 'setStorageSync'
-  | 'removeStorageSync'
-  | 'getSetting'
-  | 'authorize'
-  | 'openSetting'
-> &
-  Partial<
-    Pick<
-      WechatMiniprogram.Wx,
-      'uploadFile' | 'getPrivacySetting' | 'requirePrivacyAuthorize' | 'onNeedPrivacyAuthorization'
-    >
-  >
+export type { WxLike } from './wx'
 
 /** ClientOptions configures {@link createClient}. */
 export interface ClientOptions {
@@ -287,7 +266,9 @@ export class Client {
     if (!options || typeof options.baseURL !== 'string' || options.baseURL === '') {
       throw new TypeError('createClient: baseURL is required')
     }
-    const w = options.wx ?? (typeof wx !== 'undefined' ? (wx as unknown as WxLike) : undefined)
+    // `satisfies` checks here, at build time, that the real wx (as
+    // miniprogram-api-typings declares it) is a WxLike.
+    const w: WxLike | undefined = options.wx ?? (typeof wx !== 'undefined' ? (wx satisfies WxLike) : undefined)
     if (!w) throw new TypeError('createClient: no wx object (pass options.wx outside a mini program)')
     this.wx = w
     this.baseURL = options.baseURL.replace(/\/+$/, '')
@@ -643,10 +624,8 @@ export class Client {
     this.privacyPrompt = prompt
     if (this.privacyListening || typeof this.wx.onNeedPrivacyAuthorization !== 'function') return
     this.privacyListening = true
-    // The typings give the listener's first argument as a result object; it is
-    // WeChat's resolve function (see wx.onNeedPrivacyAuthorization's docs).
-    const listen = this.wx.onNeedPrivacyAuthorization as unknown as (cb: (resolve: (r: unknown) => void, eventInfo?: { referrer?: string }) => void) => void
-    listen.call(this.wx, (resolve, eventInfo) => {
+    // WeChat calls the listener with its resolve function (see WxLike).
+    const listener: WxPrivacyListener = (resolve, eventInfo) => {
       const ask = this.privacyPrompt
       if (!ask) {
         resolve({ event: 'disagree' })
@@ -657,11 +636,13 @@ export class Client {
         (answer) => {
           const agree = typeof answer === 'boolean' ? answer : !!answer.agree
           const buttonId = typeof answer === 'object' && answer.buttonId ? answer.buttonId : undefined
-          resolve(agree ? (buttonId ? { event: 'agree', buttonId } : { event: 'agree' }) : { event: 'disagree' })
+          const event: WxPrivacyAnswer = agree ? (buttonId ? { event: 'agree', buttonId } : { event: 'agree' }) : { event: 'disagree' }
+          resolve(event)
         },
         () => resolve({ event: 'disagree' }),
       )
-    })
+    }
+    this.wx.onNeedPrivacyAuthorization(listener as (resolve: unknown, eventInfo?: { referrer?: string }) => void)
   }
 
   /**
@@ -716,14 +697,14 @@ export class Client {
       throw new WxloginError(ClientErrorCodes.wxApi, 'wx.uploadFile is not available', 0, { errMsg: 'uploadFile:fail not supported' })
     }
     const once = (token: string) =>
-      new Promise<{ statusCode: number; data: unknown; header?: Record<string, string> }>((resolve, reject) => {
-        ;(upload as (o: unknown) => unknown).call(this.wx, {
+      new Promise<WxUploadFileResult>((resolve, reject) => {
+        upload.call(this.wx, {
           url: this.baseURL + '/v1/me/avatar',
           filePath,
           name: 'file',
           header: { Authorization: `Bearer ${token}` },
-          success: (res: { statusCode: number; data: unknown; header?: Record<string, string> }) => resolve(res),
-          fail: (err: unknown) => reject(wxFailure('uploadFile', err)),
+          success: (res) => resolve(res),
+          fail: (err) => reject(wxFailure('uploadFile', err)),
         })
       })
     let session = await this.login()

@@ -28,6 +28,23 @@ export type {
   Session,
   User,
   UserInfoDetail,
-  WxLike,
 } from './client'
+export type {
+  WxAsyncAPI,
+  WxAuthSetting,
+  WxCallbacks,
+  WxFail,
+  WxLike,
+  WxLoginResult,
+  WxPrivacyAnswer,
+  WxPrivacyListener,
+  WxPrivacySettingResult,
+  WxRequestOptions,
+  WxRequestResult,
+  WxResult,
+  WxScope,
+  WxSettingResult,
+  WxUploadFileOptions,
+  WxUploadFileResult,
+} from './wx'
 export { ClientErrorCodes, WxloginError, isWxloginError } from './errors'

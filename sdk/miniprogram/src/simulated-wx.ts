@@ -11,7 +11,16 @@
  * strings such as "login:ok" and "authorize:fail auth deny") and, like the
  * real ones, return a promise when given no callback.
  */
-import type { WxLike } from './client'
+import type {
+  WxAsyncAPI,
+  WxFail,
+  WxLike,
+  WxLoginResult,
+  WxPrivacyListener,
+  WxPrivacySettingResult,
+  WxResult,
+  WxSettingResult,
+} from './wx'
 
 /** The parts of fetch's Response the simulated wx reads. */
 export interface FetchResponseLike {
@@ -93,15 +102,41 @@ export interface SimulatedControls {
   clearStorage(): void
 }
 
-/** SimulatedWx is a WxLike with the WeRun and user info APIs and {@link SimulatedControls}. */
-export type SimulatedWx = WxLike &
-  Pick<WechatMiniprogram.Wx, 'getUserInfo' | 'getWeRunData' | 'getUserProfile'> & {
-    simulated: SimulatedControls
-  }
+/** SimulatedUserInfoResult is what wx.getUserInfo and wx.getUserProfile give (with credentials). */
+export interface SimulatedUserInfoResult extends WxResult {
+  userInfo: Record<string, unknown>
+  rawData: string
+  signature: string
+  encryptedData?: string
+  iv?: string
+}
 
-interface WxFail {
-  errMsg: string
-  errno?: number
+/** SimulatedEncryptedResult is encrypted open data, as wx.getWeRunData gives it. */
+export interface SimulatedEncryptedResult extends WxResult {
+  encryptedData: string
+  iv: string
+}
+
+/**
+ * SimulatedWx is a {@link WxLike} whose asynchronous APIs also return
+ * promises, with the user info and WeRun APIs and {@link SimulatedControls}.
+ * APIs its base library lacks are absent (`undefined`), as in WeChat.
+ */
+export interface SimulatedWx extends WxLike {
+  login: WxAsyncAPI<{ timeout?: number }, WxLoginResult>
+  checkSession: WxAsyncAPI<{}, WxResult>
+  getSetting: WxAsyncAPI<{}, WxSettingResult>
+  authorize: WxAsyncAPI<{ scope: string }, WxResult>
+  openSetting: WxAsyncAPI<{}, WxSettingResult>
+  getUserInfo: WxAsyncAPI<{ withCredentials?: boolean; lang?: string }, SimulatedUserInfoResult>
+  /** Base library 2.10.4+. */
+  getUserProfile?: WxAsyncAPI<{ desc: string; lang?: string }, SimulatedUserInfoResult>
+  getWeRunData: WxAsyncAPI<{}, SimulatedEncryptedResult>
+  /** Base library 2.32.3+, as the other privacy APIs. */
+  getPrivacySetting?: WxAsyncAPI<{}, WxPrivacySettingResult>
+  requirePrivacyAuthorize?: WxAsyncAPI<{}, WxResult>
+  onNeedPrivacyAuthorization?: (listener: WxPrivacyListener) => void
+  simulated: SimulatedControls
 }
 
 class DeviceFailure extends Error {
@@ -145,7 +180,7 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
   const storage = options.storage ?? new Map<string, string>()
   const tempFiles = new Map<string, { data: Uint8Array; contentType: string }>()
   let tempSeq = 0
-  let privacyListener: ((resolve: (r: { event?: string; buttonId?: string }) => void, info: { referrer: string }) => void) | null = null
+  let privacyListener: WxPrivacyListener | null = null
   let setup: Promise<void> | null = null
 
   const has = (v: string) => baseLibrary === undefined || compareVersions(baseLibrary, v) >= 0
@@ -467,7 +502,7 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
       return {}
     }),
 
-    onNeedPrivacyAuthorization: (listener: typeof privacyListener) => {
+    onNeedPrivacyAuthorization: (listener: WxPrivacyListener) => {
       privacyListener = listener
     },
 
