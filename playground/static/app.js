@@ -686,6 +686,17 @@
       if (!accept) throw { errMsg: `${apiName}:fail auth deny` };
     }
     async function askPrivacy(apiName, referrer) {
+      const refused = () => ({ errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO });
+      const isRefusal = (err) => err instanceof DeviceFailure && err.code === "privacy_not_authorized";
+      let check;
+      try {
+        check = await device("POST", "/privacy?check=pause", { ...who(), event: "agree" });
+      } catch (err) {
+        if (isRefusal(err)) throw refused();
+        throw err;
+      }
+      if (!check?.prompted) return;
+      await device("DELETE", `/privacy?${q()}&check=pause`);
       let agree;
       if (privacyListener) {
         const listener = privacyListener;
@@ -699,12 +710,10 @@
       try {
         await device("POST", "/privacy", { ...who(), event: agree ? "agree" : "disagree" });
       } catch (err) {
-        if (err instanceof DeviceFailure && err.code === "privacy_not_authorized") {
-          throw { errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO };
-        }
+        if (isRefusal(err)) throw refused();
         throw err;
       }
-      if (!agree) throw { errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO };
+      if (!agree) throw refused();
     }
     async function privacyAPI(apiName, method, path, body) {
       try {

@@ -150,8 +150,36 @@ function createSimulatedWx(options) {
         if (!accept)
             throw { errMsg: `${apiName}:fail auth deny` };
     }
-    /** askPrivacy runs the privacy agreement flow; resolves when agreed, throws errno 104 otherwise. */
+    /**
+     * askPrivacy runs the privacy agreement flow as WeChat does: nothing when
+     * the user agreed already (or no agreement applies); within the pause
+     * after a refusal, a refusal at once and no popup; otherwise the app's
+     * popup (its onNeedPrivacyAuthorization listener, or WeChat's own without
+     * one), whose answer decides. Resolves when agreed, throws errno 104
+     * otherwise.
+     */
     async function askPrivacy(apiName, referrer) {
+        const refused = () => ({ errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO });
+        const isRefusal = (err) => err instanceof DeviceFailure && err.code === 'privacy_not_authorized';
+        // The emulator keeps the pause, and its device API takes the user's
+        // answer together with the request: there is no question without an
+        // answer. So ask it with "agree" first. Within the pause it refuses at
+        // once. Otherwise it has just recorded an agreement the user has not
+        // given yet: take that back, show the popup and send the real answer.
+        // (The emulator ignores ?check=pause; it marks these two calls as the
+        // check, not the user's answer, for whoever reads the traffic.)
+        let check;
+        try {
+            check = await device('POST', '/privacy?check=pause', Object.assign(Object.assign({}, who()), { event: 'agree' }));
+        }
+        catch (err) {
+            if (isRefusal(err))
+                throw refused();
+            throw err;
+        }
+        if (!(check === null || check === void 0 ? void 0 : check.prompted))
+            return; // agreed before, or no agreement applies
+        await device('DELETE', `/privacy?${q()}&check=pause`);
         let agree;
         if (privacyListener) {
             const listener = privacyListener;
@@ -167,13 +195,12 @@ function createSimulatedWx(options) {
             await device('POST', '/privacy', Object.assign(Object.assign({}, who()), { event: agree ? 'agree' : 'disagree' }));
         }
         catch (err) {
-            if (err instanceof DeviceFailure && err.code === 'privacy_not_authorized') {
-                throw { errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO };
-            }
+            if (isRefusal(err))
+                throw refused();
             throw err;
         }
         if (!agree)
-            throw { errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO };
+            throw refused();
     }
     /** privacyAPI calls a privacy device API; on errno 104 it runs the agreement flow once and retries, as WeChat does. */
     async function privacyAPI(apiName, method, path, body) {

@@ -1,7 +1,8 @@
 // Today's WeChat (issue 5) through the SDK and the simulated wx against a real
 // `wxlogin dev`: privacy agreement, the avatar/nickname profile, anonymised
 // getUserProfile, and the same flow on a 2018 base library. The emulator's
-// privacy check is switched on for this file's own server.
+// privacy check (on by default) is switched on explicitly for this file's own
+// server.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
@@ -50,23 +51,47 @@ test('privacy refused, then agreed after the pause', async () => {
   })
   assert.equal(asked, 1)
 
-  // A privacy API fails the way WeChat does, and savePhone says why.
+  // Within the pause after a refusal WeChat refuses at once, without a popup:
+  // a privacy API fails the way WeChat does, and savePhone says why...
+  answer = true
   const refused = await d.wx.simulated.getPhoneNumberDetail()
   assert.equal(refused.errno, 104)
   await assert.rejects(d.client.savePhone(refused), (err) => isWxloginError(err, 'privacy_not_authorized'))
   assert.equal(d.fetch.count('POST /v1/phone'), 0)
+  // ...and so does ensurePrivacy, although the user would agree now.
+  await assert.rejects(d.client.ensurePrivacy(), (err) => {
+    assert.ok(isWxloginError(err, 'privacy_not_authorized'), String(err))
+    assert.equal(err.errno, 104)
+    return true
+  })
+  assert.equal(asked, 1, 'no popup within the pause')
 
-  // Within the pause after a refusal WeChat refuses at once; after it the user is asked again.
-  answer = true
-  await assert.rejects(d.client.ensurePrivacy(), (err) => isWxloginError(err, 'privacy_not_authorized'))
+  // After the pause the user is asked again.
   assert.equal((await json(dev.emulator + '/emulator/v1/clock', { method: 'POST', body: { advance: '11s' } })).status, 200)
   const agreed = await d.client.ensurePrivacy()
+  assert.equal(asked, 2)
   assert.equal(agreed.asked, true)
   assert.match(agreed.contractName, /隐私/)
   assert.deepEqual(await d.client.ensurePrivacy(), { asked: false, contractName: agreed.contractName }, 'asked once only')
 
   const phone = await d.client.savePhone(await d.wx.simulated.getPhoneNumberDetail())
   assert.match(phone.purePhoneNumber, /^\d{11}$/)
+})
+
+test("within the pause WeChat's own popup is not shown either; after it, it is", async () => {
+  let shown = 0
+  const answers = [false, true]
+  const d = device('privacy-own', { prompts: { privacy: () => (shown++, answers.shift()) } })
+  await d.client.login()
+  assert.equal((await d.wx.simulated.chooseAvatarDetail()).errno, 104, 'refused in the popup')
+  assert.equal(shown, 1)
+  assert.equal((await d.wx.simulated.nicknameDetail()).errno, 104, 'refused at once')
+  assert.equal(shown, 1, 'no popup within the pause')
+  assert.equal((await json(dev.emulator + '/emulator/v1/clock', { method: 'POST', body: { advance: '11s' } })).status, 200)
+  assert.equal((await d.wx.simulated.nicknameDetail()).errMsg, 'nickname:ok')
+  assert.equal(shown, 2)
+  assert.equal((await d.wx.simulated.chooseAvatarDetail()).errMsg, 'chooseAvatar:ok', 'agreed once for every privacy API')
+  assert.equal(shown, 2)
 })
 
 test('avatar and nickname saved and served back', async () => {
