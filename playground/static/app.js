@@ -470,8 +470,11 @@
      * a privacy API (phone, avatar, nickname, profile, WeRun): nothing to do on
      * an old base library or when agreed; otherwise wx.requirePrivacyAuthorize,
      * which shows the popup registered with {@link onPrivacyPrompt} (pass
-     * `prompt` here to register one). A refusal rejects with code
-     * `privacy_not_authorized`.
+     * `prompt` here to register one). The user's refusal (errno 104), also
+     * the one WeChat answers at once for a short pause after a refusal,
+     * rejects with code `privacy_not_authorized`; any other failure (a
+     * missing API, the base library failing) rejects as what it is, usually
+     * `wx_api_failed`.
      */
     async ensurePrivacy(prompt) {
       if (prompt) this.onPrivacyPrompt(prompt);
@@ -482,17 +485,7 @@
       );
       const contract = setting.privacyContractName ? { contractName: setting.privacyContractName } : {};
       if (!setting.needAuthorization) return { asked: false, ...contract };
-      try {
-        await promisify("requirePrivacyAuthorize", this.wx.requirePrivacyAuthorize?.bind(this.wx));
-      } catch (err) {
-        if (err instanceof WxloginError) {
-          throw new WxloginError(ClientErrorCodes.privacyNotAuthorized, err.errMsg ?? err.message, 0, {
-            errMsg: err.errMsg ?? err.message,
-            errno: err.errno ?? 104
-          });
-        }
-        throw err;
-      }
+      await promisify("requirePrivacyAuthorize", this.wx.requirePrivacyAuthorize?.bind(this.wx));
       return { asked: true, ...contract };
     }
     /**

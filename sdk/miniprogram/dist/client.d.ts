@@ -253,8 +253,11 @@ export declare class Client {
      * a privacy API (phone, avatar, nickname, profile, WeRun): nothing to do on
      * an old base library or when agreed; otherwise wx.requirePrivacyAuthorize,
      * which shows the popup registered with {@link onPrivacyPrompt} (pass
-     * `prompt` here to register one). A refusal rejects with code
-     * `privacy_not_authorized`.
+     * `prompt` here to register one). The user's refusal (errno 104), also
+     * the one WeChat answers at once for a short pause after a refusal,
+     * rejects with code `privacy_not_authorized`; any other failure (a
+     * missing API, the base library failing) rejects as what it is, usually
+     * `wx_api_failed`.
      */
     ensurePrivacy(prompt?: PrivacyPrompt): Promise<PrivacyResult>;
     /**

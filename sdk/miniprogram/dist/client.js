@@ -505,11 +505,14 @@ class Client {
      * a privacy API (phone, avatar, nickname, profile, WeRun): nothing to do on
      * an old base library or when agreed; otherwise wx.requirePrivacyAuthorize,
      * which shows the popup registered with {@link onPrivacyPrompt} (pass
-     * `prompt` here to register one). A refusal rejects with code
-     * `privacy_not_authorized`.
+     * `prompt` here to register one). The user's refusal (errno 104), also
+     * the one WeChat answers at once for a short pause after a refusal,
+     * rejects with code `privacy_not_authorized`; any other failure (a
+     * missing API, the base library failing) rejects as what it is, usually
+     * `wx_api_failed`.
      */
     async ensurePrivacy(prompt) {
-        var _a, _b, _c, _d;
+        var _a;
         if (prompt)
             this.onPrivacyPrompt(prompt);
         if (typeof this.wx.getPrivacySetting !== 'function')
@@ -518,18 +521,9 @@ class Client {
         const contract = setting.privacyContractName ? { contractName: setting.privacyContractName } : {};
         if (!setting.needAuthorization)
             return Object.assign({ asked: false }, contract);
-        try {
-            await promisify('requirePrivacyAuthorize', (_a = this.wx.requirePrivacyAuthorize) === null || _a === void 0 ? void 0 : _a.bind(this.wx));
-        }
-        catch (err) {
-            if (err instanceof errors_1.WxloginError) {
-                throw new errors_1.WxloginError(errors_1.ClientErrorCodes.privacyNotAuthorized, (_b = err.errMsg) !== null && _b !== void 0 ? _b : err.message, 0, {
-                    errMsg: (_c = err.errMsg) !== null && _c !== void 0 ? _c : err.message,
-                    errno: (_d = err.errno) !== null && _d !== void 0 ? _d : 104,
-                });
-            }
-            throw err;
-        }
+        // wxFailure gives a refusal (errno 104, or WeChat's message for it) the
+        // code privacy_not_authorized, and anything else its own.
+        await promisify('requirePrivacyAuthorize', (_a = this.wx.requirePrivacyAuthorize) === null || _a === void 0 ? void 0 : _a.bind(this.wx));
         return Object.assign({ asked: true }, contract);
     }
     /**

@@ -650,8 +650,11 @@ export class Client {
    * a privacy API (phone, avatar, nickname, profile, WeRun): nothing to do on
    * an old base library or when agreed; otherwise wx.requirePrivacyAuthorize,
    * which shows the popup registered with {@link onPrivacyPrompt} (pass
-   * `prompt` here to register one). A refusal rejects with code
-   * `privacy_not_authorized`.
+   * `prompt` here to register one). The user's refusal (errno 104), also
+   * the one WeChat answers at once for a short pause after a refusal,
+   * rejects with code `privacy_not_authorized`; any other failure (a
+   * missing API, the base library failing) rejects as what it is, usually
+   * `wx_api_failed`.
    */
   async ensurePrivacy(prompt?: PrivacyPrompt): Promise<PrivacyResult> {
     if (prompt) this.onPrivacyPrompt(prompt)
@@ -662,17 +665,9 @@ export class Client {
     )
     const contract = setting.privacyContractName ? { contractName: setting.privacyContractName } : {}
     if (!setting.needAuthorization) return { asked: false, ...contract }
-    try {
-      await promisify<unknown>('requirePrivacyAuthorize', this.wx.requirePrivacyAuthorize?.bind(this.wx))
-    } catch (err) {
-      if (err instanceof WxloginError) {
-        throw new WxloginError(ClientErrorCodes.privacyNotAuthorized, err.errMsg ?? err.message, 0, {
-          errMsg: err.errMsg ?? err.message,
-          errno: err.errno ?? 104,
-        })
-      }
-      throw err
-    }
+    // wxFailure gives a refusal (errno 104, or WeChat's message for it) the
+    // code privacy_not_authorized, and anything else its own.
+    await promisify<unknown>('requirePrivacyAuthorize', this.wx.requirePrivacyAuthorize?.bind(this.wx))
     return { asked: true, ...contract }
   }
 

@@ -94,6 +94,28 @@ test("within the pause WeChat's own popup is not shown either; after it, it is",
   assert.equal(shown, 2)
 })
 
+test('ensurePrivacy: a failure that is not a refusal is not privacy_not_authorized', async () => {
+  // The device loses the network while asking WeChat.
+  const fetch = countingFetch()
+  const d = device('privacy-offline', {
+    fetch: async (url, init = {}) => {
+      if ((init.method ?? 'GET') === 'POST' && new URL(url).pathname === '/emulator/v1/privacy') throw new TypeError('fetch failed')
+      return fetch(url, init)
+    },
+  })
+  let asked = 0
+  d.client.onPrivacyPrompt(async () => (asked++, true))
+  await assert.rejects(d.client.ensurePrivacy(), (err) => {
+    assert.ok(isWxloginError(err, 'wx_api_failed'), String(err))
+    assert.match(err.errMsg, /^requirePrivacyAuthorize:fail .*fetch failed/)
+    assert.equal(err.errno, undefined)
+    return true
+  })
+  assert.equal(asked, 0)
+  const setting = await json(`${dev.emulator}/emulator/v1/privacy?appid=${DEV_APPID}&user=${encodeURIComponent(d.user)}`)
+  assert.equal(setting.body.needAuthorization, true, 'nothing was decided')
+})
+
 test('avatar and nickname saved and served back', async () => {
   const d = device('profile')
   d.client.onPrivacyPrompt(async () => true)

@@ -153,6 +153,39 @@ test('privacy refusal is a typed privacy_not_authorized error', async () => {
   assert.deepEqual(r, { asked: true, contractName: 'Demo guidelines' })
 })
 
+test('ensurePrivacy: only a refusal is privacy_not_authorized; other failures stay what they are', async () => {
+  const withRequire = (requirePrivacyAuthorize) => {
+    const wx = scriptedWx(() => ok({}))
+    wx.getPrivacySetting = (o) => setTimeout(() => o.success({ needAuthorization: true, privacyContractName: 'Demo', errMsg: 'getPrivacySetting:ok' }))
+    if (requirePrivacyAuthorize) wx.requirePrivacyAuthorize = requirePrivacyAuthorize
+    return createClient({ baseURL: 'https://api.example', wx })
+  }
+  const failing = (fail) => withRequire((o) => setTimeout(() => o.fail(fail)))
+
+  // A refusal, by errno or by WeChat's message alone.
+  await assert.rejects(failing({ errMsg: 'requirePrivacyAuthorize:fail privacy permission is not authorized', errno: 104 }).ensurePrivacy(), (e) => {
+    assert.equal(e.code, ClientErrorCodes.privacyNotAuthorized)
+    assert.equal(e.errno, 104)
+    return true
+  })
+  await assert.rejects(failing({ errMsg: 'requirePrivacyAuthorize:fail privacy permission is not authorized' }).ensurePrivacy(), (e) => e.code === 'privacy_not_authorized')
+
+  // Anything else is not the user's refusal.
+  await assert.rejects(failing({ errMsg: 'requirePrivacyAuthorize:fail network error' }).ensurePrivacy(), (e) => {
+    assert.equal(e.code, ClientErrorCodes.wxApi)
+    assert.equal(e.errMsg, 'requirePrivacyAuthorize:fail network error')
+    assert.equal(e.errno, undefined)
+    return true
+  })
+  await assert.rejects(failing({ errMsg: 'requirePrivacyAuthorize:fail system error', errno: 102 }).ensurePrivacy(), (e) => e.code === 'wx_api_failed' && e.errno === 102)
+  await assert.rejects(withRequire(null).ensurePrivacy(), (e) => {
+    assert.equal(e.code, 'wx_api_failed', 'getPrivacySetting without requirePrivacyAuthorize')
+    assert.match(e.message, /requirePrivacyAuthorize is not available/)
+    return true
+  })
+  await assert.rejects(withRequire(() => { throw new Error('boom') }).ensurePrivacy(), (e) => e.code === 'wx_api_failed' && /boom/.test(e.errMsg))
+})
+
 test('ensurePrivacy on a base library without privacy APIs asks nothing', async () => {
   const client = createClient({ baseURL: 'https://api.example', wx: scriptedWx(() => ok({})) })
   assert.deepEqual(await client.ensurePrivacy(), { asked: false })
