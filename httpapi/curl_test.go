@@ -33,6 +33,12 @@ func TestCurlStyleJSONBodies(t *testing.T) {
 	body := map[string]string{"rawData": info.RawData, "signature": info.Signature, "encryptedData": info.EncryptedData, "iv": info.IV}
 	w.request("POST", "/v1/userinfo", login.Token, body, form...).ok(t, 200, nil)
 
+	// Any other label (or none) is read as JSON too, as the README says:
+	// only form-encoded, multipart and malformed Content-Types are refused.
+	for _, ct := range []string{"text/plain; charset=utf-8", "application/xml", "application/octet-stream"} {
+		w.request("POST", "/v1/login", "", `{"appid":"`+app1+`","code":"`+w.code(app1, "curl-user")+`"}`, "Content-Type", ct).ok(t, 200, nil)
+	}
+
 	e := w.request("POST", "/v1/login", "", "appid="+app1+"&code="+w.code(app1, "curl-user"), form...).fails(t, 415, "unsupported_media_type")
 	if !strings.Contains(e.Error.Message, "JSON") {
 		t.Errorf("message %q does not say to send JSON", e.Error.Message)
