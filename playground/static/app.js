@@ -410,14 +410,20 @@
     }
     /**
      * ensureScope makes sure the user granted scope: wx.getSetting, then
-     * wx.authorize when never asked. When the user refused before, WeChat does
-     * not ask again: the result says `denied`, and the app should explain why it
-     * needs the scope and offer {@link openSettingFor} from a tap. scope.userInfo
-     * cannot be authorized this way: the result says `needs_button`.
+     * wx.authorize when never asked. When the user refuses, now or before,
+     * WeChat does not ask again: the result says `denied`, and the app should
+     * explain why it needs the scope and offer {@link openSettingFor} from a
+     * tap. scope.userInfo cannot be authorized this way: the result says
+     * `needs_button`. Any other failure of wx.authorize (an unknown scope, no
+     * privacy agreement, the base library failing) rejects with its
+     * {@link WxloginError}: it is not the user's answer.
      */
     async ensureScope(scope) {
-      const setting = await promisify("getSetting", this.wx.getSetting.bind(this.wx));
-      const state = setting.authSetting ? setting.authSetting[scope] : void 0;
+      const authSetting = async () => {
+        const res = await promisify("getSetting", this.wx.getSetting.bind(this.wx));
+        return res.authSetting ?? {};
+      };
+      const state = (await authSetting())[scope];
       if (state === true) return { scope, granted: true, status: "granted" };
       if (scope === "scope.userInfo") return { scope, granted: false, status: "needs_button" };
       if (state === false) return { scope, granted: false, status: "denied" };
@@ -425,8 +431,18 @@
         await promisify("authorize", this.wx.authorize.bind(this.wx), { scope });
         return { scope, granted: true, status: "granted" };
       } catch (err) {
-        if (err instanceof WxloginError && err.code === ClientErrorCodes.privacyNotAuthorized) throw err;
-        return { scope, granted: false, status: "denied" };
+        if (!(err instanceof WxloginError) || err.code === ClientErrorCodes.privacyNotAuthorized) throw err;
+        if (/\bauth:?\s*(deny|denied|cancel|canceled|cancelled)\b/i.test(err.errMsg ?? "")) {
+          return { scope, granted: false, status: "denied" };
+        }
+        let recorded;
+        try {
+          recorded = (await authSetting())[scope];
+        } catch {
+          throw err;
+        }
+        if (recorded === false) return { scope, granted: false, status: "denied" };
+        throw err;
       }
     }
     /**

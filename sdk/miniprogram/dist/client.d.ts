@@ -231,10 +231,13 @@ export declare class Client {
     private payloadRequest;
     /**
      * ensureScope makes sure the user granted scope: wx.getSetting, then
-     * wx.authorize when never asked. When the user refused before, WeChat does
-     * not ask again: the result says `denied`, and the app should explain why it
-     * needs the scope and offer {@link openSettingFor} from a tap. scope.userInfo
-     * cannot be authorized this way: the result says `needs_button`.
+     * wx.authorize when never asked. When the user refuses, now or before,
+     * WeChat does not ask again: the result says `denied`, and the app should
+     * explain why it needs the scope and offer {@link openSettingFor} from a
+     * tap. scope.userInfo cannot be authorized this way: the result says
+     * `needs_button`. Any other failure of wx.authorize (an unknown scope, no
+     * privacy agreement, the base library failing) rejects with its
+     * {@link WxloginError}: it is not the user's answer.
      */
     ensureScope(scope: string): Promise<ScopeResult>;
     /**

@@ -441,14 +441,22 @@ class Client {
     }
     /**
      * ensureScope makes sure the user granted scope: wx.getSetting, then
-     * wx.authorize when never asked. When the user refused before, WeChat does
-     * not ask again: the result says `denied`, and the app should explain why it
-     * needs the scope and offer {@link openSettingFor} from a tap. scope.userInfo
-     * cannot be authorized this way: the result says `needs_button`.
+     * wx.authorize when never asked. When the user refuses, now or before,
+     * WeChat does not ask again: the result says `denied`, and the app should
+     * explain why it needs the scope and offer {@link openSettingFor} from a
+     * tap. scope.userInfo cannot be authorized this way: the result says
+     * `needs_button`. Any other failure of wx.authorize (an unknown scope, no
+     * privacy agreement, the base library failing) rejects with its
+     * {@link WxloginError}: it is not the user's answer.
      */
     async ensureScope(scope) {
-        const setting = await promisify('getSetting', this.wx.getSetting.bind(this.wx));
-        const state = setting.authSetting ? setting.authSetting[scope] : undefined;
+        var _a;
+        const authSetting = async () => {
+            var _a;
+            const res = await promisify('getSetting', this.wx.getSetting.bind(this.wx));
+            return ((_a = res.authSetting) !== null && _a !== void 0 ? _a : {});
+        };
+        const state = (await authSetting())[scope];
         if (state === true)
             return { scope, granted: true, status: 'granted' };
         if (scope === 'scope.userInfo')
@@ -460,9 +468,23 @@ class Client {
             return { scope, granted: true, status: 'granted' };
         }
         catch (err) {
-            if (err instanceof errors_1.WxloginError && err.code === errors_1.ClientErrorCodes.privacyNotAuthorized)
+            if (!(err instanceof errors_1.WxloginError) || err.code === errors_1.ClientErrorCodes.privacyNotAuthorized)
                 throw err;
-            return { scope, granted: false, status: 'denied' };
+            // The user's refusal says "auth deny" (or "auth denied", "auth cancel"),
+            // and WeChat records it in authSetting.
+            if (/\bauth:?\s*(deny|denied|cancel|canceled|cancelled)\b/i.test((_a = err.errMsg) !== null && _a !== void 0 ? _a : '')) {
+                return { scope, granted: false, status: 'denied' };
+            }
+            let recorded;
+            try {
+                recorded = (await authSetting())[scope];
+            }
+            catch (_b) {
+                throw err;
+            }
+            if (recorded === false)
+                return { scope, granted: false, status: 'denied' };
+            throw err;
         }
     }
     /**

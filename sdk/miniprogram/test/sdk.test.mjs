@@ -326,6 +326,32 @@ describe('scopes', () => {
     assert.deepEqual(third, { scope: 'scope.werun', granted: true, status: 'granted' })
   })
 
+  test('an authorize failure that is not the user refusing rejects; it is not "denied"', async () => {
+    const d = device('scope-bad')
+    await assert.rejects(d.client.ensureScope('scope.nonsense'), (err) => {
+      assert.ok(isWxloginError(err, 'wx_api_failed'), String(err))
+      assert.match(err.errMsg, /^authorize:fail/)
+      return true
+    })
+
+    // The device cannot reach WeChat while authorizing.
+    const offline = device('scope-offline', {
+      wx: {
+        fetch: async (url, init = {}) => {
+          if ((init.method ?? 'GET') === 'POST' && new URL(url).pathname === '/emulator/v1/authorize') throw new TypeError('fetch failed')
+          return fetch(url, init)
+        },
+      },
+    })
+    await assert.rejects(offline.client.ensureScope('scope.werun'), (err) => {
+      assert.ok(isWxloginError(err, 'wx_api_failed'), String(err))
+      assert.match(err.errMsg, /fetch failed/)
+      return true
+    })
+    const settings = await json(`${dev.emulator}/emulator/v1/settings?appid=${DEV_APPID}&user=${encodeURIComponent(offline.user)}`)
+    assert.deepEqual(settings.body.authSetting ?? {}, {}, 'nothing was refused')
+  })
+
   test('scope.userInfo needs a button, never wx.authorize', async () => {
     let prompts = 0
     const d = device('scope-ui', { wx: { prompts: { authorize: () => (prompts++, true) } } })

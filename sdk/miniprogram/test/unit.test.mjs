@@ -186,6 +186,33 @@ test('ensurePrivacy: only a refusal is privacy_not_authorized; other failures st
   await assert.rejects(withRequire(() => { throw new Error('boom') }).ensurePrivacy(), (e) => e.code === 'wx_api_failed' && /boom/.test(e.errMsg))
 })
 
+test('ensureScope: the user refusing is denied; any other authorize failure rejects', async () => {
+  const clientWith = (fail, recorded = {}) => {
+    const wx = scriptedWx(() => ok({}))
+    let asked = false
+    wx.getSetting = (o) => setTimeout(() => o.success({ authSetting: asked ? recorded : {}, errMsg: 'getSetting:ok' }))
+    wx.authorize = (o) => setTimeout(() => ((asked = true), o.fail(fail)))
+    return createClient({ baseURL: 'https://api.example', wx })
+  }
+  const denied = { scope: 'scope.werun', granted: false, status: 'denied' }
+  for (const errMsg of ['authorize:fail auth deny', 'authorize:fail:auth deny', 'authorize:fail auth denied', 'authorize:fail:auth canceled']) {
+    assert.deepEqual(await clientWith({ errMsg }).ensureScope('scope.werun'), denied, errMsg)
+  }
+  // WeChat recorded the refusal although its message is one this SDK does not know.
+  assert.deepEqual(await clientWith({ errMsg: 'authorize:fail 用户拒绝' }, { 'scope.werun': false }).ensureScope('scope.werun'), denied)
+
+  await assert.rejects(clientWith({ errMsg: 'authorize:fail invalid scope' }).ensureScope('scope.werun'), (e) => {
+    assert.equal(e.code, 'wx_api_failed')
+    assert.equal(e.errMsg, 'authorize:fail invalid scope')
+    return true
+  })
+  await assert.rejects(clientWith({ errMsg: 'authorize:fail system error', errno: 102 }).ensureScope('scope.werun'), (e) => e.code === 'wx_api_failed' && e.errno === 102)
+  await assert.rejects(
+    clientWith({ errMsg: 'authorize:fail privacy permission is not authorized', errno: 104 }).ensureScope('scope.werun'),
+    (e) => e.code === 'privacy_not_authorized',
+  )
+})
+
 test('ensurePrivacy on a base library without privacy APIs asks nothing', async () => {
   const client = createClient({ baseURL: 'https://api.example', wx: scriptedWx(() => ok({})) })
   assert.deepEqual(await client.ensurePrivacy(), { asked: false })
