@@ -11,7 +11,15 @@
     /** A wx.* API failed for another reason; errMsg says which. */
     wxApi: "wx_api_failed",
     /** The user has not agreed to the mini program's privacy guidelines (errno 104). */
-    privacyNotAuthorized: "privacy_not_authorized"
+    privacyNotAuthorized: "privacy_not_authorized",
+    /**
+     * Encrypted open data (user info, legacy phone, WeRun, share) could not be
+     * sent: it was encrypted with the session key that the login needed to
+     * send it replaced (wx.login rotates the key). The client is logged in
+     * now: take the data again (ask the user to tap again). Calling
+     * prepareLoginCode() before the user can tap avoids it.
+     */
+    stalePayload: "stale_payload"
   };
   var WxloginError = class _WxloginError extends Error {
     constructor(code, message, status = 0, extra = {}) {
@@ -41,6 +49,7 @@
   // src/client.ts
   var PENDING_CODE_TTL_MS = 4 * 60 * 1e3;
   var MAX_LOGIN_ATTEMPTS = 3;
+  var STALE_KEY_CODES = /* @__PURE__ */ new Set(["invalid_signature", "invalid_encrypted_data"]);
   var ANONYMOUS_NICKNAME = "微信用户";
   function isAnonymousProfile(userInfo) {
     return !!userInfo && userInfo.nickName === ANONYMOUS_NICKNAME;
@@ -381,6 +390,11 @@
      * session, or the server refuses the one stored, the SDK logs in with that
      * very code instead: the new session then holds the key the data is
      * encrypted with, and no further wx.login rotates it away.
+     *
+     * Without such a code that login has to call wx.login, which rotates the
+     * key the data was encrypted with: wxlogin cannot decrypt it any more.
+     * The SDK still logs in, so the next tap works, and rejects with
+     * `stale_payload`: the app asks the user to tap again.
      */
     async payloadRequest(path, data, options) {
       const loginCode = options.loginCode ?? this.takePendingCode();
@@ -388,24 +402,28 @@
         const body = withCode && loginCode ? { ...data, login_code: loginCode } : data;
         return (await this.send({ path, method: "POST", data: body }, token, true)).data;
       };
-      const loginWith = async (failedToken) => {
-        if (loginCode) this.pendingCode = { code: loginCode, at: this.now() };
-        const session = failedToken === void 0 ? await this.login() : await this.relogin(failedToken);
-        const unspent = !!loginCode && this.pendingCode?.code === loginCode;
-        if (unspent) this.pendingCode = null;
-        return { session, unspent };
-      };
       const stored = this.stored();
-      if (!stored) {
-        const { session, unspent } = await loginWith();
-        return post(session.token, unspent);
+      if (stored) {
+        try {
+          return await post(stored.token, true);
+        } catch (err) {
+          if (!(err instanceof WxloginError && err.status === 401 && err.code === "session_invalid")) throw err;
+        }
       }
+      if (loginCode) this.pendingCode = { code: loginCode, at: this.now() };
+      const session = stored ? await this.relogin(stored.token) : await this.login();
+      const unspent = !!loginCode && this.pendingCode?.code === loginCode;
+      if (unspent) this.pendingCode = null;
       try {
-        return await post(stored.token, true);
+        return await post(session.token, unspent);
       } catch (err) {
-        if (!(err instanceof WxloginError && err.status === 401 && err.code === "session_invalid")) throw err;
-        const { session, unspent } = await loginWith(stored.token);
-        return post(session.token, unspent);
+        if (!loginCode && err instanceof WxloginError && STALE_KEY_CODES.has(err.code)) {
+          throw new WxloginError(
+            ClientErrorCodes.stalePayload,
+            `the data was encrypted with the session key that logging in to send it replaced (the server answered ${err.code}); the client is logged in now, so the same data taken again works: ask the user to tap again, and call prepareLoginCode() before they can tap`
+          );
+        }
+        throw err;
       }
     }
     /**

@@ -227,6 +227,11 @@ export declare class Client {
      * session, or the server refuses the one stored, the SDK logs in with that
      * very code instead: the new session then holds the key the data is
      * encrypted with, and no further wx.login rotates it away.
+     *
+     * Without such a code that login has to call wx.login, which rotates the
+     * key the data was encrypted with: wxlogin cannot decrypt it any more.
+     * The SDK still logs in, so the next tap works, and rejects with
+     * `stale_payload`: the app asks the user to tap again.
      */
     private payloadRequest;
     /**

@@ -8,6 +8,8 @@ const errors_1 = require("./errors");
 const PENDING_CODE_TTL_MS = 4 * 60 * 1000;
 /** Most wx.login → POST /v1/login rounds in one login (each invalid_code costs one). */
 const MAX_LOGIN_ATTEMPTS = 3;
+/** The server's codes for open data it cannot check or decrypt with the session key it holds. */
+const STALE_KEY_CODES = new Set(['invalid_signature', 'invalid_encrypted_data']);
 /** ANONYMOUS_NICKNAME is the nickname WeChat returns from getUserProfile since base library 2.27.1. */
 exports.ANONYMOUS_NICKNAME = '微信用户';
 /**
@@ -404,39 +406,48 @@ class Client {
      * session, or the server refuses the one stored, the SDK logs in with that
      * very code instead: the new session then holds the key the data is
      * encrypted with, and no further wx.login rotates it away.
+     *
+     * Without such a code that login has to call wx.login, which rotates the
+     * key the data was encrypted with: wxlogin cannot decrypt it any more.
+     * The SDK still logs in, so the next tap works, and rejects with
+     * `stale_payload`: the app asks the user to tap again.
      */
     async payloadRequest(path, data, options) {
-        var _a;
+        var _a, _b;
         const loginCode = (_a = options.loginCode) !== null && _a !== void 0 ? _a : this.takePendingCode();
         const post = async (token, withCode) => {
             const body = withCode && loginCode ? Object.assign(Object.assign({}, data), { login_code: loginCode }) : data;
             return (await this.send({ path, method: 'POST', data: body }, token, true)).data;
         };
-        // loginWith logs in (again, when failedToken is given) offering the code;
-        // it reports whether the code is still unspent (another login in flight won).
-        const loginWith = async (failedToken) => {
-            var _a;
-            if (loginCode)
-                this.pendingCode = { code: loginCode, at: this.now() };
-            const session = failedToken === undefined ? await this.login() : await this.relogin(failedToken);
-            const unspent = !!loginCode && ((_a = this.pendingCode) === null || _a === void 0 ? void 0 : _a.code) === loginCode;
-            if (unspent)
-                this.pendingCode = null;
-            return { session, unspent };
-        };
         const stored = this.stored();
-        if (!stored) {
-            const { session, unspent } = await loginWith();
-            return post(session.token, unspent);
+        if (stored) {
+            try {
+                return await post(stored.token, true);
+            }
+            catch (err) {
+                if (!(err instanceof errors_1.WxloginError && err.status === 401 && err.code === 'session_invalid'))
+                    throw err;
+            }
         }
+        // Log in (again, when the server refused the stored token), offering the
+        // code; it is still unspent afterwards when another login in flight won.
+        if (loginCode)
+            this.pendingCode = { code: loginCode, at: this.now() };
+        const session = stored ? await this.relogin(stored.token) : await this.login();
+        const unspent = !!loginCode && ((_b = this.pendingCode) === null || _b === void 0 ? void 0 : _b.code) === loginCode;
+        if (unspent)
+            this.pendingCode = null;
         try {
-            return await post(stored.token, true);
+            return await post(session.token, unspent);
         }
         catch (err) {
-            if (!(err instanceof errors_1.WxloginError && err.status === 401 && err.code === 'session_invalid'))
-                throw err;
-            const { session, unspent } = await loginWith(stored.token);
-            return post(session.token, unspent);
+            // The data is sent all the same: a login already in flight may have
+            // used a code from before the tap, and then it decrypts.
+            if (!loginCode && err instanceof errors_1.WxloginError && STALE_KEY_CODES.has(err.code)) {
+                throw new errors_1.WxloginError(errors_1.ClientErrorCodes.stalePayload, `the data was encrypted with the session key that logging in to send it replaced (the server answered ${err.code}); ` +
+                    'the client is logged in now, so the same data taken again works: ask the user to tap again, and call prepareLoginCode() before they can tap');
+            }
+            throw err;
         }
     }
     /**

@@ -145,6 +145,9 @@ const PENDING_CODE_TTL_MS = 4 * 60 * 1000
 /** Most wx.login → POST /v1/login rounds in one login (each invalid_code costs one). */
 const MAX_LOGIN_ATTEMPTS = 3
 
+/** The server's codes for open data it cannot check or decrypt with the session key it holds. */
+const STALE_KEY_CODES = new Set(['invalid_signature', 'invalid_encrypted_data'])
+
 /** ANONYMOUS_NICKNAME is the nickname WeChat returns from getUserProfile since base library 2.27.1. */
 export const ANONYMOUS_NICKNAME = '微信用户'
 
@@ -554,6 +557,11 @@ export class Client {
    * session, or the server refuses the one stored, the SDK logs in with that
    * very code instead: the new session then holds the key the data is
    * encrypted with, and no further wx.login rotates it away.
+   *
+   * Without such a code that login has to call wx.login, which rotates the
+   * key the data was encrypted with: wxlogin cannot decrypt it any more.
+   * The SDK still logs in, so the next tap works, and rejects with
+   * `stale_payload`: the app asks the user to tap again.
    */
   private async payloadRequest<T>(path: string, data: Record<string, unknown>, options: PayloadOptions): Promise<T> {
     const loginCode = options.loginCode ?? this.takePendingCode()
@@ -561,26 +569,33 @@ export class Client {
       const body = withCode && loginCode ? { ...data, login_code: loginCode } : data
       return (await this.send<T>({ path, method: 'POST', data: body }, token, true)).data
     }
-    // loginWith logs in (again, when failedToken is given) offering the code;
-    // it reports whether the code is still unspent (another login in flight won).
-    const loginWith = async (failedToken?: string) => {
-      if (loginCode) this.pendingCode = { code: loginCode, at: this.now() }
-      const session = failedToken === undefined ? await this.login() : await this.relogin(failedToken)
-      const unspent = !!loginCode && this.pendingCode?.code === loginCode
-      if (unspent) this.pendingCode = null
-      return { session, unspent }
-    }
     const stored = this.stored()
-    if (!stored) {
-      const { session, unspent } = await loginWith()
-      return post(session.token, unspent)
+    if (stored) {
+      try {
+        return await post(stored.token, true)
+      } catch (err) {
+        if (!(err instanceof WxloginError && err.status === 401 && err.code === 'session_invalid')) throw err
+      }
     }
+    // Log in (again, when the server refused the stored token), offering the
+    // code; it is still unspent afterwards when another login in flight won.
+    if (loginCode) this.pendingCode = { code: loginCode, at: this.now() }
+    const session = stored ? await this.relogin(stored.token) : await this.login()
+    const unspent = !!loginCode && this.pendingCode?.code === loginCode
+    if (unspent) this.pendingCode = null
     try {
-      return await post(stored.token, true)
+      return await post(session.token, unspent)
     } catch (err) {
-      if (!(err instanceof WxloginError && err.status === 401 && err.code === 'session_invalid')) throw err
-      const { session, unspent } = await loginWith(stored.token)
-      return post(session.token, unspent)
+      // The data is sent all the same: a login already in flight may have
+      // used a code from before the tap, and then it decrypts.
+      if (!loginCode && err instanceof WxloginError && STALE_KEY_CODES.has(err.code)) {
+        throw new WxloginError(
+          ClientErrorCodes.stalePayload,
+          `the data was encrypted with the session key that logging in to send it replaced (the server answered ${err.code}); ` +
+            'the client is logged in now, so the same data taken again works: ask the user to tap again, and call prepareLoginCode() before they can tap',
+        )
+      }
+      throw err
     }
   }
 

@@ -14,6 +14,14 @@ export const ClientErrorCodes = {
   wxApi: 'wx_api_failed',
   /** The user has not agreed to the mini program's privacy guidelines (errno 104). */
   privacyNotAuthorized: 'privacy_not_authorized',
+  /**
+   * Encrypted open data (user info, legacy phone, WeRun, share) could not be
+   * sent: it was encrypted with the session key that the login needed to
+   * send it replaced (wx.login rotates the key). The client is logged in
+   * now: take the data again (ask the user to tap again). Calling
+   * prepareLoginCode() before the user can tap avoids it.
+   */
+  stalePayload: 'stale_payload',
 } as const
 
 /**

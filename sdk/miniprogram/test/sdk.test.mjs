@@ -272,6 +272,43 @@ describe('open data', () => {
     assert.equal(d.fetch.count('POST /v1/phone'), 1)
   })
 
+  test('no session and no prepared code: stale_payload, and the same tap again works', async () => {
+    const d = device('stale-cold')
+    // A WeChat login happened earlier (so WeChat encrypts the data), but the
+    // device holds no session: logged out, or storage cleared.
+    await d.client.login()
+    await d.client.logout()
+    const detail = await d.wx.simulated.getUserInfoDetail()
+    await assert.rejects(d.client.saveUserInfo(detail), (err) => {
+      assert.ok(isWxloginError(err, 'stale_payload'), String(err))
+      assert.equal(err.status, 0)
+      assert.match(err.message, /tap again/)
+      return true
+    })
+    assert.equal(logins(d), 2, 'the SDK logged in, so the next tap works')
+    assert.ok(d.client.getToken())
+
+    const again = await d.wx.simulated.getUserInfoDetail()
+    const info = await d.client.saveUserInfo(again)
+    assert.equal(typeof info.nickName, 'string')
+    assert.equal(logins(d), 2, 'no further login')
+  })
+
+  test('the server expired the session and no code was prepared: stale_payload, then WeRun decrypts', async () => {
+    const d = device('stale-expired')
+    const s1 = await d.client.login()
+    assert.equal((await d.client.ensureScope('scope.werun')).status, 'granted')
+    assert.equal((await json(dev.api + '/dev/v1/session/expire', { method: 'POST', token: s1.token })).status, 204)
+    const data = await d.wx.getWeRunData()
+    await assert.rejects(d.client.decrypt('werun', data), (err) => isWxloginError(err, 'stale_payload'))
+    assert.equal(logins(d), 2)
+    assert.notEqual(d.client.getToken(), s1.token)
+
+    const steps = await d.client.decrypt('werun', await d.wx.getWeRunData())
+    assert.ok(steps.stepInfoList.length > 0)
+    assert.equal(logins(d), 2)
+  })
+
   test('phone number on an old base library: the legacy encryptedData path', async () => {
     const d = device('phone-old', { wx: { baseLibrary: '2.10.0' } })
     await d.client.login()
