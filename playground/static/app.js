@@ -48,7 +48,6 @@
 
   // src/client.ts
   var PENDING_CODE_TTL_MS = 4 * 60 * 1e3;
-  var MAX_LOGIN_ATTEMPTS = 3;
   var STALE_KEY_CODES = /* @__PURE__ */ new Set(["invalid_signature", "invalid_encrypted_data"]);
   var ANONYMOUS_NICKNAME = "微信用户";
   function isAnonymousProfile(userInfo) {
@@ -189,7 +188,7 @@
         }
       }
       const budget = { waited: 0 };
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 0; ; attempt++) {
         const code = this.takePendingCode() ?? await this.wxLogin();
         const body = { code };
         if (this.appid) body.appid = this.appid;
@@ -208,7 +207,7 @@
           return session;
         } catch (err) {
           const retryable = err instanceof WxloginError && (err.code === "invalid_code" || err.code === "upstream_unavailable");
-          if (!retryable || attempt >= MAX_LOGIN_ATTEMPTS) throw err;
+          if (!retryable || attempt >= this.maxRetries) throw err;
           if (err.code === "upstream_unavailable" && !await this.waitRetryAfter(err, budget)) throw err;
         }
       }

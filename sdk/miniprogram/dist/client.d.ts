@@ -12,7 +12,12 @@ export interface ClientOptions {
     wx?: WxLike;
     /** Most time, in ms, spent waiting on Retry-After for one call; default 10000. */
     maxRetryWaitMs?: number;
-    /** Most retries of one call after 503/429 answers; default 2. */
+    /**
+     * Most retries of one call; default 2. A request is retried after a 503 or
+     * 429 answer (waiting for Retry-After); a login after invalid_code (with a
+     * new wx.login code) or upstream_unavailable (a new code, after
+     * Retry-After). A 401 re-login is separate: always once.
+     */
     maxRetries?: number;
     /** Timeout of each wx.request, in ms; default the base library's. */
     timeoutMs?: number;

@@ -6,8 +6,6 @@ exports.createClient = createClient;
 const errors_1 = require("./errors");
 /** A code kept by prepareLoginCode stays usable this long (WeChat's limit is 5 minutes). */
 const PENDING_CODE_TTL_MS = 4 * 60 * 1000;
-/** Most wx.login → POST /v1/login rounds in one login (each invalid_code costs one). */
-const MAX_LOGIN_ATTEMPTS = 3;
 /** The server's codes for open data it cannot check or decrypt with the session key it holds. */
 const STALE_KEY_CODES = new Set(['invalid_signature', 'invalid_encrypted_data']);
 /** ANONYMOUS_NICKNAME is the nickname WeChat returns from getUserProfile since base library 2.27.1. */
@@ -183,9 +181,10 @@ class Client {
                 }
             }
         }
-        // One Retry-After budget for the whole login, however many codes it takes.
+        // One Retry-After budget for the whole login, however many codes it
+        // takes; at most 1 + maxRetries codes.
         const budget = { waited: 0 };
-        for (let attempt = 1;; attempt++) {
+        for (let attempt = 0;; attempt++) {
             const code = (_a = this.takePendingCode()) !== null && _a !== void 0 ? _a : (await this.wxLogin());
             const body = { code };
             if (this.appid)
@@ -203,7 +202,7 @@ class Client {
             catch (err) {
                 // A used or expired code, or WeChat busy (the code may be spent): take a new code.
                 const retryable = err instanceof errors_1.WxloginError && (err.code === 'invalid_code' || err.code === 'upstream_unavailable');
-                if (!retryable || attempt >= MAX_LOGIN_ATTEMPTS)
+                if (!retryable || attempt >= this.maxRetries)
                     throw err;
                 if (err.code === 'upstream_unavailable' && !(await this.waitRetryAfter(err, budget)))
                     throw err;

@@ -15,7 +15,12 @@ export interface ClientOptions {
   wx?: WxLike
   /** Most time, in ms, spent waiting on Retry-After for one call; default 10000. */
   maxRetryWaitMs?: number
-  /** Most retries of one call after 503/429 answers; default 2. */
+  /**
+   * Most retries of one call; default 2. A request is retried after a 503 or
+   * 429 answer (waiting for Retry-After); a login after invalid_code (with a
+   * new wx.login code) or upstream_unavailable (a new code, after
+   * Retry-After). A 401 re-login is separate: always once.
+   */
   maxRetries?: number
   /** Timeout of each wx.request, in ms; default the base library's. */
   timeoutMs?: number
@@ -141,9 +146,6 @@ export interface ProfileInput {
 
 /** A code kept by prepareLoginCode stays usable this long (WeChat's limit is 5 minutes). */
 const PENDING_CODE_TTL_MS = 4 * 60 * 1000
-
-/** Most wx.login → POST /v1/login rounds in one login (each invalid_code costs one). */
-const MAX_LOGIN_ATTEMPTS = 3
 
 /** The server's codes for open data it cannot check or decrypt with the session key it holds. */
 const STALE_KEY_CODES = new Set(['invalid_signature', 'invalid_encrypted_data'])
@@ -336,9 +338,10 @@ export class Client {
         }
       }
     }
-    // One Retry-After budget for the whole login, however many codes it takes.
+    // One Retry-After budget for the whole login, however many codes it
+    // takes; at most 1 + maxRetries codes.
     const budget = { waited: 0 }
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       const code = this.takePendingCode() ?? (await this.wxLogin())
       const body: Record<string, unknown> = { code }
       if (this.appid) body.appid = this.appid
@@ -358,7 +361,7 @@ export class Client {
       } catch (err) {
         // A used or expired code, or WeChat busy (the code may be spent): take a new code.
         const retryable = err instanceof WxloginError && (err.code === 'invalid_code' || err.code === 'upstream_unavailable')
-        if (!retryable || attempt >= MAX_LOGIN_ATTEMPTS) throw err
+        if (!retryable || attempt >= this.maxRetries) throw err
         if (err.code === 'upstream_unavailable' && !(await this.waitRetryAfter(err, budget))) throw err
       }
     }

@@ -213,6 +213,17 @@ test('ensureScope: the user refusing is denied; any other authorize failure reje
   )
 })
 
+test('maxRetries bounds the codes one login tries', async () => {
+  for (const maxRetries of [0, 1, 4]) {
+    const bodies = []
+    const wx = scriptedWx((o) => (bodies.push(o.data), err(400, 'invalid_code')))
+    const client = createClient({ baseURL: 'https://api.example', wx, maxRetries })
+    await assert.rejects(client.login(), (e) => e.code === 'invalid_code')
+    assert.equal(bodies.length, 1 + maxRetries, `maxRetries ${maxRetries}`)
+    assert.equal(wx.calls.filter((c) => c === 'wx.login').length, 1 + maxRetries, 'a new wx.login code each time')
+  }
+})
+
 test('ensurePrivacy on a base library without privacy APIs asks nothing', async () => {
   const client = createClient({ baseURL: 'https://api.example', wx: scriptedWx(() => ok({})) })
   assert.deepEqual(await client.ensurePrivacy(), { asked: false })
