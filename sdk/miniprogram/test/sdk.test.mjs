@@ -259,17 +259,23 @@ describe('open data', () => {
     assert.equal(d.fetch.count('POST /v1/userinfo'), 2, 'one refused call, one retry')
   })
 
-  test('phone number: the one-time code is preferred', async () => {
+  test('phone number: the one-time code is preferred over the legacy payload', async () => {
     const d = device('phone')
     await d.client.login()
     const detail = await d.wx.simulated.getPhoneNumberDetail()
     assert.equal(detail.errMsg, 'getPhoneNumber:ok')
     assert.ok(detail.code, 'base library 2.21.2+ gives a code')
+    assert.ok(detail.encryptedData && detail.iv, 'and the legacy payload beside it')
+    const seen = (await json(`${dev.emulator}/emulator/v1/calls?appid=${DEV_APPID}`)).body.next
     const phone = await d.client.savePhone(detail)
     const user = await json(`${dev.emulator}/emulator/v1/users/${encodeURIComponent(d.user)}`)
     assert.equal(phone.purePhoneNumber, user.body.phoneNumber)
     assert.equal(phone.countryCode, user.body.countryCode)
     assert.equal(d.fetch.count('POST /v1/phone'), 1)
+    // wxlogin traded this very code with WeChat: the code path, not a decrypt.
+    const calls = (await json(`${dev.emulator}/emulator/v1/calls?after=${seen}&appid=${DEV_APPID}`)).body.calls
+    const traded = calls.filter((c) => c.api === 'getuserphonenumber' && c.request.code === detail.code)
+    assert.equal(traded.length, 1, `getuserphonenumber with the button's code: ${JSON.stringify(calls.map((c) => [c.api, c.request.code]))}`)
   })
 
   test('no session and no prepared code: stale_payload, and the same tap again works', async () => {

@@ -134,7 +134,9 @@ test('the legacy phone payload carries the prepared login_code; the code path do
   const client = createClient({ baseURL: 'https://api.example', wx })
   await client.login()
   await client.prepareLoginCode()
-  await client.savePhone({ errMsg: 'getPhoneNumber:ok', code: 'pc' })
+  // Base library 2.21.2+ gives the code and the legacy payload together: only the code goes.
+  await client.savePhone({ errMsg: 'getPhoneNumber:ok', code: 'pc', encryptedData: 'e', iv: 'i' })
+  assert.equal(client.hasPreparedLoginCode(), true, 'the code path leaves the prepared login code for an encrypted payload')
   await client.savePhone({ errMsg: 'getPhoneNumber:ok', encryptedData: 'e', iv: 'i' })
   await client.savePhone({ errMsg: 'getPhoneNumber:ok', encryptedData: 'e', iv: 'i' })
   assert.deepEqual(bodies, [{ code: 'pc' }, { encryptedData: 'e', iv: 'i', login_code: 'code-2' }, { encryptedData: 'e', iv: 'i' }])
