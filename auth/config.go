@@ -70,7 +70,6 @@ func newService(cfg Config) (*Service, error) {
 		codes:      newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow)),
 		unfinished: newUnfinishedRegistrations(),
 
-		now:     cfg.Now,
 		log:     cfg.Logger,
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -85,9 +84,14 @@ func newService(cfg Config) (*Service, error) {
 	default:
 		s.cache = newVerifyCache(cfg.CacheSize) // negative: off
 	}
-	if s.now == nil {
-		s.now = time.Now
+	// Every time the service hands out is in UTC and whole microseconds,
+	// what the stores keep: a login's expires_at must equal what later
+	// reads of the same session answer, to the digit.
+	clock := cfg.Now
+	if clock == nil {
+		clock = time.Now
 	}
+	s.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -382,3 +382,36 @@ func TestLoginCreatedAfterFailedRegistration(t *testing.T) {
 		t.Error("the login after the completed one: created=true, want false")
 	}
 }
+
+// The times a login answers are the ones later reads of the session answer:
+// whole microseconds in UTC, as stores keep them, even on a clock with
+// nanoseconds in another zone.
+func TestLoginTimesMatchLaterReads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(e *env, c *auth.Config) {
+		cst := time.FixedZone("CST", 8*3600)
+		c.Now = func() time.Time { return e.clock.Now().Add(369_201_799).In(cst) }
+	})
+	ctx := t.Context()
+	r := e.login(ctx, app1, "alice")
+	if r.ExpiresAt.Nanosecond()%1000 != 0 || r.ExpiresAt.Location() != time.UTC {
+		t.Errorf("login expires_at %v: want whole microseconds in UTC", r.ExpiresAt)
+	}
+	p := e.verify(ctx, r.Token)
+	if !p.ExpiresAt.Equal(r.ExpiresAt) {
+		t.Errorf("Verify's expires_at %v, login's %v: want them equal", p.ExpiresAt, r.ExpiresAt)
+	}
+	infos, err := e.svc.Sessions(ctx, p)
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("Sessions = %v, %v", infos, err)
+	}
+	diff(t, "the session as listed", auth.SessionInfo{
+		ID: r.Session.ID, CreatedAt: r.Session.CreatedAt, LastSeenAt: r.Session.LastSeenAt,
+		ExpiresAt: r.ExpiresAt, UserAgent: "test", IP: "192.0.2.1", Current: true,
+	}, infos[0])
+	u, err := e.svc.User(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "the user as read back", r.User, u)
+}
