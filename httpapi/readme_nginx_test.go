@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -22,20 +21,25 @@ import (
 	"time"
 )
 
-// readmeBlock returns the body of the only fenced block of README.md whose
-// info string is lang.
-func readmeBlock(t *testing.T, lang string) string {
+// readme returns README.md.
+func readme(t *testing.T) string {
 	t.Helper()
 	data, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile("(?ms)^```" + regexp.QuoteMeta(lang) + "\n(.*?)^```")
-	m := re.FindAllStringSubmatch(string(data), -1)
-	if len(m) != 1 {
-		t.Fatalf("README.md has %d ```%s blocks, want 1", len(m), lang)
+	return string(data)
+}
+
+// readmeBlock returns the body of the only fenced block of README.md whose
+// info string is lang.
+func readmeBlock(t *testing.T, lang string) string {
+	t.Helper()
+	blocks := readmeBlocks(t, lang)
+	if len(blocks) != 1 {
+		t.Fatalf("README.md has %d ```%s blocks, want 1", len(blocks), lang)
 	}
-	return m[0][1]
+	return blocks[0]
 }
 
 // freePort returns a loopback port that was free a moment ago.
