@@ -1,7 +1,7 @@
 /**
  * A simulated `wx` for tests and the playground: the subset of the mini
  * program API that wxlogin's SDK uses, backed by the device API of wxlogin's
- * WeChat emulator (`/emulator/v1/`) over real HTTP. It runs in Node 18+ and in
+ * WeChat emulator (`/emulator/v1/`) over real HTTP. It runs in Node 20+ and in
  * browsers (anything with fetch).
  *
  *   const wx = createSimulatedWx({ emulatorURL: 'http://127.0.0.1:8081', appid, user: 'alice' })

@@ -298,9 +298,13 @@ export class Client {
   }
 
   /**
-   * login returns a usable session: the stored one when it has not expired
-   * and wx.checkSession succeeds; otherwise wx.login → POST /v1/login, stored.
-   * Concurrent callers share one login. `force` skips the stored session.
+   * login returns a usable session. A stored session whose expires_at has
+   * not passed is checked with wx.checkSession the first time this client
+   * sees its token (an app launch) and then reused without asking again,
+   * until the server refuses it (a 401 makes request() log in again). A
+   * failed check, an expired or missing session: wx.login → POST /v1/login,
+   * stored. Concurrent callers share one login. `force` skips the stored
+   * session.
    */
   login(options: { force?: boolean } = {}): Promise<Session> {
     if (this.inflight) return this.inflight
