@@ -892,9 +892,9 @@
         const r = await device("GET", "/privacy?" + q());
         return { needAuthorization: !!r.needAuthorization, privacyContractName: r.privacyContractName ?? "" };
       }),
+      // askPrivacy's first question to the emulator also tells whether the
+      // user agreed already or no agreement applies.
       requirePrivacyAuthorize: api("requirePrivacyAuthorize", async () => {
-        const r = await device("GET", "/privacy?" + q());
-        if (!r.needAuthorization) return {};
         await askPrivacy("requirePrivacyAuthorize", "requirePrivacyAuthorize");
         return {};
       }),

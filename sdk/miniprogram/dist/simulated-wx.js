@@ -372,10 +372,9 @@ function createSimulatedWx(options) {
             const r = await device('GET', '/privacy?' + q());
             return { needAuthorization: !!r.needAuthorization, privacyContractName: (_a = r.privacyContractName) !== null && _a !== void 0 ? _a : '' };
         }),
+        // askPrivacy's first question to the emulator also tells whether the
+        // user agreed already or no agreement applies.
         requirePrivacyAuthorize: api('requirePrivacyAuthorize', async () => {
-            const r = await device('GET', '/privacy?' + q());
-            if (!r.needAuthorization)
-                return {};
             await askPrivacy('requirePrivacyAuthorize', 'requirePrivacyAuthorize');
             return {};
         }),

@@ -519,9 +519,9 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
       return { needAuthorization: !!r.needAuthorization, privacyContractName: r.privacyContractName ?? '' }
     }),
 
+    // askPrivacy's first question to the emulator also tells whether the
+    // user agreed already or no agreement applies.
     requirePrivacyAuthorize: api('requirePrivacyAuthorize', async () => {
-      const r = await device<{ needAuthorization: boolean }>('GET', '/privacy?' + q())
-      if (!r.needAuthorization) return {}
       await askPrivacy('requirePrivacyAuthorize', 'requirePrivacyAuthorize')
       return {}
     }),
