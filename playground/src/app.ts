@@ -2,8 +2,9 @@
 // browser against the dev server (same origin: /v1/ is wxlogin, /emulator/v1/
 // the WeChat emulator's device API, /dev/v1/ the dev controls). Every HTTP
 // call goes through traced(), which puts it on the timeline; after each call
-// to wxlogin the emulator's stats tell which WeChat APIs the server called.
-import { createClient, isAnonymousProfile, WxloginError, type Client } from '../../sdk/miniprogram/src/index'
+// to wxlogin the emulator's call log (GET /emulator/v1/calls) shows what the
+// server asked WeChat and what came back.
+import { createClient, isAnonymousProfile, WxloginError, type Client, type UserInfoDetail } from '../../sdk/miniprogram/src/index'
 import { compareVersions, createSimulatedWx, type ButtonDetail, type FetchLike, type SimulatedWx } from '../../sdk/miniprogram/src/simulated-wx'
 
 type Lane = 'sdk' | 'wx' | 'wxlogin' | 'wechat' | 'dev'
@@ -21,7 +22,9 @@ const WHY: Record<string, string> = {
   upstream_unavailable: 'WeChat was busy or unreachable. The SDK waits for Retry-After (within a bound) and tries again.',
   rate_limited: 'A limit was hit; Retry-After says when to try again.',
   privacy_not_authorized:
-    'The user has not agreed to the privacy guidelines (errno 104). Call client.ensurePrivacy() to show your privacy popup before privacy APIs.',
+    'The user has not agreed to the privacy guidelines (errno 104): they refused in the popup, or refused less than about 10 s ago, when WeChat refuses at once without showing it. Call client.ensurePrivacy() to show your privacy popup before privacy APIs.',
+  stale_payload:
+    'No session could decrypt this data: logging in took a wx.login, which replaced the session key the data was encrypted with. The SDK is logged in now, so the same tap again works; call client.prepareLoginCode() before the user can tap to avoid it.',
   user_cancelled: 'The user tapped "deny" or "cancel". Nothing reached wxlogin.',
   scope_denied: 'The user refused this scope. WeChat will not ask again: explain why, then open wx.openSetting from a tap.',
   code_blocked: 'WeChat flagged this user as high-risk (errcode 40226): wxlogin refuses the login.',
@@ -33,6 +36,7 @@ const WHY: Record<string, string> = {
 
 const WECHAT_ERRCODES: Record<string, string> = {
   '0': 'ok',
+  '40001': 'invalid access_token',
   '40029': 'invalid code',
   '40163': 'code been used',
   '40226': 'high-risk user',
@@ -52,6 +56,9 @@ const DEVICE_APIS: Array<[RegExp, string]> = [
   [/^POST \/emulator\/v1\/phone/, 'getPhoneNumber button'],
   [/^POST \/emulator\/v1\/werun/, 'wx.getWeRunData'],
   [/^GET \/emulator\/v1\/privacy/, 'wx.getPrivacySetting'],
+  // The simulated wx asks whether a refusal pause is on (see its askPrivacy).
+  [/^POST \/emulator\/v1\/privacy\?check=pause/, 'privacy: refused less than 10 s ago?'],
+  [/^DELETE \/emulator\/v1\/privacy\?.*check=pause/, 'privacy: no pause, the popup decides'],
   [/^POST \/emulator\/v1\/privacy/, 'privacy popup answer'],
   [/^POST \/emulator\/v1\/avatar/, 'chooseAvatar'],
   [/^POST \/emulator\/v1\/nickname/, 'nickname input'],
@@ -172,42 +179,46 @@ function describeBody(body: unknown): unknown {
   return String(body)
 }
 
-let wechatStats: Record<string, { calls: number; errcodes?: Record<string, number> }> | null = null
+/** WeChatCall is one entry of the emulator's call log (GET /emulator/v1/calls). */
+interface WeChatCall {
+  seq: number
+  api: string
+  method: string
+  path: string
+  appid: string
+  request?: Record<string, unknown>
+  status: number
+  errcode: number
+  response?: unknown
+}
 
-async function readStats(): Promise<Record<string, { calls: number; errcodes?: Record<string, number> }>> {
+/** The sequence number of the last WeChat call the timeline shows. */
+let lastCall = 0
+
+async function readCalls(): Promise<{ calls: WeChatCall[]; next: number }> {
   try {
-    const r = await rawFetch('/emulator/v1/stats')
-    const j = (await r.json()) as { apis?: Record<string, { calls: number; errcodes?: Record<string, number> }> }
-    return j.apis ?? {}
+    const r = await rawFetch(`/emulator/v1/calls?after=${lastCall}&appid=${encodeURIComponent(appid)}`)
+    if (!r.ok) return { calls: [], next: lastCall }
+    const j = (await r.json()) as { calls?: WeChatCall[]; next?: number }
+    return { calls: j.calls ?? [], next: j.next ?? lastCall }
   } catch {
-    return {}
+    return { calls: [], next: lastCall }
   }
 }
 
-/** wechatDiff puts on the timeline the WeChat server APIs wxlogin called since the last look. */
-async function wechatDiff(): Promise<void> {
-  const now = await readStats()
-  const before = wechatStats ?? {}
-  wechatStats = now
-  for (const [api, st] of Object.entries(now)) {
-    const old = before[api]
-    const calls = st.calls - (old?.calls ?? 0)
-    if (calls <= 0) continue
-    const codes: string[] = []
-    let failed = false
-    for (const [code, n] of Object.entries(st.errcodes ?? {})) {
-      const d = n - (old?.errcodes?.[code] ?? 0)
-      if (d > 0) {
-        codes.push(`${d}× errcode ${code}${WECHAT_ERRCODES[code] ? ' (' + WECHAT_ERRCODES[code] + ')' : ''}`)
-        if (code !== '0') failed = true
-      }
-    }
-    addEntry({
-      lane: 'wechat',
-      title: `${api}${calls > 1 ? ' ×' + calls : ''}${codes.length ? ' → ' + codes.join(', ') : ''}`,
-      ok: !failed,
-      status: failed ? 'errcode' : 'ok',
-    })
+/** wechatCalls puts on the timeline the WeChat server APIs wxlogin called for this app since the last look. */
+async function wechatCalls(): Promise<void> {
+  const { calls, next } = await readCalls()
+  lastCall = Math.max(lastCall, next)
+  for (const c of calls) {
+    const failed = c.status !== 200 || c.errcode !== 0
+    const meaning = WECHAT_ERRCODES[String(c.errcode)]
+    const answer = c.status !== 200 ? `HTTP ${c.status}` : c.errcode !== 0 ? `errcode ${c.errcode}${meaning ? ' (' + meaning + ')' : ''}` : 'ok'
+    const details: Array<[string, unknown]> = [['request', c.request ?? {}]]
+    if (c.response !== undefined && c.response !== null) details.push(['response', c.response])
+    const e: Entry = { lane: 'wechat', title: `${c.api} · ${c.method} ${c.path} → ${answer}`, ok: !failed, status: String(c.status), details }
+    if (c.errcode !== 0) e.code = `errcode ${c.errcode}`
+    addEntry(e)
   }
 }
 
@@ -215,7 +226,6 @@ const traced: FetchLike = async (url, init = {}) => {
   const u = new URL(url, location.href)
   const method = (init.method ?? 'GET').toUpperCase()
   const path = u.pathname + u.search
-  const sig = `${method} ${u.pathname}`
   // The emulator's own knobs (config, clock, faults) are dev controls, not wx calls.
   const knob = /^\/emulator\/v1\/(config|clock|faults|stats)\b/.test(u.pathname)
   const lane: Lane = knob || u.pathname.startsWith('/dev/v1/') ? 'dev' : u.pathname.startsWith('/emulator/v1/') ? 'wx' : 'wxlogin'
@@ -238,7 +248,7 @@ const traced: FetchLike = async (url, init = {}) => {
     // not JSON
   }
   const err = (body as { error?: { code?: string; message?: string; errMsg?: string } })?.error
-  const api = lane === 'wx' ? DEVICE_APIS.find(([re]) => re.test(sig))?.[1] : undefined
+  const api = lane === 'wx' ? DEVICE_APIS.find(([re]) => re.test(`${method} ${path}`))?.[1] : undefined
   const reqBody = describeBody(init.body)
   const details: Array<[string, unknown]> = []
   if (Object.keys(headers).length) details.push(['request headers', headers])
@@ -257,7 +267,7 @@ const traced: FetchLike = async (url, init = {}) => {
     entry.why = WHY[err.code] ? WHY[err.code] : err.errMsg ?? err.message
   }
   addEntry(entry)
-  if (lane === 'wxlogin') await wechatDiff()
+  if (lane === 'wxlogin') await wechatCalls()
   return res
 }
 
@@ -397,12 +407,20 @@ function explainError(err: unknown): void {
   }
 }
 
-function countLogins(): () => number {
-  const before = document.querySelectorAll('#timeline [data-lane="wxlogin"]').length
-  return () =>
-    Array.from(document.querySelectorAll('#timeline [data-lane="wxlogin"] .title'))
-      .slice(before)
-      .filter((t) => /POST \/v1\/login/.test(t.textContent ?? '')).length
+/**
+ * wxloginCalls marks the timeline now and returns what reached wxlogin since
+ * then: how many logins, and whether it refused a token (401 session_invalid).
+ */
+function wxloginCalls(): () => { logins: number; refused: boolean } {
+  const all = () => Array.from(document.querySelectorAll<HTMLElement>('#timeline > li[data-lane="wxlogin"]'))
+  const before = all().length
+  return () => {
+    const since = all().slice(before)
+    return {
+      logins: since.filter((li) => /POST \/v1\/login\b/.test(li.querySelector('.title')?.textContent ?? '')).length,
+      refused: since.some((li) => li.dataset.code === 'session_invalid'),
+    }
+  }
 }
 
 /** tapped passes on a button's event detail, or throws its failure for the timeline to explain. */
@@ -447,24 +465,30 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
   'btn-login': {
     label: 'client.login()',
     run: async () => {
-      const logins = countLogins()
+      const calls = wxloginCalls()
       const s = await client.login()
+      const { logins } = calls()
       sdkNote(
-        logins() ? `✓ logged in as user ${s.user.id}${s.user.created ? ' (new user)' : ''}` : `✓ reused the stored token of user ${s.user.id}`,
-        logins()
+        logins ? `✓ logged in as user ${s.user.id}${s.user.created ? ' (new user)' : ''}` : `✓ reused the stored token of user ${s.user.id}`,
+        logins
           ? 'wx.login gave a one-time code; wxlogin traded it with WeChat (jscode2session) for openid + session_key, kept the key sealed on the server and returned its own token.'
-          : 'A token was in storage and wx.checkSession succeeded: no wx.login, no call to wxlogin.',
+          : 'A token was in storage and wx.checkSession succeeded (the client asks once per token): no wx.login, no call to wxlogin.',
       )
     },
   },
   'btn-request': {
     label: "client.request({path: '/v1/session'})",
     run: async () => {
-      const logins = countLogins()
+      const calls = wxloginCalls()
       const r = await client.request<{ user: { id: string }; expires_at: string }>({ path: '/v1/session' })
+      const { logins, refused } = calls()
       sdkNote(
         `✓ HTTP ${r.status}: session of user ${r.data.user.id}, expires ${r.data.expires_at}`,
-        logins() ? 'The token was refused (401), so the SDK logged in once and retried: the caller never saw the 401.' : undefined,
+        refused
+          ? 'The token was refused (401 session_invalid), so the SDK logged in once and retried: the caller never saw the 401.'
+          : logins
+            ? 'There was no usable token (none stored, or wx.checkSession failed), so the SDK logged in first, then sent the request with the new token.'
+            : 'The stored token went along and wxlogin accepted it.',
       )
     },
   },
@@ -478,13 +502,13 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
   'btn-profile': {
     label: 'user info',
     run: async () => {
+      // getUserProfile and the getUserInfo button are privacy APIs: ask first
+      // (nothing happens on a base library without privacy APIs).
+      await client.ensurePrivacy()
       await prepareIfAsked()
-      let detail: Record<string, unknown>
-      if (typeof wx.getUserProfile === 'function') {
-        detail = (await (wx.getUserProfile as unknown as (o: { desc: string }) => Promise<Record<string, unknown>>)({ desc: 'Show your profile in the playground' })) as Record<string, unknown>
-      } else {
-        detail = await wx.simulated.getUserInfoDetail()
-      }
+      const detail: UserInfoDetail = wx.getUserProfile
+        ? await wx.getUserProfile({ desc: 'Show your profile in the playground' })
+        : await wx.simulated.getUserInfoDetail()
       const info = detail.userInfo as { nickName?: string } | undefined
       if (isAnonymousProfile(info)) {
         sdkNote('getUserProfile gave the anonymised "微信用户" profile', 'Since base library 2.27.1 getUserProfile returns an anonymous nickname and grey avatar. wxlogin stores it but never lets it overwrite a profile the user filled in; use the avatar/nickname form.', true)
@@ -511,13 +535,14 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
   'btn-werun': {
     label: 'WeRun steps',
     run: async () => {
+      await client.ensurePrivacy()
       const scope = await client.ensureScope('scope.werun')
       if (!scope.granted) {
         sdkNote(`ensureScope('scope.werun') → ${scope.status}`, WHY.scope_denied, false)
         return
       }
       await prepareIfAsked()
-      const data = await (wx.getWeRunData as unknown as () => Promise<{ encryptedData: string; iv: string }>)()
+      const data = await wx.getWeRunData()
       const r = await client.decrypt<{ stepInfoList?: Array<{ step: number }> }>('werun', data)
       const days = r.stepInfoList ?? []
       sdkNote(`✓ decrypted ${days.length} days of steps${days.length ? ', latest ' + days[days.length - 1]!.step : ''}`)
@@ -538,14 +563,14 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
   'btn-rotate': {
     label: 'rotate my session key (a stray wx.login)',
     run: async () => {
-      await (wx.login as unknown as () => Promise<unknown>)()
+      await wx.login()
       sdkNote('WeChat rotated the session key; wxlogin still holds the old one', 'Encrypted data from now on is encrypted with the new key. Without a fresh login_code wxlogin cannot decrypt it (untick the box and try getUserProfile).', false)
     },
   },
   'btn-deny': {
     label: 'deny a scope (scope.werun)',
     run: async () => {
-      const s = await (wx.getSetting as unknown as () => Promise<{ authSetting: Record<string, boolean> }>)()
+      const s = await wx.getSetting()
       if (s.authSetting['scope.werun'] === undefined) {
         nextAuthorizeAnswer = false
         await client.ensureScope('scope.werun')
@@ -648,8 +673,21 @@ function showProfile(me: Me | null): void {
   $('st-profile').textContent = [nickname, remote].filter(Boolean).join(' · ') || (local ? '' : '—')
 }
 
+/** setPrivacyCheck turns the emulator's privacy check on or off; the checkbox then shows what the emulator says. */
 async function setPrivacyCheck(on: boolean): Promise<void> {
-  await traced('/emulator/v1/config', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ privacy_check: on }) })
+  const r = await traced('/emulator/v1/config', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ privacy_check: on }) })
+  await showPrivacyCheck(r)
+}
+
+/** showPrivacyCheck ticks the privacy checkbox as the emulator's config (this answer, or a fresh GET) says. */
+async function showPrivacyCheck(answer?: { text(): Promise<string> }): Promise<void> {
+  try {
+    const r = answer ?? (await rawFetch('/emulator/v1/config'))
+    const c = JSON.parse(await r.text()) as { privacy_check?: boolean }
+    if (typeof c.privacy_check === 'boolean') $<HTMLInputElement>('chk-privacy').checked = c.privacy_check
+  } catch {
+    // an emulator without the knob: leave the box as it is
+  }
 }
 
 let busy = 0
@@ -723,13 +761,8 @@ async function main(): Promise<void> {
     // keep the documented dev appid
   }
   $('app-name').textContent = appid
-  wechatStats = await readStats()
-  try {
-    const c = (await (await rawFetch('/emulator/v1/config')).json()) as { privacy_check?: boolean }
-    $<HTMLInputElement>('chk-privacy').checked = !!c.privacy_check
-  } catch {
-    // an emulator without the knob: leave it off
-  }
+  lastCall = (await readCalls()).next
+  await showPrivacyCheck()
   bind()
   setupDevice()
   setBusy(-1)

@@ -990,7 +990,8 @@
     invalid_signature: 'sha1(rawData + session_key) did not match the session_key wxlogin holds: usually WeChat rotated the key (a wx.login after this session logged in), or the data was altered. Send a fresh login_code with the payload — tick the box under "User data".',
     upstream_unavailable: "WeChat was busy or unreachable. The SDK waits for Retry-After (within a bound) and tries again.",
     rate_limited: "A limit was hit; Retry-After says when to try again.",
-    privacy_not_authorized: "The user has not agreed to the privacy guidelines (errno 104). Call client.ensurePrivacy() to show your privacy popup before privacy APIs.",
+    privacy_not_authorized: "The user has not agreed to the privacy guidelines (errno 104): they refused in the popup, or refused less than about 10 s ago, when WeChat refuses at once without showing it. Call client.ensurePrivacy() to show your privacy popup before privacy APIs.",
+    stale_payload: "No session could decrypt this data: logging in took a wx.login, which replaced the session key the data was encrypted with. The SDK is logged in now, so the same tap again works; call client.prepareLoginCode() before the user can tap to avoid it.",
     user_cancelled: 'The user tapped "deny" or "cancel". Nothing reached wxlogin.',
     scope_denied: "The user refused this scope. WeChat will not ask again: explain why, then open wx.openSetting from a tap.",
     code_blocked: "WeChat flagged this user as high-risk (errcode 40226): wxlogin refuses the login.",
@@ -1001,6 +1002,7 @@
   };
   var WECHAT_ERRCODES = {
     "0": "ok",
+    "40001": "invalid access_token",
     "40029": "invalid code",
     "40163": "code been used",
     "40226": "high-risk user",
@@ -1019,6 +1021,9 @@
     [/^POST \/emulator\/v1\/phone/, "getPhoneNumber button"],
     [/^POST \/emulator\/v1\/werun/, "wx.getWeRunData"],
     [/^GET \/emulator\/v1\/privacy/, "wx.getPrivacySetting"],
+    // The simulated wx asks whether a refusal pause is on (see its askPrivacy).
+    [/^POST \/emulator\/v1\/privacy\?check=pause/, "privacy: refused less than 10 s ago?"],
+    [/^DELETE \/emulator\/v1\/privacy\?.*check=pause/, "privacy: no pause, the popup decides"],
     [/^POST \/emulator\/v1\/privacy/, "privacy popup answer"],
     [/^POST \/emulator\/v1\/avatar/, "chooseAvatar"],
     [/^POST \/emulator\/v1\/nickname/, "nickname input"],
@@ -1116,46 +1121,35 @@ ${pretty(v)}`;
     }
     return String(body);
   }
-  var wechatStats = null;
-  async function readStats() {
+  var lastCall = 0;
+  async function readCalls() {
     try {
-      const r = await rawFetch("/emulator/v1/stats");
+      const r = await rawFetch(`/emulator/v1/calls?after=${lastCall}&appid=${encodeURIComponent(appid)}`);
+      if (!r.ok) return { calls: [], next: lastCall };
       const j = await r.json();
-      return j.apis ?? {};
+      return { calls: j.calls ?? [], next: j.next ?? lastCall };
     } catch {
-      return {};
+      return { calls: [], next: lastCall };
     }
   }
-  async function wechatDiff() {
-    const now = await readStats();
-    const before = wechatStats ?? {};
-    wechatStats = now;
-    for (const [api, st] of Object.entries(now)) {
-      const old = before[api];
-      const calls = st.calls - (old?.calls ?? 0);
-      if (calls <= 0) continue;
-      const codes = [];
-      let failed = false;
-      for (const [code, n] of Object.entries(st.errcodes ?? {})) {
-        const d = n - (old?.errcodes?.[code] ?? 0);
-        if (d > 0) {
-          codes.push(`${d}× errcode ${code}${WECHAT_ERRCODES[code] ? " (" + WECHAT_ERRCODES[code] + ")" : ""}`);
-          if (code !== "0") failed = true;
-        }
-      }
-      addEntry({
-        lane: "wechat",
-        title: `${api}${calls > 1 ? " ×" + calls : ""}${codes.length ? " → " + codes.join(", ") : ""}`,
-        ok: !failed,
-        status: failed ? "errcode" : "ok"
-      });
+  async function wechatCalls() {
+    const { calls, next } = await readCalls();
+    lastCall = Math.max(lastCall, next);
+    for (const c of calls) {
+      const failed = c.status !== 200 || c.errcode !== 0;
+      const meaning = WECHAT_ERRCODES[String(c.errcode)];
+      const answer = c.status !== 200 ? `HTTP ${c.status}` : c.errcode !== 0 ? `errcode ${c.errcode}${meaning ? " (" + meaning + ")" : ""}` : "ok";
+      const details = [["request", c.request ?? {}]];
+      if (c.response !== void 0 && c.response !== null) details.push(["response", c.response]);
+      const e = { lane: "wechat", title: `${c.api} · ${c.method} ${c.path} → ${answer}`, ok: !failed, status: String(c.status), details };
+      if (c.errcode !== 0) e.code = `errcode ${c.errcode}`;
+      addEntry(e);
     }
   }
   var traced = async (url, init = {}) => {
     const u = new URL(url, location.href);
     const method = (init.method ?? "GET").toUpperCase();
     const path = u.pathname + u.search;
-    const sig = `${method} ${u.pathname}`;
     const knob = /^\/emulator\/v1\/(config|clock|faults|stats)\b/.test(u.pathname);
     const lane = knob || u.pathname.startsWith("/dev/v1/") ? "dev" : u.pathname.startsWith("/emulator/v1/") ? "wx" : "wxlogin";
     const headers = { ...init.headers ?? {} };
@@ -1176,7 +1170,7 @@ ${pretty(v)}`;
     } catch {
     }
     const err = body?.error;
-    const api = lane === "wx" ? DEVICE_APIS.find(([re]) => re.test(sig))?.[1] : void 0;
+    const api = lane === "wx" ? DEVICE_APIS.find(([re]) => re.test(`${method} ${path}`))?.[1] : void 0;
     const reqBody = describeBody(init.body);
     const details = [];
     if (Object.keys(headers).length) details.push(["request headers", headers]);
@@ -1195,7 +1189,7 @@ ${pretty(v)}`;
       entry.why = WHY[err.code] ? WHY[err.code] : err.errMsg ?? err.message;
     }
     addEntry(entry);
-    if (lane === "wxlogin") await wechatDiff();
+    if (lane === "wxlogin") await wechatCalls();
     return res;
   };
   function redact(v) {
@@ -1320,9 +1314,16 @@ ${pretty(v)}`;
       addEntry({ lane: "sdk", title: "✗ " + String(err?.errMsg ?? err), ok: false });
     }
   }
-  function countLogins() {
-    const before = document.querySelectorAll('#timeline [data-lane="wxlogin"]').length;
-    return () => Array.from(document.querySelectorAll('#timeline [data-lane="wxlogin"] .title')).slice(before).filter((t) => /POST \/v1\/login/.test(t.textContent ?? "")).length;
+  function wxloginCalls() {
+    const all = () => Array.from(document.querySelectorAll('#timeline > li[data-lane="wxlogin"]'));
+    const before = all().length;
+    return () => {
+      const since = all().slice(before);
+      return {
+        logins: since.filter((li) => /POST \/v1\/login\b/.test(li.querySelector(".title")?.textContent ?? "")).length,
+        refused: since.some((li) => li.dataset.code === "session_invalid")
+      };
+    };
   }
   function tapped(d) {
     if (!/:ok$/.test(d.errMsg)) throw Object.assign(new Error(d.errMsg), { errMsg: d.errMsg });
@@ -1356,22 +1357,24 @@ ${pretty(v)}`;
     "btn-login": {
       label: "client.login()",
       run: async () => {
-        const logins = countLogins();
+        const calls = wxloginCalls();
         const s = await client.login();
+        const { logins } = calls();
         sdkNote(
-          logins() ? `✓ logged in as user ${s.user.id}${s.user.created ? " (new user)" : ""}` : `✓ reused the stored token of user ${s.user.id}`,
-          logins() ? "wx.login gave a one-time code; wxlogin traded it with WeChat (jscode2session) for openid + session_key, kept the key sealed on the server and returned its own token." : "A token was in storage and wx.checkSession succeeded: no wx.login, no call to wxlogin."
+          logins ? `✓ logged in as user ${s.user.id}${s.user.created ? " (new user)" : ""}` : `✓ reused the stored token of user ${s.user.id}`,
+          logins ? "wx.login gave a one-time code; wxlogin traded it with WeChat (jscode2session) for openid + session_key, kept the key sealed on the server and returned its own token." : "A token was in storage and wx.checkSession succeeded (the client asks once per token): no wx.login, no call to wxlogin."
         );
       }
     },
     "btn-request": {
       label: "client.request({path: '/v1/session'})",
       run: async () => {
-        const logins = countLogins();
+        const calls = wxloginCalls();
         const r = await client.request({ path: "/v1/session" });
+        const { logins, refused } = calls();
         sdkNote(
           `✓ HTTP ${r.status}: session of user ${r.data.user.id}, expires ${r.data.expires_at}`,
-          logins() ? "The token was refused (401), so the SDK logged in once and retried: the caller never saw the 401." : void 0
+          refused ? "The token was refused (401 session_invalid), so the SDK logged in once and retried: the caller never saw the 401." : logins ? "There was no usable token (none stored, or wx.checkSession failed), so the SDK logged in first, then sent the request with the new token." : "The stored token went along and wxlogin accepted it."
         );
       }
     },
@@ -1385,13 +1388,9 @@ ${pretty(v)}`;
     "btn-profile": {
       label: "user info",
       run: async () => {
+        await client.ensurePrivacy();
         await prepareIfAsked();
-        let detail;
-        if (typeof wx2.getUserProfile === "function") {
-          detail = await wx2.getUserProfile({ desc: "Show your profile in the playground" });
-        } else {
-          detail = await wx2.simulated.getUserInfoDetail();
-        }
+        const detail = wx2.getUserProfile ? await wx2.getUserProfile({ desc: "Show your profile in the playground" }) : await wx2.simulated.getUserInfoDetail();
         const info = detail.userInfo;
         if (isAnonymousProfile(info)) {
           sdkNote('getUserProfile gave the anonymised "微信用户" profile', "Since base library 2.27.1 getUserProfile returns an anonymous nickname and grey avatar. wxlogin stores it but never lets it overwrite a profile the user filled in; use the avatar/nickname form.", true);
@@ -1418,6 +1417,7 @@ ${pretty(v)}`;
     "btn-werun": {
       label: "WeRun steps",
       run: async () => {
+        await client.ensurePrivacy();
         const scope = await client.ensureScope("scope.werun");
         if (!scope.granted) {
           sdkNote(`ensureScope('scope.werun') → ${scope.status}`, WHY.scope_denied, false);
@@ -1547,7 +1547,16 @@ ${pretty(v)}`;
     $("st-profile").textContent = [nickname, remote].filter(Boolean).join(" · ") || (local ? "" : "—");
   }
   async function setPrivacyCheck(on) {
-    await traced("/emulator/v1/config", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ privacy_check: on }) });
+    const r = await traced("/emulator/v1/config", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ privacy_check: on }) });
+    await showPrivacyCheck(r);
+  }
+  async function showPrivacyCheck(answer) {
+    try {
+      const r = answer ?? await rawFetch("/emulator/v1/config");
+      const c = JSON.parse(await r.text());
+      if (typeof c.privacy_check === "boolean") $("chk-privacy").checked = c.privacy_check;
+    } catch {
+    }
   }
   var busy = 0;
   function setBusy(delta) {
@@ -1617,12 +1626,8 @@ ${pretty(v)}`;
     } catch {
     }
     $("app-name").textContent = appid;
-    wechatStats = await readStats();
-    try {
-      const c = await (await rawFetch("/emulator/v1/config")).json();
-      $("chk-privacy").checked = !!c.privacy_check;
-    } catch {
-    }
+    lastCall = (await readCalls()).next;
+    await showPrivacyCheck();
     bind();
     setupDevice();
     setBusy(-1);

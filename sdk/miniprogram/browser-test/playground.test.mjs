@@ -69,6 +69,19 @@ async function openPlayground() {
     throw new Error(`${err.message}\nwxlogin dev output:\n${dev.output()}`)
   }
   await idle()
+  // Count every time the privacy (or any) popup opens on this page.
+  await page.evaluate(() => {
+    const modal = document.getElementById('modal')
+    window.popupsShown = 0
+    new MutationObserver(() => {
+      if (!modal.hidden) window.popupsShown++
+    }).observe(modal, { attributes: true, attributeFilter: ['hidden'] })
+  })
+}
+
+/** popups returns how many times a popup opened since the page was loaded. */
+async function popups() {
+  return page.evaluate(() => window.popupsShown)
 }
 
 /** idle waits (bounded) until no action runs on the page. */
@@ -89,7 +102,16 @@ async function click(id) {
   await idle()
 }
 
-/** entries returns the timeline entries after the last action header. */
+/** answerPopup presses a button that opens a popup, checks its title, answers it and waits for the action to finish. */
+async function answerPopup(id, title, agree) {
+  await page.click('#' + id)
+  await page.waitForSelector('#modal:not([hidden])', { timeout: 10_000 })
+  assert.equal(await page.textContent('#modal-title'), title)
+  await page.click(agree ? '#modal-yes' : '#modal-no')
+  await idle()
+}
+
+/** lastAction returns the timeline entries from the last action header on. */
 async function lastAction() {
   return page.$$eval('#timeline > li', (lis) => {
     const all = lis.map((li) => ({
@@ -99,6 +121,7 @@ async function lastAction() {
       action: li.classList.contains('action'),
       title: li.querySelector('.title')?.textContent ?? '',
       why: li.querySelector('.why')?.textContent ?? '',
+      details: li.querySelector('details')?.textContent ?? '',
     }))
     let i = all.length - 1
     while (i >= 0 && !all[i].action) i--
@@ -122,17 +145,38 @@ function find(entries, pred, what) {
   return e
 }
 
+/** playAs switches the page to another simulated user and base library. */
+async function playAs(user, baseLibrary) {
+  await page.fill('#user', user)
+  await page.dispatchEvent('#user', 'change')
+  await page.selectOption('#base-library', baseLibrary)
+  await idle()
+}
+
+async function emulatorConfig() {
+  return (await fetch(dev.api + '/emulator/v1/config')).json()
+}
+
+const isPrivacyCall = (e) => e.lane === 'wx' && /privacy/i.test(e.title) && !/getPrivacySetting/.test(e.title)
+
 test('the playground walks the whole flow', async () => {
   await openPlayground()
   assert.equal(await page.title(), 'wxlogin playground')
   assert.equal(await page.textContent('#app-name'), 'wxdec0de0000000001')
+  assert.equal(await page.isChecked('#chk-privacy'), true, "the box shows the emulator's privacy check, on by default")
 
-  // Log in: wx.login on the device, POST /v1/login, wxlogin → jscode2session.
+  // Log in: wx.login on the device, POST /v1/login, wxlogin → jscode2session
+  // (what it sent and what came back, secrets redacted).
   await click('btn-login')
   let t = await lastAction()
   find(t, (e) => e.lane === 'wx' && /wx\.login/.test(e.title), 'wx.login')
   find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/login/.test(e.title) && e.status === '200', 'POST /v1/login 200')
-  find(t, (e) => e.lane === 'wechat' && /jscode2session/.test(e.title) && /errcode 0/.test(e.title), 'jscode2session')
+  const exchange = find(t, (e) => e.lane === 'wechat' && e.title === 'jscode2session · GET /sns/jscode2session → ok', 'jscode2session')
+  assert.equal(exchange.status, '200')
+  assert.match(exchange.details, /"js_code": "[^"(]+"/)
+  assert.match(exchange.details, /"secret": "\(redacted\)"/)
+  assert.match(exchange.details, /"openid": "[^"]+"/)
+  assert.match(exchange.details, /"session_key": "\(redacted\)"/)
   find(t, (e) => e.lane === 'sdk' && /logged in as user/.test(e.title), 'SDK result')
   assert.notEqual(await page.textContent('#st-token'), '— (logged out)')
 
@@ -141,6 +185,7 @@ test('the playground walks the whole flow', async () => {
   t = await lastAction()
   find(t, (e) => /reused the stored token/.test(e.title), 'token reuse')
   assert.ok(!t.some((e) => /POST \/v1\/login/.test(e.title)), 'no second POST /v1/login')
+  assert.ok(!t.some((e) => e.lane === 'wechat'), 'no WeChat call')
 
   // Expire the session on the server, then a protected request re-logs in once.
   const tokenBefore = await page.textContent('#st-token')
@@ -153,36 +198,56 @@ test('the playground walks the whole flow', async () => {
   assert.match(refused.why, /logs in again once/)
   assert.equal(t.filter((e) => /POST \/v1\/login/.test(e.title)).length, 1)
   find(t, (e) => e.lane === 'wxlogin' && /GET \/v1\/session/.test(e.title) && e.status === '200', 'the retried request')
+  assert.match(find(t, (e) => e.lane === 'sdk' && /✓ HTTP 200/.test(e.title), 'SDK result').why, /refused \(401 session_invalid\)/)
   assert.notEqual(await page.textContent('#st-token'), tokenBefore)
 
   // Rotate the key; without a fresh login_code the payload cannot be decrypted.
+  // getUserProfile is the first privacy API: the SDK's privacy flow shows the
+  // playground's popup first, and the user agrees.
   await click('btn-rotate')
   await page.uncheck('#chk-login-code')
-  await click('btn-profile')
+  await answerPopup('btn-profile', 'Privacy guidelines', true)
   t = await lastAction()
+  assert.equal((await lastAction())[0].title, '▶ user info')
+  find(t, (e) => e.lane === 'wx' && /wx\.getPrivacySetting/.test(e.title) && e.status === '200', 'getPrivacySetting')
+  find(t, (e) => e.lane === 'wx' && /refused less than 10 s ago\?/.test(e.title) && e.status === '200', 'the pause check')
+  find(t, (e) => e.lane === 'wx' && /privacy popup answer/.test(e.title) && e.status === '200', 'the agreement')
   // wxlogin checks the signature first, so the stale key shows as invalid_signature.
   const bad = find(t, (e) => e.lane === 'wxlogin' && /^invalid_(signature|encrypted_data)$/.test(e.code), 'invalid_signature')
   assert.equal(bad.status, '400')
   assert.match(bad.why, /login_code/)
   await page.check('#chk-login-code')
+  const shown = await popups()
   await click('btn-profile')
   t = await lastAction()
+  assert.equal(await popups(), shown, 'agreed once: no second popup')
   find(t, (e) => e.lane === 'wxlogin' && /POST \/v1\/userinfo/.test(e.title) && e.status === '200', 'user info saved')
   find(t, (e) => /user info verified and stored/.test(e.title), 'SDK result')
   if (process.env.SCREENSHOT === '1') {
-    // The picture in docs/: a failed decrypt, explained, then the fix; tall
-    // enough to show every card of the mini program side.
+    // The picture in docs/: a failed decrypt, explained, then the fix with
+    // the login_code's exchange at WeChat unfolded; tall enough to show every
+    // card of the mini program side.
     await page.setViewportSize({ width: 1360, height: 1180 })
-    await page.evaluate(() => window.scrollTo(0, 0))
+    await page.evaluate(() => {
+      const calls = document.querySelectorAll('#timeline > li[data-lane="wechat"] details')
+      calls[calls.length - 1].open = true
+      const list = document.getElementById('timeline')
+      list.scrollTop = list.scrollHeight
+      window.scrollTo(0, 0)
+    })
     await page.screenshot({ path: join(repo, 'docs', 'playground.png') })
     await page.setViewportSize({ width: 1360, height: 900 })
   }
 
-  // Phone number: the one-time code path on today's base library.
+  // Phone number: the one-time code path on today's base library; wxlogin
+  // trades the button's code with WeChat.
   await click('btn-phone')
   t = await lastAction()
   find(t, (e) => /one-time phone code/.test(e.title), 'phone code path')
-  find(t, (e) => e.lane === 'wechat' && /getuserphonenumber/.test(e.title), 'wxlogin → getuserphonenumber')
+  const traded = find(t, (e) => e.lane === 'wechat' && /^getuserphonenumber · POST \/wxa\/business\/getuserphonenumber → ok$/.test(e.title), 'wxlogin → getuserphonenumber')
+  assert.match(traded.details, /"code": "[^"(]+"/)
+  assert.match(traded.details, /"access_token": "\(redacted\)"/)
+  assert.match(traded.details, /"purePhoneNumber": "\d{11}"/)
   find(t, (e) => /phone number stored/.test(e.title), 'phone stored')
 
   // Deny a scope: ensureScope says denied; settings turn it back on; WeRun decrypts.
@@ -198,7 +263,8 @@ test('the playground walks the whole flow', async () => {
   find(t, (e) => /POST \/v1\/decrypt/.test(e.title) && e.status === '200', 'decrypt')
   find(t, (e) => /decrypted \d+ days of steps/.test(e.title), 'WeRun result')
 
-  // The same phone flow on a 2018 base library: legacy encrypted data.
+  // The same phone flow on a 2018 base library: legacy encrypted data, and
+  // nobody is asked about privacy.
   await page.selectOption('#base-library', '2.2.0')
   await idle()
   assert.equal(await page.textContent('#lib-badge'), 'base library 2.2.0')
@@ -207,6 +273,8 @@ test('the playground walks the whole flow', async () => {
   t = await lastAction()
   find(t, (e) => /legacy path/.test(e.title), 'legacy phone path')
   find(t, (e) => /phone number stored/.test(e.title), 'legacy phone stored')
+  assert.ok(!t.some((e) => isPrivacyCall(e) || /getPrivacySetting/.test(e.title)), 'no privacy API on 2.2.0')
+  assert.equal(await popups(), shown, 'no popup on 2.2.0')
   await page.selectOption('#base-library', '3.5.0')
   await idle()
 
@@ -215,36 +283,56 @@ test('the playground walks the whole flow', async () => {
   find(await lastAction(), (e) => e.lane === 'wxlogin' && /DELETE \/v1\/session/.test(e.title) && e.status === '204', 'logout')
   assert.equal(await page.textContent('#st-token'), '— (logged out)')
 
+  // Without a token a protected request logs in first: no 401 anywhere, and the page does not claim one.
+  await click('btn-request')
+  t = await lastAction()
+  assert.ok(!t.some((e) => e.code === 'session_invalid'), 'no 401')
+  assert.equal(t.filter((e) => /POST \/v1\/login/.test(e.title)).length, 1)
+  const first = find(t, (e) => e.lane === 'sdk' && /✓ HTTP 200/.test(e.title), 'SDK result')
+  assert.match(first.why, /no usable token/)
+  assert.doesNotMatch(first.why, /401|refused/)
+
   await assertTokensHidden()
   assert.deepEqual(pageErrors, [], 'no errors on the page')
 })
 
 test("today's WeChat: privacy popup, avatar and nickname", async () => {
   await openPlayground()
+  assert.equal(await page.isChecked('#chk-privacy'), true)
+  await playAs('carol', '3.5.0')
   await click('btn-login')
 
-  // Switch WeChat's privacy check on, refuse the popup, then agree after the pause.
-  await page.check('#chk-privacy')
-  await idle()
-  find(await lastAction(), (e) => /PUT \/emulator\/v1\/config/.test(e.title) && e.status === '200', 'privacy_check on')
-
-  await page.click('#btn-privacy')
-  await page.waitForSelector('#modal:not([hidden])', { timeout: 10_000 })
-  assert.equal(await page.textContent('#modal-title'), 'Privacy guidelines')
-  await page.click('#modal-no')
-  await idle()
+  // The first privacy API (the phone button) goes through the SDK's privacy
+  // flow and the playground's popup: the user refuses, nothing reaches wxlogin.
+  await answerPopup('btn-phone', 'Privacy guidelines', false)
   let t = await lastAction()
+  find(t, (e) => e.lane === 'wx' && /wx\.getPrivacySetting/.test(e.title), 'getPrivacySetting')
+  find(t, (e) => e.lane === 'wx' && /privacy popup answer/.test(e.title) && e.code === 'privacy_not_authorized', 'the refusal sent')
   const refused = find(t, (e) => e.lane === 'sdk' && e.code === 'privacy_not_authorized', 'privacy refusal')
   assert.match(refused.why, /ensurePrivacy/)
+  assert.ok(!t.some((e) => /POST \/v1\/phone/.test(e.title)), 'nothing sent to wxlogin')
 
-  // WeChat refuses a new request for a short pause after a refusal: move the emulator's clock past it.
+  // Within the pause after a refusal WeChat refuses at once, without a popup.
+  const shown = await popups()
+  assert.equal(shown, 1)
+  await click('btn-phone')
+  t = await lastAction()
+  assert.equal(await popups(), shown, 'no popup within the pause')
+  const check = find(t, (e) => e.lane === 'wx' && /refused less than 10 s ago\?/.test(e.title), 'the pause check')
+  assert.equal(check.status, '403')
+  assert.equal(check.code, 'privacy_not_authorized')
+  assert.ok(!t.some((e) => /privacy popup answer/.test(e.title)), 'no answer without a popup')
+  assert.match(find(t, (e) => e.lane === 'sdk' && e.code === 'privacy_not_authorized', 'refused at once').why, /10 s/)
+
+  // After the pause (move the emulator's clock past it) the user is asked again, and agrees.
   const moved = await fetch(dev.api + '/emulator/v1/clock', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"advance":"11s"}' })
   assert.equal(moved.status, 200)
-  await page.click('#btn-privacy')
-  await page.waitForSelector('#modal:not([hidden])', { timeout: 10_000 })
-  await page.click('#modal-yes')
-  await idle()
+  await answerPopup('btn-privacy', 'Privacy guidelines', true)
   find(await lastAction(), (e) => /agreed to the privacy guidelines/.test(e.title), 'agreement')
+  assert.equal(await popups(), shown + 1)
+  await click('btn-phone')
+  find(await lastAction(), (e) => /phone number stored/.test(e.title), 'phone stored')
+  assert.equal(await popups(), shown + 1, 'agreed once for every privacy API')
 
   // chooseAvatar and the nickname input, then save: the avatar comes back from wxlogin.
   await click('btn-avatar')
@@ -290,27 +378,43 @@ test("today's WeChat: privacy popup, avatar and nickname", async () => {
   // The same user data flow on a 2018 base library, privacy check still on:
   // no privacy popup, the getUserInfo button gives the real nickname, the phone
   // comes as legacy encrypted data, and the avatar/nickname form is not there.
-  await page.fill('#user', 'bob-2018')
-  await page.dispatchEvent('#user', 'change')
-  await page.selectOption('#base-library', '2.2.0')
-  await idle()
+  await playAs('bob-2018', '2.2.0')
   assert.equal(await page.isDisabled('#btn-avatar'), true)
+  assert.equal(await page.isDisabled('#chk-privacy'), true)
   assert.equal(await page.isVisible('#today-note'), true)
   await click('btn-login')
   await click('btn-profile')
   t = await lastAction()
   find(t, (e) => e.lane === 'wx' && /getUserInfo · POST \/emulator\/v1\/userinfo/.test(e.title) && e.status === '200', 'getUserInfo button')
   find(t, (e) => /user info verified and stored: bob-2018$/.test(e.title), 'the real nickname')
-  assert.ok(!t.some((e) => e.code === 'privacy_not_authorized'), 'no privacy check on 2.2.0')
+  assert.ok(!t.some((e) => e.code === 'privacy_not_authorized' || isPrivacyCall(e)), 'no privacy check on 2.2.0')
   await click('btn-phone')
   t = await lastAction()
   find(t, (e) => /legacy path/.test(e.title), 'legacy phone path')
   find(t, (e) => /phone number stored/.test(e.title), 'legacy phone stored')
-  assert.equal(await page.isHidden('#modal'), true, 'no privacy popup on 2.2.0')
+  assert.equal(await popups(), shown + 1, 'no privacy popup on 2.2.0')
 
-  await page.selectOption('#base-library', '3.5.0')
+  // The box is the emulator's knob: unticked, a new user on today's device is never asked.
+  await playAs('dave', '3.5.0')
   await page.uncheck('#chk-privacy')
   await idle()
+  find(await lastAction(), (e) => /PUT \/emulator\/v1\/config/.test(e.title) && e.status === '200', 'privacy_check off')
+  assert.equal((await emulatorConfig()).privacy_check, false)
+  await click('btn-login')
+  await click('btn-phone')
+  t = await lastAction()
+  find(t, (e) => /phone number stored/.test(e.title), 'phone stored without an agreement')
+  assert.ok(!t.some(isPrivacyCall), 'nobody asked')
+  assert.equal(await popups(), shown + 1)
+
+  // A reloaded page shows the emulator's setting; ticking the box turns the check back on.
+  await openPlayground()
+  assert.equal(await page.isChecked('#chk-privacy'), false)
+  await page.check('#chk-privacy')
+  await idle()
+  assert.equal((await emulatorConfig()).privacy_check, true)
+  assert.equal(await page.isChecked('#chk-privacy'), true)
+
   await assertTokensHidden()
   assert.deepEqual(pageErrors, [], 'no errors on the page')
 })
