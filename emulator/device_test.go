@@ -391,10 +391,21 @@ func TestPrivacyFlow(t *testing.T) {
 		t.Errorf("disagree: %d %+v", status, env)
 	}
 	f.em.Advance(emulator.PrivacyRefusalPause - time.Second)
+	// A simulated device learns of the pause without answering anything.
+	var setting emulator.PrivacySetting
+	f.device(t, "GET", "/emulator/v1/privacy"+q, nil, &setting)
+	if !setting.NeedAuthorization || setting.RefusalPauseMs != 1000 {
+		t.Errorf("privacy setting within the pause: %+v, want needAuthorization and 1000 ms left", setting)
+	}
 	if status, env, _ := decide("agree"); status != 403 || env.Error.Errno != 104 {
 		t.Errorf("a new request within the pause: %d %+v, want refused", status, env)
 	}
 	f.em.Advance(time.Second)
+	setting = emulator.PrivacySetting{}
+	f.device(t, "GET", "/emulator/v1/privacy"+q, nil, &setting)
+	if setting.RefusalPauseMs != 0 {
+		t.Errorf("privacy setting after the pause: %+v, want no pause", setting)
+	}
 	if status, env, prompted := decide("agree"); status != 200 || !prompted {
 		t.Errorf("agree after the pause: %d %+v prompted %v", status, env, prompted)
 	}

@@ -98,7 +98,7 @@
 //	GET    /emulator/v1/settings?appid=&user= → {"authSetting": {...}}             wx.getSetting
 //	POST   /emulator/v1/authorize {"appid","user","scope","accept"?} → {"authorized","prompted"}  wx.authorize
 //	POST   /emulator/v1/settings  {"appid","user","authSetting": {...}}            the user on wx.openSetting's page
-//	GET    /emulator/v1/privacy?appid=&user= → {"needAuthorization","privacyContractName"}  wx.getPrivacySetting
+//	GET    /emulator/v1/privacy?appid=&user= → {"needAuthorization","privacyContractName","refusalPauseMs"}  wx.getPrivacySetting (+ the pause left after a refusal)
 //	POST   /emulator/v1/privacy   {"appid","user","event": "agree"|"disagree"} → {"agreed","prompted"}
 //	                                                                              wx.requirePrivacyAuthorize / onNeedPrivacyAuthorization
 //	POST   /emulator/v1/privacy/agree {"appid","user"}                             <button open-type="agreePrivacyAuthorization">

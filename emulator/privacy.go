@@ -40,6 +40,11 @@ func (e *Emulator) privacyLocked(api string, acct *account) *DeviceError {
 type PrivacySetting struct {
 	NeedAuthorization   bool   `json:"needAuthorization"`
 	PrivacyContractName string `json:"privacyContractName"`
+	// RefusalPauseMs is the emulator's addition: how long, in
+	// milliseconds, a new request is still refused without a popup after
+	// the user's refusal (0 when none). A simulated device reads it to
+	// refuse at once, as WeChat does, without asking the user.
+	RefusalPauseMs int64 `json:"refusalPauseMs,omitempty"`
 }
 
 // PrivacySetting is wx.getPrivacySetting for user in appid.
@@ -51,10 +56,28 @@ func (e *Emulator) PrivacySetting(appid, user string) (PrivacySetting, error) {
 	if derr != nil {
 		return PrivacySetting{}, derr
 	}
-	return PrivacySetting{
+	s := PrivacySetting{
 		NeedAuthorization:   e.privacyApplies(acct) && !acct.privacyAgreed,
 		PrivacyContractName: "《" + appid + " 小程序隐私保护指引》",
-	}, nil
+	}
+	if left := e.refusalPauseLocked(acct); s.NeedAuthorization && left > 0 {
+		s.RefusalPauseMs = max(left.Milliseconds(), 1)
+	}
+	return s, nil
+}
+
+// refusalPauseLocked is how long acct's last refusal still blocks a new
+// privacy request; 0 when it does not.
+func (e *Emulator) refusalPauseLocked(acct *account) time.Duration {
+	r := acct.privacyRefused
+	if r.IsZero() {
+		return 0
+	}
+	now := e.nowLocked()
+	if now.Before(r) || now.Sub(r) >= PrivacyRefusalPause {
+		return 0
+	}
+	return PrivacyRefusalPause - now.Sub(r)
 }
 
 // RequirePrivacyAuthorize is wx.requirePrivacyAuthorize (or a privacy API
@@ -75,10 +98,10 @@ func (e *Emulator) RequirePrivacyAuthorize(appid, user string, agree bool) (prom
 	if !e.privacyApplies(acct) || acct.privacyAgreed {
 		return false, nil
 	}
-	if r := acct.privacyRefused; !r.IsZero() && now.Sub(r) < PrivacyRefusalPause && !now.Before(r) {
+	if e.refusalPauseLocked(acct) > 0 {
 		return false, privacyErr("requirePrivacyAuthorize",
 			"the user refused the privacy guidelines %v ago; a new request is refused for %v",
-			now.Sub(r), PrivacyRefusalPause)
+			now.Sub(acct.privacyRefused), PrivacyRefusalPause)
 	}
 	if !agree {
 		acct.privacyRefused = now

@@ -55,10 +55,8 @@ const DEVICE_APIS: Array<[RegExp, string]> = [
   [/^POST \/emulator\/v1\/profile/, 'wx.getUserProfile'],
   [/^POST \/emulator\/v1\/phone/, 'getPhoneNumber button'],
   [/^POST \/emulator\/v1\/werun/, 'wx.getWeRunData'],
+  // Also how the simulated wx learns of the pause after a refusal.
   [/^GET \/emulator\/v1\/privacy/, 'wx.getPrivacySetting'],
-  // The simulated wx asks whether a refusal pause is on (see its askPrivacy).
-  [/^POST \/emulator\/v1\/privacy\?check=pause/, 'privacy: refused less than 10 s ago?'],
-  [/^DELETE \/emulator\/v1\/privacy\?.*check=pause/, 'privacy: no pause, the popup decides'],
   [/^POST \/emulator\/v1\/privacy/, 'privacy popup answer'],
   [/^POST \/emulator\/v1\/avatar/, 'chooseAvatar'],
   [/^POST \/emulator\/v1\/nickname/, 'nickname input'],

@@ -718,15 +718,9 @@
     async function askPrivacy(apiName, referrer) {
       const refused = () => ({ errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO });
       const isRefusal = (err) => err instanceof DeviceFailure && err.code === "privacy_not_authorized";
-      let check;
-      try {
-        check = await device("POST", "/privacy?check=pause", { ...who(), event: "agree" });
-      } catch (err) {
-        if (isRefusal(err)) throw refused();
-        throw err;
-      }
-      if (!check?.prompted) return;
-      await device("DELETE", `/privacy?${q()}&check=pause`);
+      const setting = await device("GET", `/privacy?${q()}`);
+      if (!setting?.needAuthorization) return;
+      if (setting.refusalPauseMs) throw refused();
       let agree;
       if (privacyListener) {
         const listener = privacyListener;
@@ -1020,10 +1014,8 @@
     [/^POST \/emulator\/v1\/profile/, "wx.getUserProfile"],
     [/^POST \/emulator\/v1\/phone/, "getPhoneNumber button"],
     [/^POST \/emulator\/v1\/werun/, "wx.getWeRunData"],
+    // Also how the simulated wx learns of the pause after a refusal.
     [/^GET \/emulator\/v1\/privacy/, "wx.getPrivacySetting"],
-    // The simulated wx asks whether a refusal pause is on (see its askPrivacy).
-    [/^POST \/emulator\/v1\/privacy\?check=pause/, "privacy: refused less than 10 s ago?"],
-    [/^DELETE \/emulator\/v1\/privacy\?.*check=pause/, "privacy: no pause, the popup decides"],
     [/^POST \/emulator\/v1\/privacy/, "privacy popup answer"],
     [/^POST \/emulator\/v1\/avatar/, "chooseAvatar"],
     [/^POST \/emulator\/v1\/nickname/, "nickname input"],

@@ -161,25 +161,13 @@ function createSimulatedWx(options) {
     async function askPrivacy(apiName, referrer) {
         const refused = () => ({ errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO });
         const isRefusal = (err) => err instanceof DeviceFailure && err.code === 'privacy_not_authorized';
-        // The emulator keeps the pause, and its device API takes the user's
-        // answer together with the request: there is no question without an
-        // answer. So ask it with "agree" first. Within the pause it refuses at
-        // once. Otherwise it has just recorded an agreement the user has not
-        // given yet: take that back, show the popup and send the real answer.
-        // (The emulator ignores ?check=pause; it marks these two calls as the
-        // check, not the user's answer, for whoever reads the traffic.)
-        let check;
-        try {
-            check = await device('POST', '/privacy?check=pause', Object.assign(Object.assign({}, who()), { event: 'agree' }));
-        }
-        catch (err) {
-            if (isRefusal(err))
-                throw refused();
-            throw err;
-        }
-        if (!(check === null || check === void 0 ? void 0 : check.prompted))
+        // The emulator keeps the pause: its privacy setting says how long a
+        // refusal still blocks a new request, without recording any answer.
+        const setting = await device('GET', `/privacy?${q()}`);
+        if (!(setting === null || setting === void 0 ? void 0 : setting.needAuthorization))
             return; // agreed before, or no agreement applies
-        await device('DELETE', `/privacy?${q()}&check=pause`);
+        if (setting.refusalPauseMs)
+            throw refused();
         let agree;
         if (privacyListener) {
             const listener = privacyListener;

@@ -301,22 +301,11 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
   async function askPrivacy(apiName: string, referrer: string): Promise<void> {
     const refused = (): WxFail => ({ errMsg: `${apiName}:fail ${PRIVACY_ERRMSG}`, errno: PRIVACY_ERRNO })
     const isRefusal = (err: unknown) => err instanceof DeviceFailure && err.code === 'privacy_not_authorized'
-    // The emulator keeps the pause, and its device API takes the user's
-    // answer together with the request: there is no question without an
-    // answer. So ask it with "agree" first. Within the pause it refuses at
-    // once. Otherwise it has just recorded an agreement the user has not
-    // given yet: take that back, show the popup and send the real answer.
-    // (The emulator ignores ?check=pause; it marks these two calls as the
-    // check, not the user's answer, for whoever reads the traffic.)
-    let check: { prompted?: boolean } | undefined
-    try {
-      check = await device<{ prompted?: boolean }>('POST', '/privacy?check=pause', { ...who(), event: 'agree' })
-    } catch (err) {
-      if (isRefusal(err)) throw refused()
-      throw err
-    }
-    if (!check?.prompted) return // agreed before, or no agreement applies
-    await device('DELETE', `/privacy?${q()}&check=pause`)
+    // The emulator keeps the pause: its privacy setting says how long a
+    // refusal still blocks a new request, without recording any answer.
+    const setting = await device<{ needAuthorization?: boolean; refusalPauseMs?: number }>('GET', `/privacy?${q()}`)
+    if (!setting?.needAuthorization) return // agreed before, or no agreement applies
+    if (setting.refusalPauseMs) throw refused()
 
     let agree: boolean
     if (privacyListener) {
