@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -18,11 +19,7 @@ import (
 // avatar store), and checks what they print and what the server then holds.
 func TestREADMEAvatarWalkthrough(t *testing.T) {
 	t.Parallel()
-	for _, tool := range []string{"bash", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	requireTools(t, "bash", "curl")
 	var dir string
 	w := newWorld(t, withBlobs(&dir), func(w *world, a *auth.Config, h *httpapi.Config) {
 		a.Apps = a.Apps[:1] // dev mode's one app, so the login leaves appid out
@@ -82,4 +79,20 @@ func readmeBlocks(t *testing.T, lang string) []string {
 		out = append(out, m[1])
 	}
 	return out
+}
+
+// requireTools skips t when one of the tools is not installed, unless
+// WXLOGIN_TEST_REQUIRE_TOOLS is set (scripts/test sets it after
+// installing them), when it fails: in CI a missing tool must not pass
+// silently.
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("WXLOGIN_TEST_REQUIRE_TOOLS") != "" {
+				t.Fatalf("%s is not installed, and WXLOGIN_TEST_REQUIRE_TOOLS is set", tool)
+			}
+			t.Skipf("%s is not installed", tool)
+		}
+	}
 }
