@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -28,6 +29,10 @@ var (
 	DefaultLoginPerIP        = Limit{Rate: 10, Burst: 20}
 	DefaultLoginPerApp       = Limit{Rate: 500, Burst: 1000}
 	DefaultDecryptPerSession = Limit{Rate: 1, Burst: 10}
+	// A user sets an avatar a few times in a row at most (trying one
+	// picture, then another); every upload costs a decode, so one account
+	// may keep at most a tenth of an upload per second going.
+	DefaultAvatarPerUser = Limit{Rate: 0.1, Burst: 10}
 )
 
 // Revocations carries revocations between the instances of a scaled-out
@@ -66,6 +71,8 @@ func newService(cfg Config) (*Service, error) {
 		loginPerIP:        newLimiter(limitOrDefault(cfg.Limits.LoginPerIP, DefaultLoginPerIP)),
 		loginPerApp:       newLimiter(limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp)),
 		decryptPerSession: newLimiter(limitOrDefault(cfg.Limits.DecryptPerSession, DefaultDecryptPerSession)),
+		avatarPerUser:     newLimiter(limitOrDefault(cfg.Limits.AvatarPerUser, DefaultAvatarPerUser)),
+		decodes:           make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 
 		codes:      newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow)),
 		unfinished: newUnfinishedRegistrations(),
@@ -167,6 +174,7 @@ func (c Config) Validate() error {
 		{"Limits.LoginPerIP", c.Limits.LoginPerIP},
 		{"Limits.LoginPerApp", c.Limits.LoginPerApp},
 		{"Limits.DecryptPerSession", c.Limits.DecryptPerSession},
+		{"Limits.AvatarPerUser", c.Limits.AvatarPerUser},
 	} {
 		if math.IsNaN(l.l.Rate) || math.IsInf(l.l.Rate, 0) {
 			return bad(l.setting+".Rate", "%v is not a number of requests per second", l.l.Rate)
@@ -271,6 +279,7 @@ func (s *Service) sweep(ctx context.Context) {
 	s.loginPerIP.sweep(now)
 	s.loginPerApp.sweep(now)
 	s.decryptPerSession.sweep(now)
+	s.avatarPerUser.sweep(now)
 	s.codes.sweep(now)
 	s.unfinished.sweep(now)
 }

@@ -5,3 +5,16 @@ import "context"
 // Sweep runs one round of the background sweep, for tests that move a fake
 // clock instead of waiting for the ticker.
 func Sweep(s *Service, ctx context.Context) { s.sweep(ctx) }
+
+// OccupyDecodes takes every avatar decode slot, as that many uploads being
+// decoded at once would, until the returned function is called.
+func OccupyDecodes(s *Service) (release func()) {
+	for range cap(s.decodes) {
+		s.decodes <- struct{}{}
+	}
+	return func() {
+		for range cap(s.decodes) {
+			<-s.decodes
+		}
+	}
+}

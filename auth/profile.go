@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -76,10 +77,23 @@ func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte
 	if s.blobs == nil {
 		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ENotFound, "avatar upload is not enabled on this server")
 	}
+	// Every attempt counts, refused ones too: a broken file can cost as
+	// much to decode as a good one.
+	if ok, wait := s.avatarPerUser.allow(p.UserID, s.now()); !ok {
+		return wxlogin.User{}, rateLimited("too many avatar uploads; retry later", wait)
+	}
 	if len(img) > MaxAvatarBytes {
 		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ERequestTooLarge, "the avatar is larger than 2 MiB")
 	}
-	data, contentType, err := reencode(img)
+	select {
+	case s.decodes <- struct{}{}:
+	default:
+		return wxlogin.User{}, rateLimited("the server is processing other images; retry in a second", time.Second)
+	}
+	data, contentType, err := func() ([]byte, string, error) {
+		defer func() { <-s.decodes }()
+		return reencode(img)
+	}()
 	if err != nil {
 		s.log.InfoContext(ctx, "auth: avatar refused", "user_id", p.UserID, "reason", err)
 		return wxlogin.User{}, wxlogin.Errorf(wxlogin.EUnsupportedMediaType,

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
@@ -254,4 +255,66 @@ func TestAvatarsDisabled(t *testing.T) {
 	}
 	_, err = e.svc.Avatar(ctx, "avt_AAAAAAAAAAAAAAAAAAAAAA")
 	wantCode(t, err, wxlogin.ENotFound)
+}
+
+// Avatar uploads are limited per user (every attempt counts, refused ones
+// too), with RetryAfter saying when the next one is allowed.
+func TestAvatarPerUserLimit(t *testing.T) {
+	t.Parallel()
+	var dir string
+	e := newEnv(t, withBlobs(&dir), func(_ *env, c *auth.Config) {
+		c.Limits.AvatarPerUser = auth.Limit{Rate: 0.1, Burst: 2} // one every 10 s
+	})
+	ctx := t.Context()
+	alice := e.verify(ctx, e.login(ctx, app1, "alice").Token)
+	bob := e.verify(ctx, e.login(ctx, app1, "bob").Token)
+	img := pngBytes(t, testImage())
+
+	if _, err := e.svc.SetAvatar(ctx, alice, img); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.SetAvatar(ctx, alice, []byte("not an image"))
+	wantCode(t, err, wxlogin.EUnsupportedMediaType)
+	before, _ := e.svc.User(ctx, alice)
+	_, err = e.svc.SetAvatar(ctx, alice, img)
+	if we := wantCode(t, err, wxlogin.ERateLimited); we.RetryAfter != 10*time.Second {
+		t.Errorf("RetryAfter = %v, want 10s", we.RetryAfter)
+	}
+	after, _ := e.svc.User(ctx, alice)
+	diff(t, "profile after a limited upload", before.Profile, after.Profile)
+	if files, _ := os.ReadDir(dir); len(files) != 1 {
+		t.Errorf("%d avatar files after a limited upload, want the 1 stored before", len(files))
+	}
+
+	if _, err := e.svc.SetAvatar(ctx, bob, img); err != nil {
+		t.Errorf("another user's upload: %v; the limit is per user", err)
+	}
+	e.clock.Advance(10 * time.Second)
+	if _, err := e.svc.SetAvatar(ctx, alice, img); err != nil {
+		t.Errorf("upload once the wait is over: %v", err)
+	}
+}
+
+// While as many avatars as the server decodes at once are being decoded,
+// another upload is refused with a short RetryAfter instead of adding its
+// image to memory; once a slot is free it goes through.
+func TestAvatarDecodesAreBounded(t *testing.T) {
+	t.Parallel()
+	var dir string
+	e := newEnv(t, withBlobs(&dir))
+	ctx := t.Context()
+	p := e.verify(ctx, e.login(ctx, app1, "alice").Token)
+
+	release := auth.OccupyDecodes(e.svc)
+	_, err := e.svc.SetAvatar(ctx, p, pngBytes(t, testImage()))
+	if we := wantCode(t, err, wxlogin.ERateLimited); we.RetryAfter != time.Second {
+		t.Errorf("RetryAfter = %v, want 1s", we.RetryAfter)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Errorf("a refused upload left %d files", len(files))
+	}
+	release()
+	if _, err := e.svc.SetAvatar(ctx, p, pngBytes(t, testImage())); err != nil {
+		t.Errorf("upload with a free slot: %v", err)
+	}
 }

@@ -69,6 +69,7 @@ type Limits struct {
 	LoginPerIP        Limit // default 10/s, burst 20
 	LoginPerApp       Limit // default 500/s, burst 1000
 	DecryptPerSession Limit // default 1/s, burst 10
+	AvatarPerUser     Limit // avatar uploads; default 0.1/s (6 a minute), burst 10
 }
 
 // Limit is a token bucket: Rate tokens per second, Burst at most.
@@ -90,7 +91,12 @@ type Service struct {
 
 	idle, absolute, touchEvery, maxAge time.Duration
 
-	loginPerIP, loginPerApp, decryptPerSession *limiter
+	loginPerIP, loginPerApp, decryptPerSession, avatarPerUser *limiter
+	// decodes holds a token per avatar being decoded and re-encoded: a
+	// 2048×2048 image takes tens of MiB and most of a core for a moment,
+	// so at most cap(decodes) run at once and further uploads are told to
+	// retry rather than queue with their bodies in memory.
+	decodes chan struct{}
 
 	cache      *verifyCache
 	codes      *exchanges
@@ -270,7 +276,9 @@ func (s *Service) SetNickname(ctx context.Context, p wxlogin.Principal, nickname
 
 // SetAvatar checks an uploaded image by content (JPEG, PNG, WebP), re-encodes
 // it without metadata, stores it and points the user's profile at it.
-// Errors: ERequestTooLarge, EUnsupportedMediaType.
+// Errors: ERequestTooLarge, EUnsupportedMediaType, ERateLimited (RetryAfter
+// set) when the user uploaded too often (Limits.AvatarPerUser) or the
+// server is already decoding as many images as it has cores.
 func (s *Service) SetAvatar(ctx context.Context, p wxlogin.Principal, image []byte) (wxlogin.User, error) {
 	return s.setAvatar(ctx, p, image)
 }

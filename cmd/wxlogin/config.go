@@ -66,6 +66,7 @@ type limitsConfig struct {
 	LoginPerIP        limitConfig `yaml:"login_per_ip"`
 	LoginPerApp       limitConfig `yaml:"login_per_app"`
 	DecryptPerSession limitConfig `yaml:"decrypt_per_session"`
+	AvatarPerUser     limitConfig `yaml:"avatar_per_user"`
 }
 
 type limitConfig struct {
@@ -307,6 +308,7 @@ var yamlKeys = map[string]string{
 	"Limits.LoginPerIP":        "limits.login_per_ip",
 	"Limits.LoginPerApp":       "limits.login_per_app",
 	"Limits.DecryptPerSession": "limits.decrypt_per_session",
+	"Limits.AvatarPerUser":     "limits.avatar_per_user",
 }
 
 // yamlError rewrites an auth.ConfigError to name the YAML key of the
@@ -362,6 +364,7 @@ func (c *config) limits() auth.Limits {
 		LoginPerIP:        conv(c.Limits.LoginPerIP),
 		LoginPerApp:       conv(c.Limits.LoginPerApp),
 		DecryptPerSession: conv(c.Limits.DecryptPerSession),
+		AvatarPerUser:     conv(c.Limits.AvatarPerUser),
 	}
 }
 

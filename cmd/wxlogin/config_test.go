@@ -73,6 +73,7 @@ admin_token_file: `+admin+`
 sessions: {idle_timeout: 1h, absolute_lifetime: 24h}
 limits:
   login_per_ip: {rate: 5, burst: 7}
+  avatar_per_user: {rate: 0.5, burst: 3}
 log_format: text
 `)
 	c, err := loadConfig(cfg, envOf(map[string]string{"WXLOGIN_ADDR": "127.0.0.1:7777"}))
@@ -87,6 +88,9 @@ log_format: text
 	}
 	if l := c.limits().LoginPerIP; l.Rate != 5 || l.Burst != 7 {
 		t.Errorf("limits = %+v", l)
+	}
+	if l := c.limits().AvatarPerUser; l.Rate != 0.5 || l.Burst != 3 {
+		t.Errorf("avatar limit = %+v", l)
 	}
 }
 

@@ -91,6 +91,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 			Limits: limitsConfig{
 				LoginPerIP:        limitConfig{Rate: 100, Burst: 200},
 				DecryptPerSession: limitConfig{Rate: 20, Burst: 50},
+				AvatarPerUser:     limitConfig{Rate: 1, Burst: 30},
 			},
 		},
 		Logger: logger,
