@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ const (
 	DefaultSweepInterval    = 10 * time.Minute
 	DefaultCacheSize        = 100_000
 	DefaultHealthInterval   = 2 * time.Second
+	DefaultMaxAvatarBytes   = 2 << 20
 )
 
 // Default limits; Limits' comments name them too.
@@ -67,6 +69,7 @@ func newService(cfg Config) (*Service, error) {
 		absolute:   orDefault(cfg.AbsoluteLifetime, DefaultAbsoluteLifetime),
 		touchEvery: orDefault(cfg.TouchInterval, DefaultTouchInterval),
 		maxAge:     orDefault(cfg.DecryptMaxAge, DefaultDecryptMaxAge),
+		maxAvatar:  cmp.Or(cfg.MaxAvatarBytes, DefaultMaxAvatarBytes),
 
 		loginPerIP:        newLimiter(limitOrDefault(cfg.Limits.LoginPerIP, DefaultLoginPerIP)),
 		loginPerApp:       newLimiter(limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp)),
@@ -159,6 +162,9 @@ func (c Config) Validate() error {
 		if d.d < 0 {
 			return bad(d.setting, "%v is negative", d.d)
 		}
+	}
+	if c.MaxAvatarBytes < 0 {
+		return bad("MaxAvatarBytes", "%d is negative", c.MaxAvatarBytes)
 	}
 	// Verify renews a session only when a touch is due, and a touch is due
 	// only TouchInterval after the last one: if that is no sooner than the

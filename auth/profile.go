@@ -20,8 +20,6 @@ import (
 // Nickname and avatar bounds (issue 5).
 const (
 	maxNicknameRunes = 32
-	// MaxAvatarBytes is the largest avatar upload SetAvatar accepts.
-	MaxAvatarBytes = 2 << 20
 	// maxAvatarSide bounds each side of an avatar in pixels. It is checked
 	// on the header alone, before decoding, so that a small file claiming
 	// 60000×60000 pixels (a decompression bomb) costs nothing.
@@ -82,8 +80,8 @@ func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte
 	if ok, wait := s.avatarPerUser.allow(p.UserID, s.now()); !ok {
 		return wxlogin.User{}, rateLimited("too many avatar uploads; retry later", wait)
 	}
-	if len(img) > MaxAvatarBytes {
-		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ERequestTooLarge, "the avatar is larger than 2 MiB")
+	if int64(len(img)) > s.maxAvatar {
+		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ERequestTooLarge, "the avatar is larger than %d bytes", s.maxAvatar)
 	}
 	select {
 	case s.decodes <- struct{}{}:

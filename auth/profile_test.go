@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
@@ -9,6 +10,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,7 +160,7 @@ func TestSetAvatar(t *testing.T) {
 		{"truncated PNG", func(t testing.TB) []byte { b := pngBytes(t, testImage()); return b[:len(b)/2] }, wxlogin.EUnsupportedMediaType, ""},
 		{"decompression bomb", pngBomb, wxlogin.EUnsupportedMediaType, ""},
 		{"too wide", func(t testing.TB) []byte { return pngBytes(t, image.NewGray(image.Rect(0, 0, 2049, 1))) }, wxlogin.EUnsupportedMediaType, ""},
-		{"over 2 MiB", func(testing.TB) []byte { return make([]byte, auth.MaxAvatarBytes+1) }, wxlogin.ERequestTooLarge, ""},
+		{"over 2 MiB", func(testing.TB) []byte { return make([]byte, auth.DefaultMaxAvatarBytes+1) }, wxlogin.ERequestTooLarge, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,5 +318,52 @@ func TestAvatarDecodesAreBounded(t *testing.T) {
 	release()
 	if _, err := e.svc.SetAvatar(ctx, p, pngBytes(t, testImage())); err != nil {
 		t.Errorf("upload with a free slot: %v", err)
+	}
+}
+
+// noisePNG is a side×side PNG of random pixels: it does not compress, so
+// its size is about side²×4 bytes.
+func noisePNG(t testing.TB, side int) []byte {
+	m := image.NewNRGBA(image.Rect(0, 0, side, side))
+	rand.NewChaCha8([32]byte{1}).Read(m.Pix)
+	return pngBytes(t, m)
+}
+
+// MaxAvatarBytes is the one setting of the avatar size bound: SetAvatar
+// enforces it and Service.MaxAvatarBytes reports it to the HTTP layer.
+func TestMaxAvatarBytes(t *testing.T) {
+	t.Parallel()
+	img := noisePNG(t, 820) // about 2.6 MiB
+	if n := len(img); n <= auth.DefaultMaxAvatarBytes || n > 3<<20 {
+		t.Fatalf("test image of %d bytes; want between 2 and 3 MiB", n)
+	}
+	tests := []struct {
+		name string
+		max  int64
+		want string
+	}{
+		{"default refuses it", 0, wxlogin.ERequestTooLarge},
+		{"3 MiB takes it", 3 << 20, ""},
+		{"2.5 MiB refuses it", 5 << 19, wxlogin.ERequestTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var dir string
+			e := newEnv(t, withBlobs(&dir), func(_ *env, c *auth.Config) { c.MaxAvatarBytes = tt.max })
+			if want := cmp.Or(tt.max, auth.DefaultMaxAvatarBytes); e.svc.MaxAvatarBytes() != want {
+				t.Errorf("MaxAvatarBytes() = %d, want %d", e.svc.MaxAvatarBytes(), want)
+			}
+			ctx := t.Context()
+			p := e.verify(ctx, e.login(ctx, app1, "alice").Token)
+			u, err := e.svc.SetAvatar(ctx, p, img)
+			if tt.want != "" {
+				wantCode(t, err, tt.want)
+				return
+			}
+			if err != nil || u.Profile.AvatarID == "" {
+				t.Fatalf("SetAvatar: avatar %q, %v", u.Profile.AvatarID, err)
+			}
+		})
 	}
 }

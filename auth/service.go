@@ -44,6 +44,11 @@ type Config struct {
 
 	Limits Limits
 
+	// MaxAvatarBytes bounds an uploaded avatar image; default 2 MiB. It is
+	// the one setting of that bound: httpapi sizes its request bodies
+	// from Service.MaxAvatarBytes.
+	MaxAvatarBytes int64
+
 	// SweepInterval is how often expired sessions are deleted from the
 	// store in the background; default 10 minutes; negative disables.
 	SweepInterval time.Duration
@@ -90,6 +95,7 @@ type Service struct {
 	revoked  Revocations
 
 	idle, absolute, touchEvery, maxAge time.Duration
+	maxAvatar                          int64
 
 	loginPerIP, loginPerApp, decryptPerSession, avatarPerUser *limiter
 	// decodes holds a token per avatar being decoded and re-encoded: a
@@ -282,6 +288,11 @@ func (s *Service) SetNickname(ctx context.Context, p wxlogin.Principal, nickname
 func (s *Service) SetAvatar(ctx context.Context, p wxlogin.Principal, image []byte) (wxlogin.User, error) {
 	return s.setAvatar(ctx, p, image)
 }
+
+// MaxAvatarBytes returns the largest avatar image SetAvatar accepts
+// (Config.MaxAvatarBytes), so that the HTTP layer bounds request bodies by
+// the same number.
+func (s *Service) MaxAvatarBytes() int64 { return s.maxAvatar }
 
 // Avatar returns a stored avatar.
 func (s *Service) Avatar(ctx context.Context, id string) (wxlogin.Blob, error) {

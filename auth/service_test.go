@@ -87,6 +87,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative burst with the default rate", func(c *auth.Config) { c.Limits.LoginPerIP.Burst = -1 }, "Limits.LoginPerIP.Burst"},
 		{"limit off", func(c *auth.Config) { c.Limits.LoginPerIP = auth.Limit{Rate: -1, Burst: -1} }, ""},
 		{"empty appid", func(c *auth.Config) { c.Apps = []wxlogin.App{{Secret: "s"}} }, "Apps[0].AppID"},
+		{"negative avatar size", func(c *auth.Config) { c.MaxAvatarBytes = -1 }, "MaxAvatarBytes"},
+		{"negative avatar limit burst", func(c *auth.Config) { c.Limits.AvatarPerUser.Burst = -1 }, "Limits.AvatarPerUser.Burst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

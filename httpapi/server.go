@@ -16,11 +16,9 @@ import (
 	"github.com/wxlogin/wxlogin/auth"
 )
 
-// Defaults for the body limits.
-const (
-	DefaultMaxBodyBytes   = 64 << 10
-	DefaultMaxAvatarBytes = 2 << 20
-)
+// DefaultMaxBodyBytes bounds JSON request bodies. The bound of avatar
+// images is the service's (auth.Config.MaxAvatarBytes).
+const DefaultMaxBodyBytes = 64 << 10
 
 // Config configures a Server.
 type Config struct {
@@ -44,7 +42,11 @@ type Config struct {
 
 	// MaxBodyBytes bounds JSON request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// MaxAvatarBytes bounds an avatar image; 0 means DefaultMaxAvatarBytes.
+	// MaxAvatarBytes, when positive, lowers this server's bound of avatar
+	// images below the service's; it cannot raise it.
+	//
+	// Deprecated: the bound is one setting, auth.Config.MaxAvatarBytes,
+	// which the server follows (auth.Service.MaxAvatarBytes); set it there.
 	MaxAvatarBytes int64
 
 	// Metrics, when set, receives request counters and latencies labelled by
@@ -105,8 +107,10 @@ func New(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
-	if s.maxAvatar <= 0 {
-		s.maxAvatar = DefaultMaxAvatarBytes
+	if cfg.Service != nil {
+		if n := cfg.Service.MaxAvatarBytes(); s.maxAvatar <= 0 || s.maxAvatar > n {
+			s.maxAvatar = n
+		}
 	}
 	if cfg.AdminToken != "" {
 		s.adminOn = true

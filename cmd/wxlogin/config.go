@@ -34,6 +34,7 @@ type config struct {
 	Apps          []appConfig    `yaml:"apps"`
 	Sessions      sessionsConfig `yaml:"sessions"`
 	DecryptMaxAge duration       `yaml:"decrypt_max_age"`
+	MaxAvatar     int64          `yaml:"max_avatar_bytes"`
 	Limits        limitsConfig   `yaml:"limits"`
 	TrustedProxy  []string       `yaml:"trusted_proxies"`
 	Shutdown      duration       `yaml:"shutdown_timeout"`
@@ -294,6 +295,7 @@ func (c *config) authConfig() auth.Config {
 		TouchInterval:    time.Duration(c.Sessions.TouchInterval),
 		DecryptMaxAge:    time.Duration(c.DecryptMaxAge),
 		Limits:           c.limits(),
+		MaxAvatarBytes:   c.MaxAvatar,
 	}
 }
 
@@ -305,6 +307,7 @@ var yamlKeys = map[string]string{
 	"AbsoluteLifetime":         "sessions.absolute_lifetime",
 	"TouchInterval":            "sessions.touch_interval",
 	"DecryptMaxAge":            "decrypt_max_age",
+	"MaxAvatarBytes":           "max_avatar_bytes",
 	"Limits.LoginPerIP":        "limits.login_per_ip",
 	"Limits.LoginPerApp":       "limits.login_per_app",
 	"Limits.DecryptPerSession": "limits.decrypt_per_session",

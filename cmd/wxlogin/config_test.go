@@ -163,6 +163,8 @@ func TestLoadConfigNamesYAMLKeys(t *testing.T) {
 		{"rate not a number", "limits:\n  login_per_app: {rate: .nan}\n", "limits.login_per_app.rate: NaN is not a number"},
 		{"touch interval too long", "sessions: {idle_timeout: 10m, touch_interval: 1h}\n", "sessions.touch_interval: 1h0m0s is not shorter than the idle timeout (10m0s)"},
 		{"negative absolute lifetime", "sessions: {absolute_lifetime: -5m}\n", "sessions.absolute_lifetime: -5m0s is negative"},
+		{"negative avatar size", "max_avatar_bytes: -1\n", "max_avatar_bytes: -1 is negative"},
+		{"negative avatar limit", "limits:\n  avatar_per_user: {rate: 1, burst: -2}\n", "limits.avatar_per_user.burst: -2 is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
