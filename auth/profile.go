@@ -45,8 +45,14 @@ func (s *Service) setNickname(ctx context.Context, p wxlogin.Principal, nickname
 }
 
 // checkNickname validates a trimmed nickname: valid UTF-8, 1 to 32
-// characters, none of them control characters or the invisible ones that
-// reorder text (bidi overrides make a name display as something else).
+// characters, at least one of them visible, and none of them a control
+// character, a line or paragraph separator, or an invisible format
+// character (Unicode Cf: zero-width spaces and joiners, byte order marks,
+// soft hyphens, and the bidi controls that make a name display as
+// something else). A name must show on one line as what it is; one made
+// of nothing visible is no name. The one format character kept is the
+// zero-width joiner inside an emoji sequence (👩‍💻, 🏳️‍🌈), where it is part
+// of the picture.
 func checkNickname(n string) error {
 	invalid := func(why string) error {
 		return wxlogin.Errorf(wxlogin.EInvalidRequest, "nickname %s", why)
@@ -59,16 +65,45 @@ func checkNickname(n string) error {
 	case c > maxNicknameRunes:
 		return invalid("must be at most 32 characters")
 	}
-	for _, r := range n {
-		if unicode.IsControl(r) || isBidiControl(r) || r == utf8.RuneError {
+	runes := []rune(n)
+	visible := false
+	for i, r := range runes {
+		switch {
+		case unicode.IsControl(r) || r == utf8.RuneError:
 			return invalid("must not contain control characters")
+		case unicode.In(r, unicode.Zl, unicode.Zp):
+			return invalid("must be one line")
+		case r == zeroWidthJoiner && i > 0 && i+1 < len(runes) &&
+			isEmojiPart(runes[i-1]) && unicode.Is(unicode.So, runes[i+1]):
+			// joins two emoji into one
+		case unicode.Is(unicode.Cf, r):
+			return invalid("must not contain invisible formatting characters")
 		}
+		visible = visible || isVisible(r)
+	}
+	if !visible {
+		return invalid("must contain a visible character")
 	}
 	return nil
 }
 
-func isBidiControl(r rune) bool {
-	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x061C
+const zeroWidthJoiner = '\u200D'
+
+// isEmojiPart reports whether r can end the emoji before a joiner: a
+// symbol, a skin-tone modifier (Sk) or the emoji presentation selector.
+func isEmojiPart(r rune) bool {
+	return unicode.In(r, unicode.So, unicode.Sk) || r == '\uFE0F'
+}
+
+// isVisible reports whether r shows as something: a letter, digit,
+// punctuation or symbol, except the ones drawn as blank space (the Hangul
+// fillers and the blank Braille pattern, favourites for "invisible" names).
+func isVisible(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800':
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
 }
 
 func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte) (wxlogin.User, error) {

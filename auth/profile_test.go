@@ -45,6 +45,29 @@ func TestSetNickname(t *testing.T) {
 		{"DEL", "Ali\x7fce", ""},
 		{"bidi override", "Alice\u202Egnp.exe", ""},
 		{"invalid UTF-8", "Ali\xffce", ""},
+		// Names that show nothing, or not on one line.
+		{"zero-width space alone", "\u200b", ""},
+		{"byte order mark alone", "\ufeff", ""},
+		{"line separator inside", "a\u2028b", ""},
+		{"paragraph separator inside", "a\u2029b", ""},
+		{"zero-width space after a name", "Bob\u200b", ""},
+		{"zero-width joiner between letters", "a\u200db", ""},
+		{"zero-width non-joiner", "a\u200cb", ""},
+		{"soft hyphen alone", "\u00ad", ""},
+		{"word joiner", "Al\u2060ice", ""},
+		{"spaces and zero-width spaces", " \u200b\u3000\u200b ", ""},
+		{"Hangul filler alone", "\u3164", ""},
+		{"Hangul fillers and spaces", "\u3164 \u3164", ""},
+		{"blank Braille pattern", "\u2800\u2800", ""},
+		{"combining mark alone", "\u0301", ""},
+		{"variation selector alone", "\ufe0f", ""},
+		{"tag characters", "\U0001F3F4\U000E0067\U000E0062\U000E007F", ""},
+		// Names that show as themselves.
+		{"ideographic space inside", "小\u3000明", "小\u3000明"},
+		{"combining diaeresis", "Zoe\u0308", "Zoe\u0308"},
+		{"flag emoji sequence", "\U0001F3F3\uFE0F\u200D\U0001F308", "\U0001F3F3\uFE0F\u200D\U0001F308"},
+		{"skin tone in a joined emoji", "\U0001F469\U0001F3FD\u200D\U0001F4BB", "\U0001F469\U0001F3FD\u200D\U0001F4BB"},
+		{"filler next to a name", "\u3164小明", "\u3164小明"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
