@@ -85,4 +85,10 @@
 // channel (a ciphertext with valid padding is parsed as JSON, one without
 // is not) far too slow to exploit. A store
 // that cannot be reached is store_unavailable, never a success.
+//
+// Decoding an avatar costs tens of MiB and most of a core for a moment, so
+// uploads are limited per user (Limits.AvatarPerUser; refused attempts
+// count too) and at most max(2, GOMAXPROCS) are decoded at once; an upload
+// beyond either is rate_limited with a RetryAfter rather than queued with
+// its image in memory.
 package auth
