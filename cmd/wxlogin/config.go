@@ -27,20 +27,20 @@ import (
 // from flags or the YAML itself, so they stay out of shell history, process
 // lists and config repositories.
 type config struct {
-	Addr          string         `yaml:"addr"`
-	Store         string         `yaml:"store"`
-	Data          string         `yaml:"data"`
-	WeChatBaseURL string         `yaml:"wechat_base_url"`
-	Apps          []appConfig    `yaml:"apps"`
-	Sessions      sessionsConfig `yaml:"sessions"`
-	DecryptMaxAge duration       `yaml:"decrypt_max_age"`
-	MaxAvatar     int64          `yaml:"max_avatar_bytes"`
-	Limits        limitsConfig   `yaml:"limits"`
-	TrustedProxy  []string       `yaml:"trusted_proxies"`
-	Shutdown      duration       `yaml:"shutdown_timeout"`
-	LogLevel      string         `yaml:"log_level"`
-	LogFormat     string         `yaml:"log_format"`
-	Metrics       bool           `yaml:"metrics"`
+	Addr           string         `yaml:"addr"`
+	Store          string         `yaml:"store"`
+	Data           string         `yaml:"data"`
+	WeChatBaseURL  string         `yaml:"wechat_base_url"`
+	Apps           []appConfig    `yaml:"apps"`
+	Sessions       sessionsConfig `yaml:"sessions"`
+	DecryptMaxAge  duration       `yaml:"decrypt_max_age"`
+	MaxAvatarBytes int64          `yaml:"max_avatar_bytes"`
+	Limits         limitsConfig   `yaml:"limits"`
+	TrustedProxy   []string       `yaml:"trusted_proxies"`
+	Shutdown       duration       `yaml:"shutdown_timeout"`
+	LogLevel       string         `yaml:"log_level"`
+	LogFormat      string         `yaml:"log_format"`
+	Metrics        bool           `yaml:"metrics"`
 
 	MasterKeyFile  string `yaml:"master_key_file"`
 	AdminTokenFile string `yaml:"admin_token_file"`
@@ -295,7 +295,7 @@ func (c *config) authConfig() auth.Config {
 		TouchInterval:    time.Duration(c.Sessions.TouchInterval),
 		DecryptMaxAge:    time.Duration(c.DecryptMaxAge),
 		Limits:           c.limits(),
-		MaxAvatarBytes:   c.MaxAvatar,
+		MaxAvatarBytes:   c.MaxAvatarBytes,
 	}
 }
 
