@@ -114,8 +114,8 @@ func countFiles(t *testing.T, dir string) int {
 func TestE2EProfileAndAvatar(t *testing.T) {
 	t.Parallel()
 	var dir string
-	w := newWorld(t, withBlobs(&dir), func(_ *world, _ *auth.Config, h *httpapi.Config) {
-		h.MaxAvatarBytes = 64 << 10
+	w := newWorld(t, withBlobs(&dir), func(_ *world, a *auth.Config, _ *httpapi.Config) {
+		a.MaxAvatarBytes = 64 << 10
 	})
 	lb := w.login(app1, "pic")
 	tok := lb.Token

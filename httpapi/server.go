@@ -42,13 +42,6 @@ type Config struct {
 
 	// MaxBodyBytes bounds JSON request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// MaxAvatarBytes, when positive, lowers this server's bound of avatar
-	// images below the service's; it cannot raise it.
-	//
-	// Deprecated: the bound is one setting, auth.Config.MaxAvatarBytes,
-	// which the server follows (auth.Service.MaxAvatarBytes); set it there.
-	MaxAvatarBytes int64
-
 	// Metrics, when set, receives request counters and latencies labelled by
 	// route pattern and status, and GET /metrics serves them (from Metrics
 	// itself when it is also a prometheus.Gatherer, as *prometheus.Registry
@@ -93,13 +86,12 @@ var _ http.Handler = (*Server)(nil)
 // New returns a Server with every route of the HTTP contract mounted.
 func New(cfg Config) *Server {
 	s := &Server{
-		svc:       cfg.Service,
-		log:       cfg.Logger,
-		trusted:   cfg.TrustedProxies,
-		maxBody:   cfg.MaxBodyBytes,
-		maxAvatar: cfg.MaxAvatarBytes,
-		dev:       cfg.Dev,
-		mux:       http.NewServeMux(),
+		svc:     cfg.Service,
+		log:     cfg.Logger,
+		trusted: cfg.TrustedProxies,
+		maxBody: cfg.MaxBodyBytes,
+		dev:     cfg.Dev,
+		mux:     http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -108,9 +100,7 @@ func New(cfg Config) *Server {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	if cfg.Service != nil {
-		if n := cfg.Service.MaxAvatarBytes(); s.maxAvatar <= 0 || s.maxAvatar > n {
-			s.maxAvatar = n
-		}
+		s.maxAvatar = cfg.Service.MaxAvatarBytes()
 	}
 	if cfg.AdminToken != "" {
 		s.adminOn = true
