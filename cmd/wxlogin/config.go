@@ -160,6 +160,13 @@ func (c *config) applyEnv(getenv func(string) string) error {
 		}
 		c.Metrics = on
 	}
+	if v := getenv("WXLOGIN_MAX_AVATAR_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("WXLOGIN_MAX_AVATAR_BYTES: %q is not a number of bytes", v)
+		}
+		c.MaxAvatarBytes = n
+	}
 	if v := getenv("WXLOGIN_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxy = strings.Split(v, ",")
 	}

@@ -31,6 +31,7 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 	env := validEnv()
 	env["WXLOGIN_IDLE_TIMEOUT"] = "2h"
 	env["WXLOGIN_TRUSTED_PROXIES"] = "10.0.0.0/8, 192.168.1.1"
+	env["WXLOGIN_MAX_AVATAR_BYTES"] = "3145728"
 	c, err := loadConfig("", envOf(env))
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +47,9 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 	}
 	if c.masterKey == nil || c.masterKey.PrimaryID() != "k1" {
 		t.Fatal("master key not loaded")
+	}
+	if c.MaxAvatarBytes != 3<<20 {
+		t.Fatalf("max avatar bytes = %d", c.MaxAvatarBytes)
 	}
 }
 
@@ -120,6 +124,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		}, "sessions.touch_interval: 30m0s is not shorter than the idle timeout (30m0s)"},
 		{"idle timeout under the default touch interval", func(e map[string]string) { e["WXLOGIN_IDLE_TIMEOUT"] = "30s" }, "sessions.touch_interval: 1m0s is not shorter"},
 		{"negative shutdown timeout", func(e map[string]string) { e["WXLOGIN_SHUTDOWN_TIMEOUT"] = "-1s" }, "shutdown_timeout"},
+		{"avatar bytes not a number", func(e map[string]string) { e["WXLOGIN_MAX_AVATAR_BYTES"] = "2MB" }, "WXLOGIN_MAX_AVATAR_BYTES"},
+		{"negative avatar bytes", func(e map[string]string) { e["WXLOGIN_MAX_AVATAR_BYTES"] = "-1" }, "max_avatar_bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
