@@ -28,6 +28,8 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, id string, update func(*User) error) (User, error)
 
 	// DeleteUser erases the user. Deleting a missing user is not an error.
+	// A store that keeps sessions too deletes the user's sessions in the
+	// same step (store/storetest checks it).
 	DeleteUser(ctx context.Context, id string) error
 }
 
@@ -35,7 +37,10 @@ type UserStore interface {
 // Stores do not judge expiry (callers pass their clock); methods return an
 // error matching ErrNotFound for a missing session.
 type SessionStore interface {
-	// CreateSession stores a new session.
+	// CreateSession stores a new session. A store that keeps users too
+	// refuses a session of a missing user with an error matching
+	// ErrNotFound, so a login racing an erasure cannot leave a live session
+	// of an erased user.
 	CreateSession(ctx context.Context, s Session) error
 
 	// SessionByToken returns the session whose token hashes to h.
