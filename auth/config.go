@@ -101,7 +101,8 @@ func newService(cfg Config) (*Service, error) {
 	if clock == nil {
 		clock = time.Now
 	}
-	s.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
+	s.clock = clock
+	s.now = func() time.Time { return stamp(clock()) }
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -334,3 +335,7 @@ func clip(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// stamp turns a clock reading into a time the service hands out: UTC,
+// whole microseconds.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

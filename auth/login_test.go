@@ -414,4 +414,16 @@ func TestLoginTimesMatchLaterReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	diff(t, "the user as read back", r.User, u)
+
+	// A touch (the sliding renewal Verify writes) stamps its times too:
+	// the expires_at Verify then answers is the one the store keeps.
+	e.clock.Advance(2 * time.Minute)
+	touched := e.verify(ctx, r.Token)
+	if touched.ExpiresAt.Nanosecond()%1000 != 0 || !touched.ExpiresAt.After(r.ExpiresAt) {
+		t.Errorf("expires_at after a touch %v (login's %v): want a later one, whole microseconds", touched.ExpiresAt, r.ExpiresAt)
+	}
+	infos, err = e.svc.Sessions(ctx, touched)
+	if err != nil || len(infos) != 1 || !infos[0].ExpiresAt.Equal(touched.ExpiresAt) {
+		t.Errorf("after a touch, Sessions = %+v, %v; want expires_at %v", infos, err, touched.ExpiresAt)
+	}
 }

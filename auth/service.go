@@ -116,8 +116,9 @@ type Service struct {
 	storeDown   atomic.Bool
 	healthEvery time.Duration
 
-	now func() time.Time
-	log *slog.Logger
+	now   func() time.Time // UTC, whole microseconds: every time handed out or stored
+	clock func() time.Time // the raw clock, for Verify's deadline checks only
+	log   *slog.Logger
 
 	stop        chan struct{}
 	stopped     chan struct{}

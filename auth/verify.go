@@ -13,7 +13,9 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 	if !ok {
 		return wxlogin.Principal{}, errSessionInvalid()
 	}
-	now := s.now()
+	// The raw clock: comparing with deadlines needs no stamping, and this
+	// is the hot path. touch stamps the times it writes.
+	now := s.clock()
 	if s.storeDown.Load() {
 		return wxlogin.Principal{}, errStoreDown()
 	}
@@ -50,21 +52,9 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 // Verifies of one session only the one that wins the compare-and-swap
 // writes; the others answer from memory.
 func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.Principal, error) {
-	last := e.lastSeen.Load()
-	if now.Sub(time.Unix(0, last)) >= s.touchEvery && e.lastSeen.CompareAndSwap(last, now.UnixNano()) {
-		err := s.sessions.TouchSession(ctx, e.principal.SessionID, now, now.Add(s.idle))
-		if err != nil {
-			e.lastSeen.CompareAndSwap(now.UnixNano(), last) // let the next Verify try again
-			if errors.Is(err, wxlogin.ErrNotFound) {
-				// Revoked by someone who could not tell this instance
-				// (another instance without a Revocations bus): the touch
-				// doubles as a periodic recheck.
-				s.cache.drop(e)
-				return wxlogin.Principal{}, errSessionInvalid()
-			}
-			s.log.WarnContext(ctx, "auth: verify: touching the session failed", "session_id", e.principal.SessionID, "err", err)
-			s.noteStoreFailure(err)
-			return wxlogin.Principal{}, storeErr(err)
+	if last := e.lastSeen.Load(); now.Sub(time.Unix(0, last)) >= s.touchEvery {
+		if err := s.writeTouch(ctx, e, last, stamp(now)); err != nil {
+			return wxlogin.Principal{}, err
 		}
 	}
 	// The idle deadline is the one the store holds, counted from the last
@@ -77,6 +67,30 @@ func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.P
 		p.ExpiresAt = e.expiresAt
 	}
 	return p, nil
+}
+
+// writeTouch writes the sliding renewal of e, last written at last, as of
+// now (stamped). Of concurrent callers only the one that wins the
+// compare-and-swap writes; the others return nil at once.
+func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time.Time) error {
+	if !e.lastSeen.CompareAndSwap(last, now.UnixNano()) {
+		return nil
+	}
+	err := s.sessions.TouchSession(ctx, e.principal.SessionID, now, now.Add(s.idle))
+	if err == nil {
+		return nil
+	}
+	e.lastSeen.CompareAndSwap(now.UnixNano(), last) // let the next Verify try again
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		// Revoked by someone who could not tell this instance (another
+		// instance without a Revocations bus): the touch doubles as a
+		// periodic recheck.
+		s.cache.drop(e)
+		return errSessionInvalid()
+	}
+	s.log.WarnContext(ctx, "auth: verify: touching the session failed", "session_id", e.principal.SessionID, "err", err)
+	s.noteStoreFailure(err)
+	return storeErr(err)
 }
 
 // revokeSession deletes one session and makes its token fail at once.
