@@ -14,6 +14,6 @@
 // "Authorization: Bearer <token>" reaches wxlogin unchanged. A 200 answer
 // carries X-Wxlogin-User-Id, X-Wxlogin-Openid, X-Wxlogin-Appid and
 // X-Wxlogin-Unionid (always present, empty when unknown, so a proxy that
-// copies them overwrites anything the client forged); any other answer means
-// "deny".
+// copies them overwrites anything the client forged) and no body; any other
+// answer means "deny".
 package httpapi

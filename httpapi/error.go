@@ -143,11 +143,13 @@ var (
 
 // writeJSONBody sends an encoded JSON body.
 func writeJSONBody(w http.ResponseWriter, status int, body []byte) {
-	// Keys are canonical already; assigning skips Set's canonicalisation
-	// on the forward-auth hot path.
+	// Keys are canonical already; assigning skips Set's canonicalisation.
+	// nosniff is set here as well as in ServeHTTP because forward-auth's
+	// answers skip the middleware's.
 	h := w.Header()
 	h["Content-Type"] = contentTypeJSON
 	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = nosniff
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
 }

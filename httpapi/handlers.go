@@ -2,13 +2,11 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
@@ -256,6 +254,11 @@ func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) {
 // forwardAuth and Caddy forward_auth. Only a verified token answers 200; a
 // store that cannot be reached answers 503, so a proxy never lets a request
 // through on an error.
+//
+// The 200 carries the identity in headers and no body: proxies read the
+// status and copy headers, and drop any body. A caller that wants JSON
+// asks GET /v1/session. This is the hot path of the whole service: the
+// handler allocates only the array behind the four header values.
 func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	p, err := s.verify(r)
 	if err != nil {
@@ -263,48 +266,16 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	// One backing array for the four values: this is the hot path.
-	v := [4]string{p.UserID, p.OpenID, p.AppID, p.UnionID}
+	v := &[4]string{p.UserID, p.OpenID, p.AppID, p.UnionID}
 	h["X-Wxlogin-User-Id"] = v[0:1:1]
 	h["X-Wxlogin-Openid"] = v[1:2:2]
 	h["X-Wxlogin-Appid"] = v[2:3:3]
 	// Set even when empty, so a proxy copying it replaces a forged one.
 	h["X-Wxlogin-Unionid"] = v[3:4:4]
-	writeJSONBody(w, http.StatusOK, appendForwardAuth(make([]byte, 0, 192), p))
-}
-
-// appendForwardAuth appends forward-auth's JSON body (forwardAuthResponse)
-// without reflection: this answer is the hot path, and encoding/json was
-// the largest part of its cost. Values outside plain printable ASCII, which
-// WeChat's ids never hold, fall back to encoding/json.
-func appendForwardAuth(b []byte, p wxlogin.Principal) []byte {
-	if !plainASCII(p.UserID) || !plainASCII(p.AppID) || !plainASCII(p.OpenID) || !plainASCII(p.UnionID) {
-		j, _ := json.Marshal(forwardAuthResponse{UserID: p.UserID, AppID: p.AppID, OpenID: p.OpenID, UnionID: p.UnionID, ExpiresAt: p.ExpiresAt.UTC()})
-		return append(b, j...)
-	}
-	b = append(b, `{"user_id":"`...)
-	b = append(b, p.UserID...)
-	b = append(b, `","appid":"`...)
-	b = append(b, p.AppID...)
-	b = append(b, `","openid":"`...)
-	b = append(b, p.OpenID...)
-	if p.UnionID != "" {
-		b = append(b, `","unionid":"`...)
-		b = append(b, p.UnionID...)
-	}
-	b = append(b, `","expires_at":"`...)
-	b = p.ExpiresAt.UTC().AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...)
-}
-
-// plainASCII reports whether s needs no escaping in a JSON string.
-func plainASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
+	// A caching proxy must not remember an allow: a revoked token has to
+	// fail at once.
+	h["Cache-Control"] = noStore
+	w.WriteHeader(http.StatusOK)
 }
 
 func noContent(w http.ResponseWriter) {

@@ -20,8 +20,13 @@ import (
 // header, or "" when there is none. The scheme is case-insensitive (RFC
 // 9110); the token is never logged.
 func bearerToken(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
+	// Indexed rather than Get: the key is canonical already, and this runs
+	// on every authenticated request.
+	v := r.Header["Authorization"]
+	if len(v) == 0 {
+		return ""
+	}
+	scheme, token, ok := strings.Cut(v[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return ""
 	}

@@ -1,10 +1,11 @@
 package httpapi
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -138,7 +139,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/avatars/{id}", s.getAvatar)
 	// Proxies forward the method of the request they guard, so /v1/auth
 	// answers every method.
-	s.handle("/v1/auth", s.forwardAuth)
+	s.handle(forwardAuthPattern, s.forwardAuth)
 
 	if s.adminOn {
 		s.handle("GET /v1/admin/users", s.admin(s.adminFindUsers))
@@ -182,12 +183,22 @@ func requestID(w http.ResponseWriter) string {
 	return ""
 }
 
-// quietRoutes are logged at DEBUG when they succeed: the probes, polled by
-// orchestrators and scrapers every few seconds, and forward-auth, which
-// runs once for every request a proxy guards (the proxy and the backend
-// log that request already). At INFO they would bury the requests that
-// matter. Their failures are logged at INFO like any other.
-var quietRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "/v1/auth": true}
+// forwardAuthPattern is the route of forward-auth, which answers every
+// method: proxies forward the method of the request they guard.
+const forwardAuthPattern = "/v1/auth"
+
+// quiet reports the routes logged at DEBUG when they succeed: the probes,
+// polled by orchestrators and scrapers every few seconds, and forward-auth,
+// which runs once for every request a proxy guards (the proxy and the
+// backend log that request already). At INFO they would bury the requests
+// that matter. Their failures are logged at INFO like any other.
+func quiet(route string) bool {
+	switch route {
+	case forwardAuthPattern, "GET /healthz", "GET /readyz", "GET /metrics":
+		return true
+	}
+	return false
+}
 
 // nosniff is the shared value of X-Content-Type-Options. net/http only
 // reads header values, so one slice serves every response.
@@ -206,10 +217,9 @@ const unmatched = "unmatched"
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, s: s, r: r}
-	rec.id[0] = incomingRequestID(r.Header.Get("X-Request-Id"))
+	rec.id[0] = incomingRequestID(r.Header["X-Request-Id"])
 	h := w.Header()
 	h["X-Request-Id"] = rec.id[:]
-	h["X-Content-Type-Options"] = nosniff
 
 	defer func() {
 		if v := recover(); v != nil {
@@ -228,6 +238,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.observe(r, rec, time.Since(start))
 	}()
+	if r.URL.Path == forwardAuthPattern && r.URL.RawPath == "" {
+		// Forward-auth skips the mux: a proxy calls it once for every
+		// request it guards, and under load the mux's cleaning and
+		// matching of the path took about a seventh of wxlogin's own
+		// share of the CPU. Its pattern takes every method and host, and
+		// this path is already clean, so the mux would choose the same
+		// handler; r.Pattern is what the mux would set.
+		r.Pattern = forwardAuthPattern
+		s.forwardAuth(rec, r)
+		return
+	}
+	// Every other answer says nosniff here, whatever writes it (the mux, a
+	// file server in dev mode, promhttp). Forward-auth's 200 has no body
+	// to sniff, and its errors are JSON, which writeJSONBody marks.
+	h["X-Content-Type-Options"] = nosniff
 	s.mux.ServeHTTP(rec, r)
 }
 
@@ -240,7 +265,7 @@ func (s *Server) observe(r *http.Request, rec *statusRecorder, d time.Duration) 
 		status = http.StatusOK
 	}
 	level := slog.LevelInfo
-	if quietRoutes[route] && status < 400 {
+	if status < 400 && quiet(route) {
 		level = slog.LevelDebug
 	}
 	s.log.LogAttrs(r.Context(), level, "http request",
@@ -256,23 +281,38 @@ func (s *Server) observe(r *http.Request, rec *statusRecorder, d time.Duration) 
 
 // incomingRequestID keeps a caller's X-Request-Id when it is short and
 // plain (so it cannot forge log lines), and otherwise makes a new one.
-func incomingRequestID(id string) string {
-	if id != "" && len(id) <= 64 {
-		ok := true
-		for i := 0; i < len(id); i++ {
-			c := id[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-				ok = false
-				break
-			}
-		}
-		if ok {
+func incomingRequestID(values []string) string {
+	if len(values) > 0 {
+		if id := values[0]; id != "" && len(id) <= 64 && plainID(id) {
 			return id
 		}
 	}
-	var b [12]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return newRequestID()
+}
+
+// plainID reports whether id holds only letters, digits, '-', '_' and '.'.
+func plainID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID returns 96 random bits in hex. A request id must be unique,
+// not secret, so it comes from math/rand/v2's generator, which the runtime
+// seeds from the system's entropy and keeps per thread: crypto/rand showed
+// in forward-auth's profile under load. Random rather than a counter, so
+// that ids do not tell outsiders how busy the server is.
+func newRequestID() string {
+	var raw [12]byte
+	binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(raw[8:], rand.Uint32())
+	var id [24]byte
+	hex.Encode(id[:], raw[:])
+	return string(id[:])
 }
 
 // statusRecorder remembers the status a handler sent, for the access log,

@@ -118,6 +118,9 @@ func TestRoutingErrorsAreJSON(t *testing.T) {
 			if w.Header().Get("X-Request-Id") == "" {
 				t.Error("no X-Request-Id")
 			}
+			if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+			}
 		})
 	}
 }
@@ -395,6 +398,17 @@ func TestRequestID(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unique", func(t *testing.T) {
+		t.Parallel()
+		seen := map[string]bool{}
+		for range 10000 {
+			id := newRequestID()
+			if seen[id] {
+				t.Fatalf("request id %s given twice", id)
+			}
+			seen[id] = true
+		}
+	})
 }
 
 func TestDevRoutes(t *testing.T) {

@@ -297,14 +297,6 @@ type userInfoResponse struct {
 	UserInfo json.RawMessage `json:"user_info"`
 }
 
-type forwardAuthResponse struct {
-	UserID    string    `json:"user_id"`
-	AppID     string    `json:"appid"`
-	OpenID    string    `json:"openid"`
-	UnionID   string    `json:"unionid,omitempty"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
 type accessTokenResponse struct {
 	AccessToken string    `json:"access_token"`
 	ExpiresAt   time.Time `json:"expires_at"`
