@@ -1,5 +1,11 @@
 # scripts/lib.sh: shell helpers shared by scripts/test and scripts/test-sdk.
-# Source it; it defines functions only.
+# Source it; it defines functions and pins the Go toolchain.
+
+# go.mod names Go 1.27.3. Under GOTOOLCHAIN=local an older go command
+# refuses that go.mod instead of fetching the release; naming the version
+# makes every go command these scripts run take it (from the module proxy,
+# once per machine).
+export GOTOOLCHAIN=go1.27.3
 
 # apt_install installs Debian packages without questions, refreshing the
 # package lists first (a fresh machine has none). It needs root.
