@@ -18,7 +18,7 @@ const (
 	DefaultIdleTimeout      = 7 * 24 * time.Hour
 	DefaultAbsoluteLifetime = 30 * 24 * time.Hour
 	DefaultTouchInterval    = time.Minute
-	DefaultCodeReuseWindow  = 60 * time.Second
+	DefaultCodeReuseWindow  = 10 * time.Second
 	DefaultDecryptMaxAge    = time.Hour
 	DefaultSweepInterval    = 10 * time.Minute
 	DefaultCacheSize        = 100_000
@@ -77,7 +77,7 @@ func newService(cfg Config) (*Service, error) {
 		avatarPerUser:     newLimiter(limitOrDefault(cfg.Limits.AvatarPerUser, DefaultAvatarPerUser)),
 		decodes:           make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 
-		codes:      newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow)),
+		codes:      newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow), cfg.Keys.Seal, cfg.Keys.Open),
 		unfinished: newUnfinishedRegistrations(),
 
 		log:     cfg.Logger,
@@ -158,7 +158,6 @@ func (c Config) Validate() error {
 		{"IdleTimeout", c.IdleTimeout},
 		{"AbsoluteLifetime", c.AbsoluteLifetime},
 		{"TouchInterval", c.TouchInterval},
-		{"CodeReuseWindow", c.CodeReuseWindow},
 	} {
 		if d.d < 0 {
 			return bad(d.setting, "%v is negative", d.d)

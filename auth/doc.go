@@ -20,12 +20,20 @@
 // # Codes are exchanged at most once
 //
 // Double taps, client retries and concurrent requests with one code are why
-// other servers see 40163 ("code been used"). Here requests with a code
-// whose exchange is in flight share it, and for CodeReuseWindow (60 s)
-// after it succeeded they reuse its answer; each still gets its own session
-// and token. A failed exchange is forgotten (WeChat may have been busy; the
-// code may still be good); a code past its window is refused as
-// invalid_code without asking WeChat.
+// other servers see 40163 ("code been used"). Here requests of one client
+// (the same address and User-Agent) with a code whose exchange is in flight
+// share it, and for CodeReuseWindow (10 s) after it succeeded they reuse
+// its answer; each still gets its own session and token. A failed exchange
+// is forgotten (WeChat may have been busy; the code may still be good); a
+// code past its window is refused as invalid_code without asking WeChat.
+//
+// The threat the sharing opens is replay: whoever sees a used code (in a
+// proxy's access log, a captured request, over a shoulder) could trade it
+// for a session of its user while the window is open. So an exchange is
+// never shared with another client, in flight or after, and the window is
+// short: double taps and retries follow within a second or two. The record
+// of an exchange keeps the code and the client only as hashes and the
+// session_key sealed with the keyring, so it can live in a shared store.
 //
 // # Verification and revocation
 //

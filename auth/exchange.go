@@ -4,15 +4,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
-// errCodeUsed means a code was exchanged earlier and its reuse window has
-// passed: WeChat would answer 40163, so it is not asked.
-var errCodeUsed = errors.New("auth: code already exchanged and its reuse window has passed")
+// errCodeUsed means a code was exchanged earlier and may not be shared
+// with this request (its reuse window has passed, or another client sent
+// it): WeChat would answer 40163, so it is not asked.
+var errCodeUsed = errors.New("auth: code already exchanged and not shareable with this request")
 
 // exchanges makes sure a wx.login code reaches WeChat at most once. Double
 // taps, client retries and concurrent requests with one code are the usual
@@ -21,10 +24,23 @@ var errCodeUsed = errors.New("auth: code already exchanged and its reuse window 
 // reuse its answer. After that the code is remembered (by its hash only)
 // until WeChat itself would have expired it, so a late replay is refused
 // without a call.
+//
+// An exchange is shared only with the client that started it (the same
+// address and User-Agent). Double taps and retries come from one phone; a
+// code seen by someone else (a proxy's log, a shoulder, a leaked request)
+// must not mint that user a session for whoever replays it, so any other
+// client gets errCodeUsed even while the exchange is in flight.
+//
+// The record holds nothing a copy of it would give away: the code only as
+// its hash, the client only as a hash, and the session_key sealed with the
+// keyring, so that it can move to a shared store unchanged.
 type exchanges struct {
 	window   time.Duration // how long a successful answer is shared
 	remember time.Duration // how long a used code is refused without asking WeChat
 	timeout  time.Duration // bound of one exchange, detached from the first requester
+	seal     func([]byte) []byte
+	open     func([]byte) ([]byte, error)
+	onWait   func() // tests: called when a request starts waiting on an exchange in flight
 
 	mu        sync.Mutex
 	m         map[exchangeKey]*exchange
@@ -38,21 +54,33 @@ type exchangeKey struct {
 }
 
 type exchange struct {
-	done chan struct{} // closed when the call returned
-	// Set before done is closed; sess is cleared when the window passes so
-	// the session_key does not stay in memory longer than it is useful.
-	sess wechat.Session
-	ok   bool
-	err  error
-	at   time.Time // when the call returned
+	client [sha256.Size]byte // hash of the address and User-Agent that started it
+	done   chan struct{}     // closed when the call returned
+	// Set before done is closed; sess and sealedKey are cleared when the
+	// window passes so the session_key does not stay longer than it is
+	// useful. sess never holds the session_key: sealedKey does.
+	sess      wechat.Session
+	sealedKey []byte
+	ok        bool
+	err       error
+	at        time.Time // when the call returned
+}
+
+// clientKey identifies the requester an exchange may be shared with.
+func clientKey(c Client) [sha256.Size]byte {
+	return sha256.Sum256([]byte(c.IP + "\x00" + c.UserAgent))
 }
 
 // codeLifetime is how long WeChat accepts a code (WECHAT.md).
 const codeLifetime = 5 * time.Minute
 
-func newExchanges(window time.Duration) *exchanges {
+// newExchanges returns exchanges sharing a successful answer for window (0:
+// only while in flight), sealing the session_keys it keeps with seal.
+func newExchanges(window time.Duration, seal func([]byte) []byte, open func([]byte) ([]byte, error)) *exchanges {
 	return &exchanges{
-		window:   window,
+		window:   max(window, 0),
+		seal:     seal,
+		open:     open,
 		remember: max(window, codeLifetime) + time.Minute,
 		timeout:  30 * time.Second,
 		m:        make(map[exchangeKey]*exchange),
@@ -61,17 +89,25 @@ func newExchanges(window time.Duration) *exchanges {
 
 // do returns the answer of exchanging code for appid, calling call at most
 // once per code. shared reports whether the answer came from an exchange
-// that another request started or that finished earlier.
-func (x *exchanges) do(ctx context.Context, appid, code string, now func() time.Time,
+// that another request of the same client started or that finished
+// earlier.
+func (x *exchanges) do(ctx context.Context, appid, code string, c Client, now func() time.Time,
 	call func(context.Context) (*wechat.Session, error)) (sess wechat.Session, shared bool, err error) {
 	k := exchangeKey{appid: appid, code: sha256.Sum256([]byte(code))}
+	who := clientKey(c)
+	late := false // whether this request came after the exchange returned
+	var waiting func()
 	x.mu.Lock()
 	if t := now(); t.Sub(x.lastSweep) >= time.Minute {
 		x.sweepLocked(t)
 	}
 	e := x.m[k]
+	if e != nil && e.client != who {
+		x.mu.Unlock()
+		return wechat.Session{}, true, errCodeUsed
+	}
 	if e == nil {
-		e = &exchange{done: make(chan struct{})}
+		e = &exchange{client: who, done: make(chan struct{})}
 		x.m[k] = e
 		// The call runs on its own goroutine with a context detached from
 		// this request's cancellation: if the first requester gives up, the
@@ -80,8 +116,17 @@ func (x *exchanges) do(ctx context.Context, appid, code string, now func() time.
 		go x.run(context.WithoutCancel(ctx), k, e, now, call)
 	} else {
 		shared = true
+		select {
+		case <-e.done:
+			late = true
+		default: // in flight: waiting for it is sharing, whatever the window
+			waiting = x.onWait
+		}
 	}
 	x.mu.Unlock()
+	if waiting != nil {
+		waiting()
+	}
 
 	select {
 	case <-e.done:
@@ -93,11 +138,17 @@ func (x *exchanges) do(ctx context.Context, appid, code string, now func() time.
 	switch {
 	case e.err != nil:
 		return wechat.Session{}, shared, e.err
-	case !e.ok || now().Sub(e.at) >= x.window:
-		e.ok, e.sess = false, wechat.Session{}
+	case !e.ok || (late && now().Sub(e.at) >= x.window):
+		e.ok, e.sess, e.sealedKey = false, wechat.Session{}, nil
 		return wechat.Session{}, shared, errCodeUsed
 	}
-	return e.sess, shared, nil
+	key, err := x.open(e.sealedKey)
+	if err != nil {
+		return wechat.Session{}, shared, fmt.Errorf("auth: opening a shared exchange's session_key: %w", err)
+	}
+	sess = e.sess
+	sess.SessionKey = wxlogin.Secret(key)
+	return sess, shared, nil
 }
 
 func (x *exchanges) run(ctx context.Context, k exchangeKey, e *exchange, now func() time.Time,
@@ -119,7 +170,9 @@ func (x *exchanges) run(ctx context.Context, k exchangeKey, e *exchange, now fun
 			delete(x.m, k)
 		}
 	} else {
+		e.sealedKey = x.seal([]byte(s.SessionKey.Reveal()))
 		e.sess, e.ok = *s, true
+		e.sess.SessionKey = ""
 	}
 	x.mu.Unlock()
 	close(e.done)
@@ -145,7 +198,7 @@ func (x *exchanges) sweepLocked(now time.Time) {
 		if age >= x.remember {
 			delete(x.m, k)
 		} else if age >= x.window {
-			e.ok, e.sess = false, wechat.Session{}
+			e.ok, e.sess, e.sealedKey = false, wechat.Session{}, nil
 		}
 	}
 }

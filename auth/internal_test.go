@@ -1,14 +1,18 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -43,7 +47,7 @@ func TestLimiterEvictsIdleBuckets(t *testing.T) {
 
 func TestExchangeSurvivesLeaderLeaving(t *testing.T) {
 	t.Parallel()
-	x := newExchanges(time.Minute)
+	x := newTestExchanges(time.Minute)
 	now := func() time.Time { return t0 }
 	entered, release := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
@@ -60,7 +64,7 @@ func TestExchangeSurvivesLeaderLeaving(t *testing.T) {
 	leaderCtx, cancel := context.WithCancel(t.Context())
 	leaderDone := make(chan error)
 	go func() {
-		_, _, err := x.do(leaderCtx, "app", "code", now, call)
+		_, _, err := x.do(leaderCtx, "app", "code", phone, now, call)
 		leaderDone <- err
 	}()
 	<-entered // the exchange is in flight
@@ -70,7 +74,7 @@ func TestExchangeSurvivesLeaderLeaving(t *testing.T) {
 	}
 	followerDone := make(chan wechat.Session)
 	go func() {
-		s, shared, err := x.do(t.Context(), "app", "code", now, call)
+		s, shared, err := x.do(t.Context(), "app", "code", phone, now, call)
 		if err != nil || !shared {
 			t.Errorf("follower: shared=%v err=%v", shared, err)
 		}
@@ -87,25 +91,25 @@ func TestExchangeSurvivesLeaderLeaving(t *testing.T) {
 
 func TestExchangeForgetsKeysAndCodes(t *testing.T) {
 	t.Parallel()
-	x := newExchanges(time.Minute)
+	x := newTestExchanges(time.Minute)
 	clock := t0
 	now := func() time.Time { return clock }
 	ok := func(context.Context) (*wechat.Session, error) {
 		return &wechat.Session{OpenID: "o1", SessionKey: "k"}, nil
 	}
-	if _, _, err := x.do(t.Context(), "app", "code", now, ok); err != nil {
+	if _, _, err := x.do(t.Context(), "app", "code", phone, now, ok); err != nil {
 		t.Fatal(err)
 	}
 	clock = t0.Add(time.Minute)
 	x.sweep(clock)
 	x.mu.Lock()
 	for _, e := range x.m {
-		if e.sess.SessionKey != "" {
+		if e.sess.SessionKey != "" || e.sealedKey != nil {
 			t.Error("session_key kept in memory past the reuse window")
 		}
 	}
 	x.mu.Unlock()
-	if _, _, err := x.do(t.Context(), "app", "code", now, ok); !errors.Is(err, errCodeUsed) {
+	if _, _, err := x.do(t.Context(), "app", "code", phone, now, ok); !errors.Is(err, errCodeUsed) {
 		t.Errorf("reuse after the window: %v, want errCodeUsed", err)
 	}
 	clock = t0.Add(codeLifetime + 2*time.Minute)
@@ -138,7 +142,7 @@ func TestExchangeReuseWindow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			x := newExchanges(time.Minute)
+			x := newTestExchanges(time.Minute)
 			clock := t0
 			now := func() time.Time { return clock }
 			var calls atomic.Int32
@@ -146,7 +150,7 @@ func TestExchangeReuseWindow(t *testing.T) {
 				calls.Add(1)
 				return &wechat.Session{OpenID: "o1", SessionKey: "k"}, nil
 			}
-			if _, _, err := x.do(t.Context(), "app", "code", now, call); err != nil {
+			if _, _, err := x.do(t.Context(), "app", "code", phone, now, call); err != nil {
 				t.Fatal(err)
 			}
 			// A sweep one second before the reuse resets the sweep timer,
@@ -155,7 +159,7 @@ func TestExchangeReuseWindow(t *testing.T) {
 				x.sweep(t0.Add(tt.after - time.Second))
 			}
 			clock = t0.Add(tt.after)
-			s, _, err := x.do(t.Context(), tt.appid, "code", now, call)
+			s, _, err := x.do(t.Context(), tt.appid, "code", phone, now, call)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("second request: %v, want %v", err, tt.wantErr)
 			}
@@ -296,5 +300,102 @@ func TestLimitOrDefault(t *testing.T) {
 		if got := limitOrDefault(tt.in, def); got != tt.want {
 			t.Errorf("%s: limitOrDefault(%+v) = %+v, want %+v", tt.name, tt.in, got, tt.want)
 		}
+	}
+}
+
+// phone is the client of the exchange tests' requests.
+var phone = Client{IP: "192.0.2.7", UserAgent: "WeChat/8.0 MiniProgramEnv"}
+
+func newTestExchanges(window time.Duration) *exchanges {
+	k, err := keyring.New(keyring.Key{ID: "t", Secret: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		panic(err)
+	}
+	return newExchanges(window, k.Seal, k.Open)
+}
+
+// TestExchangeSameClientOnly checks that an exchange, in flight or after
+// it, is shared only with the client that started it: a replay of a seen
+// code by anyone else must not mint another session for its user.
+func TestExchangeSameClientOnly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		second  Client
+		inFight bool // the second request arrives while the exchange is in flight
+		window  time.Duration
+		after   time.Duration
+		wantErr error
+	}{
+		{"same client after", phone, false, 10 * time.Second, time.Second, nil},
+		{"same client in flight", phone, true, 10 * time.Second, 0, nil},
+		{"same client in flight, window 0", phone, true, 0, 0, nil},
+		{"same client after, window 0", phone, false, 0, 0, errCodeUsed},
+		{"other address after", Client{IP: "198.51.100.1", UserAgent: phone.UserAgent}, false, 10 * time.Second, time.Second, errCodeUsed},
+		{"other User-Agent after", Client{IP: phone.IP, UserAgent: "curl/8"}, false, 10 * time.Second, time.Second, errCodeUsed},
+		{"other client in flight", Client{IP: "198.51.100.1"}, true, 10 * time.Second, 0, errCodeUsed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			x := newTestExchanges(tt.window)
+			clock := t0
+			var mu sync.Mutex
+			now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+			var calls atomic.Int32
+			entered, release := make(chan struct{}), make(chan struct{})
+			call := func(context.Context) (*wechat.Session, error) {
+				calls.Add(1)
+				close(entered)
+				<-release
+				return &wechat.Session{OpenID: "o1", SessionKey: "a2V5"}, nil
+			}
+			first := make(chan error, 1)
+			go func() {
+				s, _, err := x.do(t.Context(), "app", "code", phone, now, call)
+				if err == nil && s.SessionKey != "a2V5" {
+					err = fmt.Errorf("first request got session_key %q", s.SessionKey.Reveal())
+				}
+				first <- err
+			}()
+			<-entered
+			if !tt.inFight {
+				close(release)
+				if err := <-first; err != nil {
+					t.Fatal(err)
+				}
+				mu.Lock()
+				clock = clock.Add(tt.after)
+				mu.Unlock()
+			} else {
+				// Release the exchange once the second request waits on it.
+				x.onWait = func() { close(release) }
+			}
+			s, shared, err := x.do(t.Context(), "app", "code", tt.second, now, call)
+			if tt.inFight && err != nil {
+				close(release) // turned away without waiting
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("second request: %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && (!shared || s.OpenID != "o1" || s.SessionKey != "a2V5") {
+				t.Errorf("second request: shared=%v session %q key %q", shared, s.OpenID, s.SessionKey.Reveal())
+			}
+			if tt.inFight {
+				if err := <-first; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("%d calls to WeChat, want 1", n)
+			}
+			x.mu.Lock()
+			for _, e := range x.m {
+				if e.sess.SessionKey != "" {
+					t.Error("the exchange record holds the session_key in clear")
+				}
+			}
+			x.mu.Unlock()
+		})
 	}
 }

@@ -37,7 +37,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, rateLimited("too many logins to this mini program", wait)
 	}
 
-	ws, shared, err := s.exchange(ctx, app, code)
+	ws, shared, err := s.exchange(ctx, app, code, c)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -125,8 +125,8 @@ func checkCode(name, code string) error {
 
 // exchange trades a wx.login code for WeChat's session at most once per
 // code (see exchanges) and maps WeChat's failures to application errors.
-func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string) (wechat.Session, bool, error) {
-	ws, shared, err := s.codes.do(ctx, app.AppID, code, s.now, func(ctx context.Context) (*wechat.Session, error) {
+func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c Client) (wechat.Session, bool, error) {
+	ws, shared, err := s.codes.do(ctx, app.AppID, code, c, s.now, func(ctx context.Context) (*wechat.Session, error) {
 		return s.wechat.Code2Session(ctx, app, code)
 	})
 	switch {

@@ -138,14 +138,22 @@ func TestLoginCodeReuse(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	code := e.code(app1, "alice")
-	first, err := e.svc.Login(ctx, app1, code, auth.Client{})
+	phone := auth.Client{IP: "192.0.2.7", UserAgent: "WeChat/8.0"}
+	first, err := e.svc.Login(ctx, app1, code, phone)
 	if err != nil {
 		t.Fatal(err)
 	}
 
+	// Anyone else replaying the code gets nothing, inside the window too:
+	// another address, or the same address with another User-Agent.
+	for _, other := range []auth.Client{{IP: "198.51.100.9", UserAgent: phone.UserAgent}, {IP: phone.IP, UserAgent: "curl/8"}} {
+		_, err := e.svc.Login(ctx, app1, code, other)
+		wantCode(t, err, wxlogin.EInvalidCode)
+	}
+
 	// A double tap inside the window: same user, a session of its own.
-	e.clock.Advance(59 * time.Second)
-	again, err := e.svc.Login(ctx, app1, code, auth.Client{})
+	e.clock.Advance(auth.DefaultCodeReuseWindow - time.Second)
+	again, err := e.svc.Login(ctx, app1, code, phone)
 	if err != nil {
 		t.Fatalf("same code inside the window: %v", err)
 	}
@@ -161,7 +169,25 @@ func TestLoginCodeReuse(t *testing.T) {
 
 	// After the window the code is spent, and WeChat is not asked again.
 	e.clock.Advance(2 * time.Second)
-	_, err = e.svc.Login(ctx, app1, code, auth.Client{})
+	_, err = e.svc.Login(ctx, app1, code, phone)
+	wantCode(t, err, wxlogin.EInvalidCode)
+	if n := e.calls(emulator.APIJSCode2Session); n != 1 {
+		t.Errorf("jscode2session calls = %d, want 1", n)
+	}
+}
+
+// TestLoginNoReuseWindow checks that a negative CodeReuseWindow (the YAML
+// file's code_reuse_window: 0) shares an exchange only while it is in
+// flight: a same-client retry after it is answered invalid_code.
+func TestLoginNoReuseWindow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(_ *env, c *auth.Config) { c.CodeReuseWindow = -1 })
+	ctx := t.Context()
+	code := e.code(app1, "alice")
+	if _, err := e.svc.Login(ctx, app1, code, auth.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Login(ctx, app1, code, auth.Client{})
 	wantCode(t, err, wxlogin.EInvalidCode)
 	if n := e.calls(emulator.APIJSCode2Session); n != 1 {
 		t.Errorf("jscode2session calls = %d, want 1", n)

@@ -39,7 +39,7 @@ type Config struct {
 	IdleTimeout      time.Duration // default 7 days
 	AbsoluteLifetime time.Duration // default 30 days
 	TouchInterval    time.Duration // least time between two writes of last_seen; default 1 minute; shorter than IdleTimeout
-	CodeReuseWindow  time.Duration // how long a code's exchange is shared after success; default 60s
+	CodeReuseWindow  time.Duration // how long a code's exchange is shared with the same client after success; default 10s; negative: only while in flight
 	DecryptMaxAge    time.Duration // watermark freshness window; default 1h; negative disables
 
 	Limits Limits

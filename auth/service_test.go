@@ -80,7 +80,6 @@ func TestConfigValidate(t *testing.T) {
 		{"touch longer than default idle", func(c *auth.Config) { c.TouchInterval = 8 * 24 * time.Hour }, "TouchInterval"},
 		{"negative touch", func(c *auth.Config) { c.TouchInterval = -time.Second }, "TouchInterval"},
 		{"negative absolute", func(c *auth.Config) { c.AbsoluteLifetime = -time.Second }, "AbsoluteLifetime"},
-		{"negative reuse window", func(c *auth.Config) { c.CodeReuseWindow = -time.Second }, "CodeReuseWindow"},
 		{"NaN rate", func(c *auth.Config) { c.Limits.LoginPerApp.Rate = math.NaN() }, "Limits.LoginPerApp.Rate"},
 		{"infinite rate", func(c *auth.Config) { c.Limits.DecryptPerSession.Rate = math.Inf(1) }, "Limits.DecryptPerSession.Rate"},
 		{"negative burst with a rate", func(c *auth.Config) { c.Limits.LoginPerIP = auth.Limit{Rate: 1, Burst: -1} }, "Limits.LoginPerIP.Burst"},

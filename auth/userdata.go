@@ -173,7 +173,10 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 		return app, "", err
 	}
 	if loginCode != "" {
-		ws, _, err := s.exchange(ctx, app, loginCode)
+		// The requester here is the session (these calls carry no client
+		// address): a retry of this call on the same session shares the
+		// exchange, anyone else's use of the code does not.
+		ws, _, err := s.exchange(ctx, app, loginCode, Client{IP: "session " + p.SessionID})
 		if err != nil {
 			return app, "", err
 		}

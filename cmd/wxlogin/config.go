@@ -27,20 +27,21 @@ import (
 // from flags or the YAML itself, so they stay out of shell history, process
 // lists and config repositories.
 type config struct {
-	Addr           string         `yaml:"addr"`
-	Store          string         `yaml:"store"`
-	Data           string         `yaml:"data"`
-	WeChatBaseURL  string         `yaml:"wechat_base_url"`
-	Apps           []appConfig    `yaml:"apps"`
-	Sessions       sessionsConfig `yaml:"sessions"`
-	DecryptMaxAge  duration       `yaml:"decrypt_max_age"`
-	MaxAvatarBytes int64          `yaml:"max_avatar_bytes"`
-	Limits         limitsConfig   `yaml:"limits"`
-	TrustedProxy   []string       `yaml:"trusted_proxies"`
-	Shutdown       duration       `yaml:"shutdown_timeout"`
-	LogLevel       string         `yaml:"log_level"`
-	LogFormat      string         `yaml:"log_format"`
-	Metrics        bool           `yaml:"metrics"`
+	Addr            string         `yaml:"addr"`
+	Store           string         `yaml:"store"`
+	Data            string         `yaml:"data"`
+	WeChatBaseURL   string         `yaml:"wechat_base_url"`
+	Apps            []appConfig    `yaml:"apps"`
+	Sessions        sessionsConfig `yaml:"sessions"`
+	DecryptMaxAge   duration       `yaml:"decrypt_max_age"`
+	CodeReuseWindow duration       `yaml:"code_reuse_window"`
+	MaxAvatarBytes  int64          `yaml:"max_avatar_bytes"`
+	Limits          limitsConfig   `yaml:"limits"`
+	TrustedProxy    []string       `yaml:"trusted_proxies"`
+	Shutdown        duration       `yaml:"shutdown_timeout"`
+	LogLevel        string         `yaml:"log_level"`
+	LogFormat       string         `yaml:"log_format"`
+	Metrics         bool           `yaml:"metrics"`
 
 	MasterKeyFile  string `yaml:"master_key_file"`
 	AdminTokenFile string `yaml:"admin_token_file"`
@@ -93,8 +94,11 @@ func defaultConfig() config {
 		Store:         "sqlite:///var/lib/wxlogin/wxlogin.db",
 		WeChatBaseURL: "https://api.weixin.qq.com",
 		Shutdown:      duration(10 * time.Second),
-		LogLevel:      "info",
-		LogFormat:     "json",
+		// Set here rather than left zero, because 0 in the file means
+		// "share an exchange only while it is in flight".
+		CodeReuseWindow: duration(auth.DefaultCodeReuseWindow),
+		LogLevel:        "info",
+		LogFormat:       "json",
 	}
 }
 
@@ -181,6 +185,7 @@ func (c *config) applyEnv(getenv func(string) string) error {
 		"WXLOGIN_ABSOLUTE_LIFETIME": &c.Sessions.AbsoluteLifetime,
 		"WXLOGIN_TOUCH_INTERVAL":    &c.Sessions.TouchInterval,
 		"WXLOGIN_DECRYPT_MAX_AGE":   &c.DecryptMaxAge,
+		"WXLOGIN_CODE_REUSE_WINDOW": &c.CodeReuseWindow,
 		"WXLOGIN_SHUTDOWN_TIMEOUT":  &c.Shutdown,
 	} {
 		if err := dur(name, dst); err != nil {
@@ -286,6 +291,9 @@ func (c *config) resolve(getenv func(string) string) error {
 	if c.Shutdown < 0 {
 		return errors.New("shutdown_timeout: must not be negative")
 	}
+	if c.CodeReuseWindow < 0 {
+		return errors.New("code_reuse_window: must not be negative (0 shares a code's exchange only while it is in flight)")
+	}
 	// The service's own settings are checked by auth, the one place that
 	// knows their rules, before anything is opened or written.
 	return yamlError(c.authConfig().Validate())
@@ -301,9 +309,19 @@ func (c *config) authConfig() auth.Config {
 		AbsoluteLifetime: time.Duration(c.Sessions.AbsoluteLifetime),
 		TouchInterval:    time.Duration(c.Sessions.TouchInterval),
 		DecryptMaxAge:    time.Duration(c.DecryptMaxAge),
+		CodeReuseWindow:  reuseWindow(time.Duration(c.CodeReuseWindow)),
 		Limits:           c.limits(),
 		MaxAvatarBytes:   c.MaxAvatarBytes,
 	}
+}
+
+// reuseWindow turns the file's code_reuse_window into auth's setting, where
+// zero means the default and a negative window means none.
+func reuseWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // yamlKeys names auth's settings (auth.ConfigError.Setting) as the YAML
@@ -314,6 +332,7 @@ var yamlKeys = map[string]string{
 	"AbsoluteLifetime":         "sessions.absolute_lifetime",
 	"TouchInterval":            "sessions.touch_interval",
 	"DecryptMaxAge":            "decrypt_max_age",
+	"CodeReuseWindow":          "code_reuse_window",
 	"MaxAvatarBytes":           "max_avatar_bytes",
 	"Limits.LoginPerIP":        "limits.login_per_ip",
 	"Limits.LoginPerApp":       "limits.login_per_app",

@@ -53,6 +53,33 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestCodeReuseWindowSetting checks code_reuse_window's three forms: left
+// out it is auth's default, 0 is "in flight only" (a negative window for
+// auth, whose zero means the default), and a duration is kept.
+func TestCodeReuseWindowSetting(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env  string // "" leaves the variable unset
+		want time.Duration
+	}{
+		{"", auth.DefaultCodeReuseWindow},
+		{"0s", -1},
+		{"3s", 3 * time.Second},
+	} {
+		env := validEnv()
+		if tt.env != "" {
+			env["WXLOGIN_CODE_REUSE_WINDOW"] = tt.env
+		}
+		c, err := loadConfig("", envOf(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.authConfig().CodeReuseWindow; got != tt.want {
+			t.Errorf("WXLOGIN_CODE_REUSE_WINDOW=%q: auth's CodeReuseWindow = %v, want %v", tt.env, got, tt.want)
+		}
+	}
+}
+
 func TestLoadConfigFromFileWithSecretFiles(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -126,6 +153,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"negative shutdown timeout", func(e map[string]string) { e["WXLOGIN_SHUTDOWN_TIMEOUT"] = "-1s" }, "shutdown_timeout"},
 		{"avatar bytes not a number", func(e map[string]string) { e["WXLOGIN_MAX_AVATAR_BYTES"] = "2MB" }, "WXLOGIN_MAX_AVATAR_BYTES"},
 		{"negative avatar bytes", func(e map[string]string) { e["WXLOGIN_MAX_AVATAR_BYTES"] = "-1" }, "max_avatar_bytes"},
+		{"negative code reuse window", func(e map[string]string) { e["WXLOGIN_CODE_REUSE_WINDOW"] = "-1s" }, "code_reuse_window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
