@@ -57,14 +57,15 @@
 // back into the cache after the Logout had cleared it, and the logged-out
 // token would live on.
 //
-// Erasure relies on the store: a store that keeps users and sessions
-// refuses a session of a missing user and deletes a user's sessions with
-// the user, atomically (the storetest contract). So a login that found the
-// user just before an erasure either stored its session before the
-// deletion (and it goes with the user) or fails with invalid_code, and no
-// session of an erased user survives. A session store apart from the user
-// store could not promise this; auth would then have to close the race
-// itself.
+// Erasure needs no store-side cascade, so users and sessions may live in
+// different stores: auth deletes the user first, then the user's sessions,
+// and a login checks that its user still exists after storing its session.
+// A login whose check comes after the user's deletion deletes its own
+// session and fails with invalid_code (the token was never handed out); a
+// login whose check came before stored its session before the deletion of
+// the user, hence before the deletion of the sessions, which takes it. So
+// no session of an erased user survives. (A store keeping both refuses a
+// session of a missing user as well, which only makes the check redundant.)
 //
 // Many instances: each instance caches on its own, so a revocation must
 // reach them all. Config.Revocations is told of every revocation before the

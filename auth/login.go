@@ -71,10 +71,27 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UserAgent:        clip(c.UserAgent, maxUserAgentLen),
 		IP:               clip(c.IP, maxIPLen),
 	}
-	if err := s.sessions.CreateSession(ctx, sess); errors.Is(err, wxlogin.ErrNotFound) {
-		// The user was erased after EnsureUser found or registered it: the
-		// store refuses a session of a missing user. invalid_code makes
-		// clients log in again, which registers a new user.
+	err = s.sessions.CreateSession(ctx, sess)
+	if err == nil {
+		// The user may have been erased after EnsureUser found it, and a
+		// session store apart from the users cannot refuse the session.
+		// Erasure deletes the user before its sessions, so once the user
+		// is seen here the erasure, if any, has yet to delete the
+		// sessions and will take this one too.
+		if _, uerr := s.users.User(ctx, user.ID); uerr != nil {
+			// The token is never handed out, so a session this fails to
+			// delete cannot be used; the sweep removes it once expired.
+			if derr := s.sessions.DeleteSession(ctx, sess.ID); derr != nil {
+				s.log.WarnContext(ctx, "auth: deleting the session of a login whose user check failed", "session_id", sess.ID, "err", derr)
+			}
+			err = uerr
+		}
+	}
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		// The user was erased after EnsureUser found or registered it (the
+		// store refused the session of a missing user, or the check above
+		// found it gone). invalid_code makes clients log in again, which
+		// registers a new user.
 		s.log.InfoContext(ctx, "auth: login lost the race with an erasure of its user", "appid", app.AppID, "user_id", user.ID)
 		return LoginResult{}, wxlogin.Wrap(err, wxlogin.EInvalidCode, "the user was erased while this login was under way; call wx.login and log in again")
 	} else if err != nil {

@@ -215,16 +215,19 @@ func (s *Service) avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 	return b, nil
 }
 
-// erase deletes a user and everything of theirs: the avatar, then the user
-// together with its sessions, then the cached sessions. The store deletes a
-// user's sessions with the user in one atomic step (the storetest contract
-// of a store that keeps both): a login that found the user just before
-// cannot store a session that outlives it, and a session created while the
-// avatar was being deleted goes with the user. Only then are the cache
+// erase deletes a user and everything of theirs: the avatar, then the user,
+// then the user's sessions, then the cached sessions. It relies on no
+// store-side cascade, since users and sessions may live in different
+// stores. The order closes the race with a login of the same user: a login
+// stores its session and then checks that its user still exists (see
+// login). Either that check comes after DeleteUser, and the login deletes
+// its own session and fails, or it came before, and so did the session,
+// which DeleteUserSessions below then takes. Only then are the cache
 // entries forgotten, which also fences off a Verify that read one of the
-// sessions before the deletion (see verifyCache). Until the user is
+// sessions before the deletion (see verifyCache). Until the sessions are
 // deleted nothing is revoked, so a failed erasure can be retried with the
-// same token. A later login of the same openid registers a new user.
+// same token (a missing user is not an error here). A later login of the
+// same openid registers a new user.
 func (s *Service) erase(ctx context.Context, userID string) error {
 	u, err := s.users.User(ctx, userID)
 	if err != nil && !errors.Is(err, wxlogin.ErrNotFound) {
@@ -236,6 +239,9 @@ func (s *Service) erase(ctx context.Context, userID string) error {
 		}
 	}
 	if err := s.users.DeleteUser(ctx, userID); err != nil {
+		return storeErr(err)
+	}
+	if _, err := s.sessions.DeleteUserSessions(ctx, userID); err != nil {
 		return storeErr(err)
 	}
 	if err := s.forget(ctx, Revocation{UserID: userID}); err != nil {
