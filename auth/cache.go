@@ -140,6 +140,16 @@ func (c *verifyCache) forgetUser(userID string) {
 	c.mu.Unlock()
 }
 
+// forgetAll empties the cache and fences off concurrent adds.
+func (c *verifyCache) forgetAll() {
+	c.mu.Lock()
+	c.bumpLocked()
+	clear(c.byHash)
+	clear(c.bySession)
+	clear(c.byUser)
+	c.mu.Unlock()
+}
+
 func (c *verifyCache) bumpLocked() { c.gen.Add(1) }
 
 func (c *verifyCache) removeLocked(e *entry) {

@@ -37,21 +37,6 @@ var (
 	DefaultAvatarPerUser = Limit{Rate: 0.1, Burst: 10}
 )
 
-// Revocations carries revocations between the instances of a scaled-out
-// server (for example over Redis pub/sub). Publish is called after the
-// store forgot the sessions and before the revoking call returns; every
-// instance that receives one calls Service.Forget with it.
-type Revocations interface {
-	Publish(ctx context.Context, r Revocation) error
-}
-
-// Revocation names what a revocation ended: one session (SessionID) or
-// every session of a user (UserID).
-type Revocation struct {
-	SessionID string `json:"session_id,omitempty"`
-	UserID    string `json:"user_id,omitempty"`
-}
-
 func newService(cfg Config) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -112,6 +97,7 @@ func newService(cfg Config) (*Service, error) {
 	}
 	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
 	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
+	s.subscribe()
 	go s.sweepLoop(every)
 	return s, nil
 }

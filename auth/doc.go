@@ -69,14 +69,19 @@
 //
 // Many instances: each instance caches on its own, so a revocation must
 // reach them all. Config.Revocations is told of every revocation before the
-// revoking call returns (a Redis pub/sub channel, say), and each instance
-// that receives one calls Service.Forget, which is exactly what a local
-// revocation does to the local cache, generation bump included. Two
-// backstops bound the damage of a lost message: a cached entry that looks
+// revoking call returns (a Redis pub/sub channel, say), and New subscribes
+// to it: each revocation heard goes to Service.Forget, which is exactly
+// what a local revocation does to the local cache, generation bump
+// included. A subscription can be lost, and what was published meanwhile
+// cannot be known; the bus reports it, and until it reports the
+// subscription live (at first, and again after a loss) the Service empties
+// its cache and verifies every token against the store. Two backstops bound
+// the damage of a message lost all the same: a cached entry that looks
 // expired is rechecked in the store rather than trusted, and the throttled
 // touch doubles as a recheck — a touch of a session that is gone from the
 // store fails the Verify and drops the entry — so no instance accepts a
-// revoked token for longer than TouchInterval.
+// revoked token for longer than TouchInterval. LocalRevocations is the
+// in-process bus; auth/coordtest is the suite every bus passes.
 //
 // # Errors
 //

@@ -61,7 +61,8 @@ type Config struct {
 	CacheSize int
 	// Revocations, when set, is told of every revocation before the call
 	// that revoked returns, so that other instances can drop their cached
-	// entries (see doc.go). Nil for a single instance.
+	// entries, and New subscribes to it to hear theirs (see doc.go). Nil
+	// for a single instance.
 	Revocations Revocations
 
 	Now    func() time.Time // default time.Now
@@ -116,6 +117,11 @@ type Service struct {
 	storeDown   atomic.Bool
 	healthEvery time.Duration
 
+	// busDown is set while the revocation subscription is not live (see
+	// busLive): Verify then neither uses nor fills the cache.
+	busDown atomic.Bool
+	stopBus func()
+
 	now   func() time.Time // UTC, whole microseconds: every time handed out or stored
 	clock func() time.Time // the raw clock, for Verify's deadline checks only
 	log   *slog.Logger
@@ -137,6 +143,9 @@ func (s *Service) Close() error {
 		close(s.stop)
 		s.cancelSweep()
 		<-s.stopped
+		if s.stopBus != nil {
+			s.stopBus()
+		}
 	})
 	return nil
 }

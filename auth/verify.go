@@ -19,7 +19,10 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 	if s.storeDown.Load() {
 		return wxlogin.Principal{}, errStoreDown()
 	}
-	if e := s.cache.get(h); e != nil {
+	// Without a live revocation subscription the cache cannot learn of
+	// other instances' revocations, so the store answers.
+	bypass := s.busDown.Load()
+	if e := s.cachedUnless(bypass, h); e != nil {
 		if now.Before(e.expiresAt) && now.Before(time.Unix(0, e.lastSeen.Load()).Add(s.idle)) {
 			return s.touch(ctx, e, now)
 		}
@@ -43,8 +46,18 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 		return wxlogin.Principal{}, errSessionInvalid()
 	}
 	e := newEntry(&sess)
-	s.cache.add(e, gen)
+	if !bypass {
+		s.cache.add(e, gen)
+	}
 	return s.touch(ctx, e, now)
+}
+
+// cachedUnless returns the cached entry of h, or nil when bypass is set.
+func (s *Service) cachedUnless(bypass bool, h wxlogin.TokenHash) *entry {
+	if bypass {
+		return nil
+	}
+	return s.cache.get(h)
 }
 
 // touch returns the principal of a live entry, writing the sliding renewal

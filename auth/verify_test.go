@@ -421,22 +421,18 @@ func TestVerifyAppRemoved(t *testing.T) {
 	wantCode(t, err, wxlogin.ESessionInvalid)
 }
 
-// bus is an in-memory revocation channel between instances, standing in
-// for the Redis pub/sub of the scale-out work.
-type bus struct {
+// recordingBus is a LocalRevocations that also records what was published.
+type recordingBus struct {
+	auth.LocalRevocations
 	mu        sync.Mutex
-	instances []*auth.Service
 	published []auth.Revocation
 }
 
-func (b *bus) Publish(_ context.Context, r auth.Revocation) error {
+func (b *recordingBus) Publish(ctx context.Context, r auth.Revocation) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.published = append(b.published, r)
-	for _, s := range b.instances {
-		s.Forget(r)
-	}
-	return nil
+	b.mu.Unlock()
+	return b.LocalRevocations.Publish(ctx, r)
 }
 
 // Two instances on one store: a revocation on one reaches the other's
@@ -453,7 +449,7 @@ func TestRevocationAcrossInstances(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b := &bus{}
+			b := &recordingBus{}
 			e := newEnv(t, func(e *env, c *auth.Config) {
 				if tt.withBus {
 					c.Revocations = b
@@ -464,7 +460,6 @@ func TestRevocationAcrossInstances(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer other.Close()
-			b.instances = []*auth.Service{e.svc, other}
 			ctx := t.Context()
 
 			r := e.login(ctx, app1, "alice")
@@ -478,7 +473,9 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			_, err = other.Verify(ctx, r.Token.Reveal())
 			if tt.withBus {
 				wantCode(t, err, wxlogin.ESessionInvalid)
+				b.mu.Lock()
 				diff(t, "published", []auth.Revocation{{SessionID: r.Session.ID}}, b.published)
+				b.mu.Unlock()
 				return
 			}
 			if err != nil {
@@ -563,4 +560,70 @@ func TestVerifyMissDuringOutageRaisesTheFlag(t *testing.T) {
 	wantCode(t, err, wxlogin.EStoreUnavailable)
 	_, err = e.svc.Verify(ctx, cached.Token.Reveal())
 	wantCode(t, err, wxlogin.EStoreUnavailable)
+}
+
+// flakyBus is a revocation bus whose subscription the test loses and
+// restores by hand; it delivers nothing, as a bus that lost its connection.
+type flakyBus struct {
+	mu   sync.Mutex
+	live func(bool)
+}
+
+func (b *flakyBus) Publish(context.Context, auth.Revocation) error { return nil }
+
+func (b *flakyBus) Subscribe(_ func(auth.Revocation), live func(bool)) func() {
+	b.mu.Lock()
+	b.live = live
+	b.mu.Unlock()
+	return func() {}
+}
+
+func (b *flakyBus) set(live bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.live(live)
+}
+
+// TestVerifyWithoutLiveSubscription: until the revocation subscription is
+// live, and while it is lost, a cached session is not trusted: a session
+// another instance deleted (here: deleted in the store behind the
+// service's back) fails at once instead of at the next touch. Once live
+// again, the cache is used, and was emptied on the way.
+func TestVerifyWithoutLiveSubscription(t *testing.T) {
+	t.Parallel()
+	b := &flakyBus{}
+	e := newEnv(t, func(e *env, c *auth.Config) { c.Revocations = b })
+	ctx := t.Context()
+
+	// Not live yet: nothing is cached.
+	r1 := e.login(ctx, app1, "alice")
+	e.verify(ctx, r1.Token)
+	if err := e.db.DeleteSession(ctx, r1.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Verify(ctx, r1.Token.Reveal())
+	wantCode(t, err, wxlogin.ESessionInvalid)
+
+	// Live: cached as usual (a deletion behind its back goes unseen until
+	// the touch, which is what the bus is there for).
+	b.set(true)
+	r2 := e.login(ctx, app1, "bob")
+	e.verify(ctx, r2.Token)
+	r3 := e.login(ctx, app1, "carol")
+	e.verify(ctx, r3.Token)
+	if err := e.db.DeleteSession(ctx, r2.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.verify(ctx, r2.Token)
+
+	// Lost: the cache is dropped and bypassed.
+	b.set(false)
+	_, err = e.svc.Verify(ctx, r2.Token.Reveal())
+	wantCode(t, err, wxlogin.ESessionInvalid)
+	e.verify(ctx, r3.Token) // read from the store, not cached
+	if err := e.db.DeleteSession(ctx, r3.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Verify(ctx, r3.Token.Reveal())
+	wantCode(t, err, wxlogin.ESessionInvalid)
 }
