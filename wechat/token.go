@@ -17,7 +17,10 @@ type TokenCache interface {
 	// Get returns the appid's token; ok is false when there is none.
 	Get(ctx context.Context, appid string) (t Token, ok bool, err error)
 
-	// Put stores the appid's token, replacing any other.
+	// Put stores the appid's token unless the cached one expires later
+	// (put-if-newer): a caller whose fetch was slow must not replace the
+	// token another caller fetched since with the older one it got. A
+	// token expiring at the same moment replaces the cached one.
 	Put(ctx context.Context, appid string, t Token) error
 
 	// Delete removes the appid's token only if its value is still failed:
@@ -49,6 +52,9 @@ func (m *MemoryTokenCache) Put(_ context.Context, appid string, t Token) error {
 	defer m.mu.Unlock()
 	if m.tokens == nil {
 		m.tokens = make(map[string]Token)
+	}
+	if old, ok := m.tokens[appid]; ok && old.ExpiresAt.After(t.ExpiresAt) {
+		return nil
 	}
 	m.tokens[appid] = t
 	return nil

@@ -68,6 +68,47 @@ func Run(t *testing.T, newCache func(t *testing.T) wechat.TokenCache) {
 		}
 	})
 
+	// A slow fetch must not replace a token fetched since: the cache keeps
+	// whichever expires later, whatever order the Puts arrive in.
+	t.Run("put if newer", func(t *testing.T) {
+		t.Parallel()
+		older := wechat.Token{Value: "older", ExpiresAt: expires.Add(-time.Hour)}
+		newer := wechat.Token{Value: "newer", ExpiresAt: expires}
+		for _, order := range [][]wechat.Token{{older, newer}, {newer, older}} {
+			c := newCache(t)
+			ctx := t.Context()
+			for _, tok := range order {
+				if err := c.Put(ctx, "wxapp", tok); err != nil {
+					t.Fatalf("Put(%s): %v", tok.Value.Reveal(), err)
+				}
+			}
+			got, ok, err := c.Get(ctx, "wxapp")
+			if err != nil || !ok || got.Value.Reveal() != "newer" || !got.ExpiresAt.Equal(expires) {
+				t.Errorf("Put %s then %s: Get = %q expiring %v, %v, %v; want newer",
+					order[0].Value.Reveal(), order[1].Value.Reveal(), got.Value.Reveal(), got.ExpiresAt, ok, err)
+			}
+		}
+	})
+
+	t.Run("concurrent puts keep the newest", func(t *testing.T) {
+		t.Parallel()
+		c := newCache(t)
+		ctx := t.Context()
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				tok := wechat.Token{Value: wxlogin.Secret(fmt.Sprint("t", i)), ExpiresAt: expires.Add(time.Duration(i-15) * time.Second)}
+				if err := c.Put(ctx, "wxapp", tok); err != nil {
+					t.Errorf("Put %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if got, ok, err := c.Get(ctx, "wxapp"); err != nil || !ok || got.Value.Reveal() != "t15" {
+			t.Errorf("after concurrent Puts: %q, %v, %v; want t15 (the latest expiry)", got.Value.Reveal(), ok, err)
+		}
+	})
+
 	t.Run("delete only the failed token", func(t *testing.T) {
 		t.Parallel()
 		tests := []struct {
