@@ -56,11 +56,8 @@ func newService(cfg Config) (*Service, error) {
 		maxAge:     orDefault(cfg.DecryptMaxAge, DefaultDecryptMaxAge),
 		maxAvatar:  cmp.Or(cfg.MaxAvatarBytes, DefaultMaxAvatarBytes),
 
-		loginPerIP:        newLimiter(limitOrDefault(cfg.Limits.LoginPerIP, DefaultLoginPerIP)),
-		loginPerApp:       newLimiter(limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp)),
-		decryptPerSession: newLimiter(limitOrDefault(cfg.Limits.DecryptPerSession, DefaultDecryptPerSession)),
-		avatarPerUser:     newLimiter(limitOrDefault(cfg.Limits.AvatarPerUser, DefaultAvatarPerUser)),
-		decodes:           make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		buckets: cfg.RateLimiter,
+		decodes: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 
 		codes:      newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow), cfg.Keys.Seal, cfg.Keys.Open),
 		unfinished: newUnfinishedRegistrations(),
@@ -91,6 +88,13 @@ func newService(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if s.buckets == nil {
+		s.buckets = &LocalRateLimiter{}
+	}
+	s.loginPerIP = newLimiter("login_ip", limitOrDefault(cfg.Limits.LoginPerIP, DefaultLoginPerIP), s.buckets, s.log)
+	s.loginPerApp = newLimiter("login_app", limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp), s.buckets, s.log)
+	s.decryptPerSession = newLimiter("decrypt", limitOrDefault(cfg.Limits.DecryptPerSession, DefaultDecryptPerSession), s.buckets, s.log)
+	s.avatarPerUser = newLimiter("avatar", limitOrDefault(cfg.Limits.AvatarPerUser, DefaultAvatarPerUser), s.buckets, s.log)
 	for _, a := range cfg.Apps {
 		s.apps = append(s.apps, a)
 		s.appByID[a.AppID] = a
@@ -268,10 +272,9 @@ func (s *Service) sweep(ctx context.Context) {
 	} else if n > 0 {
 		s.log.InfoContext(ctx, "auth: swept expired sessions", "count", n)
 	}
-	s.loginPerIP.sweep(now)
-	s.loginPerApp.sweep(now)
-	s.decryptPerSession.sweep(now)
-	s.avatarPerUser.sweep(now)
+	if b, ok := s.buckets.(interface{ Sweep(time.Time) }); ok {
+		b.Sweep(now)
+	}
 	s.codes.sweep(now)
 	s.unfinished.sweep(now)
 }

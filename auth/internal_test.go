@@ -20,27 +20,35 @@ var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 func TestLimiterEvictsIdleBuckets(t *testing.T) {
 	t.Parallel()
-	l := newLimiter(Limit{Rate: 10, Burst: 20}) // refills in 2 s
+	l := &LocalRateLimiter{}
+	lim := Limit{Rate: 10, Burst: 20} // refills in 2 s
+	allow := func(key string, now time.Time) (bool, time.Duration) {
+		ok, wait, err := l.Allow(t.Context(), key, lim, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok, wait
+	}
 	for i := range 1000 {
-		if ok, _ := l.allow("192.0.2."+strconv.Itoa(i), t0); !ok {
+		if ok, _ := allow("192.0.2."+strconv.Itoa(i), t0); !ok {
 			t.Fatal("a first request was limited")
 		}
 	}
 	if n := l.size(); n != 1000 {
 		t.Fatalf("%d buckets, want 1000", n)
 	}
-	l.allow("busy", t0.Add(2*time.Second))
-	l.sweep(t0.Add(3 * time.Second))
+	allow("busy", t0.Add(2*time.Second))
+	allow("busy", t0.Add(3*time.Second)) // sweeps: the others have refilled
 	if n := l.size(); n != 1 {
 		t.Errorf("%d buckets after the idle ones refilled, want 1 (the busy one)", n)
 	}
 	// An evicted bucket comes back full: eviction changed nothing visible.
 	for range 20 {
-		if ok, _ := l.allow("192.0.2.1", t0.Add(3*time.Second)); !ok {
+		if ok, _ := allow("192.0.2.1", t0.Add(4*time.Second)); !ok {
 			t.Fatal("a re-created bucket is not full")
 		}
 	}
-	if ok, wait := l.allow("192.0.2.1", t0.Add(3*time.Second)); ok || wait != 100*time.Millisecond {
+	if ok, wait := allow("192.0.2.1", t0.Add(4*time.Second)); ok || wait != 100*time.Millisecond {
 		t.Errorf("21st request: ok=%v wait=%v, want refused with 100ms", ok, wait)
 	}
 }
@@ -241,10 +249,7 @@ func (x *exchanges) size() int {
 }
 
 // size returns how many buckets are kept.
-func (l *limiter) size() int {
-	if l.off {
-		return 0
-	}
+func (l *LocalRateLimiter) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.buckets)

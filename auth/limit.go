@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -8,88 +10,125 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter is a set of token buckets, one per key (a client IP, an appid, a
-// session id), all with the same rate and burst. Buckets idle long enough to
-// have refilled are evicted: a fresh bucket is indistinguishable from them,
-// and a flood of distinct IPs must not grow memory without bound.
+// RateLimiter keeps token buckets by key, for every limit of the Service
+// (logins per IP and per app, decrypts per session, avatar uploads per
+// user); a shared one (Redis) makes N instances admit what one would.
+// auth/coordtest is the suite every implementation passes; LocalRateLimiter
+// is the in-process one.
+type RateLimiter interface {
+	// Allow takes one token at now from key's bucket, which holds at most
+	// l.Burst tokens and gains l.Rate tokens a second (l.Rate ≥ 0); a
+	// bucket not seen before starts full. When the bucket is empty it takes
+	// nothing and returns how long until a token is there; with l.Burst 0
+	// nothing is ever allowed. A key is always used with the same l (auth
+	// prefixes each limit's keys with its name).
+	Allow(ctx context.Context, key string, l Limit, now time.Time) (ok bool, retryAfter time.Duration, err error)
+}
+
+// limiter is one of the Service's limits: its name, its Limit and the
+// buckets it takes from.
 type limiter struct {
-	limit rate.Limit
-	burst int
-	off   bool
-
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
+	name    string // key prefix and log name
+	limit   Limit
+	off     bool
+	buckets RateLimiter
+	log     *slog.Logger
 }
 
-type bucket struct {
-	lim  *rate.Limiter
-	used time.Time
-}
-
-func newLimiter(l Limit) *limiter {
-	if l.Rate < 0 {
-		return &limiter{off: true}
-	}
-	return &limiter{limit: rate.Limit(l.Rate), burst: l.Burst, buckets: make(map[string]*bucket)}
+func newLimiter(name string, l Limit, buckets RateLimiter, log *slog.Logger) *limiter {
+	return &limiter{name: name, limit: l, off: l.Rate < 0, buckets: buckets, log: log}
 }
 
 // allow takes one token from key's bucket at now. When the bucket is empty
-// it takes nothing and returns how long until a token is there.
-func (l *limiter) allow(key string, now time.Time) (ok bool, retryAfter time.Duration) {
+// it takes nothing and returns how long until a token is there. A limiter
+// that fails admits the request: limits protect WeChat's quota and the
+// server from floods, and refusing every login while a shared limiter is
+// unreachable would turn its outage into everyone's.
+func (l *limiter) allow(ctx context.Context, key string, now time.Time) (ok bool, retryAfter time.Duration) {
 	if l.off {
 		return true, 0
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) >= l.refill() {
-		l.sweepLocked(now)
+	ok, retryAfter, err := l.buckets.Allow(ctx, l.name+":"+key, l.limit, now)
+	if err != nil {
+		l.log.WarnContext(ctx, "auth: rate limiter failed; admitting the request", "limit", l.name, "err", err)
+		return true, 0
 	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
+	return ok, retryAfter
+}
+
+// LocalRateLimiter is the in-process RateLimiter. Buckets idle long enough
+// to have refilled are evicted: a fresh bucket is indistinguishable from
+// them, and a flood of distinct IPs must not grow memory without bound. The
+// zero value is ready to use.
+type LocalRateLimiter struct {
+	mu         sync.Mutex
+	buckets    map[string]*bucket
+	lastSweep  time.Time
+	sweepEvery time.Duration // the shortest refill of any bucket, at most an hour
+}
+
+var _ RateLimiter = (*LocalRateLimiter)(nil)
+
+type bucket struct {
+	lim    *rate.Limiter
+	refill time.Duration
+	used   time.Time
+}
+
+// Allow implements RateLimiter.
+func (b *LocalRateLimiter) Allow(_ context.Context, key string, l Limit, now time.Time) (bool, time.Duration, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buckets == nil {
+		b.buckets = make(map[string]*bucket)
 	}
-	b.used = now
-	r := b.lim.ReserveN(now, 1)
+	if b.sweepEvery > 0 && now.Sub(b.lastSweep) >= b.sweepEvery {
+		b.sweepLocked(now)
+	}
+	k := b.buckets[key]
+	if k == nil {
+		k = &bucket{lim: rate.NewLimiter(rate.Limit(l.Rate), l.Burst), refill: refill(l)}
+		b.buckets[key] = k
+		if b.sweepEvery == 0 || k.refill < b.sweepEvery {
+			b.sweepEvery = k.refill
+		}
+	}
+	k.used = now
+	r := k.lim.ReserveN(now, 1)
 	if !r.OK() { // burst 0: never allowed
-		return false, time.Minute
+		return false, time.Minute, nil
 	}
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return false, d
+		return false, d, nil
 	}
-	return true, 0
+	return true, 0, nil
 }
 
-// refill is how long an untouched bucket takes to be full again.
-func (l *limiter) refill() time.Duration {
-	if l.limit <= 0 {
+// refill is how long an untouched bucket of l takes to be full again.
+func refill(l Limit) time.Duration {
+	if l.Rate <= 0 {
 		return time.Hour
 	}
-	secs := float64(l.burst) / float64(l.limit)
+	secs := float64(l.Burst) / l.Rate
 	if secs > 3600 || math.IsNaN(secs) {
 		return time.Hour
 	}
 	return time.Duration(secs*float64(time.Second)) + time.Second
 }
 
-// sweep evicts idle buckets.
-func (l *limiter) sweep(now time.Time) {
-	if l.off {
-		return
-	}
-	l.mu.Lock()
-	l.sweepLocked(now)
-	l.mu.Unlock()
+// Sweep evicts idle buckets; the Service calls it with its other sweeps.
+func (b *LocalRateLimiter) Sweep(now time.Time) {
+	b.mu.Lock()
+	b.sweepLocked(now)
+	b.mu.Unlock()
 }
 
-func (l *limiter) sweepLocked(now time.Time) {
-	idle := l.refill()
-	for k, b := range l.buckets {
-		if now.Sub(b.used) >= idle {
-			delete(l.buckets, k)
+func (b *LocalRateLimiter) sweepLocked(now time.Time) {
+	for key, k := range b.buckets {
+		if now.Sub(k.used) >= k.refill {
+			delete(b.buckets, key)
 		}
 	}
-	l.lastSweep = now
+	b.lastSweep = now
 }

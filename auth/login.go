@@ -29,11 +29,11 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	}
 	now := s.now()
 	if c.IP != "" {
-		if ok, wait := s.loginPerIP.allow(ipKey(c.IP), now); !ok {
+		if ok, wait := s.loginPerIP.allow(ctx, ipKey(c.IP), now); !ok {
 			return LoginResult{}, rateLimited("too many logins from this address", wait)
 		}
 	}
-	if ok, wait := s.loginPerApp.allow(app.AppID, now); !ok {
+	if ok, wait := s.loginPerApp.allow(ctx, app.AppID, now); !ok {
 		return LoginResult{}, rateLimited("too many logins to this mini program", wait)
 	}
 

@@ -64,6 +64,10 @@ type Config struct {
 	// entries, and New subscribes to it to hear theirs (see doc.go). Nil
 	// for a single instance.
 	Revocations Revocations
+	// RateLimiter holds the token buckets of Limits; nil: a
+	// LocalRateLimiter of this process. One shared by every instance makes
+	// them admit together what one would.
+	RateLimiter RateLimiter
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
@@ -98,6 +102,7 @@ type Service struct {
 	idle, absolute, touchEvery, maxAge time.Duration
 	maxAvatar                          int64
 
+	buckets                                                   RateLimiter
 	loginPerIP, loginPerApp, decryptPerSession, avatarPerUser *limiter
 	// decodes holds a token per avatar being decoded and re-encoded: a
 	// 2048×2048 image takes tens of MiB and most of a core for a moment,

@@ -82,7 +82,7 @@ func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 		if err != nil {
 			return phone, err
 		}
-		if err := s.limitDecrypt(p); err != nil {
+		if err := s.limitDecrypt(ctx, p); err != nil {
 			return phone, err
 		}
 		info, err := s.wechat.PhoneNumber(ctx, app, phoneCode, p.OpenID)
@@ -169,7 +169,7 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 			return app, "", err
 		}
 	}
-	if err := s.limitDecrypt(p); err != nil {
+	if err := s.limitDecrypt(ctx, p); err != nil {
 		return app, "", err
 	}
 	if loginCode != "" {
@@ -253,8 +253,8 @@ func checkIdentity(p wxlogin.Principal, payload wxcrypt.Payload) (string, error)
 	return "", nil
 }
 
-func (s *Service) limitDecrypt(p wxlogin.Principal) error {
-	if ok, wait := s.decryptPerSession.allow(p.SessionID, s.now()); !ok {
+func (s *Service) limitDecrypt(ctx context.Context, p wxlogin.Principal) error {
+	if ok, wait := s.decryptPerSession.allow(ctx, p.SessionID, s.now()); !ok {
 		return rateLimited("too many decrypt attempts for this session", wait)
 	}
 	return nil
