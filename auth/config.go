@@ -60,7 +60,7 @@ func newService(cfg Config) (*Service, error) {
 		decodes: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 
 		codes:      newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow), cfg.Keys.Seal, cfg.Keys.Open),
-		unfinished: newUnfinishedRegistrations(),
+		unfinished: cfg.UnfinishedRegistrations,
 
 		log:     cfg.Logger,
 		stop:    make(chan struct{}),
@@ -87,6 +87,9 @@ func newService(cfg Config) (*Service, error) {
 	s.now = func() time.Time { return stamp(clock()) }
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.unfinished == nil {
+		s.unfinished = &LocalUnfinishedRegistrations{}
 	}
 	if s.buckets == nil {
 		s.buckets = &LocalRateLimiter{}
@@ -276,7 +279,9 @@ func (s *Service) sweep(ctx context.Context) {
 		b.Sweep(now)
 	}
 	s.codes.sweep(now)
-	s.unfinished.sweep(now)
+	if u, ok := s.unfinished.(interface{ Sweep(time.Time) }); ok {
+		u.Sweep(now)
+	}
 }
 
 // app resolves an appid; "" means the only configured app.

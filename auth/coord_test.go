@@ -46,3 +46,9 @@ func TestRateLimiterSharedByInstances(t *testing.T) {
 	_, err = e.svc.Login(ctx, app1, e.code(app1, "alice"), c)
 	wantCode(t, err, wxlogin.ERateLimited)
 }
+
+func TestLocalUnfinishedRegistrations(t *testing.T) {
+	t.Parallel()
+	u := &auth.LocalUnfinishedRegistrations{}
+	coordtest.RunUnfinishedRegistrationsTests(t, func(*testing.T) auth.UnfinishedRegistrations { return u })
+}

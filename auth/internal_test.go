@@ -255,32 +255,24 @@ func (l *LocalRateLimiter) size() int {
 	return len(l.buckets)
 }
 
-func TestUnfinishedRegistrationsExpire(t *testing.T) {
+// TestLocalUnfinishedRegistrationsBounded checks what the suite does not:
+// the in-process record's cap and its sweep.
+func TestLocalUnfinishedRegistrationsBounded(t *testing.T) {
 	t.Parallel()
-	u := newUnfinishedRegistrations()
-	u.add("usr_a", t0)
-	u.add("usr_b", t0)
-	u.add("usr_c", t0.Add(time.Hour))
-	if !u.take("usr_a", t0.Add(unfinishedTTL-time.Second)) {
-		t.Error("a record inside its TTL was not taken")
-	}
-	if u.take("usr_a", t0.Add(time.Minute)) {
-		t.Error("a record was taken twice")
-	}
-	if u.take("usr_b", t0.Add(unfinishedTTL)) {
-		t.Error("a record past its TTL was taken")
-	}
-	u.sweep(t0.Add(unfinishedTTL + time.Minute))
-	if !u.take("usr_c", t0.Add(unfinishedTTL+time.Minute)) {
+	u := &LocalUnfinishedRegistrations{}
+	ctx := t.Context()
+	u.Add(ctx, "usr_c", t0.Add(time.Hour))
+	u.Sweep(t0.Add(UnfinishedTTL + time.Minute))
+	if ok, _ := u.Take(ctx, "usr_c", t0.Add(UnfinishedTTL+time.Minute)); !ok {
 		t.Error("sweep forgot a record inside its TTL")
 	}
 	for i := range unfinishedMax + 10 {
-		u.add(strconv.Itoa(i), t0)
+		u.Add(ctx, strconv.Itoa(i), t0)
 	}
 	if n := len(u.m); n != unfinishedMax {
 		t.Errorf("%d records after a flood, want the cap %d", n, unfinishedMax)
 	}
-	u.sweep(t0.Add(unfinishedTTL))
+	u.Sweep(t0.Add(UnfinishedTTL))
 	if n := len(u.m); n != 0 {
 		t.Errorf("%d records after sweeping past their TTL, want 0", n)
 	}

@@ -96,13 +96,19 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, wxlogin.Wrap(err, wxlogin.EInvalidCode, "the user was erased while this login was under way; call wx.login and log in again")
 	} else if err != nil {
 		if created {
-			s.unfinished.add(user.ID, now)
+			if uerr := s.unfinished.Add(ctx, user.ID, now); uerr != nil {
+				// The retry will answer created: false; the user exists all the same.
+				s.log.WarnContext(ctx, "auth: recording an unfinished registration failed", "user_id", user.ID, "err", uerr)
+			}
 		}
 		return LoginResult{}, storeErr(err)
 	}
 	if !created {
 		// A retry of a registering login that failed above.
-		created = s.unfinished.take(user.ID, now)
+		if created, err = s.unfinished.Take(ctx, user.ID, now); err != nil {
+			s.log.WarnContext(ctx, "auth: reading unfinished registrations failed", "user_id", user.ID, "err", err)
+			created = false
+		}
 	}
 	s.log.InfoContext(ctx, "auth: login", "appid", app.AppID, "user_id", user.ID,
 		"session_id", sess.ID, "created", created, "shared_exchange", shared)

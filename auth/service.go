@@ -68,6 +68,9 @@ type Config struct {
 	// LocalRateLimiter of this process. One shared by every instance makes
 	// them admit together what one would.
 	RateLimiter RateLimiter
+	// UnfinishedRegistrations remembers registering logins that failed
+	// after storing their user; nil: a LocalUnfinishedRegistrations.
+	UnfinishedRegistrations UnfinishedRegistrations
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
@@ -112,7 +115,7 @@ type Service struct {
 
 	cache      *verifyCache
 	codes      *exchanges
-	unfinished *unfinishedRegistrations
+	unfinished UnfinishedRegistrations
 
 	// storeDown is set when a store call or the periodic health check
 	// fails and cleared when a health check succeeds. While it is set,
@@ -169,7 +172,7 @@ type Client struct {
 type LoginResult struct {
 	Token     wxlogin.Secret
 	User      wxlogin.User
-	Created   bool // this is the user's first completed login (see unfinishedRegistrations)
+	Created   bool // this is the user's first completed login (see UnfinishedRegistrations)
 	Session   wxlogin.Session
 	ExpiresAt time.Time
 }
