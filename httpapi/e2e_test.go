@@ -831,7 +831,7 @@ func TestE2ERepeatedCode(t *testing.T) {
 	body := map[string]string{"code": code, "appid": app1}
 	var first, second loginBody
 	w.request("POST", "/v1/login", "", body).ok(t, 200, &first)
-	w.clock.Advance(59 * time.Second)
+	w.clock.Advance(auth.DefaultCodeReuseWindow - time.Second)
 	w.request("POST", "/v1/login", "", body).ok(t, 200, &second)
 	if first.Token == second.Token || first.User.ID != second.User.ID {
 		t.Errorf("double tap: tokens equal %v, users %s %s; want two sessions of one user", first.Token == second.Token, first.User.ID, second.User.ID)
