@@ -123,18 +123,23 @@ type Emulator struct {
 	mu      sync.Mutex
 	offset  time.Duration
 	apps    map[string]*app
-	order   []string             // appids in configured order
-	persons map[string]*person   // by user name
-	openIDs map[string]*account  // by openid
-	codes   map[string]*code     // login and phone codes
-	tokens  map[string]*token    // access tokens of both endpoints
-	faults  []*Fault             // pending, in injection order
-	stats   map[string]*APIStats // by API name
-	unknown []string             // unknown routes, "METHOD /path"
-	calls   []Call               // the latest WeChat API calls, oldest first
-	callSeq int64                // Seq of the latest call
-	tmp     map[string]*tmpFile  // chooseAvatar images
-	tmpIDs  []string             // tmp in creation order, to bound memory
+	order   []string            // appids in configured order
+	persons map[string]*person  // by user name
+	openIDs map[string]*account // by openid
+	codes   map[string]*code    // login and phone codes
+	// codeQueue holds the codes by issue time, to forget the expired ones.
+	codeQueue codeQueue
+	// codesExamined counts the codes looked at to find expired ones: the
+	// work a test can count per code, where a time would measure the machine.
+	codesExamined int64
+	tokens        map[string]*token    // access tokens of both endpoints
+	faults        []*Fault             // pending, in injection order
+	stats         map[string]*APIStats // by API name
+	unknown       []string             // unknown routes, "METHOD /path"
+	calls         []Call               // the latest WeChat API calls, oldest first
+	callSeq       int64                // Seq of the latest call
+	tmp           map[string]*tmpFile  // chooseAvatar images
+	tmpIDs        []string             // tmp in creation order, to bound memory
 }
 
 // New returns an emulator serving apps, or DevApps when none are given.

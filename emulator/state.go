@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"container/heap"
 	"strconv"
 	"strings"
 	"time"
@@ -183,13 +184,21 @@ func (acct *account) rotateKey(now time.Time) string {
 }
 
 // newCodeLocked issues a one-time code and forgets expired ones, so a long
-// dev session does not grow without bound.
+// dev session does not grow without bound. Codes are forgotten oldest
+// first from a heap ordered by issue time, so the work per new code stays
+// constant however many codes are live; below 1,024 codes nothing is
+// forgotten, so a test that moves the clock back finds its codes again.
 func (e *Emulator) newCodeLocked(c *code) string {
 	if len(e.codes) >= 1024 {
-		for k, old := range e.codes {
-			if !c.issued.Before(old.issued.Add(e.codeLifetime())) {
-				delete(e.codes, k)
+		life := e.codeLifetime()
+		for len(e.codeQueue) > 0 {
+			e.codesExamined++
+			old := e.codeQueue[0]
+			if c.issued.Before(old.issued.Add(life)) {
+				break
 			}
+			heap.Pop(&e.codeQueue)
+			delete(e.codes, old.code)
 		}
 	}
 	n := 32
@@ -200,9 +209,34 @@ func (e *Emulator) newCodeLocked(c *code) string {
 		s := randomString(n, alnum)
 		if _, dup := e.codes[s]; !dup {
 			e.codes[s] = c
+			heap.Push(&e.codeQueue, issuedCode{issued: c.issued, code: s})
 			return s
 		}
 	}
+}
+
+// issuedCode is a code in the expiry queue.
+type issuedCode struct {
+	issued time.Time
+	code   string
+}
+
+// codeQueue is a min-heap of codes by issue time (container/heap). Every
+// code shares one lifetime, so issue order is expiry order; a heap rather
+// than a FIFO because the clock can be moved back, issuing a code older
+// than the last.
+type codeQueue []issuedCode
+
+func (q codeQueue) Len() int           { return len(q) }
+func (q codeQueue) Less(i, j int) bool { return q[i].issued.Before(q[j].issued) }
+func (q codeQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *codeQueue) Push(x any)        { *q = append(*q, x.(issuedCode)) }
+func (q *codeQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	old[len(old)-1] = issuedCode{}
+	*q = old[:len(old)-1]
+	return x
 }
 
 // compareVersion compares dotted base library versions: -1, 0 or 1. Missing or

@@ -3,7 +3,8 @@
 // the Authorization header, answer 200 with the four identity headers and
 // no body, as wxlogin's GET /v1/auth does), so that the load figure of
 // wxlogin's GET /v1/auth can be reported as a ratio against it, measured in
-// the same run on the same machine.
+// the same run on the same machine. `wxlogin bench` runs the same handler
+// in process (loadgen.BareHandler).
 package main
 
 import (
@@ -11,8 +12,8 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"net/http"
-	"time"
+
+	"github.com/wxlogin/wxlogin/loadgen"
 )
 
 func main() {
@@ -23,25 +24,5 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("barehttp: listening on http://%s\n", ln.Addr())
-	// The same server settings as wxlogin's (cmd/wxlogin/stack.go), so the
-	// comparison is of the handlers, not of the timeouts' bookkeeping.
-	srv := &http.Server{
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") == "" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		h := w.Header()
-		h.Set("X-Wxlogin-User-Id", "usr_baseline")
-		h.Set("X-Wxlogin-Openid", "o_baseline")
-		h.Set("X-Wxlogin-Appid", "wx0000000000000000")
-		h.Set("X-Wxlogin-Unionid", "")
-		w.WriteHeader(http.StatusOK)
-	})
-	log.Fatal(srv.Serve(ln))
+	log.Fatal(loadgen.NewBareServer().Serve(ln))
 }

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/loadgen"
+)
+
+func init() {
+	commands["bench"] = command{Summary: "measure logins and verifications beside a baseline in the same run", Run: runBench}
+}
+
+const benchUsage = `Usage: wxlogin bench [flags]
+
+Drives logins (a fresh code from the emulator's wx.login for each, new and
+returning users) and verifications (GET /v1/auth with valid tokens) at a
+wxlogin and its WeChat emulator, and measures each beside a baseline in the
+same run: the emulator round trip alone (wx.login plus one jscode2session)
+for logins, a bare net/http handler for verification. Rounds alternate which
+side goes first; the ratio is the median of the rounds' ratios.
+
+Without --url it starts its own emulator and wxlogin (SQLite in a temporary
+folder, limits raised) in this process. With --url, point --emulator at the
+emulator that wxlogin's wechat_base_url names, give the app's --appid and
+--secret (the emulator's, never WeChat's), and raise wxlogin's login limits.
+
+Flags:
+`
+
+func runBench(ctx context.Context, args []string, e env) int {
+	fset := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fset.SetOutput(e.Stderr)
+	fset.Usage = func() { fmt.Fprint(e.Stderr, benchUsage); fset.PrintDefaults() }
+	apiURL := fset.String("url", "", "base URL of a running wxlogin (empty: start one in process)")
+	emuURL := fset.String("emulator", "", "base URL of the emulator of --url")
+	dev := emulator.DevApps()[0]
+	appID := fset.String("appid", dev.AppID, "app to log in to")
+	secret := fset.String("secret", dev.Secret, "the app's secret at the emulator (for the baseline's jscode2session)")
+	clients := fset.Int("clients", 16, "concurrent clients")
+	round := fset.Duration("round", 2*time.Second, "how long each side runs per round")
+	rounds := fset.Int("rounds", 3, "rounds per workload")
+	users := fset.Int("users", 1000, "returning users (each logged in once before the run)")
+	workloads := fset.String("workloads", strings.Join(loadgen.Workloads, ","), "comma-separated workloads: "+strings.Join(loadgen.Workloads, ", "))
+	jsonPath := fset.String("json", "", "write the report as JSON to this file")
+	svgPath := fset.String("svg", "", "write an SVG chart of throughput and latency over the run to this file")
+	if fset.Parse(args) != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(e.Stderr, "wxlogin bench: %v\n", err)
+		return 1
+	}
+	if fset.NArg() > 0 {
+		fmt.Fprintf(e.Stderr, "wxlogin bench: unexpected argument %q\n", fset.Arg(0))
+		return 2
+	}
+	var names []string
+	for _, w := range strings.Split(*workloads, ",") {
+		if w = strings.TrimSpace(w); w == "" {
+			continue
+		}
+		if !slices.Contains(loadgen.Workloads, w) {
+			return fail(fmt.Errorf("unknown workload %q (known: %s)", w, strings.Join(loadgen.Workloads, ", ")))
+		}
+		names = append(names, w)
+	}
+	if (*apiURL == "") != (*emuURL == "") {
+		fmt.Fprintln(e.Stderr, "wxlogin bench: --url and --emulator go together")
+		return 2
+	}
+	if *apiURL == "" {
+		stack, err := startBenchStack(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		defer stack.Close()
+		*apiURL, *emuURL = stack.api.APIURL, stack.emuURL
+		*appID, *secret = dev.AppID, dev.Secret
+		fmt.Fprintf(e.Stderr, "bench: started wxlogin at %s and its emulator at %s (SQLite in %s)\n", *apiURL, *emuURL, stack.dir)
+	}
+	cfg := loadgen.Config{
+		APIURL:      strings.TrimRight(*apiURL, "/"),
+		EmulatorURL: strings.TrimRight(*emuURL, "/"),
+		AppID:       *appID,
+		Secret:      *secret,
+		Clients:     *clients,
+		Round:       *round,
+		Rounds:      *rounds,
+		Users:       *users,
+		Workloads:   names,
+		Progress:    e.Stderr,
+	}
+	rep, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	printBench(e.Stdout, rep)
+	if *jsonPath != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(*jsonPath, append(b, '\n'), 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	if *svgPath != "" {
+		f, err := os.Create(*svgPath)
+		if err != nil {
+			return fail(err)
+		}
+		err = loadgen.WriteSVG(f, rep)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	return 0
+}
+
+func printBench(w io.Writer, rep *loadgen.Report) {
+	fmt.Fprintf(w, "wxlogin bench: %d clients, %d rounds of %gs per side\n\n", rep.Clients, rep.Rounds, rep.RoundSeconds)
+	fmt.Fprintf(w, "%-16s %-9s %9s %9s %8s %8s %8s %7s\n", "workload", "side", "ops", "per_s", "p50_ms", "p90_ms", "p99_ms", "errors")
+	for _, r := range rep.Results {
+		for _, s := range []struct {
+			name string
+			st   loadgen.Stats
+		}{{"wxlogin", r.Wxlogin}, {"baseline", r.BaselineRun}} {
+			fmt.Fprintf(w, "%-16s %-9s %9d %9.0f %8.2f %8.2f %8.2f %7d\n", r.Workload, s.name, s.st.Ops, s.st.PerSecond, s.st.P50ms, s.st.P90ms, s.st.P99ms, s.st.Errors)
+		}
+		fmt.Fprintf(w, "%-16s ratio %.3f (median of rounds %s; baseline: %s)\n", r.Workload, r.Ratio, formatRatios(r.RoundRatios), r.Baseline)
+		for _, s := range []loadgen.Stats{r.Wxlogin, r.BaselineRun} {
+			if s.FirstErr != "" {
+				fmt.Fprintf(w, "%-16s first error: %s\n", r.Workload, s.FirstErr)
+			}
+		}
+	}
+}
+
+func formatRatios(v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf("%.3f", x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// benchStack is the emulator and wxlogin that bench starts for itself.
+type benchStack struct {
+	dir    string
+	emu    *http.Server
+	emuURL string
+	api    *Main
+}
+
+func startBenchStack(ctx context.Context) (*benchStack, error) {
+	dir, err := os.MkdirTemp("", "wxlogin-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &benchStack{dir: dir}
+	em := emulator.New(emulator.DevApps()...)
+	em.Logger = slog.New(slog.DiscardHandler)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.emu = &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}
+	go s.emu.Serve(ln)
+	s.emuURL = "http://" + ln.Addr().String()
+	keys, err := keyring.New(keyring.Generate("bench1"))
+	if err != nil {
+		s.emu.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	app := emulator.DevApps()[0]
+	// A load generator is one client address sending thousands of logins a
+	// second: production's per-IP and per-app limits would measure
+	// themselves, not the login.
+	unlimited := limitConfig{Rate: 1e9, Burst: 1e9}
+	s.api = &Main{
+		Config: config{
+			Addr:          "127.0.0.1:0",
+			Store:         "sqlite://" + filepath.Join(dir, "wxlogin.db"),
+			Data:          dir,
+			WeChatBaseURL: s.emuURL,
+			apps:          []wxlogin.App{{AppID: app.AppID, Secret: wxlogin.Secret(app.Secret)}},
+			masterKey:     keys,
+			Limits: limitsConfig{
+				LoginPerIP:        unlimited,
+				LoginPerApp:       unlimited,
+				DecryptPerSession: unlimited,
+				AvatarPerUser:     unlimited,
+			},
+		},
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	if err := s.api.Start(ctx); err != nil {
+		s.emu.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *benchStack) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.api.Close(ctx)
+	s.emu.Close()
+	os.RemoveAll(s.dir)
+}

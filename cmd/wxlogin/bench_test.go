@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/loadgen"
+)
+
+// runBenchCommand runs `wxlogin bench args` in-process and returns its exit
+// code, stdout and stderr.
+func runBenchCommand(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	code := run(t.Context(), append([]string{"bench"}, args...), env{
+		Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+		Getenv: func(string) string { return "" },
+	})
+	return code, stdout.String(), stderr.String()
+}
+
+// TestBenchCommand runs the bench for about a second against the pair it
+// starts itself and checks that what it reports is sane: every side of
+// every workload did work, the JSON parses, the SVG is well-formed and
+// draws every series, and no secret leaks into any of it.
+func TestBenchCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	jsonPath, svgPath := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.svg")
+	code, stdout, stderr := runBenchCommand(t, "--clients", "4", "--round", "150ms", "--rounds", "2", "--users", "20",
+		"--json", jsonPath, "--svg", svgPath)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("the JSON does not parse: %v\n%s", err, b)
+	}
+	if len(rep.Results) != len(loadgen.Workloads) {
+		t.Fatalf("%d results, want one per workload (%v)", len(rep.Results), loadgen.Workloads)
+	}
+	for i, r := range rep.Results {
+		if r.Workload != loadgen.Workloads[i] {
+			t.Errorf("result %d is %q, want %q", i, r.Workload, loadgen.Workloads[i])
+		}
+		for side, st := range map[string]loadgen.Stats{"wxlogin": r.Wxlogin, "baseline": r.BaselineRun} {
+			if st.Ops <= 0 || st.PerSecond <= 0 {
+				t.Errorf("%s %s: %d ops at %.1f/s, want some", r.Workload, side, st.Ops, st.PerSecond)
+			}
+			if st.Errors != 0 {
+				t.Errorf("%s %s: %d errors, first %q", r.Workload, side, st.Errors, st.FirstErr)
+			}
+			if !(0 < st.P50ms && st.P50ms <= st.P90ms && st.P90ms <= st.P99ms) {
+				t.Errorf("%s %s: percentiles p50 %v p90 %v p99 %v, want 0 < p50 <= p90 <= p99", r.Workload, side, st.P50ms, st.P90ms, st.P99ms)
+			}
+		}
+		if len(r.RoundRatios) != 2 || r.Ratio <= 0 {
+			t.Errorf("%s: ratio %v from rounds %v, want a positive ratio from 2 rounds", r.Workload, r.Ratio, r.RoundRatios)
+		}
+		if strings.Join(r.FirstInRound, ",") != "wxlogin,baseline" {
+			t.Errorf("%s: first in rounds %v, want the sides to alternate", r.Workload, r.FirstInRound)
+		}
+		if !strings.Contains(stdout, r.Workload+" ") {
+			t.Errorf("stdout lacks %s:\n%s", r.Workload, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "bench: login-new round 1/2 wxlogin") {
+		t.Errorf("no progress line on stderr:\n%s", stderr)
+	}
+
+	// The SVG: well-formed XML, an <svg> root, a line for each series.
+	f, err := os.Open(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := xml.NewDecoder(f)
+	series := map[string]int{}
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the SVG is not well-formed XML: %v", err)
+		}
+		el, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if root == "" {
+			root = el.Name.Local
+		}
+		if el.Name.Local != "polyline" {
+			continue
+		}
+		for _, a := range el.Attr {
+			if a.Name.Local == "data-series" {
+				series[a.Value]++
+			}
+		}
+	}
+	if root != "svg" {
+		t.Errorf("root element %q, want svg", root)
+	}
+	for _, w := range loadgen.Workloads {
+		for _, side := range []string{"wxlogin", "baseline"} {
+			// Two panels (throughput, latency) times two rounds.
+			if n := series[w+" "+side]; n != 4 {
+				t.Errorf("series %q drawn %d times, want 4 (2 panels × 2 rounds); all: %v", w+" "+side, n, series)
+			}
+		}
+	}
+
+	secret := emulator.DevApps()[0].Secret
+	for name, out := range map[string]string{"stdout": stdout, "stderr": stderr, "json": string(b)} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s carries the app secret", name)
+		}
+	}
+}
+
+// TestBenchCommandURL drives a pair that runs on its own, by URL.
+func TestBenchCommandURL(t *testing.T) {
+	t.Parallel()
+	stack, err := startBenchStack(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Close()
+	code, stdout, stderr := runBenchCommand(t, "--url", stack.api.APIURL, "--emulator", stack.emuURL,
+		"--clients", "2", "--round", "100ms", "--rounds", "1", "--users", "5", "--workloads", "verify,login-returning")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"verify ", "login-returning "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "login-new") {
+		t.Errorf("stdout has a workload not asked for:\n%s", stdout)
+	}
+	if strings.Contains(stderr, "started wxlogin") {
+		t.Errorf("bench started its own pair although given one:\n%s", stderr)
+	}
+}
+
+func TestBenchCommandBadFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown workload", []string{"--workloads", "logins", "--round", time.Millisecond.String()}, 1, `unknown workload "logins"`},
+		{"url without emulator", []string{"--url", "http://127.0.0.1:1"}, 2, "--url and --emulator go together"},
+		{"stray argument", []string{"now"}, 2, `unexpected argument "now"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runBenchCommand(t, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.code, tt.want)
+			}
+		})
+	}
+}

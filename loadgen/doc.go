@@ -1,0 +1,9 @@
+// Package loadgen drives load at a wxlogin server and its WeChat emulator
+// and measures it beside a baseline in the same run: logins against the
+// emulator round trip every backend must make (wx.login plus one
+// jscode2session), verifications (GET /v1/auth) against a bare net/http
+// handler that answers as /v1/auth does. Rounds alternate which side goes
+// first, because on a shared machine two runs one after the other see
+// different machines; the ratio reported is the median of the rounds'
+// ratios. It is the engine of `wxlogin bench`.
+package loadgen
