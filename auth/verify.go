@@ -73,6 +73,12 @@ func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.P
 // now (stamped). Of concurrent callers only the one that wins the
 // compare-and-swap writes; the others return nil at once.
 func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time.Time) error {
+	if s.writesDown.Load() {
+		// The store cannot write now; the touch's other job, the recheck,
+		// can still be done by a read. The next touch is due at once, so
+		// this session is re-read until writes are back.
+		return s.recheck(ctx, e)
+	}
 	if !e.lastSeen.CompareAndSwap(last, now.UnixNano()) {
 		return nil
 	}
@@ -89,8 +95,30 @@ func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time
 		return errSessionInvalid()
 	}
 	s.log.WarnContext(ctx, "auth: verify: touching the session failed", "session_id", e.principal.SessionID, "err", err)
+	if errors.Is(err, wxlogin.ErrUnavailable) {
+		// Writes fail (a full disk, a held write lock, a deleted file):
+		// until a write check passes, verify from reads.
+		s.writesDown.Store(true)
+		return s.recheck(ctx, e)
+	}
 	s.noteStoreFailure(err)
 	return storeErr(err)
+}
+
+// recheck reads e's session in place of a touch: a session revoked
+// elsewhere fails, and a store that cannot be read raises the outage flag.
+func (s *Service) recheck(ctx context.Context, e *entry) error {
+	_, err := s.sessions.Session(ctx, e.principal.SessionID)
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		s.cache.drop(e)
+		return errSessionInvalid()
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "auth: verify: re-reading the session failed", "session_id", e.principal.SessionID, "err", err)
+		s.noteStoreFailure(err)
+		return storeErr(err)
+	}
+	return nil
 }
 
 // revokeSession deletes one session and makes its token fail at once.

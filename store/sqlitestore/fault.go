@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/wxlogin/wxlogin"
@@ -36,6 +37,12 @@ func classOf(err error) error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, sql.ErrConnDone) {
+		return wxlogin.ErrUnavailable
+	}
+	if msg := err.Error(); strings.Contains(msg, "sql: database is closed") ||
+		strings.Contains(msg, "sql: statement is closed") {
+		// database/sql does not export these errors; a closed store is one
+		// that cannot serve (a server shutting down).
 		return wxlogin.ErrUnavailable
 	}
 	var e *sqlite.Error
