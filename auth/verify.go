@@ -69,6 +69,9 @@ func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.P
 	return p, nil
 }
 
+// touchTimeout bounds the write of a touch.
+const touchTimeout = time.Second
+
 // writeTouch writes the sliding renewal of e, last written at last, as of
 // now (stamped). Of concurrent callers only the one that wins the
 // compare-and-swap writes; the others return nil at once.
@@ -82,7 +85,12 @@ func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time
 	if !e.lastSeen.CompareAndSwap(last, now.UnixNano()) {
 		return nil
 	}
-	err := s.sessions.TouchSession(ctx, e.principal.SessionID, now, now.Add(s.idle))
+	// A touch is bounded on its own: forward-auth requests carry no
+	// deadline, and a verification must not queue behind a write lock for
+	// as long as a login may.
+	tctx, cancel := context.WithTimeout(ctx, touchTimeout)
+	err := s.sessions.TouchSession(tctx, e.principal.SessionID, now, now.Add(s.idle))
+	cancel()
 	if err == nil {
 		return nil
 	}
@@ -95,7 +103,7 @@ func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time
 		return errSessionInvalid()
 	}
 	s.log.WarnContext(ctx, "auth: verify: touching the session failed", "session_id", e.principal.SessionID, "err", err)
-	if errors.Is(err, wxlogin.ErrUnavailable) {
+	if errors.Is(err, wxlogin.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		// Writes fail (a full disk, a held write lock, a deleted file):
 		// until a write check passes, verify from reads.
 		s.writesDown.Store(true)
