@@ -2,6 +2,7 @@ package wxlogin
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -96,3 +97,31 @@ type BlobStore interface {
 	Blob(ctx context.Context, id string) (Blob, error)
 	DeleteBlob(ctx context.Context, id string) error
 }
+
+// WriteChecker is implemented by stores that can tell whether they can write
+// right now (GET /readyz), without changing or growing the stored data. A
+// store that can be read but not written (a full disk, a write lock held
+// elsewhere, a deleted database file) fails CheckWrite and passes Ping.
+type WriteChecker interface {
+	CheckWrite(ctx context.Context) error
+}
+
+// The classes of store errors. Every store returns, for a failure that is
+// not ErrNotFound, an error matching (errors.Is) one of these when it knows
+// what went wrong:
+//
+//   - ErrUnavailable: the backend cannot serve the call now (down,
+//     unreachable, locked by someone else for longer than the call may wait,
+//     out of disk, read-only, its file deleted, the caller's deadline passed).
+//     Retrying later may succeed; clients see 503 store_unavailable.
+//   - ErrConflict: the call lost a race with another writer (a constraint or
+//     serialization failure). A store retries it itself where it can; what
+//     remains is for the use case to retry or to answer on its own terms,
+//     never as an outage.
+//
+// Anything else (including an error carrying no class) is a bug: callers
+// answer it as 500 internal and log the cause.
+var (
+	ErrUnavailable = errors.New("store unavailable")
+	ErrConflict    = errors.New("store conflict")
+)

@@ -300,15 +300,30 @@ func (s *Service) app(appid string) (wxlogin.App, error) {
 	return a, nil
 }
 
-// storeErr turns a store's error into an application error: not-found and
-// other application errors keep their code, anything else means the store
-// could not be reached or failed, which a client sees as 503.
+// storeErr turns a store's error into an application error by its class
+// (see the wxlogin package comment): application errors (not found above
+// all) keep their code; a store that cannot serve now, or a call that ran
+// out of its request's time, is 503 store_unavailable with Retry-After;
+// anything else, an unretried conflict included, is a bug and stays
+// unclassified, which httpapi answers as 500 internal and logs with its
+// cause.
 func storeErr(err error) error {
 	var e *wxlogin.Error
 	if errors.As(err, &e) {
 		return err
 	}
-	return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "the store is unavailable; try again later")
+	if storeUnavailable(err) {
+		return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "the store is unavailable; try again later")
+	}
+	return fmt.Errorf("auth: unexpected store error: %w", err)
+}
+
+// storeUnavailable reports whether err says the store cannot serve now.
+// A canceled context counts: its client is gone, and nobody reads the
+// answer, but it is no bug either.
+func storeUnavailable(err error) bool {
+	return errors.Is(err, wxlogin.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled)
 }
 
 // errSessionInvalid is the one answer for every token that does not verify:

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -382,7 +382,7 @@ func TestLoginCreatedAfterFailedRegistration(t *testing.T) {
 	var failed atomic.Bool
 	fail := func(context.Context) error {
 		if failed.CompareAndSwap(false, true) {
-			return errors.New("disk I/O error")
+			return fmt.Errorf("%w: disk I/O error", wxlogin.ErrUnavailable)
 		}
 		return nil
 	}

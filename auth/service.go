@@ -122,7 +122,13 @@ type Service struct {
 	// Verify fails even for cached sessions: forward-auth answers 503
 	// during an outage, never a 200 from a cache that cannot learn of
 	// revocations, and the outage is visible at once.
-	storeDown   atomic.Bool
+	storeDown atomic.Bool
+	// writesDown is set when a touch or the health check's write check
+	// fails and cleared when a write check passes. It is not an outage of
+	// reads: Verify keeps answering, but while it is set a due touch
+	// re-reads the session instead of writing it (a full disk or a held
+	// write lock must not turn every verification into a 503).
+	writesDown  atomic.Bool
 	healthEvery time.Duration
 
 	// busDown is set while the revocation subscription is not live (see
@@ -408,18 +414,39 @@ func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Ready reports whether the stores are reachable (GET /readyz). Its answer
-// also sets or clears the outage flag Verify honours.
+// writeCheckTimeout bounds the write check of Ready: a store whose write
+// lock cannot be had within it cannot take logins either.
+const writeCheckTimeout = time.Second
+
+// Ready reports whether the stores can be read and written (GET /readyz),
+// naming what fails. A failed read check raises the outage flag Verify
+// honours; a failed write check only marks writes down, since forward-auth
+// can keep answering from reads. Passing checks lower them.
 func (s *Service) Ready(ctx context.Context) error {
-	for _, st := range []any{s.users, s.sessions, s.blobs} {
+	stores := []any{s.users, s.sessions, s.blobs}
+	for _, st := range stores {
 		if p, ok := st.(wxlogin.Pinger); ok {
 			if err := p.Ping(ctx); err != nil {
 				s.storeDown.Store(true)
-				return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store is unreachable")
+				return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store cannot be read: "+err.Error())
 			}
 		}
 	}
 	s.storeDown.Store(false)
+	for _, st := range stores {
+		w, ok := st.(wxlogin.WriteChecker)
+		if !ok {
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, writeCheckTimeout)
+		err := w.CheckWrite(wctx)
+		cancel()
+		if err != nil {
+			s.writesDown.Store(true)
+			return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store cannot write: "+err.Error())
+		}
+	}
+	s.writesDown.Store(false)
 	return nil
 }
 

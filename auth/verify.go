@@ -82,14 +82,28 @@ func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.P
 	return p, nil
 }
 
+// touchTimeout bounds the write of a touch.
+const touchTimeout = time.Second
+
 // writeTouch writes the sliding renewal of e, last written at last, as of
 // now (stamped). Of concurrent callers only the one that wins the
 // compare-and-swap writes; the others return nil at once.
 func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time.Time) error {
+	if s.writesDown.Load() {
+		// The store cannot write now; the touch's other job, the recheck,
+		// can still be done by a read. The next touch is due at once, so
+		// this session is re-read until writes are back.
+		return s.recheck(ctx, e)
+	}
 	if !e.lastSeen.CompareAndSwap(last, now.UnixNano()) {
 		return nil
 	}
-	err := s.sessions.TouchSession(ctx, e.principal.SessionID, now, now.Add(s.idle))
+	// A touch is bounded on its own: forward-auth requests carry no
+	// deadline, and a verification must not queue behind a write lock for
+	// as long as a login may.
+	tctx, cancel := context.WithTimeout(ctx, touchTimeout)
+	err := s.sessions.TouchSession(tctx, e.principal.SessionID, now, now.Add(s.idle))
+	cancel()
 	if err == nil {
 		return nil
 	}
@@ -102,8 +116,30 @@ func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time
 		return errSessionInvalid()
 	}
 	s.log.WarnContext(ctx, "auth: verify: touching the session failed", "session_id", e.principal.SessionID, "err", err)
+	if errors.Is(err, wxlogin.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// Writes fail (a full disk, a held write lock, a deleted file):
+		// until a write check passes, verify from reads.
+		s.writesDown.Store(true)
+		return s.recheck(ctx, e)
+	}
 	s.noteStoreFailure(err)
 	return storeErr(err)
+}
+
+// recheck reads e's session in place of a touch: a session revoked
+// elsewhere fails, and a store that cannot be read raises the outage flag.
+func (s *Service) recheck(ctx context.Context, e *entry) error {
+	_, err := s.sessions.Session(ctx, e.principal.SessionID)
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		s.cache.drop(e)
+		return errSessionInvalid()
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "auth: verify: re-reading the session failed", "session_id", e.principal.SessionID, "err", err)
+		s.noteStoreFailure(err)
+		return storeErr(err)
+	}
+	return nil
 }
 
 // revokeSession deletes one session and makes its token fail at once.

@@ -495,7 +495,7 @@ type outageStore struct {
 	down atomic.Bool
 }
 
-var errOutage = errors.New("connection refused")
+var errOutage = fmt.Errorf("%w: connection refused", wxlogin.ErrUnavailable)
 
 func (o *outageStore) Ping(ctx context.Context) error {
 	if o.down.Load() {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -49,9 +50,22 @@ type Config struct {
 	// is). Nil: no metrics and no /metrics route.
 	Metrics prometheus.Registerer
 
+	// RequestTimeout bounds every request but forward-auth (whose store
+	// writes the service bounds itself): store calls and WeChat calls end
+	// by it, and the request is answered (503 with Retry-After when the
+	// store could not write in time). Keep it shorter than the
+	// http.Server's WriteTimeout, or a slow request loses its connection
+	// instead of getting an answer. 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+
 	// Dev mounts the development-only routes; nil in production (serve).
 	Dev *DevConfig
 }
+
+// DefaultRequestTimeout is the default Config.RequestTimeout: shorter than
+// the 30 s write timeout of wxlogin serve, longer than a login that waits
+// out SQLite's busy timeout or WeChat's per-call timeout.
+const DefaultRequestTimeout = 20 * time.Second
 
 // DevConfig is what wxlogin dev adds to the API port.
 type DevConfig struct {
@@ -75,6 +89,7 @@ type Server struct {
 	trusted        []netip.Prefix
 	maxBody        int64
 	maxAvatar      int64
+	requestTimeout time.Duration
 	dev            *DevConfig
 	mux            *http.ServeMux
 	patterns       []string // every pattern handle mounted, in order
@@ -99,6 +114,10 @@ func New(cfg Config) *Server {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	s.requestTimeout = cfg.RequestTimeout
+	if s.requestTimeout <= 0 {
+		s.requestTimeout = DefaultRequestTimeout
 	}
 	if cfg.Service != nil {
 		s.maxAvatar = cfg.Service.MaxAvatarBytes()
@@ -253,6 +272,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// file server in dev mode, promhttp). Forward-auth's 200 has no body
 	// to sniff, and its errors are JSON, which writeJSONBody marks.
 	h["X-Content-Type-Options"] = nosniff
+	ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
+	defer cancel()
+	// The deferred observe and the recorder read r: they must see the
+	// request the mux sets Pattern on.
+	r = r.WithContext(ctx)
+	rec.r = r
 	s.mux.ServeHTTP(rec, r)
 }
 

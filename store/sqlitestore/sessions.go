@@ -80,7 +80,7 @@ func (db *DB) CreateSession(ctx context.Context, s wxlogin.Session) error {
 		return notFound("user " + s.UserID)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlitestore: CreateSession: %w", err)
+		return storeError("CreateSession", err)
 	}
 	return nil
 }
@@ -94,7 +94,7 @@ func (db *DB) SessionByToken(ctx context.Context, h wxlogin.TokenHash) (wxlogin.
 		return wxlogin.Session{}, notFound("session")
 	}
 	if err != nil {
-		return wxlogin.Session{}, fmt.Errorf("sqlitestore: SessionByToken: %w", err)
+		return wxlogin.Session{}, storeError("SessionByToken", err)
 	}
 	return s, nil
 }
@@ -106,7 +106,7 @@ func (db *DB) Session(ctx context.Context, id string) (wxlogin.Session, error) {
 		return wxlogin.Session{}, notFound("session")
 	}
 	if err != nil {
-		return wxlogin.Session{}, fmt.Errorf("sqlitestore: Session: %w", err)
+		return wxlogin.Session{}, storeError("Session", err)
 	}
 	return s, nil
 }
@@ -120,13 +120,13 @@ func (db *DB) UserSessions(ctx context.Context, userID string) ([]wxlogin.Sessio
 // updateSession runs an UPDATE of one session by id and maps "no row" to
 // not found.
 func (db *DB) updateSession(ctx context.Context, op, query string, args ...any) error {
-	res, err := db.write.ExecContext(ctx, query, args...)
+	res, err := db.exec(ctx, op, query, args...)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+		return err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+		return storeError(op, err)
 	}
 	if n == 0 {
 		return notFound("session")
@@ -149,21 +149,21 @@ func (db *DB) SetSessionKey(ctx context.Context, id string, sealed []byte) error
 
 // DeleteSession implements wxlogin.SessionStore.
 func (db *DB) DeleteSession(ctx context.Context, id string) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("sqlitestore: DeleteSession: %w", err)
+	if _, err := db.exec(ctx, "DeleteSession", `DELETE FROM sessions WHERE id = ?`, id); err != nil {
+		return err
 	}
 	return nil
 }
 
 // DeleteUserSessions implements wxlogin.SessionStore.
 func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	res, err := db.exec(ctx, "DeleteUserSessions", `DELETE FROM sessions WHERE user_id = ?`, userID)
 	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: DeleteUserSessions: %w", err)
+		return 0, err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("sqlitestore: DeleteUserSessions: %w", err)
+		return 0, storeError("DeleteUserSessions", err)
 	}
 	return int(n), nil
 }
@@ -178,15 +178,15 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, er
 	cutoff := micros(now)
 	total := 0
 	for {
-		res, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
+		res, err := db.exec(ctx, "DeleteExpiredSessions", `DELETE FROM sessions WHERE id IN (
 			SELECT id FROM sessions WHERE min(idle_expires_at, expires_at) <= ? LIMIT ?)`,
 			cutoff, sweepBatch)
 		if err != nil {
-			return total, fmt.Errorf("sqlitestore: DeleteExpiredSessions: %w", err)
+			return total, err
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return total, fmt.Errorf("sqlitestore: DeleteExpiredSessions: %w", err)
+			return total, storeError("DeleteExpiredSessions", err)
 		}
 		total += int(n)
 		if n < sweepBatch {
@@ -212,20 +212,20 @@ func (db *DB) ResealSessionKeys(ctx context.Context, reseal func(sealed []byte) 
 		rows, err := db.query(ctx, `SELECT id, sealed_session_key FROM sessions
 			WHERE id > ? ORDER BY id LIMIT ?`, after, resealPage)
 		if err != nil {
-			return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)
+			return changed, storeError("ResealSessionKeys", err)
 		}
 		var page []change
 		for rows.Next() {
 			var c change
 			if err := rows.Scan(&c.id, &c.old); err != nil {
 				rows.Close()
-				return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)
+				return changed, storeError("ResealSessionKeys", err)
 			}
 			page = append(page, c)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)
+			return changed, storeError("ResealSessionKeys", err)
 		}
 		if len(page) == 0 {
 			break
@@ -249,7 +249,7 @@ func (db *DB) ResealSessionKeys(ctx context.Context, reseal func(sealed []byte) 
 		n, err := db.writeResealed(ctx, changes)
 		changed += n
 		if err != nil {
-			return changed, fmt.Errorf("sqlitestore: ResealSessionKeys: %w", err)
+			return changed, storeError("ResealSessionKeys", err)
 		}
 	}
 	if failed > 0 {
@@ -264,7 +264,7 @@ func (db *DB) writeResealed(ctx context.Context, changes []change) (int, error) 
 	if len(changes) == 0 {
 		return 0, nil
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx, "ResealSessionKeys")
 	if err != nil {
 		return 0, err
 	}
@@ -287,7 +287,7 @@ func (db *DB) writeResealed(ctx context.Context, changes []change) (int, error) 
 		}
 		total += int(n)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := db.commit(tx, "ResealSessionKeys"); err != nil {
 		return 0, err
 	}
 	return total, nil

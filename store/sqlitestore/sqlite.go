@@ -25,6 +25,7 @@ var (
 	_ wxlogin.UserStore    = (*DB)(nil)
 	_ wxlogin.SessionStore = (*DB)(nil)
 	_ wxlogin.Pinger       = (*DB)(nil)
+	_ wxlogin.WriteChecker = (*DB)(nil)
 )
 
 //go:embed migrations/*.sql
@@ -55,6 +56,9 @@ type DB struct {
 	// stmts holds the read pool's prepared statements by query text (see
 	// readStmt).
 	stmts sync.Map // string → *sql.Stmt
+
+	// file tells whether the path still leads to the files SQLite has open.
+	file *fileIdentity
 }
 
 // Options tune Open.
@@ -155,6 +159,9 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 
 	if err := db.enableWAL(ctx); err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", abs, err)
+	}
+	if db.file, err = newFileIdentity(abs); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 
 	if !o.NoMigrate {
@@ -337,7 +344,7 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Ping(ctx context.Context) error {
 	var n int
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
-		return fmt.Errorf("sqlitestore: ping: %w", err)
+		return storeError("ping", err)
 	}
 	return nil
 }

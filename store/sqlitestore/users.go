@@ -88,16 +88,16 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 	case err == nil && (u.UnionID == "" || u.UnionID == existing.UnionID):
 		return existing, false, nil
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
 
 	phone, err := phoneText(u.Phone)
 	if err != nil {
-		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx, "EnsureUser")
 	if err != nil {
-		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+		return wxlogin.User{}, false, err
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
@@ -106,27 +106,27 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 		u.ID, u.AppID, u.OpenID, u.UnionID, micros(u.CreatedAt), micros(u.UpdatedAt),
 		nullableText(u.UserInfo), phone, u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt))
 	if err != nil {
-		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
 	created := n == 1
 	if !created && u.UnionID != "" {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ?
 			WHERE app_id = ? AND open_id = ? AND union_id <> ?`,
 			u.UnionID, u.AppID, u.OpenID, u.UnionID); err != nil {
-			return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+			return wxlogin.User{}, false, storeError("EnsureUser", err)
 		}
 	}
 	got, err := scanUser(tx.QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE app_id = ? AND open_id = ?`, u.AppID, u.OpenID))
 	if err != nil {
-		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return wxlogin.User{}, false, fmt.Errorf("sqlitestore: EnsureUser: %w", err)
+	if err := db.commit(tx, "EnsureUser"); err != nil {
+		return wxlogin.User{}, false, err
 	}
 	return got, created, nil
 }
@@ -138,7 +138,7 @@ func (db *DB) User(ctx context.Context, id string) (wxlogin.User, error) {
 		return wxlogin.User{}, notFound("user")
 	}
 	if err != nil {
-		return wxlogin.User{}, fmt.Errorf("sqlitestore: User: %w", err)
+		return wxlogin.User{}, storeError("User", err)
 	}
 	return u, nil
 }
@@ -178,9 +178,9 @@ func (db *DB) FindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.Us
 // lost. update runs while this DB's write lock is held: it must be quick and
 // must not call the store (it would wait for itself).
 func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.User) error) (wxlogin.User, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
+	tx, err := db.begin(ctx, "UpdateUser")
 	if err != nil {
-		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+		return wxlogin.User{}, err
 	}
 	defer tx.Rollback()
 	old, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
@@ -188,7 +188,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 		return wxlogin.User{}, notFound("user")
 	}
 	if err != nil {
-		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+		return wxlogin.User{}, storeError("UpdateUser", err)
 	}
 	u := old // scanUser made fresh slices and pointers: update may keep or change them
 	if err := update(&u); err != nil {
@@ -197,16 +197,16 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 	u.ID, u.AppID, u.OpenID, u.CreatedAt = old.ID, old.AppID, old.OpenID, old.CreatedAt
 	phone, err := phoneText(u.Phone)
 	if err != nil {
-		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+		return wxlogin.User{}, storeError("UpdateUser", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ?, updated_at = ?, user_info = ?,
 		phone = ?, nickname = ?, avatar_id = ?, profile_updated_at = ? WHERE id = ?`,
 		u.UnionID, micros(u.UpdatedAt), nullableText(u.UserInfo), phone,
 		u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt), id); err != nil {
-		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+		return wxlogin.User{}, storeError("UpdateUser", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return wxlogin.User{}, fmt.Errorf("sqlitestore: UpdateUser: %w", err)
+	if err := db.commit(tx, "UpdateUser"); err != nil {
+		return wxlogin.User{}, err
 	}
 	return normalized(u), nil
 }
@@ -216,8 +216,8 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 // no session of the user outlives it, not even one a concurrent login was
 // storing.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("sqlitestore: DeleteUser: %w", err)
+	if _, err := db.exec(ctx, "DeleteUser", `DELETE FROM users WHERE id = ?`, id); err != nil {
+		return err
 	}
 	return nil
 }
