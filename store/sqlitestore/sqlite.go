@@ -244,6 +244,12 @@ func dsn(abs string, write bool) string {
 	// comment for why and for what it costs.
 	q.Set("_synchronous", "FULL")
 	q.Set("_foreign_keys", "1")
+	// OpenOptions creates the file; a connection opened later (the pools
+	// open them as needed) must never create one: after the file was
+	// deleted under a running server, a fresh empty database at the path
+	// would answer "no such table" (a bug's 500) instead of failing to open
+	// (unavailable), and would stand where an operator restores the file.
+	q.Set("mode", "rw")
 	if write {
 		q.Set("_txlock", "immediate")
 	} else {
