@@ -1,5 +1,5 @@
 // Package httpapi is wxlogin's HTTP interface: the routes of the HTTP
-// contract (issue 3 and issue 5), JSON decoding and encoding, the one map from
+// contract (docs/openapi.yaml), JSON decoding and encoding, the one map from
 // application error codes to HTTP statuses, and the middleware every request
 // passes through (request id, access log, panic recovery, metrics).
 //
@@ -15,5 +15,7 @@
 // carries X-Wxlogin-User-Id, X-Wxlogin-Openid, X-Wxlogin-Appid and
 // X-Wxlogin-Unionid (always present, empty when unknown, so a proxy that
 // copies them overwrites anything the client forged) and no body; any other
-// answer means "deny".
+// answer means "deny". With ?appid=wx… a valid token of any other app
+// answers 401 as an unknown one does, so that one proxy configuration
+// guards the backend of one app.
 package httpapi

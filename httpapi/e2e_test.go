@@ -935,6 +935,49 @@ func TestE2EWeChatFailures(t *testing.T) {
 	})
 }
 
+// TestForwardAuthOneApp checks ?appid= on forward-auth: a proxy guarding
+// the backend of one app lets only that app's tokens through, answering
+// another app's valid token as it would an unknown one.
+func TestForwardAuthOneApp(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	one := w.login(app1, "carol")
+	two := w.login(app2, "carol")
+	for _, tc := range []struct {
+		name, query, token string
+		status             int
+		code, appid        string
+	}{
+		{"no parameter, app 1", "", one.Token, 200, "", app1},
+		{"no parameter, app 2", "", two.Token, 200, "", app2},
+		{"own app", "?appid=" + app1, one.Token, 200, "", app1},
+		{"own app among other parameters", "?x=1&appid=" + app2 + "&y", two.Token, 200, "", app2},
+		{"escaped appid", "?appid=wxdec0de000000000%32", two.Token, 200, "", app2},
+		{"other app", "?appid=" + app1, two.Token, 401, "session_invalid", ""},
+		{"other app, reversed", "?appid=" + app2, one.Token, 401, "session_invalid", ""},
+		{"unknown app", "?appid=wx0000000000000000", one.Token, 401, "session_invalid", ""},
+		{"first appid counts", "?appid=" + app2 + "&appid=" + app1, one.Token, 401, "session_invalid", ""},
+		{"empty appid", "?appid=", one.Token, 400, "invalid_request", ""},
+		{"bad escape", "?appid=%zz", one.Token, 400, "invalid_request", ""},
+		{"no token", "?appid=" + app1, "", 401, "session_invalid", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := w.request("GET", "/v1/auth"+tc.query, tc.token, nil)
+			if tc.status != 200 {
+				r.fails(t, tc.status, tc.code)
+				if r.header.Get("X-Wxlogin-User-Id") != "" {
+					t.Errorf("a denied answer carries identity headers: %v", r.header)
+				}
+				return
+			}
+			r.ok(t, 200, nil)
+			if got := r.header.Get("X-Wxlogin-Appid"); got != tc.appid {
+				t.Errorf("X-Wxlogin-Appid = %q, want %q", got, tc.appid)
+			}
+		})
+	}
+}
+
 func TestE2EApps(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -1364,25 +1407,14 @@ func BenchmarkForwardAuth(b *testing.B) {
 		h    http.Handler
 	}{{"wxlogin", w.srv.Config.Handler}, {"bare", bare}} {
 		b.Run(bc.name, func(b *testing.B) {
-			req := httptest.NewRequest("GET", "/v1/auth", nil)
-			req.Header.Set("Authorization", "Bearer "+lb.Token)
-			warm := httptest.NewRecorder()
-			bc.h.ServeHTTP(warm, req)
-			if warm.Code != 200 {
-				b.Fatalf("warm-up: %d %s", warm.Code, warm.Body)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					rec := httptest.NewRecorder()
-					bc.h.ServeHTTP(rec, req)
-					if rec.Code != 200 {
-						b.Fatalf("status %d", rec.Code)
-					}
-				}
-			})
+			benchForwardAuth(b, bc.h, "/v1/auth", lb.Token)
 		})
+		if bc.name == "wxlogin" {
+			// The cost of guarding one app: the query scan and compare.
+			b.Run("wxlogin-appid", func(b *testing.B) {
+				benchForwardAuth(b, bc.h, "/v1/auth?appid="+app1, lb.Token)
+			})
+		}
 		// The same over loopback HTTP with keep-alive, closer to what a
 		// proxy sees.
 		b.Run(bc.name+"-http", func(b *testing.B) {
@@ -1482,6 +1514,29 @@ func TestE2EClientIP(t *testing.T) {
 		w.request("GET", "/v1/sessions", lb.Token, nil).ok(t, 200, &list)
 		if len(list.Sessions) != 1 || list.Sessions[0].IP != "127.0.0.1" {
 			t.Errorf("sessions = %+v, want one from 127.0.0.1", list.Sessions)
+		}
+	})
+}
+
+// benchForwardAuth runs target through h in process with token, which must
+// answer 200 (the warm-up puts the token in the verification cache).
+func benchForwardAuth(b *testing.B, h http.Handler, target, token string) {
+	req := httptest.NewRequest("GET", target, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	warm := httptest.NewRecorder()
+	h.ServeHTTP(warm, req)
+	if warm.Code != 200 {
+		b.Fatalf("warm-up: %d %s", warm.Code, warm.Body)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("status %d", rec.Code)
+			}
 		}
 	})
 }

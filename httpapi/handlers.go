@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/wxlogin/wxlogin"
@@ -261,6 +262,9 @@ func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) {
 // handler allocates only the array behind the four header values.
 func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	p, err := s.verify(r)
+	if err == nil && r.URL.RawQuery != "" {
+		err = checkForwardAuthApp(r.URL.RawQuery, p.AppID)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -276,6 +280,52 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	// fail at once.
 	h["Cache-Control"] = noStore
 	w.WriteHeader(http.StatusOK)
+}
+
+// errOtherApp is the answer of forward-auth for a valid token of another
+// app than the one the proxy asked for. It is a 401 like an unknown token:
+// to the backend of one app, another app's user is nobody.
+var errOtherApp = wxlogin.Errorf(wxlogin.ESessionInvalid, "the token belongs to another app than the appid asked for")
+
+// checkForwardAuthApp checks the appid parameter of forward-auth's query,
+// with which one proxy configuration guards the backend of one app: a
+// token of any other app of this server must not pass. Without the
+// parameter every app's token passes. The query is scanned in place
+// rather than parsed into a url.Values, since forward-auth runs for every
+// request a proxy guards.
+func checkForwardAuthApp(rawQuery, tokenApp string) error {
+	want, found, err := queryParam(rawQuery, "appid")
+	switch {
+	case err != nil:
+		return wxlogin.Errorf(wxlogin.EInvalidRequest, "the query's appid is not valid URL encoding")
+	case !found:
+		return nil
+	case want == "":
+		return wxlogin.Errorf(wxlogin.EInvalidRequest, "appid is empty: name the app whose tokens may pass, or leave the parameter out")
+	case want != tokenApp:
+		return errOtherApp
+	}
+	return nil
+}
+
+// queryParam returns the first value of key in rawQuery, unescaped only
+// when it holds an escape, so that the usual plain appid costs no
+// allocation. A key given more than once is ambiguous about which app is
+// meant, so only the first counts, as url.Values.Get would have it.
+func queryParam(rawQuery, key string) (value string, found bool, err error) {
+	for rawQuery != "" {
+		var part string
+		part, rawQuery, _ = strings.Cut(rawQuery, "&")
+		k, v, _ := strings.Cut(part, "=")
+		if k != key {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			v, err = url.QueryUnescape(v)
+		}
+		return v, true, err
+	}
+	return "", false, nil
 }
 
 func noContent(w http.ResponseWriter) {

@@ -86,8 +86,15 @@ func TestREADMENginxReplacesForgedHeaders(t *testing.T) {
 	}
 	block = strings.ReplaceAll(block, "http://127.0.0.1:8080", w.srv.URL)
 	block = strings.ReplaceAll(block, "http://127.0.0.1:9000", backend.URL)
+	// The README guards app 1, whose users all have a unionid; a second
+	// server, the same block guarding app 3, checks the empty unionid.
+	guarded := "/v1/auth?appid=" + app1 + ";"
+	if !strings.Contains(block, guarded) {
+		t.Fatalf("the README's nginx block no longer asks %s; update this test", guarded)
+	}
+	block3 := strings.ReplaceAll(block, guarded, "/v1/auth?appid="+app3+";")
 	dir := t.TempDir()
-	listen := freePort(t)
+	listen, listen3 := freePort(t), freePort(t)
 	conf := fmt.Sprintf(`daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
@@ -104,8 +111,12 @@ http {
         listen %[2]s;
 %[3]s
     }
+    server {
+        listen %[4]s;
+%[5]s
+    }
 }
-`, dir, listen, block)
+`, dir, listen, block, listen3, block3)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -123,10 +134,9 @@ http {
 			t.Logf("nginx said:\n%s", stderr.String())
 		}
 	})
-	base := "http://" + listen
-	// Wait for nginx to listen.
+	// Wait for nginx to listen (it opens both ports before serving).
 	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-		c, err := net.Dial("tcp", listen)
+		c, err := net.Dial("tcp", listen3)
 		if err == nil {
 			c.Close()
 			break
@@ -140,9 +150,9 @@ http {
 		"X-Wxlogin-User-Id": "usr_forged", "X-Wxlogin-Openid": "o_forged",
 		"X-Wxlogin-Appid": "wx_forged", "X-Wxlogin-Unionid": "u_forged",
 	}
-	send := func(token string) (int, http.Header) {
+	send3 := func(listen, token string) (int, http.Header) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", base+"/api/orders", nil)
+		req, _ := http.NewRequest("GET", "http://"+listen+"/api/orders", nil)
 		for k, v := range forged {
 			req.Header.Set(k, v)
 		}
@@ -169,12 +179,16 @@ http {
 		t.Fatalf("one request reached the backend %d times", len(seen)-before)
 		return 0, nil
 	}
+	send := func(token string) (int, http.Header) {
+		t.Helper()
+		return send3(listen, token)
+	}
 
 	for _, tc := range []struct {
-		name string
-		lb   loginBody
-	}{{"with unionid", withUnion}, {"without unionid", noUnion}} {
-		status, h := send(tc.lb.Token)
+		name, listen string
+		lb           loginBody
+	}{{"with unionid", listen, withUnion}, {"without unionid", listen3, noUnion}} {
+		status, h := send3(tc.listen, tc.lb.Token)
 		if status != 200 || h == nil {
 			t.Fatalf("%s: status %d, backend reached %v", tc.name, status, h != nil)
 		}
@@ -192,6 +206,13 @@ http {
 				t.Errorf("%s: the backend got %s %q, want %q", tc.name, k, got, v)
 			}
 		}
+	}
+	// A valid token of another app than the guarded one never passes.
+	if status, h := send(noUnion.Token); status != 401 || h != nil {
+		t.Errorf("app 3's token at app 1's backend: status %d, backend reached %v; want 401 and never reached", status, h != nil)
+	}
+	if status, h := send3(listen3, withUnion.Token); status != 401 || h != nil {
+		t.Errorf("app 1's token at app 3's backend: status %d, backend reached %v; want 401 and never reached", status, h != nil)
 	}
 	for _, token := range []string{"", withUnion.Token + "x"} {
 		if status, h := send(token); status != 401 || h != nil {
