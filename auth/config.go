@@ -106,6 +106,10 @@ func newService(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
 	for _, a := range cfg.Apps {
 		s.apps = append(s.apps, a)
 		s.appByID[a.AppID] = a

@@ -52,7 +52,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UpdatedAt: now,
 	})
 	if err != nil {
-		return LoginResult{}, storeErr(err)
+		return LoginResult{}, s.storeFailed(err)
 	}
 
 	token, hash := newToken()
@@ -81,7 +81,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		if created {
 			s.unfinished.add(user.ID, now)
 		}
-		return LoginResult{}, storeErr(err)
+		return LoginResult{}, s.storeFailed(err)
 	}
 	if !created {
 		// A retry of a registering login that failed above.

@@ -66,6 +66,9 @@ type Config struct {
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
+	// Metrics, when set, is told of logins, store errors and decrypt
+	// failures; nil counts nothing.
+	Metrics Metrics
 }
 
 // Limits are the in-process token buckets. A zero Rate takes the default;
@@ -120,6 +123,9 @@ type Service struct {
 	clock func() time.Time // the raw clock, for Verify's deadline checks only
 	log   *slog.Logger
 
+	metrics    Metrics
+	cacheCount cacheCounters
+
 	stop        chan struct{}
 	stopped     chan struct{}
 	sweepCtx    context.Context // canceled by Close, so a sweep under way ends too
@@ -165,7 +171,13 @@ type LoginResult struct {
 // ECodeBlocked, EUpstreamUnavailable (RetryAfter set), EUpstreamRejected,
 // ERateLimited, EInvalidRequest.
 func (s *Service) Login(ctx context.Context, appid, code string, c Client) (LoginResult, error) {
-	return s.login(ctx, appid, code, c)
+	r, err := s.login(ctx, appid, code, c)
+	result := "ok"
+	if err != nil {
+		result = wxlogin.ErrorCode(err)
+	}
+	s.metrics.Login(result, r.Created)
+	return r, err
 }
 
 // Verify checks a login token: the hot path. No store write except a
@@ -179,7 +191,7 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 func (s *Service) User(ctx context.Context, p wxlogin.Principal) (wxlogin.User, error) {
 	u, err := s.users.User(ctx, p.UserID)
 	if err != nil {
-		return wxlogin.User{}, userErr(err)
+		return wxlogin.User{}, s.userErr(err)
 	}
 	return u, nil
 }
@@ -209,7 +221,7 @@ type SessionInfo struct {
 func (s *Service) Sessions(ctx context.Context, p wxlogin.Principal) ([]SessionInfo, error) {
 	ss, err := s.sessions.UserSessions(ctx, p.UserID)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.storeFailed(err)
 	}
 	return s.sessionInfos(ss, p.SessionID), nil
 }
@@ -306,7 +318,7 @@ func (s *Service) Avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 func (s *Service) AdminFindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.User, error) {
 	us, err := s.users.FindUsers(ctx, f)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.storeFailed(err)
 	}
 	return us, nil
 }
@@ -318,7 +330,7 @@ func (s *Service) AdminUser(ctx context.Context, id string) (wxlogin.User, error
 		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ENotFound, "no such user")
 	}
 	if err != nil {
-		return wxlogin.User{}, storeErr(err)
+		return wxlogin.User{}, s.storeFailed(err)
 	}
 	return u, nil
 }
@@ -330,7 +342,7 @@ func (s *Service) AdminUserSessions(ctx context.Context, userID string) ([]Sessi
 	}
 	ss, err := s.sessions.UserSessions(ctx, userID)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.storeFailed(err)
 	}
 	return s.sessionInfos(ss, ""), nil
 }
@@ -385,7 +397,7 @@ func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 	n, err := s.sessions.ResealSessionKeys(ctx, s.keys.Reseal)
 	if err != nil {
 		s.log.ErrorContext(ctx, "auth: re-sealing session keys failed", "resealed", n, "primary_key", s.keys.PrimaryID(), "err", err)
-		return n, storeErr(err)
+		return n, s.storeFailed(err)
 	}
 	s.log.InfoContext(ctx, "auth: session keys re-sealed", "count", n, "primary_key", s.keys.PrimaryID())
 	return n, nil
@@ -417,7 +429,7 @@ func (s *Service) ExpireSession(ctx context.Context, id string) error {
 	// The idle deadline is the one Touch can move; at now, Deadline (the
 	// earlier of the two) is now as well.
 	if err := s.sessions.TouchSession(ctx, id, sess.LastSeenAt, s.now()); err != nil {
-		return storeErr(err)
+		return s.storeFailed(err)
 	}
 	return s.forget(ctx, Revocation{SessionID: id})
 }

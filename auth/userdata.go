@@ -58,7 +58,7 @@ func (s *Service) saveUserInfo(ctx context.Context, p wxlogin.Principal, rawData
 		return nil
 	})
 	if err != nil {
-		return nil, userErr(err)
+		return nil, s.userErr(err)
 	}
 	return clean, nil
 }
@@ -116,7 +116,7 @@ func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 		return nil
 	})
 	if err != nil {
-		return wxlogin.Phone{}, userErr(err)
+		return wxlogin.Phone{}, s.userErr(err)
 	}
 	return phone, nil
 }
@@ -185,7 +185,7 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 			if errors.Is(err, wxlogin.ErrNotFound) {
 				return app, "", errSessionInvalid()
 			}
-			return app, "", storeErr(err)
+			return app, "", s.storeFailed(err)
 		}
 		return app, ws.SessionKey.Reveal(), nil
 	}
@@ -194,7 +194,7 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 		return app, "", errSessionInvalid()
 	}
 	if err != nil {
-		return app, "", storeErr(err)
+		return app, "", s.storeFailed(err)
 	}
 	key, err := s.keys.Open(sess.SealedSessionKey)
 	if err != nil {
@@ -218,10 +218,17 @@ func (s *Service) open(ctx context.Context, p wxlogin.Principal, app wxlogin.App
 	}
 	if err != nil {
 		s.log.InfoContext(ctx, "auth: decrypt failed", "session_id", p.SessionID, "reason", reason)
+		s.metrics.DecryptFailure(decryptReasonLabel(reason))
 		return errInvalidEncrypted()
 	}
 	return nil
 }
+
+// Reasons checkIdentity refuses a payload with, for the log.
+const (
+	reasonOpenID  = "openId inside is not the session's"
+	reasonUnionID = "unionId inside is not the session's"
+)
 
 // checkIdentity refuses a payload whose openId or unionId, when it carries
 // one, is not the principal's. User info has them typed; for the other
@@ -243,9 +250,9 @@ func checkIdentity(p wxlogin.Principal, payload wxcrypt.Payload) (string, error)
 	}
 	switch {
 	case id.OpenID != "" && id.OpenID != p.OpenID:
-		return "openId inside is not the session's", wxcrypt.ErrInvalid
+		return reasonOpenID, wxcrypt.ErrInvalid
 	case id.UnionID != "" && id.UnionID != p.UnionID:
-		return "unionId inside is not the session's", wxcrypt.ErrInvalid
+		return reasonUnionID, wxcrypt.ErrInvalid
 	}
 	return "", nil
 }
@@ -280,9 +287,9 @@ func required(pairs ...string) error {
 
 // userErr maps a user store error for a principal's user: a user erased
 // while a request was under way means its session is gone too.
-func userErr(err error) error {
+func (s *Service) userErr(err error) error {
 	if errors.Is(err, wxlogin.ErrNotFound) {
 		return errSessionInvalid()
 	}
-	return storeErr(err)
+	return s.storeFailed(err)
 }
