@@ -116,6 +116,7 @@ func newService(cfg Config) (*Service, error) {
 	}
 	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
 	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
+	s.sealClearUsers()
 	go s.sweepLoop(every)
 	return s, nil
 }

@@ -54,6 +54,10 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	if err != nil {
 		return LoginResult{}, s.storeFailed(err)
 	}
+	if err := s.openUser(&user); err != nil {
+		s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", user.ID, "err", err)
+		return LoginResult{}, err
+	}
 
 	token, hash := newToken()
 	sess := wxlogin.Session{

@@ -31,7 +31,7 @@ func (s *Service) setNickname(ctx context.Context, p wxlogin.Principal, nickname
 	if err := checkNickname(nickname); err != nil {
 		return wxlogin.User{}, err
 	}
-	u, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	u, err := s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
 		now := s.now()
 		u.Profile.Nickname = nickname
 		u.Profile.UpdatedAt = now
@@ -137,7 +137,7 @@ func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte
 		return wxlogin.User{}, s.storeFailed(err)
 	}
 	var old string
-	u, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	u, err := s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
 		now := s.now()
 		old = u.Profile.AvatarID
 		u.Profile.AvatarID = blob.ID

@@ -189,7 +189,7 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 
 // User returns the user a principal stands for.
 func (s *Service) User(ctx context.Context, p wxlogin.Principal) (wxlogin.User, error) {
-	u, err := s.users.User(ctx, p.UserID)
+	u, err := s.user(ctx, p.UserID)
 	if err != nil {
 		return wxlogin.User{}, s.userErr(err)
 	}
@@ -320,12 +320,18 @@ func (s *Service) AdminFindUsers(ctx context.Context, f wxlogin.UserFilter) ([]w
 	if err != nil {
 		return nil, s.storeFailed(err)
 	}
+	for i := range us {
+		if err := s.openUser(&us[i]); err != nil {
+			s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", us[i].ID, "err", err)
+			return nil, err
+		}
+	}
 	return us, nil
 }
 
 // AdminUser returns a user by id.
 func (s *Service) AdminUser(ctx context.Context, id string) (wxlogin.User, error) {
-	u, err := s.users.User(ctx, id)
+	u, err := s.user(ctx, id)
 	if errors.Is(err, wxlogin.ErrNotFound) {
 		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ENotFound, "no such user")
 	}
@@ -391,8 +397,9 @@ func (s *Service) AccessToken(ctx context.Context, appid string) (wechat.Token, 
 	return t, nil
 }
 
-// RotateKeys re-seals every stored session_key under the primary master key
-// and returns how many changed.
+// RotateKeys re-seals every stored session_key and every user's personal
+// data under the primary master key (sealing any still in clear) and
+// returns how many sessions and users changed.
 func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 	n, err := s.sessions.ResealSessionKeys(ctx, s.keys.Reseal)
 	if err != nil {
@@ -400,7 +407,13 @@ func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 		return n, s.storeFailed(err)
 	}
 	s.log.InfoContext(ctx, "auth: session keys re-sealed", "count", n, "primary_key", s.keys.PrimaryID())
-	return n, nil
+	users, err := s.users.ResealUsers(ctx, s.resealUser)
+	if err != nil {
+		s.log.ErrorContext(ctx, "auth: re-sealing users' personal data failed", "resealed", users, "primary_key", s.keys.PrimaryID(), "err", err)
+		return n + users, s.storeFailed(err)
+	}
+	s.log.InfoContext(ctx, "auth: users' personal data re-sealed", "count", users, "primary_key", s.keys.PrimaryID())
+	return n + users, nil
 }
 
 // Ready reports whether the stores are reachable (GET /readyz). Its answer

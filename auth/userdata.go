@@ -46,7 +46,7 @@ func (s *Service) saveUserInfo(ctx context.Context, p wxlogin.Principal, rawData
 		return nil, errInvalidEncrypted()
 	}
 	anonymous := info.NickName == anonymousNickname
-	_, err = s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	_, err = s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
 		// An anonymised profile from a recent getUserProfile carries no
 		// information: it must not replace what the user really shared
 		// earlier. (The filled-in Profile is never touched here.)
@@ -110,7 +110,7 @@ func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 	default:
 		return phone, wxlogin.Errorf(wxlogin.EInvalidRequest, "send either code (from the getPhoneNumber button) or encryptedData and iv")
 	}
-	_, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	_, err := s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
 		u.Phone = &phone
 		u.UpdatedAt = s.now()
 		return nil
