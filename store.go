@@ -32,6 +32,14 @@ type UserStore interface {
 	// A store that keeps sessions too deletes the user's sessions in the
 	// same step (store/storetest checks it).
 	DeleteUser(ctx context.Context, id string) error
+
+	// ResealUsers calls reseal with every user that holds personal data
+	// (Sealed, UserInfo or Phone set), one at a time, and writes back
+	// UserInfo, Phone and Sealed of each user for which it reports a change,
+	// atomically with respect to UpdateUser. A user whose reseal fails is
+	// left as it was and the walk goes on; the error names the failures and
+	// wraps the first. It returns how many users were written.
+	ResealUsers(ctx context.Context, reseal func(u *User) (changed bool, err error)) (int, error)
 }
 
 // SessionStore keeps sessions: expiring data (SQLite, PostgreSQL, Redis).

@@ -22,6 +22,14 @@ type User struct {
 	Phone *Phone
 	// Profile is what the user filled in with the avatar/nickname components.
 	Profile Profile
+
+	// Sealed is UserInfo and Phone sealed together under the server's master
+	// keys, as the auth service stores them: a store keeps these bytes as
+	// they are, never looks inside, and gives them back on every read. auth
+	// hands out users with Sealed opened into UserInfo and Phone; a store may
+	// still hold UserInfo and Phone in clear in rows written before sealing,
+	// until auth seals them (UserStore.ResealUsers).
+	Sealed []byte
 }
 
 // Phone is a phone number as WeChat gives it.

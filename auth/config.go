@@ -98,6 +98,10 @@ func newService(cfg Config) (*Service, error) {
 	s.loginPerApp = newLimiter("login_app", limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp), s.buckets, s.log)
 	s.decryptPerSession = newLimiter("decrypt", limitOrDefault(cfg.Limits.DecryptPerSession, DefaultDecryptPerSession), s.buckets, s.log)
 	s.avatarPerUser = newLimiter("avatar", limitOrDefault(cfg.Limits.AvatarPerUser, DefaultAvatarPerUser), s.buckets, s.log)
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
 	for _, a := range cfg.Apps {
 		s.apps = append(s.apps, a)
 		s.appByID[a.AppID] = a
@@ -105,6 +109,7 @@ func newService(cfg Config) (*Service, error) {
 	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
 	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
 	s.subscribe()
+	s.sealClearUsers()
 	go s.sweepLoop(every)
 	return s, nil
 }

@@ -93,12 +93,19 @@
 // anything else WeChat answers → upstream_unavailable, logged at WARN with
 // its errcode, since only WeChat's side can change it. Every decrypt
 // failure is the same invalid_encrypted_data error with the same message,
-// so the server is no padding oracle; the reason is logged at INFO. The
+// so the server is no padding oracle; the reason is logged at INFO and
+// counted by Config.Metrics under a short label (base64, padding, json,
+// appid, identity, ...), for operators only. The
 // per-session decrypt limit (1/s, burst 10) also bounds how many guesses a
 // client gets against one session_key, which keeps even a timing side
 // channel (a ciphertext with valid padding is parsed as JSON, one without
 // is not) far too slow to exploit. A store
 // that cannot be reached is store_unavailable, never a success.
+//
+// Config.Metrics, when set, also hears of every finished login (ok or its
+// error code; created or returning) and every store failure (by the code
+// storeErr gives it). Verification cache hits and misses are two atomic
+// counters read with CacheStats, so a hit pays no interface call.
 //
 // Decoding an avatar costs tens of MiB and most of a core for a moment, so
 // uploads are limited per user (Limits.AvatarPerUser; refused attempts

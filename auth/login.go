@@ -52,7 +52,11 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UpdatedAt: now,
 	})
 	if err != nil {
-		return LoginResult{}, storeErr(err)
+		return LoginResult{}, s.storeFailed(err)
+	}
+	if err := s.openUser(&user); err != nil {
+		s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", user.ID, "err", err)
+		return LoginResult{}, err
 	}
 
 	token, hash := newToken()
@@ -101,7 +105,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 				s.log.WarnContext(ctx, "auth: recording an unfinished registration failed", "user_id", user.ID, "err", uerr)
 			}
 		}
-		return LoginResult{}, storeErr(err)
+		return LoginResult{}, s.storeFailed(err)
 	}
 	if !created {
 		// A retry of a registering login that failed above.

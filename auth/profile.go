@@ -31,7 +31,7 @@ func (s *Service) setNickname(ctx context.Context, p wxlogin.Principal, nickname
 	if err := checkNickname(nickname); err != nil {
 		return wxlogin.User{}, err
 	}
-	u, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	u, err := s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
 		now := s.now()
 		u.Profile.Nickname = nickname
 		u.Profile.UpdatedAt = now
@@ -39,7 +39,7 @@ func (s *Service) setNickname(ctx context.Context, p wxlogin.Principal, nickname
 		return nil
 	})
 	if err != nil {
-		return wxlogin.User{}, userErr(err)
+		return wxlogin.User{}, s.userErr(err)
 	}
 	return u, nil
 }
@@ -134,10 +134,10 @@ func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte
 	}
 	blob := wxlogin.Blob{ID: newID("avt_"), ContentType: contentType, Data: data, CreatedAt: s.now()}
 	if err := s.blobs.PutBlob(ctx, blob); err != nil {
-		return wxlogin.User{}, storeErr(err)
+		return wxlogin.User{}, s.storeFailed(err)
 	}
 	var old string
-	u, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	u, err := s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
 		now := s.now()
 		old = u.Profile.AvatarID
 		u.Profile.AvatarID = blob.ID
@@ -150,7 +150,7 @@ func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte
 		if derr := s.blobs.DeleteBlob(context.WithoutCancel(ctx), blob.ID); derr != nil {
 			s.log.WarnContext(ctx, "auth: deleting an orphaned avatar failed", "avatar_id", blob.ID, "err", derr)
 		}
-		return wxlogin.User{}, userErr(err)
+		return wxlogin.User{}, s.userErr(err)
 	}
 	if old != "" && old != blob.ID {
 		if err := s.blobs.DeleteBlob(ctx, old); err != nil {
@@ -210,7 +210,7 @@ func (s *Service) avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 		return wxlogin.Blob{}, notFound
 	}
 	if err != nil {
-		return wxlogin.Blob{}, storeErr(err)
+		return wxlogin.Blob{}, s.storeFailed(err)
 	}
 	return b, nil
 }
@@ -231,15 +231,15 @@ func (s *Service) avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 func (s *Service) erase(ctx context.Context, userID string) error {
 	u, err := s.users.User(ctx, userID)
 	if err != nil && !errors.Is(err, wxlogin.ErrNotFound) {
-		return storeErr(err)
+		return s.storeFailed(err)
 	}
 	if u.Profile.AvatarID != "" && s.blobs != nil {
 		if err := s.blobs.DeleteBlob(ctx, u.Profile.AvatarID); err != nil {
-			return storeErr(err)
+			return s.storeFailed(err)
 		}
 	}
 	if err := s.users.DeleteUser(ctx, userID); err != nil {
-		return storeErr(err)
+		return s.storeFailed(err)
 	}
 	if _, err := s.sessions.DeleteUserSessions(ctx, userID); err != nil {
 		return storeErr(err)

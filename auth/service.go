@@ -74,6 +74,9 @@ type Config struct {
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
+	// Metrics, when set, is told of logins, store errors and decrypt
+	// failures; nil counts nothing.
+	Metrics Metrics
 }
 
 // Limits are the in-process token buckets. A zero Rate takes the default;
@@ -140,6 +143,9 @@ type Service struct {
 	clock func() time.Time // the raw clock, for Verify's deadline checks only
 	log   *slog.Logger
 
+	metrics    Metrics
+	cacheCount cacheCounters
+
 	stop        chan struct{}
 	stopped     chan struct{}
 	sweepCtx    context.Context // canceled by Close, so a sweep under way ends too
@@ -188,7 +194,13 @@ type LoginResult struct {
 // ECodeBlocked, EUpstreamUnavailable (RetryAfter set), EUpstreamRejected,
 // ERateLimited, EInvalidRequest.
 func (s *Service) Login(ctx context.Context, appid, code string, c Client) (LoginResult, error) {
-	return s.login(ctx, appid, code, c)
+	r, err := s.login(ctx, appid, code, c)
+	result := "ok"
+	if err != nil {
+		result = wxlogin.ErrorCode(err)
+	}
+	s.metrics.Login(result, r.Created)
+	return r, err
 }
 
 // Verify checks a login token: the hot path. No store write except a
@@ -200,9 +212,9 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 
 // User returns the user a principal stands for.
 func (s *Service) User(ctx context.Context, p wxlogin.Principal) (wxlogin.User, error) {
-	u, err := s.users.User(ctx, p.UserID)
+	u, err := s.user(ctx, p.UserID)
 	if err != nil {
-		return wxlogin.User{}, userErr(err)
+		return wxlogin.User{}, s.userErr(err)
 	}
 	return u, nil
 }
@@ -232,7 +244,7 @@ type SessionInfo struct {
 func (s *Service) Sessions(ctx context.Context, p wxlogin.Principal) ([]SessionInfo, error) {
 	ss, err := s.sessions.UserSessions(ctx, p.UserID)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.storeFailed(err)
 	}
 	return s.sessionInfos(ss, p.SessionID), nil
 }
@@ -329,19 +341,25 @@ func (s *Service) Avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 func (s *Service) AdminFindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.User, error) {
 	us, err := s.users.FindUsers(ctx, f)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.storeFailed(err)
+	}
+	for i := range us {
+		if err := s.openUser(&us[i]); err != nil {
+			s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", us[i].ID, "err", err)
+			return nil, err
+		}
 	}
 	return us, nil
 }
 
 // AdminUser returns a user by id.
 func (s *Service) AdminUser(ctx context.Context, id string) (wxlogin.User, error) {
-	u, err := s.users.User(ctx, id)
+	u, err := s.user(ctx, id)
 	if errors.Is(err, wxlogin.ErrNotFound) {
 		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ENotFound, "no such user")
 	}
 	if err != nil {
-		return wxlogin.User{}, storeErr(err)
+		return wxlogin.User{}, s.storeFailed(err)
 	}
 	return u, nil
 }
@@ -353,7 +371,7 @@ func (s *Service) AdminUserSessions(ctx context.Context, userID string) ([]Sessi
 	}
 	ss, err := s.sessions.UserSessions(ctx, userID)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, s.storeFailed(err)
 	}
 	return s.sessionInfos(ss, ""), nil
 }
@@ -402,16 +420,23 @@ func (s *Service) AccessToken(ctx context.Context, appid string) (wechat.Token, 
 	return t, nil
 }
 
-// RotateKeys re-seals every stored session_key under the primary master key
-// and returns how many changed.
+// RotateKeys re-seals every stored session_key and every user's personal
+// data under the primary master key (sealing any still in clear) and
+// returns how many sessions and users changed.
 func (s *Service) RotateKeys(ctx context.Context) (int, error) {
 	n, err := s.sessions.ResealSessionKeys(ctx, s.keys.Reseal)
 	if err != nil {
 		s.log.ErrorContext(ctx, "auth: re-sealing session keys failed", "resealed", n, "primary_key", s.keys.PrimaryID(), "err", err)
-		return n, storeErr(err)
+		return n, s.storeFailed(err)
 	}
 	s.log.InfoContext(ctx, "auth: session keys re-sealed", "count", n, "primary_key", s.keys.PrimaryID())
-	return n, nil
+	users, err := s.users.ResealUsers(ctx, s.resealUser)
+	if err != nil {
+		s.log.ErrorContext(ctx, "auth: re-sealing users' personal data failed", "resealed", users, "primary_key", s.keys.PrimaryID(), "err", err)
+		return n + users, s.storeFailed(err)
+	}
+	s.log.InfoContext(ctx, "auth: users' personal data re-sealed", "count", users, "primary_key", s.keys.PrimaryID())
+	return n + users, nil
 }
 
 // writeCheckTimeout bounds the write check of Ready: a store whose write
@@ -461,7 +486,7 @@ func (s *Service) ExpireSession(ctx context.Context, id string) error {
 	// The idle deadline is the one Touch can move; at now, Deadline (the
 	// earlier of the two) is now as well.
 	if err := s.sessions.TouchSession(ctx, id, sess.LastSeenAt, s.now()); err != nil {
-		return storeErr(err)
+		return s.storeFailed(err)
 	}
 	return s.forget(ctx, Revocation{SessionID: id})
 }

@@ -46,7 +46,7 @@ func (s *Service) saveUserInfo(ctx context.Context, p wxlogin.Principal, rawData
 		return nil, errInvalidEncrypted()
 	}
 	anonymous := info.NickName == anonymousNickname
-	_, err = s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	_, err = s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
 		// An anonymised profile from a recent getUserProfile carries no
 		// information: it must not replace what the user really shared
 		// earlier. (The filled-in Profile is never touched here.)
@@ -58,7 +58,7 @@ func (s *Service) saveUserInfo(ctx context.Context, p wxlogin.Principal, rawData
 		return nil
 	})
 	if err != nil {
-		return nil, userErr(err)
+		return nil, s.userErr(err)
 	}
 	return clean, nil
 }
@@ -110,13 +110,13 @@ func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 	default:
 		return phone, wxlogin.Errorf(wxlogin.EInvalidRequest, "send either code (from the getPhoneNumber button) or encryptedData and iv")
 	}
-	_, err := s.users.UpdateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	_, err := s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
 		u.Phone = &phone
 		u.UpdatedAt = s.now()
 		return nil
 	})
 	if err != nil {
-		return wxlogin.Phone{}, userErr(err)
+		return wxlogin.Phone{}, s.userErr(err)
 	}
 	return phone, nil
 }
@@ -188,7 +188,7 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 			if errors.Is(err, wxlogin.ErrNotFound) {
 				return app, "", errSessionInvalid()
 			}
-			return app, "", storeErr(err)
+			return app, "", s.storeFailed(err)
 		}
 		return app, ws.SessionKey.Reveal(), nil
 	}
@@ -197,7 +197,7 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 		return app, "", errSessionInvalid()
 	}
 	if err != nil {
-		return app, "", storeErr(err)
+		return app, "", s.storeFailed(err)
 	}
 	key, err := s.keys.Open(sess.SealedSessionKey)
 	if err != nil {
@@ -221,10 +221,17 @@ func (s *Service) open(ctx context.Context, p wxlogin.Principal, app wxlogin.App
 	}
 	if err != nil {
 		s.log.InfoContext(ctx, "auth: decrypt failed", "session_id", p.SessionID, "reason", reason)
+		s.metrics.DecryptFailure(decryptReasonLabel(reason))
 		return errInvalidEncrypted()
 	}
 	return nil
 }
+
+// Reasons checkIdentity refuses a payload with, for the log.
+const (
+	reasonOpenID  = "openId inside is not the session's"
+	reasonUnionID = "unionId inside is not the session's"
+)
 
 // checkIdentity refuses a payload whose openId or unionId, when it carries
 // one, is not the principal's. User info has them typed; for the other
@@ -246,9 +253,9 @@ func checkIdentity(p wxlogin.Principal, payload wxcrypt.Payload) (string, error)
 	}
 	switch {
 	case id.OpenID != "" && id.OpenID != p.OpenID:
-		return "openId inside is not the session's", wxcrypt.ErrInvalid
+		return reasonOpenID, wxcrypt.ErrInvalid
 	case id.UnionID != "" && id.UnionID != p.UnionID:
-		return "unionId inside is not the session's", wxcrypt.ErrInvalid
+		return reasonUnionID, wxcrypt.ErrInvalid
 	}
 	return "", nil
 }
@@ -283,9 +290,9 @@ func required(pairs ...string) error {
 
 // userErr maps a user store error for a principal's user: a user erased
 // while a request was under way means its session is gone too.
-func userErr(err error) error {
+func (s *Service) userErr(err error) error {
 	if errors.Is(err, wxlogin.ErrNotFound) {
 		return errSessionInvalid()
 	}
-	return storeErr(err)
+	return s.storeFailed(err)
 }

@@ -24,6 +24,7 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 	bypass := s.busDown.Load()
 	if e := s.cachedUnless(bypass, h); e != nil {
 		if now.Before(e.expiresAt) && now.Before(time.Unix(0, e.lastSeen.Load()).Add(s.idle)) {
+			s.cacheCount.hits.Add(1)
 			return s.touch(ctx, e, now)
 		}
 		// Past a deadline as far as this instance knows; another instance
@@ -31,6 +32,7 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 		s.cache.drop(e)
 	}
 
+	s.cacheCount.misses.Add(1)
 	gen := s.cache.generation()
 	sess, err := s.sessions.SessionByToken(ctx, h)
 	if errors.Is(err, wxlogin.ErrNotFound) {
@@ -39,7 +41,7 @@ func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, 
 	if err != nil {
 		s.log.WarnContext(ctx, "auth: verify: session store failed", "err", err)
 		s.noteStoreFailure(err)
-		return wxlogin.Principal{}, storeErr(err)
+		return wxlogin.Principal{}, s.storeFailed(err)
 	}
 	if _, ok := s.appByID[sess.AppID]; !ok || sess.Expired(now) {
 		// An app removed from the configuration takes its sessions along.
@@ -123,7 +125,7 @@ func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time
 		return s.recheck(ctx, e)
 	}
 	s.noteStoreFailure(err)
-	return storeErr(err)
+	return s.storeFailed(err)
 }
 
 // recheck reads e's session in place of a touch: a session revoked
@@ -145,7 +147,7 @@ func (s *Service) recheck(ctx context.Context, e *entry) error {
 // revokeSession deletes one session and makes its token fail at once.
 func (s *Service) revokeSession(ctx context.Context, id string) error {
 	if err := s.sessions.DeleteSession(ctx, id); err != nil {
-		return storeErr(err)
+		return s.storeFailed(err)
 	}
 	return s.forget(ctx, Revocation{SessionID: id})
 }
@@ -155,7 +157,7 @@ func (s *Service) revokeSession(ctx context.Context, id string) error {
 func (s *Service) revokeUser(ctx context.Context, userID string) (int, error) {
 	n, err := s.sessions.DeleteUserSessions(ctx, userID)
 	if err != nil {
-		return 0, storeErr(err)
+		return 0, s.storeFailed(err)
 	}
 	return n, s.forget(ctx, Revocation{UserID: userID})
 }
@@ -225,7 +227,7 @@ func (s *Service) ownSession(ctx context.Context, userID, id string) (wxlogin.Se
 		return wxlogin.Session{}, notFound
 	}
 	if err != nil {
-		return wxlogin.Session{}, storeErr(err)
+		return wxlogin.Session{}, s.storeFailed(err)
 	}
 	return sess, nil
 }

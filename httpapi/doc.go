@@ -8,6 +8,12 @@
 // *wxlogin.Error up to writeError, the only place that turns a code into a
 // status and that decides what a client may see of an error.
 //
+// Metrics: with Config.Metrics set, the request metrics are registered and
+// GET /metrics serves the registry; ServiceMetrics is the Prometheus side of
+// wechat.Observer and auth.Metrics, and the verification cache's counters
+// are read from auth.Service.CacheStats at scrape time. The README lists
+// every wxlogin_* metric, and a test holds the list to what is served.
+//
 // Forward-auth (GET /v1/auth, any method): reverse proxies such as nginx
 // (auth_request), Traefik (forwardAuth) and Caddy (forward_auth) send a
 // subrequest carrying the original request's headers, so the client's

@@ -128,6 +128,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Metrics != nil {
 		s.initMetrics(cfg.Metrics)
+		if s.svc != nil {
+			s.initCacheMetrics(cfg.Metrics)
+		}
 	}
 	s.routes()
 	return s

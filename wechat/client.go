@@ -85,6 +85,10 @@ type Client struct {
 	// slog.Default(). No secret ever reaches it.
 	Logger *slog.Logger
 
+	// Observer, when set, is told of every attempt of a call and every
+	// access-token fetch, for metrics.
+	Observer Observer
+
 	// MaxBusyRetries bounds the retries after a busy (-1) answer: 0 means
 	// DefaultMaxBusyRetries, negative means none.
 	MaxBusyRetries int
@@ -256,9 +260,10 @@ func (c *Client) do(ctx context.Context, cl *call, out answer) error {
 		// call, while debug logging is off in production.
 		if log := c.logger(); log.Enabled(ctx, slog.LevelDebug) {
 			log.DebugContext(ctx, "wechat call", "api", cl.api, "attempt", retry+1,
-				"kind", kind, "duration", time.Since(start))
+				"kind", kind.String(), "duration", time.Since(start).String())
 		}
 		if err == nil {
+			c.observe(cl.api, nil, false)
 			return nil
 		}
 		switch {
@@ -268,19 +273,30 @@ func (c *Client) do(ctx context.Context, cl *call, out answer) error {
 			!c.NoUnavailableRetry && ctx.Err() == nil:
 			unavailableRetried = true
 		default:
+			c.observe(cl.api, err, false)
 			return err
 		}
 		wait := c.backoff(retry)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			c.observe(cl.api, err, false)
 			c.logger().WarnContext(ctx, "wechat call failed; no time left to retry",
-				"api", cl.api, "kind", kind, "err", err)
+				"api", cl.api, "kind", kind.String(), "err", err)
 			return err
 		}
+		// Names, not numbers: a JSON log would print a Kind and a Duration
+		// as bare integers.
 		c.logger().WarnContext(ctx, "wechat call failed; retrying",
-			"api", cl.api, "kind", kind, "err", err, "backoff", wait)
+			"api", cl.api, "kind", kind.String(), "err", err, "backoff", wait.String())
+		c.observe(cl.api, err, true)
 		if c.sleep(ctx, wait) != nil {
 			return err
 		}
+	}
+}
+
+func (c *Client) observe(api string, err error, retrying bool) {
+	if c.Observer != nil {
+		c.Observer.WeChatCall(api, ErrCodeLabel(err), retrying)
 	}
 }
 

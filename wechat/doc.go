@@ -33,6 +33,11 @@
 // a token RefreshBefore its expiry, and lets the concurrent callers of one
 // process share one fetch.
 //
+// An Observer, when set, is told of every attempt of a call (its API, a
+// bounded errcode label from ErrCodeLabel, whether it is retried) and every
+// access-token fetch, for metrics; the package itself imports no metrics
+// library.
+//
 // The app secret, codes, session keys, signatures and access tokens never
 // reach a log line or the text of a returned error: URLs in transport errors
 // lose their query, and WeChat's errmsg is scrubbed of the call's secrets.

@@ -205,6 +205,9 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 		} else {
 			t, err = c.GetStableAccessToken(ctx, app, false)
 		}
+		if c.Observer != nil {
+			c.Observer.AccessTokenFetch(err == nil)
+		}
 		if err != nil {
 			return Token{}, err
 		}

@@ -77,7 +77,15 @@ func (m *Main) Start(ctx context.Context) error {
 		return fmt.Errorf("data: %v", err)
 	}
 	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.db, m.db, blobs
-	authCfg.WeChat = &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}
+	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}
+	authCfg.WeChat = wc
+	var reg *prometheus.Registry
+	if c.Metrics {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		sm := httpapi.NewServiceMetrics(reg)
+		wc.Observer, authCfg.Metrics = sm, sm
+	}
 	authCfg.Now, authCfg.Logger = m.Now, m.Logger
 	m.Service, err = auth.New(authCfg)
 	if err != nil {
@@ -91,9 +99,7 @@ func (m *Main) Start(ctx context.Context) error {
 		TrustedProxies: c.proxies,
 		Dev:            m.Dev,
 	}
-	if c.Metrics {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if reg != nil {
 		api.Metrics = reg
 	}
 	handler := httpapi.New(api)

@@ -257,7 +257,9 @@ func TestMigrateSessionsReferenceUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	if _, _, err := db.EnsureUser(ctx, wxlogin.User{ID: "u", AppID: "wx", OpenID: "o", CreatedAt: now}); err != nil {
+	// Raw SQL: the store's own methods speak the latest schema.
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO users (id, app_id, open_id, created_at, updated_at, profile_updated_at)
+		VALUES ('u', 'wx', 'o', ?, ?, 0)`, now.UnixMicro(), now.UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []wxlogin.Session{

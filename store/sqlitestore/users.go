@@ -12,7 +12,7 @@ import (
 )
 
 const userColumns = `id, app_id, open_id, union_id, created_at, updated_at,
-	user_info, phone, nickname, avatar_id, profile_updated_at`
+	user_info, phone, nickname, avatar_id, profile_updated_at, sealed_personal`
 
 // defaultUserLimit is FindUsers' limit when the filter gives none
 // (wxlogin.UserFilter documents 100).
@@ -25,7 +25,7 @@ func scanUser(r rowScanner) (wxlogin.User, error) {
 		userInfo, phone              sql.NullString
 	)
 	if err := r.Scan(&u.ID, &u.AppID, &u.OpenID, &u.UnionID, &created, &updated,
-		&userInfo, &phone, &u.Profile.Nickname, &u.Profile.AvatarID, &profileUpd); err != nil {
+		&userInfo, &phone, &u.Profile.Nickname, &u.Profile.AvatarID, &profileUpd, &u.Sealed); err != nil {
 		return wxlogin.User{}, err
 	}
 	u.CreatedAt, u.UpdatedAt, u.Profile.UpdatedAt = fromMicros(created), fromMicros(updated), fromMicros(profileUpd)
@@ -50,6 +50,14 @@ func nullableText(b []byte) any {
 	return string(b)
 }
 
+// nullableBlob returns b, or nil (NULL) when empty.
+func nullableBlob(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 func phoneText(p *wxlogin.Phone) (any, error) {
 	if p == nil {
 		return nil, nil
@@ -69,6 +77,9 @@ func normalized(u wxlogin.User) wxlogin.User {
 	u.Profile.UpdatedAt = fromMicros(micros(u.Profile.UpdatedAt))
 	if len(u.UserInfo) == 0 {
 		u.UserInfo = nil
+	}
+	if len(u.Sealed) == 0 {
+		u.Sealed = nil
 	}
 	return u
 }
@@ -101,10 +112,11 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (app_id, open_id) DO NOTHING`,
 		u.ID, u.AppID, u.OpenID, u.UnionID, micros(u.CreatedAt), micros(u.UpdatedAt),
-		nullableText(u.UserInfo), phone, u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt))
+		nullableText(u.UserInfo), phone, u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt),
+		nullableBlob(u.Sealed))
 	if err != nil {
 		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
@@ -200,9 +212,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 		return wxlogin.User{}, storeError("UpdateUser", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ?, updated_at = ?, user_info = ?,
-		phone = ?, nickname = ?, avatar_id = ?, profile_updated_at = ? WHERE id = ?`,
+		phone = ?, nickname = ?, avatar_id = ?, profile_updated_at = ?, sealed_personal = ? WHERE id = ?`,
 		u.UnionID, micros(u.UpdatedAt), nullableText(u.UserInfo), phone,
-		u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt), id); err != nil {
+		u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt), nullableBlob(u.Sealed), id); err != nil {
 		return wxlogin.User{}, storeError("UpdateUser", err)
 	}
 	if err := db.commit(tx, "UpdateUser"); err != nil {
@@ -220,4 +232,77 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		return err
 	}
 	return nil
+}
+
+// errUnchanged ends an UpdateUser that ResealUsers runs for a user its
+// reseal left as it was: nothing is written.
+var errUnchanged = errors.New("unchanged")
+
+// ResealUsers implements wxlogin.UserStore. It walks the users with
+// personal data in id order a page at a time and runs reseal on each inside
+// its own UpdateUser, so a concurrent update is neither lost nor
+// overwritten, and a walk cut short (a crash, a deadline) has committed
+// every user it finished: running it again resumes.
+func (db *DB) ResealUsers(ctx context.Context, reseal func(u *wxlogin.User) (bool, error)) (int, error) {
+	var (
+		changed, failed int
+		firstErr        error
+		after           string
+	)
+	for {
+		rows, err := db.query(ctx, `SELECT id FROM users WHERE id > ?
+			AND (sealed_personal IS NOT NULL OR user_info IS NOT NULL OR phone IS NOT NULL)
+			ORDER BY id LIMIT ?`, after, resealPage)
+		if err != nil {
+			return changed, fmt.Errorf("sqlitestore: ResealUsers: %w", err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return changed, fmt.Errorf("sqlitestore: ResealUsers: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return changed, fmt.Errorf("sqlitestore: ResealUsers: %w", err)
+		}
+		if len(ids) == 0 {
+			break
+		}
+		after = ids[len(ids)-1]
+		for _, id := range ids {
+			var resealErr error
+			_, err := db.UpdateUser(ctx, id, func(u *wxlogin.User) error {
+				ok, err := reseal(u)
+				switch {
+				case err != nil:
+					resealErr = err
+					return err
+				case !ok:
+					return errUnchanged
+				}
+				return nil
+			})
+			switch {
+			case err == nil:
+				changed++
+			case errors.Is(err, errUnchanged) || errors.Is(err, wxlogin.ErrNotFound):
+				// Left as it was, or erased since the page was read.
+			case resealErr != nil:
+				if failed == 0 {
+					firstErr = fmt.Errorf("user %s: %w", id, resealErr)
+				}
+				failed++
+			default:
+				return changed, fmt.Errorf("sqlitestore: ResealUsers: %w", err)
+			}
+		}
+	}
+	if failed > 0 {
+		return changed, fmt.Errorf("sqlitestore: ResealUsers: %d users left as they were, first %w", failed, firstErr)
+	}
+	return changed, nil
 }

@@ -41,6 +41,7 @@ func notFound() error { return wxlogin.Errorf(wxlogin.ENotFound, "not found") }
 func keepUser(u wxlogin.User) wxlogin.User {
 	u.CreatedAt, u.UpdatedAt, u.Profile.UpdatedAt = micro(u.CreatedAt), micro(u.UpdatedAt), micro(u.Profile.UpdatedAt)
 	u.UserInfo = bytes.Clone(u.UserInfo)
+	u.Sealed = bytes.Clone(u.Sealed)
 	if u.Phone != nil {
 		p := *u.Phone
 		u.Phone = &p
@@ -115,6 +116,30 @@ func (m *memory) UpdateUser(_ context.Context, id string, update func(*wxlogin.U
 	u.ID, u.AppID, u.OpenID, u.CreatedAt = old.ID, old.AppID, old.OpenID, old.CreatedAt
 	m.users[id] = keepUser(u)
 	return keepUser(u), nil
+}
+
+func (m *memory) ResealUsers(_ context.Context, reseal func(*wxlogin.User) (bool, error)) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	var firstErr error
+	for id, old := range m.users {
+		if old.Sealed == nil && old.UserInfo == nil && old.Phone == nil {
+			continue
+		}
+		u := keepUser(old)
+		changed, err := reseal(&u)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		if changed {
+			old.UserInfo, old.Phone, old.Sealed = u.UserInfo, u.Phone, u.Sealed
+			m.users[id] = keepUser(old)
+			n++
+		}
+	}
+	return n, firstErr
 }
 
 func (m *memory) DeleteUser(_ context.Context, id string) error {

@@ -36,6 +36,8 @@ func RunUserStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.UserSto
 		{"UpdateUserNotFound", testUpdateUserNotFound},
 		{"UpdateUserConcurrent", testUpdateUserConcurrent},
 		{"DeleteUser", testDeleteUser},
+		{"ResealUsers", testResealUsers},
+		{"ResealUsersError", testResealUsersError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +67,7 @@ func fullUser(app string, created time.Time) wxlogin.User {
 	u.UserInfo = json.RawMessage(`{"nickName":"小明 \"quoted\"","gender":1,"language":"zh_CN","city":"Guangzhou","avatarUrl":"https://thirdwx.qlogo.cn/mmopen/x/132"}`)
 	u.Phone = &wxlogin.Phone{PhoneNumber: "+86 13800138000", PurePhoneNumber: "13800138000", CountryCode: "86"}
 	u.Profile = wxlogin.Profile{Nickname: "小明🙂", AvatarID: uniqueID("av-"), UpdatedAt: created.Add(time.Hour)}
+	u.Sealed = append([]byte{0, 1, 0xfe, 0xff}, randomBytes(40)...)
 	return u
 }
 
@@ -590,4 +593,100 @@ func testDeleteUser(t *testing.T, s wxlogin.UserStore) {
 	if diff := cmp.Diff(storedUser(again), got, cmpOpts); diff != "" {
 		t.Errorf("EnsureUser after DeleteUser mismatch (-want +got):\n%s", diff)
 	}
+}
+
+// testResealUsers checks that ResealUsers hands reseal the users with
+// personal data, sealed or still in clear, writes back those it changed
+// (clear fields emptied, Sealed replaced) and leaves the others as they
+// were, and that a second walk changes nothing.
+func testResealUsers(t *testing.T, s wxlogin.UserStore) {
+	ctx := t.Context()
+	tag := uniqueID("reseal-") + ":"
+	app := uniqueID("wx")
+	clear := newUser(app, userEra)
+	clear.UserInfo = json.RawMessage(`{"nickName":"clear"}`)
+	clear.Phone = &wxlogin.Phone{PhoneNumber: "13800138000", PurePhoneNumber: "13800138000", CountryCode: "86"}
+	old := newUser(app, userEra)
+	old.Sealed = []byte(tag + "old")
+	current := newUser(app, userEra)
+	current.Sealed = []byte(tag + "new")
+	bare := newUser(app, userEra)
+	ours := map[string]bool{}
+	for _, u := range []wxlogin.User{clear, old, current, bare} {
+		mustEnsureUser(t, s, u)
+		ours[u.ID] = true
+	}
+	var mu sync.Mutex
+	reseal := func(u *wxlogin.User) (bool, error) {
+		if !ours[u.ID] {
+			return false, nil // another test's user
+		}
+		if u.ID == bare.ID {
+			mu.Lock()
+			t.Errorf("ResealUsers passed user %s, which has no personal data", u.ID)
+			mu.Unlock()
+		}
+		switch {
+		case u.Sealed == nil && (u.UserInfo != nil || u.Phone != nil):
+			u.Sealed, u.UserInfo, u.Phone = []byte(tag+"new"), nil, nil
+			return true, nil
+		case string(u.Sealed) == tag+"old":
+			u.Sealed = []byte(tag + "new")
+			return true, nil
+		}
+		return false, nil
+	}
+	n, err := s.ResealUsers(ctx, reseal)
+	if err != nil {
+		t.Fatalf("ResealUsers: %v", err)
+	}
+	if n != 2 {
+		t.Errorf("ResealUsers = %d, want 2 (the clear user and the one sealed %q)", n, "old")
+	}
+	wantClear := storedUser(clear)
+	wantClear.Sealed, wantClear.UserInfo, wantClear.Phone = []byte(tag+"new"), nil, nil
+	checkUser(t, s, wantClear)
+	wantOld := storedUser(old)
+	wantOld.Sealed = []byte(tag + "new")
+	checkUser(t, s, wantOld)
+	checkUser(t, s, storedUser(current))
+	checkUser(t, s, storedUser(bare))
+
+	n, err = s.ResealUsers(ctx, reseal)
+	if err != nil || n != 0 {
+		t.Errorf("ResealUsers again = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// testResealUsersError checks that a user whose reseal fails is left as it
+// was, the others are still written, and the failure is returned.
+func testResealUsersError(t *testing.T, s wxlogin.UserStore) {
+	ctx := t.Context()
+	tag := uniqueID("reseal-") + ":"
+	app := uniqueID("wx")
+	bad := newUser(app, userEra)
+	bad.Sealed = []byte(tag + "corrupt")
+	good := newUser(app, userEra)
+	good.Sealed = []byte(tag + "old")
+	mustEnsureUser(t, s, bad)
+	mustEnsureUser(t, s, good)
+	errCorruptUser := errors.New("corrupt sealed value")
+	reseal := func(u *wxlogin.User) (bool, error) {
+		switch string(u.Sealed) {
+		case tag + "corrupt":
+			u.Sealed = []byte(tag + "overwritten")
+			return false, errCorruptUser
+		case tag + "old":
+			u.Sealed = []byte(tag + "new")
+			return true, nil
+		}
+		return false, nil
+	}
+	if _, err := s.ResealUsers(ctx, reseal); !errors.Is(err, errCorruptUser) {
+		t.Errorf("ResealUsers: err = %v, want the reseal error", err)
+	}
+	checkUser(t, s, storedUser(bad))
+	wantGood := storedUser(good)
+	wantGood.Sealed = []byte(tag + "new")
+	checkUser(t, s, wantGood)
 }
