@@ -54,8 +54,8 @@ type Options struct {
 	// (statement_timeout) and on the client, which gives up on a server
 	// that does not answer at all (DefaultStatementTimeout).
 	StatementTimeout time.Duration
-	// Schema, when set, is where the tables live (search_path); it is
-	// created if missing. Tests give each store its own schema.
+	// Schema, when set, is where the tables live (search_path); Migrate
+	// creates it if missing. Tests give each store its own schema.
 	Schema string
 }
 
@@ -63,6 +63,7 @@ type Options struct {
 type DB struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
+	schema  string // Options.Schema: created by Migrate
 }
 
 // ParseURL checks a postgres:// (or postgresql://) URL and returns it with
@@ -140,15 +141,7 @@ func Connect(ctx context.Context, rawURL string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
-	db := &DB{pool: pool, timeout: o.StatementTimeout}
-	if o.Schema != "" {
-		ctx, cancel := db.bound(ctx)
-		defer cancel()
-		if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{o.Schema}.Sanitize()); err != nil {
-			pool.Close()
-			return nil, db.wrap("create schema", err)
-		}
-	}
+	db := &DB{pool: pool, timeout: o.StatementTimeout, schema: o.Schema}
 	return db, nil
 }
 
@@ -243,6 +236,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return db.wrap("Migrate", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	if db.schema != "" {
+		if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{db.schema}.Sanitize()); err != nil {
+			return db.wrap("Migrate", err)
+		}
+	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		name       text        NOT NULL PRIMARY KEY,
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
