@@ -100,37 +100,91 @@ func runCmd(t *testing.T, vars map[string]string, args ...string) (int, string, 
 	return code, stdout.String(), stderr.String()
 }
 
-// TestServeOnPostgres runs serve on a postgres:// store: login, session,
-// forward-auth, logout and readiness, as on SQLite.
-func TestServeOnPostgres(t *testing.T) {
+// TestServeStores runs one end-to-end flow against serve on each store
+// URL scheme: login, the session, forward-auth, the nickname and avatar,
+// a second device, erasure by the admin API, logout, and readiness. The
+// PostgreSQL case skips without a test server (and fails under
+// WXLOGIN_TEST_REQUIRE_TOOLS).
+func TestServeStores(t *testing.T) {
 	t.Parallel()
-	store := newPostgresDB(t, testPostgresURL(t))
+	stores := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "wx.db") },
+		"postgres": func(t *testing.T) string { return newPostgresDB(t, testPostgresURL(t)) },
+	}
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			serveFlow(t, newStore(t))
+		})
+	}
+}
+
+func serveFlow(t *testing.T, store string) {
 	em := emulator.New(emulator.DevApps()...)
 	wechat := httptest.NewServer(em)
 	defer wechat.Close()
 	app := emulator.DevApps()[1]
-	api, stop, stderr := startServe(t, serveEnv(store, wechat.URL, app, keyring.Format(keyring.Generate("k1"))))
+	const admin = "admin-token-for-the-stores-test"
+	vars := serveEnv(store, wechat.URL, app, keyring.Format(keyring.Generate("k1")))
+	vars["WXLOGIN_ADMIN_TOKEN"] = admin
+	api, stop, stderr := startServe(t, vars)
+	defer func() {
+		if code := stop(); code != 0 {
+			t.Errorf("serve exited %d; stderr:\n%s", code, stderr.String())
+		}
+	}()
+	send := func(method, path, token, contentType string, body []byte) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), method, api+path, bytes.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		return do(t, req)
+	}
 
 	token := login(t, em, api, app, "alice")
-	if status, body := get(t, api+"/v1/session", token); status != 200 {
-		t.Errorf("session: %d %v", status, body)
+	status, session := get(t, api+"/v1/session", token)
+	if status != 200 {
+		t.Fatalf("session: %d %v", status, session)
 	}
 	if status, _ := get(t, api+"/v1/auth", token); status != 200 {
 		t.Errorf("auth: %d", status)
 	}
-	if status, _ := get(t, api+"/readyz", ""); status != 200 {
-		t.Errorf("readyz: %d", status)
+	if status, body := send("PUT", "/v1/me/profile", token, "application/json", []byte(`{"nickname":"阿丽"}`)); status != 200 {
+		t.Errorf("profile: %d %v", status, body)
+	}
+	avatar := uploadAvatar(t, api, token)
+	fetch(t, api+avatar)
+	status, me := get(t, api+"/v1/me", token)
+	profile, _ := me["profile"].(map[string]any)
+	if status != 200 || profile["nickname"] != "阿丽" || profile["avatar_url"] != avatar {
+		t.Errorf("me: %d %v, want the nickname and avatar just saved", status, me)
+	}
+	second := login(t, em, api, app, "alice")
+	status, list := get(t, api+"/v1/sessions", second)
+	if sessions, _ := list["sessions"].([]any); status != 200 || len(sessions) != 2 {
+		t.Errorf("sessions: %d %v, want two", status, list)
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodDelete, api+"/v1/session", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	if status, body := do(t, req); status != 204 && status != 200 {
+	req.Header.Set("Authorization", "Bearer "+second)
+	if status, body := do(t, req); status >= 300 {
 		t.Errorf("logout: %d %v", status, body)
 	}
-	if status, _ := get(t, api+"/v1/auth", token); status != 401 {
+	if status, _ := get(t, api+"/v1/auth", second); status != 401 {
 		t.Errorf("auth after logout: %d, want 401", status)
 	}
-	if code := stop(); code != 0 {
-		t.Fatalf("serve exited %d; stderr:\n%s", code, stderr.String())
+	userID, _ := me["id"].(string)
+	if status, body := send("DELETE", "/v1/admin/users/"+userID, admin, "", nil); status >= 300 {
+		t.Errorf("admin erase %q: %d %v", userID, status, body)
+	}
+	if status, _ := get(t, api+"/v1/auth", token); status != 401 {
+		t.Errorf("auth after erasure: %d, want 401", status)
+	}
+	if status, _ := get(t, api+"/readyz", ""); status != 200 {
+		t.Errorf("readyz: %d", status)
 	}
 }
 
