@@ -18,7 +18,6 @@ import (
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/keyring"
-	"github.com/wxlogin/wxlogin/store/sqlitestore"
 )
 
 // config is the whole configuration of `wxlogin serve`: a YAML file, then
@@ -42,6 +41,9 @@ type config struct {
 	LogLevel        string         `yaml:"log_level"`
 	LogFormat       string         `yaml:"log_format"`
 	Metrics         bool           `yaml:"metrics"`
+	Postgres        postgresConfig `yaml:"postgres"`
+	SingleInstance  bool           `yaml:"single_instance"`
+	Redis           string         `yaml:"redis"`
 
 	MasterKeyFile  string `yaml:"master_key_file"`
 	AdminTokenFile string `yaml:"admin_token_file"`
@@ -51,6 +53,17 @@ type config struct {
 	adminToken wxlogin.Secret
 	apps       []wxlogin.App
 	proxies    []netip.Prefix
+	// storePassword is the PostgreSQL role's password
+	// (WXLOGIN_STORE_PASSWORD or its _FILE); store URLs never carry one.
+	storePassword string
+}
+
+// postgresConfig tunes a postgres:// store; zero fields take pgstore's
+// defaults.
+type postgresConfig struct {
+	MaxConns         int      `yaml:"max_conns"`
+	ConnectTimeout   duration `yaml:"connect_timeout"`
+	StatementTimeout duration `yaml:"statement_timeout"`
 }
 
 type appConfig struct {
@@ -164,6 +177,21 @@ func (c *config) applyEnv(getenv func(string) string) error {
 		}
 		c.Metrics = on
 	}
+	str("WXLOGIN_REDIS", &c.Redis)
+	if v := getenv("WXLOGIN_SINGLE_INSTANCE"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("WXLOGIN_SINGLE_INSTANCE: %q is neither true nor false", v)
+		}
+		c.SingleInstance = on
+	}
+	if v := getenv("WXLOGIN_POSTGRES_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("WXLOGIN_POSTGRES_MAX_CONNS: %q is not a positive number", v)
+		}
+		c.Postgres.MaxConns = n
+	}
 	if v := getenv("WXLOGIN_MAX_AVATAR_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -187,6 +215,9 @@ func (c *config) applyEnv(getenv func(string) string) error {
 		"WXLOGIN_DECRYPT_MAX_AGE":   &c.DecryptMaxAge,
 		"WXLOGIN_CODE_REUSE_WINDOW": &c.CodeReuseWindow,
 		"WXLOGIN_SHUTDOWN_TIMEOUT":  &c.Shutdown,
+
+		"WXLOGIN_POSTGRES_CONNECT_TIMEOUT":   &c.Postgres.ConnectTimeout,
+		"WXLOGIN_POSTGRES_STATEMENT_TIMEOUT": &c.Postgres.StatementTimeout,
 	} {
 		if err := dur(name, dst); err != nil {
 			return err
@@ -222,7 +253,7 @@ func (c *config) resolve(getenv func(string) string) error {
 	if c.Addr == "" {
 		return errors.New("addr: must not be empty (WXLOGIN_ADDR or addr:)")
 	}
-	if _, err := storePath(c.Store); err != nil {
+	if err := c.resolveStore(getenv); err != nil {
 		return err
 	}
 	if u, err := url.Parse(c.WeChatBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -360,23 +391,6 @@ func yamlKey(setting string) string {
 		}
 	}
 	return setting
-}
-
-// storePath returns the file path of a sqlite: store URL. Other schemes
-// (postgres://, redis://) arrive with the scale-out work.
-func storePath(store string) (string, error) {
-	scheme, _, found := strings.Cut(store, ":")
-	if !found || scheme == "" {
-		return "", fmt.Errorf("store: %q is not a URL like sqlite:///var/lib/wxlogin/wxlogin.db", store)
-	}
-	if scheme != "sqlite" {
-		return "", fmt.Errorf("store: scheme %q is not supported (sqlite:///path)", scheme)
-	}
-	path, err := sqlitestore.ParseURL(store)
-	if err != nil {
-		return "", fmt.Errorf("store: %v", err)
-	}
-	return path, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -8,19 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/httpapi"
-	"github.com/wxlogin/wxlogin/store/blobdir"
-	"github.com/wxlogin/wxlogin/store/sqlitestore"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -39,7 +34,7 @@ type Main struct {
 	APIURL  string
 	Service *auth.Service
 
-	db       *sqlitestore.DB
+	stores   *storeSet
 	server   *http.Server
 	listener net.Listener
 	done     chan error
@@ -54,29 +49,12 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := yamlError(authCfg.Validate()); err != nil {
 		return err
 	}
-	path, err := storePath(c.Store)
+	var err error
+	m.stores, err = openStores(ctx, c, openOptions{serve: true})
 	if err != nil {
 		return err
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("store: %v", err)
-		}
-	}
-	m.db, err = sqlitestore.Open(ctx, path)
-	if err != nil {
-		return fmt.Errorf("store: %v", err)
-	}
-	dataDir := c.Data
-	if dataDir == "" {
-		dataDir = filepath.Dir(path)
-	}
-	blobs, err := blobdir.New(filepath.Join(dataDir, "avatars"))
-	if err != nil {
-		m.db.Close()
-		return fmt.Errorf("data: %v", err)
-	}
-	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.db, m.db, blobs
+	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.stores.Users, m.stores.Sessions, m.stores.Blobs
 	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}
 	authCfg.WeChat = wc
 	var reg *prometheus.Registry
@@ -89,7 +67,7 @@ func (m *Main) Start(ctx context.Context) error {
 	authCfg.Now, authCfg.Logger = m.Now, m.Logger
 	m.Service, err = auth.New(authCfg)
 	if err != nil {
-		m.db.Close()
+		m.stores.Close()
 		return err
 	}
 	api := httpapi.Config{
@@ -106,7 +84,7 @@ func (m *Main) Start(ctx context.Context) error {
 	m.listener, err = net.Listen("tcp", c.Addr)
 	if err != nil {
 		m.Service.Close()
-		m.db.Close()
+		m.stores.Close()
 		return fmt.Errorf("addr: %v", err)
 	}
 	m.APIURL = "http://" + m.listener.Addr().String()
@@ -139,8 +117,8 @@ func (m *Main) Close(ctx context.Context) error {
 	if m.Service != nil {
 		errs = append(errs, m.Service.Close())
 	}
-	if m.db != nil {
-		errs = append(errs, m.db.Close())
+	if m.stores != nil {
+		errs = append(errs, m.stores.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -165,5 +143,3 @@ func (c *offsetClock) Advance(d time.Duration) time.Time {
 	c.offset.Add(int64(d))
 	return c.Now()
 }
-
-var _ wxlogin.UserStore = (*sqlitestore.DB)(nil)

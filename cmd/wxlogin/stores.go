@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/store/blobdir"
+	"github.com/wxlogin/wxlogin/store/pgstore"
+	"github.com/wxlogin/wxlogin/store/sqlitestore"
+)
+
+// This file is the one place in the binary that knows the concrete store
+// types: everything else sees a storeSet of interfaces, chosen by the
+// store URL's scheme.
+
+// storeKind is a store URL's backend.
+type storeKind string
+
+const (
+	kindSQLite   storeKind = "sqlite"
+	kindPostgres storeKind = "postgres"
+)
+
+// parseStore returns the backend of a store URL and, for SQLite, the file
+// path.
+func parseStore(store string) (storeKind, string, error) {
+	scheme, _, found := strings.Cut(store, ":")
+	if !found || scheme == "" {
+		return "", "", fmt.Errorf("store: %q is not a URL like sqlite:///var/lib/wxlogin/wxlogin.db or postgres://wxlogin@db:5432/wxlogin", redactURL(store))
+	}
+	switch scheme {
+	case "sqlite":
+		path, err := sqlitestore.ParseURL(store)
+		if err != nil {
+			return "", "", fmt.Errorf("store: %v", err)
+		}
+		return kindSQLite, path, nil
+	case "postgres", "postgresql":
+		if _, err := pgstore.ParseURL(store); err != nil {
+			return "", "", fmt.Errorf("store: %v", err)
+		}
+		return kindPostgres, "", nil
+	}
+	return "", "", fmt.Errorf("store: scheme %q is not supported (sqlite:///path or postgres://user@host/db)", scheme)
+}
+
+// resolveStore checks the store settings of a serve configuration and reads
+// the PostgreSQL password.
+func (c *config) resolveStore(getenv func(string) string) error {
+	kind, _, err := parseStore(c.Store)
+	if err != nil {
+		return err
+	}
+	if err := c.resolveStorePassword(getenv); err != nil {
+		return err
+	}
+	if c.Postgres.MaxConns < 0 || c.Postgres.ConnectTimeout < 0 || c.Postgres.StatementTimeout < 0 {
+		return errors.New("postgres: max_conns, connect_timeout and statement_timeout must not be negative")
+	}
+	if c.Redis != "" {
+		return errors.New("redis: coordination through Redis is not built yet; remove redis: (WXLOGIN_REDIS) and run one instance with single_instance: true")
+	}
+	// Several instances on one PostgreSQL would each keep their own
+	// revocations, rate limits, code exchanges and access tokens in
+	// memory: a token logged out on one would still pass on another
+	// until the touch interval. Until a coordinator exists, the operator
+	// must say there is one instance.
+	if kind == kindPostgres && !c.SingleInstance {
+		return errors.New("single_instance: a postgres:// store needs single_instance: true (WXLOGIN_SINGLE_INSTANCE=true): instances share no revocations, limits or WeChat tokens yet, so run exactly one")
+	}
+	return nil
+}
+
+func (c *config) resolveStorePassword(getenv func(string) string) error {
+	pw, err := secretFromEnvOrFile(getenv, "WXLOGIN_STORE_PASSWORD", "")
+	if err != nil {
+		return err
+	}
+	c.storePassword = pw
+	return nil
+}
+
+// migrator is what wxlogin migrate needs of a store.
+type migrator interface {
+	Migrate(ctx context.Context) error
+	AppliedMigrations(ctx context.Context) ([]string, error)
+}
+
+// storeSet is the stores a store URL opens.
+type storeSet struct {
+	Users    wxlogin.UserStore
+	Sessions wxlogin.SessionStore
+	Blobs    wxlogin.BlobStore
+	migrator migrator
+	closers  []func() error
+}
+
+func (s *storeSet) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// openOptions say how openStores opens a store.
+type openOptions struct {
+	// noMigrate leaves pending migrations alone (wxlogin migrate applies
+	// them itself, to report them).
+	noMigrate bool
+	// serve takes the SQLite file's instance lock, which
+	// `wxlogin migrate --from` checks so as not to copy a live store.
+	serve bool
+}
+
+// openStores opens the store c.Store names.
+func openStores(ctx context.Context, c *config, o openOptions) (*storeSet, error) {
+	kind, path, err := parseStore(c.Store)
+	if err != nil {
+		return nil, err
+	}
+	s := &storeSet{}
+	switch kind {
+	case kindSQLite:
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("store: %v", err)
+			}
+		}
+		if o.serve {
+			unlock, err := lockInstance(path)
+			if err != nil {
+				return nil, fmt.Errorf("store: %v", err)
+			}
+			s.closers = append(s.closers, unlock)
+		}
+		db, err := sqlitestore.OpenOptions(ctx, path, sqlitestore.Options{NoMigrate: o.noMigrate})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: %v", err)
+		}
+		s.closers = append(s.closers, db.Close)
+		dataDir := c.Data
+		if dataDir == "" {
+			dataDir = filepath.Dir(path)
+		}
+		blobs, err := blobdir.New(filepath.Join(dataDir, "avatars"))
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("data: %v", err)
+		}
+		s.Users, s.Sessions, s.Blobs, s.migrator = db, db, blobs, db
+	case kindPostgres:
+		po := pgstore.Options{
+			Password:         c.storePassword,
+			MaxConns:         c.Postgres.MaxConns,
+			ConnectTimeout:   time.Duration(c.Postgres.ConnectTimeout),
+			StatementTimeout: time.Duration(c.Postgres.StatementTimeout),
+		}
+		open := pgstore.Open
+		if o.noMigrate {
+			open = pgstore.Connect
+		}
+		db, err := open(ctx, c.Store, po)
+		if err != nil {
+			return nil, fmt.Errorf("store: %v", err)
+		}
+		s.closers = append(s.closers, db.Close)
+		// Avatars live in the database: instances cannot share a folder.
+		s.Users, s.Sessions, s.Blobs, s.migrator = db, db, db, db
+	}
+	return s, nil
+}
+
+// lockInstance takes an exclusive lock on path+".lock" for as long as the
+// server runs. wxlogin migrate --from tries the same lock and refuses a
+// store that a server holds: a copy of a live store would bring back
+// sessions revoked during the copy.
+func lockInstance(path string) (func() error, error) {
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is in use by a running wxlogin (lock file %s.lock)", path, path)
+		}
+		return nil, fmt.Errorf("lock %s.lock: %v", path, err)
+	}
+	return f.Close, nil
+}

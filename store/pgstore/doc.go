@@ -1,0 +1,19 @@
+// Package pgstore keeps wxlogin's users, sessions and blobs (avatars) in
+// PostgreSQL, through a pgx connection pool: one database can serve several
+// wxlogin instances, which a SQLite file cannot.
+//
+// Open takes a postgres:// URL without a password (the password comes from
+// Options, which the binary fills from WXLOGIN_STORE_PASSWORD or its _FILE
+// form), applies the embedded migrations in order under an advisory lock so
+// that two instances starting at once do not race, and records them in the
+// schema_migrations table.
+//
+// Every operation is bounded: connecting by Options.ConnectTimeout and each
+// statement by Options.StatementTimeout (sent to the server and enforced on
+// the client too), so a stopped or hung server gives an error matching
+// ErrUnavailable within those bounds rather than a request that waits.
+//
+// Sessions reference their user with ON DELETE CASCADE: DeleteUser deletes
+// the user's sessions in the same statement, and CreateSession refuses a
+// session of a missing user with an error matching wxlogin.ErrNotFound.
+package pgstore
