@@ -91,7 +91,7 @@ func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 				"the phone code is invalid, expired or already used (or it is a wx.login code); get a new one from the getPhoneNumber button")
 		}
 		if info == nil || info.PhoneNumber == "" {
-			return phone, wxlogin.Errorf(wxlogin.EUpstreamUnavailable, "WeChat gave an incomplete answer; try again")
+			return phone, wxlogin.Errorf(wxlogin.EUpstreamRejected, "WeChat gave an incomplete answer")
 		}
 		phone = wxlogin.Phone{PhoneNumber: info.PhoneNumber, PurePhoneNumber: info.PurePhoneNumber, CountryCode: info.CountryCode}
 	case e.EncryptedData != "" || e.IV != "":
