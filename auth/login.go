@@ -163,7 +163,7 @@ func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c 
 		return ws, shared, s.upstreamErr(ctx, app, "code2Session", err, "the code is invalid, expired or used; call wx.login again")
 	case ws.OpenID == "" || ws.SessionKey.Reveal() == "":
 		// The client checks this too; a session without them is useless.
-		return ws, shared, wxlogin.Errorf(wxlogin.EUpstreamUnavailable, "WeChat gave an incomplete answer; try again")
+		return ws, shared, wxlogin.Errorf(wxlogin.EUpstreamRejected, "WeChat gave an incomplete answer")
 	}
 	return ws, shared, nil
 }
@@ -199,6 +199,15 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 		s.log.ErrorContext(ctx, "auth: WECHAT REJECTED THIS APP'S APPID OR SECRET: fix the configuration",
 			"appid", app.AppID, "api", api, "errcode", errcode)
 		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeChat rejected this server's credentials for the mini program")
+	case wechat.KindInvalidAnswer:
+		// A success WeChat cannot have sent (a session_key that is not 16
+		// bytes, an openid with a control character): a broken proxy or
+		// an impostor between us and WeChat. Nothing of it is stored; an
+		// operator must look, and a client retry with a new code would
+		// most likely meet the same.
+		s.log.ErrorContext(ctx, "auth: WeChat's answer is not one WeChat sends; nothing stored",
+			"appid", app.AppID, "api", api, "err", err)
+		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeChat's answer could not be used; the server log has details")
 	case wechat.KindBusy, wechat.KindQuota, wechat.KindUnavailable:
 		s.log.WarnContext(ctx, "auth: WeChat unavailable", "appid", app.AppID, "api", api,
 			"kind", kind.String(), "errcode", errcode, "err", err)

@@ -376,8 +376,13 @@ func (s *Service) AdminUserSessions(ctx context.Context, userID string) ([]Sessi
 	return s.sessionInfos(ss, ""), nil
 }
 
-// AdminRevokeUserSessions ends every session of a user.
+// AdminRevokeUserSessions ends every session of a user; ENotFound for an
+// unknown user, as its GET and DELETE answer, rather than a 204 that would
+// tell an operator a typo had logged someone out.
 func (s *Service) AdminRevokeUserSessions(ctx context.Context, userID string) error {
+	if _, err := s.AdminUser(ctx, userID); err != nil {
+		return err
+	}
 	n, err := s.revokeUser(ctx, userID)
 	if err != nil {
 		return err

@@ -91,7 +91,7 @@ func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 				"the phone code is invalid, expired or already used (or it is a wx.login code); get a new one from the getPhoneNumber button")
 		}
 		if info == nil || info.PhoneNumber == "" {
-			return phone, wxlogin.Errorf(wxlogin.EUpstreamUnavailable, "WeChat gave an incomplete answer; try again")
+			return phone, wxlogin.Errorf(wxlogin.EUpstreamRejected, "WeChat gave an incomplete answer")
 		}
 		phone = wxlogin.Phone{PhoneNumber: info.PhoneNumber, PurePhoneNumber: info.PurePhoneNumber, CountryCode: info.CountryCode}
 	case e.EncryptedData != "" || e.IV != "":
@@ -141,6 +141,13 @@ func (s *Service) decrypt(ctx context.Context, p wxlogin.Principal, kind string,
 	if err := s.open(ctx, p, app, key, e, payload); err != nil {
 		return nil, err
 	}
+	if !payloadIsKind(kind, payload) {
+		// Answered like any decrypt failure: the client learns nothing it
+		// could not learn from its own plaintext, and the reason is logged.
+		s.log.InfoContext(ctx, "auth: decrypt failed", "session_id", p.SessionID,
+			"reason", "payload is not of the kind requested", "kind", kind)
+		return nil, errInvalidEncrypted()
+	}
 	var raw json.RawMessage
 	switch v := payload.(type) {
 	case *wxcrypt.WeRun:
@@ -153,6 +160,41 @@ func (s *Service) decrypt(ctx context.Context, p wxlogin.Principal, kind string,
 		return nil, errInvalidEncrypted()
 	}
 	return clean, nil
+}
+
+// payloadIsKind reports whether a decrypted payload is of the kind the
+// client named, by the fields that kind always carries: WeRun data has a
+// stepInfoList array, share (and group-enter) info a non-empty openGId. Any
+// payload of the app opens under the session's key, so without this a
+// WeRun payload sent as share, or user info sent as either, would be
+// handed back as if it were the other kind.
+func payloadIsKind(kind string, payload wxcrypt.Payload) bool {
+	var fields struct {
+		StepInfoList json.RawMessage `json:"stepInfoList"`
+		OpenGID      json.RawMessage `json:"openGId"`
+	}
+	var raw json.RawMessage
+	switch v := payload.(type) {
+	case *wxcrypt.WeRun:
+		raw = v.Raw
+	case *wxcrypt.ShareInfo:
+		raw = v.Raw
+	default:
+		return false
+	}
+	if json.Unmarshal(raw, &fields) != nil { // parsed once already
+		return false
+	}
+	isArray := len(fields.StepInfoList) > 0 && fields.StepInfoList[0] == '['
+	var gid string
+	isShare := json.Unmarshal(fields.OpenGID, &gid) == nil && gid != ""
+	switch kind {
+	case KindWeRun:
+		return isArray && !isShare
+	case KindShare:
+		return isShare && !isArray
+	}
+	return false
 }
 
 // openSession takes a decrypt attempt from the session's bucket and returns

@@ -304,7 +304,7 @@ func TestSavePhone(t *testing.T) {
 
 func TestDecryptKinds(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, func(e *env, c *auth.Config) { c.Limits.DecryptPerSession = auth.Limit{Rate: -1} })
 	ctx := t.Context()
 	p := e.verify(ctx, e.login(ctx, app1, "alice").Token)
 	tests := []struct {
@@ -316,6 +316,14 @@ func TestDecryptKinds(t *testing.T) {
 			`{"stepInfoList":[{"step":4321,"timestamp":1763683200}]}`},
 		{"share", auth.KindShare, map[string]any{"openGId": "tGabc123"}, `{"openGId":"tGabc123"}`},
 		{"unknown kind", "location", map[string]any{"x": 1}, ""},
+		// A payload of one kind named as another opens under the session's
+		// key but is refused like any decrypt failure.
+		{"werun sent as share", auth.KindShare, map[string]any{"stepInfoList": []any{map[string]any{"timestamp": 1763683200, "step": 1}}}, "!"},
+		{"share sent as werun", auth.KindWeRun, map[string]any{"openGId": "tGabc123"}, "!"},
+		{"user info sent as share", auth.KindShare, map[string]any{"nickName": "a"}, "!"},
+		{"phone sent as werun", auth.KindWeRun, map[string]any{"phoneNumber": "13800138000"}, "!"},
+		{"empty openGId as share", auth.KindShare, map[string]any{"openGId": ""}, "!"},
+		{"stepInfoList not a list", auth.KindWeRun, map[string]any{"stepInfoList": "x"}, "!"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -323,6 +331,12 @@ func TestDecryptKinds(t *testing.T) {
 			got, err := e.svc.Decrypt(ctx, p, tt.kind, s.enc)
 			if tt.want == "" {
 				wantCode(t, err, wxlogin.EInvalidRequest)
+				return
+			}
+			if tt.want == "!" {
+				if we := wantCode(t, err, wxlogin.EInvalidEncryptedData); we != nil && we.Message != wxlogin.ErrorMessage(errOfGarbage(t, e, p)) {
+					t.Errorf("message %q differs from a garbled payload's", we.Message)
+				}
 				return
 			}
 			if err != nil {
@@ -334,6 +348,13 @@ func TestDecryptKinds(t *testing.T) {
 			diff(t, "decrypted", wantV, gotV)
 		})
 	}
+}
+
+// errOfGarbage is Decrypt's error for a ciphertext that does not decrypt.
+func errOfGarbage(t *testing.T, e *env, p wxlogin.Principal) error {
+	t.Helper()
+	_, err := e.svc.Decrypt(t.Context(), p, auth.KindWeRun, auth.Encrypted{EncryptedData: "AAAAAAAAAAAAAAAAAAAAAA==", IV: "AAAAAAAAAAAAAAAAAAAAAA=="})
+	return err
 }
 
 func TestDecryptRateLimit(t *testing.T) {

@@ -18,9 +18,13 @@ func (s *Server) devRoutes() {
 	}
 	if s.dev.Playground != nil {
 		s.handle("/playground/", s.dev.Playground.ServeHTTP)
-		s.handle("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		toPlayground := func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/playground/", http.StatusFound)
-		})
+		}
+		s.handle("GET /{$}", toPlayground)
+		// Mounted, since the mux's own trailing-slash redirect answers a
+		// JSON 404 like every other redirect it would make.
+		s.handle("GET /playground", toPlayground)
 	}
 	if s.dev.AdvanceClock != nil {
 		s.handle("POST /dev/v1/clock", s.devClock)

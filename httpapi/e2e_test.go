@@ -1138,6 +1138,10 @@ func TestE2EAdmin(t *testing.T) {
 		t.Errorf("admin user = %+v", u)
 	}
 	w.request("GET", "/v1/admin/users/nope", adminToken, nil).fails(t, 404, "not_found")
+	// Every route of a missing user says so, the bulk logout included.
+	w.request("GET", "/v1/admin/users/nope/sessions", adminToken, nil).fails(t, 404, "not_found")
+	w.request("DELETE", "/v1/admin/users/nope/sessions", adminToken, nil).fails(t, 404, "not_found")
+	w.request("DELETE", "/v1/admin/users/nope", adminToken, nil).fails(t, 404, "not_found")
 	w.request("GET", "/v1/admin/users?limit=0", adminToken, nil).fails(t, 400, "invalid_request")
 
 	var tok struct {

@@ -183,7 +183,12 @@ func (s *Server) routes() {
 // OpenAPI test compares with docs/openapi.yaml.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	s.patterns = append(s.patterns, pattern)
-	s.mux.HandleFunc(pattern, h)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.routed = true
+		}
+		h(w, r)
+	})
 }
 
 // routeOf is the label logs and metrics use for a request: the pattern
@@ -345,8 +350,11 @@ func newRequestID() string {
 
 // statusRecorder remembers the status a handler sent, for the access log,
 // and turns the mux's own plain-text 404 and 405 (sent when no route
-// matched) into the JSON envelope. Anything else the mux sends without a
-// route, such as a redirect to a cleaned path, passes through.
+// matched) into the JSON envelope. The mux's own redirects (to the cleaned
+// form of a path with "..", "." or "//", or to a subtree's trailing slash)
+// become a JSON 404 as well: no route of the contract answers a redirect
+// with an HTML body, and a client that sent such a path has a bug that a
+// silently followed redirect would hide.
 type statusRecorder struct {
 	http.ResponseWriter
 	s       *Server
@@ -355,6 +363,7 @@ type statusRecorder struct {
 	status  int
 	wrote   bool
 	discard bool // the mux's own body follows our replacement: drop it
+	routed  bool // a handler registered with handle runs; unset while the mux answers itself
 }
 
 func (w *statusRecorder) WriteHeader(status int) {
@@ -362,16 +371,23 @@ func (w *statusRecorder) WriteHeader(status int) {
 		w.ResponseWriter.WriteHeader(status) // superfluous; let net/http say so
 		return
 	}
-	if w.r.Pattern == "" && !w.discard && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
+	muxRedirect := !w.routed && status >= 300 && status < 400
+	if !w.routed && !w.discard && (muxRedirect || status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
 		w.discard = true
 		h := w.Header()
 		allow := h.Get("Allow")
 		h.Del("Content-Type")
 		var err error
-		if status == http.StatusNotFound {
+		switch {
+		case muxRedirect:
+			h.Del("Location")
+			// The mux named the route of the cleaned path; none ran.
+			w.r.Pattern = ""
+			err = wxlogin.Errorf(wxlogin.ENotFound, "no such route: the path is not in its clean form (no \"..\", \".\" or empty segments)")
+		case status == http.StatusNotFound:
 			h.Del("Allow")
 			err = wxlogin.Errorf(wxlogin.ENotFound, "no such route (see docs/openapi.yaml)")
-		} else {
+		default:
 			err = wxlogin.Errorf(wxlogin.EMethodNotAllowed, "method %s not allowed; allowed: %s", safeMethod(w.r.Method), allow)
 		}
 		w.s.writeError(passthrough{w}, w.r, err)

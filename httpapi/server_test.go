@@ -101,6 +101,15 @@ func TestRoutingErrorsAreJSON(t *testing.T) {
 		{"dev off: emulator", "GET", "/emulator/v1/apps", 404, wxlogin.ENotFound, ""},
 		{"dev off: playground", "GET", "/playground/", 404, wxlogin.ENotFound, ""},
 		{"metrics off", "GET", "/metrics", 404, wxlogin.ENotFound, ""},
+		// Paths the mux would redirect to their clean form: a JSON 404,
+		// never its redirect with an HTML body.
+		{"dot-dot out of avatars", "GET", "/v1/avatars/../x", 404, wxlogin.ENotFound, ""},
+		{"dot-dot onto a route", "GET", "/v1/avatars/../session", 404, wxlogin.ENotFound, ""},
+		{"dot segment", "GET", "/v1/avatars/./x", 404, wxlogin.ENotFound, ""},
+		{"double slash", "GET", "//v1/session", 404, wxlogin.ENotFound, ""},
+		{"empty segment", "DELETE", "/v1/sessions//x", 404, wxlogin.ENotFound, ""},
+		{"trailing dot-dot", "POST", "/v1/login/..", 404, wxlogin.ENotFound, ""},
+		{"healthz via dot", "GET", "/./healthz", 404, wxlogin.ENotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +126,9 @@ func TestRoutingErrorsAreJSON(t *testing.T) {
 			}
 			if w.Header().Get("X-Request-Id") == "" {
 				t.Error("no X-Request-Id")
+			}
+			if loc := w.Header().Get("Location"); loc != "" {
+				t.Errorf("Location = %q on a %d", loc, w.Code)
 			}
 			if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
@@ -451,6 +463,15 @@ func TestDevRoutes(t *testing.T) {
 	w = do(t, s, "GET", "/", "", nil)
 	if w.Code != http.StatusFound || w.Header().Get("Location") != "/playground/" {
 		t.Errorf("GET / = %d Location %q, want a redirect to /playground/", w.Code, w.Header().Get("Location"))
+	}
+	w = do(t, s, "GET", "/playground", "", nil)
+	if w.Code != http.StatusFound || w.Header().Get("Location") != "/playground/" {
+		t.Errorf("GET /playground = %d Location %q, want a redirect to /playground/", w.Code, w.Header().Get("Location"))
+	}
+	// The mux's own trailing-slash redirect is a JSON 404 like its others.
+	w = do(t, s, "GET", "/emulator/v1", "", nil)
+	if w.Code != http.StatusNotFound || errorOf(t, w).Code != wxlogin.ENotFound || w.Header().Get("Location") != "" {
+		t.Errorf("GET /emulator/v1 = %d %q Location %q, want a JSON 404", w.Code, w.Body.String(), w.Header().Get("Location"))
 	}
 	w = do(t, s, "GET", "/playground/app.js", "", nil)
 	if w.Body.String() != "page /playground/app.js" {

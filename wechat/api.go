@@ -9,6 +9,10 @@ import (
 	"github.com/wxlogin/wxlogin/wxcrypt"
 )
 
+// apiPhoneNumber is getuserphonenumber's name in errors; Classify reads
+// one of its errcodes differently from other APIs'.
+const apiPhoneNumber = "getuserphonenumber"
+
 // sigMethod is the only login-state signature method WeChat accepts.
 const sigMethod = "hmac_sha256"
 
@@ -50,10 +54,30 @@ func (c *Client) Code2Session(ctx context.Context, app wxlogin.App, code string)
 	if err != nil {
 		return nil, err
 	}
-	if a.OpenID == "" || a.SessionKey == "" {
-		return nil, malformed(api, "openid or session_key")
+	if err := a.check(api, true); err != nil {
+		return nil, err
 	}
 	return &Session{OpenID: a.OpenID, UnionID: a.UnionID, SessionKey: wxlogin.Secret(a.SessionKey)}, nil
+}
+
+// check refuses a session answer WeChat cannot have sent: a session_key
+// that is not base64 of 16 bytes, an openid (needed unless optional) or a
+// unionid (always optional) that cannot be an id.
+func (a *sessionAnswer) check(api string, needOpenID bool) error {
+	if r := checkSessionKey(a.SessionKey); r != "" {
+		return invalidAnswer(api, r)
+	}
+	if needOpenID || a.OpenID != "" {
+		if r := checkID("openid", a.OpenID); r != "" {
+			return invalidAnswer(api, r)
+		}
+	}
+	if a.UnionID != "" {
+		if r := checkID("unionid", a.UnionID); r != "" {
+			return invalidAnswer(api, r)
+		}
+	}
+	return nil
 }
 
 // loginStateQuery is the query of checksession and resetusersessionkey; the
@@ -105,8 +129,8 @@ func (c *Client) ResetUserSessionKey(ctx context.Context, app wxlogin.App, openi
 	if err != nil {
 		return nil, err
 	}
-	if a.SessionKey == "" {
-		return nil, malformed(api, "session_key")
+	if err := a.check(api, false); err != nil {
+		return nil, err
 	}
 	if a.OpenID == "" {
 		a.OpenID = openid
@@ -124,7 +148,7 @@ type phoneAnswer struct {
 // code belongs to that user. A wx.login code is not a phone code: WeChat
 // answers 40029 (KindCodeInvalid).
 func (c *Client) PhoneNumber(ctx context.Context, app wxlogin.App, code, openid string) (*PhoneInfo, error) {
-	const api = "getuserphonenumber"
+	const api = apiPhoneNumber
 	if code == "" {
 		return nil, emptyCode(api)
 	}
@@ -147,7 +171,16 @@ func (c *Client) PhoneNumber(ctx context.Context, app wxlogin.App, code, openid 
 		return nil, err
 	}
 	if a.PhoneInfo == nil || a.PhoneInfo.PhoneNumber == "" {
-		return nil, malformed(api, "phone_info")
+		return nil, invalidAnswer(api, "phone_info or its phoneNumber is missing")
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"phoneNumber", a.PhoneInfo.PhoneNumber}, {"purePhoneNumber", a.PhoneInfo.PurePhoneNumber}, {"countryCode", a.PhoneInfo.CountryCode},
+	} {
+		if f.v != "" {
+			if r := checkID(f.name, f.v); r != "" {
+				return nil, invalidAnswer(api, r)
+			}
+		}
 	}
 	return a.PhoneInfo, nil
 }
@@ -180,8 +213,8 @@ func (c *Client) PaidUnionID(ctx context.Context, app wxlogin.App, openid, trans
 	if err != nil {
 		return "", err
 	}
-	if a.UnionID == "" {
-		return "", malformed(api, "unionid")
+	if r := checkID("unionid", a.UnionID); r != "" {
+		return "", invalidAnswer(api, r)
 	}
 	return a.UnionID, nil
 }

@@ -5,7 +5,10 @@
 // A Client's zero value talks to https://api.weixin.qq.com; tests and dev
 // mode point BaseURL at the emulator. Failures come back typed: *Error for an
 // errcode WeChat answered, *UnavailableError when WeChat could not be reached
-// or gave no usable answer. Classify turns either into a Kind the server acts
+// or gave no usable answer, *InvalidAnswerError for a success WeChat cannot
+// have sent (a session_key that is not base64 of 16 bytes; an openid or
+// unionid that is empty where required, over 128 bytes, or holds a control
+// character). Classify turns each into a Kind the server acts
 // on, so no caller has to know errcodes; Temporary and RetryAfter tell
 // whether, and when, the same request may succeed later.
 //

@@ -537,7 +537,7 @@ func TestEmulatorPhoneNumber(t *testing.T) {
 	}{
 		{"phone code reused", code, "", 40163, wechat.KindCodeInvalid},
 		{"login code sent as a phone code", e.login(t, devApp1, "erin"), "", 40029, wechat.KindCodeInvalid},
-		{"another user's openid", tap(), e.identity(t, devApp1, "frank").OpenID, 40003, wechat.KindOther},
+		{"another user's openid", tap(), e.identity(t, devApp1, "frank").OpenID, 40003, wechat.KindCodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

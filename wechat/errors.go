@@ -2,11 +2,14 @@ package wechat
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net"
 	"net/url"
 	"strconv"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // UnavailableError reports that WeChat could not be reached or gave no usable
@@ -41,7 +44,19 @@ func Classify(err error) Kind {
 	}
 	var we *Error
 	if errors.As(err, &we) {
+		if we.ErrCode == 40003 && we.API == apiPhoneNumber {
+			// "invalid openid" at getuserphonenumber, which is sent the
+			// session's openid: the phone code is another user's. The
+			// client sent a code that is not its own, as with 40029; a
+			// retry cannot help. Elsewhere 40003 is our own openid being
+			// wrong, with no special handling.
+			return KindCodeInvalid
+		}
 		return kindOf(we.ErrCode)
+	}
+	var invalid *InvalidAnswerError
+	if errors.As(err, &invalid) {
+		return KindInvalidAnswer
 	}
 	var ue *UnavailableError
 	var ne net.Error
@@ -125,6 +140,8 @@ func (k Kind) String() string {
 		return "signature"
 	case KindUnavailable:
 		return "unavailable"
+	case KindInvalidAnswer:
+		return "invalid_answer"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -146,4 +163,69 @@ func withoutQuery(raw string) string {
 		return "[url redacted]"
 	}
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// InvalidAnswerError reports an answer that WeChat's servers cannot have
+// sent: a success (errcode 0, well-formed JSON) without a field the API
+// promises, or with a value that cannot be what the field holds (a
+// session_key that is not base64 of 16 bytes, an openid with a control
+// character). Something between us and WeChat is broken or lying; nothing
+// of the answer may be used or stored, and repeating the call (which may
+// have spent a one-time code) would not help. It is classified
+// KindInvalidAnswer.
+type InvalidAnswerError struct {
+	API    string // the call, e.g. "jscode2session"
+	Reason string // which field is wrong and how; never the value
+}
+
+func (e *InvalidAnswerError) Error() string {
+	return "wechat " + e.API + ": invalid answer: " + e.Reason
+}
+
+func invalidAnswer(api, reason string) error {
+	return &InvalidAnswerError{API: api, Reason: reason}
+}
+
+// maxIDLen bounds an openid or unionid. WeChat's are 28 characters; it
+// publishes no format, so the bound is generous and only refuses what no
+// id column or header should carry.
+const maxIDLen = 128
+
+// checkID reports why s cannot be an openid or unionid, or "" when it can:
+// WeChat documents no alphabet, so only what cannot be an id is refused
+// (empty, longer than maxIDLen, invalid UTF-8, NUL or any other control
+// character, which would reach logs and X-Wxlogin-* headers).
+func checkID(field, s string) string {
+	switch {
+	case s == "":
+		return field + " is missing"
+	case len(s) > maxIDLen:
+		return field + " is longer than " + strconv.Itoa(maxIDLen) + " bytes"
+	case !utf8.ValidString(s):
+		return field + " is not valid UTF-8"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return field + " holds a control character"
+		}
+	}
+	return ""
+}
+
+// checkSessionKey reports why s cannot be a session_key, or "" when it can:
+// WeChat's is standard base64 of 16 bytes (24 characters with padding), the
+// AES-128 key of the user's encrypted data. Any other key could never
+// decrypt anything, so storing it would only break the user's session.
+func checkSessionKey(s string) string {
+	if s == "" {
+		return "session_key is missing"
+	}
+	if len(s) != base64.StdEncoding.EncodedLen(16) {
+		return "session_key is not base64 of 16 bytes"
+	}
+	var buf [18]byte
+	if n, err := base64.StdEncoding.Strict().Decode(buf[:], []byte(s)); err != nil || n != 16 {
+		return "session_key is not base64 of 16 bytes"
+	}
+	return ""
 }

@@ -33,6 +33,11 @@ func TestClassify(t *testing.T) {
 		{"40125", &Error{ErrCode: 40125}, KindConfig},
 		{"87009", &Error{ErrCode: 87009}, KindSignature},
 		{"87008 has no special handling", &Error{ErrCode: 87008}, KindOther},
+		// getuserphonenumber is sent the session's openid: 40003 there
+		// means the phone code is another user's, the client's mistake.
+		{"40003 at getuserphonenumber", &Error{API: "getuserphonenumber", ErrCode: 40003}, KindCodeInvalid},
+		{"40003 elsewhere", &Error{API: "checksession", ErrCode: 40003}, KindOther},
+		{"invalid answer", wrapped(&InvalidAnswerError{API: "jscode2session", Reason: "session_key is missing"}), KindInvalidAnswer},
 		{"wrapped errcode", wrapped(&Error{ErrCode: 40163}), KindCodeInvalid},
 		{"unavailable", &UnavailableError{API: "x", Reason: "HTTP 502"}, KindUnavailable},
 		{"wrapped unavailable", wrapped(&UnavailableError{}), KindUnavailable},

@@ -43,7 +43,7 @@ func FuzzAnswers(f *testing.F) {
 		status int
 		body   string
 	}{
-		{0, 200, `{"openid":"o1","session_key":"a2V5","unionid":"u1"}`},
+		{0, 200, `{"openid":"o1","session_key":"a2V5a2V5a2V5a2V5a2V5aw==","unionid":"u1"}`},
 		{0, 200, `{"errcode":40029,"errmsg":"invalid code ` + code + ` rid: 1"}`},
 		{1, 200, `{"errcode":0,"errmsg":"ok","phone_info":{"phoneNumber":"1","watermark":{"appid":"wx","timestamp":1}}}`},
 		{1, 200, `{"phone_info":null}`},
@@ -51,7 +51,7 @@ func FuzzAnswers(f *testing.F) {
 		{3, 200, `{"access_token":"t","expires_in":9223372036854775807}`},
 		{3, 200, `{"access_token":"t","expires_in":-1}`},
 		{4, 200, `{"errcode":-9223372036854775808,"errmsg":""}`},
-		{5, 200, `{"openid":"o1","session_key":"bmV3"}`},
+		{5, 200, `{"openid":"o1","session_key":"bmV3a2V5bmV3a2V5bmV3aw=="}`},
 		{0, 502, `<html>bad gateway</html>`},
 		{0, 200, `{"errcode":"40029"}`},
 		{0, 200, `[`},

@@ -52,14 +52,15 @@ func (e *Error) Error() string {
 type Kind int
 
 const (
-	KindNone        Kind = iota // not an error
-	KindOther                   // an errcode with no special handling
-	KindCodeInvalid             // 40029, 40163: get a new code from the client
-	KindBlocked                 // 40226: high-risk user, refuse login
-	KindQuota                   // 45011, 45009: do not retry now
-	KindBusy                    // -1: retry with backoff
-	KindToken                   // 40001, 40014, 42001: access token invalid
-	KindConfig                  // 40013, 40125: our appid or secret is wrong
-	KindSignature               // 87009: session_key no longer valid
-	KindUnavailable             // transport error, timeout, HTTP 5xx, unreadable body
+	KindNone          Kind = iota // not an error
+	KindOther                     // an errcode with no special handling
+	KindCodeInvalid               // 40029, 40163: get a new code from the client
+	KindBlocked                   // 40226: high-risk user, refuse login
+	KindQuota                     // 45011, 45009: do not retry now
+	KindBusy                      // -1: retry with backoff
+	KindToken                     // 40001, 40014, 42001: access token invalid
+	KindConfig                    // 40013, 40125: our appid or secret is wrong
+	KindSignature                 // 87009: session_key no longer valid
+	KindUnavailable               // transport error, timeout, HTTP 5xx, unreadable body
+	KindInvalidAnswer             // a success WeChat cannot have sent (see InvalidAnswerError)
 )

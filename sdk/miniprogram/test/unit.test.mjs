@@ -142,6 +142,15 @@ test('the legacy phone payload carries the prepared login_code; the code path do
   assert.deepEqual(bodies, [{ code: 'pc' }, { encryptedData: 'e', iv: 'i', login_code: 'code-2' }, { encryptedData: 'e', iv: 'i' }])
 })
 
+test('a phone code the server refuses as invalid_code (another user\'s) is not retried', async () => {
+  const wx = scriptedWx((o) => (o.url.endsWith('/v1/login') ? loginOK(1) : err(401, 'invalid_code')))
+  const client = createClient({ baseURL: 'https://api.example', wx })
+  await client.login()
+  await assert.rejects(client.savePhone({ errMsg: 'getPhoneNumber:ok', code: 'pc' }), (e) => e.code === 'invalid_code' && e.status === 401)
+  assert.equal(wx.calls.filter((c) => c.endsWith('/v1/phone')).length, 1, 'one request, no retry')
+  assert.equal(wx.calls.filter((c) => c === 'wx.login').length, 1, 'no new login for a refused phone code')
+})
+
 test('privacy refusal is a typed privacy_not_authorized error', async () => {
   const wx = scriptedWx(() => ok({}))
   let listener
