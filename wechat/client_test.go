@@ -492,7 +492,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}{
 		{name: "unreachable", closed: true},
 		{name: "errmsg echoes the request", script: echo},
-		{name: "502", script: func(_ int, w http.ResponseWriter, _ *http.Request) { http.Error(w, "bad", 502) }},
+		{name: "502", script: func(_ int, w http.ResponseWriter, _ *http.Request) { http.Error(w, "bad", http.StatusBadGateway) }},
 		{name: "garbage", script: func(_ int, w http.ResponseWriter, _ *http.Request) { w.Write([]byte("<" + code)) }},
 		{name: "busy", script: answer(errcode(-1, "busy"))},
 	}

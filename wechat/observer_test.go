@@ -39,7 +39,7 @@ func (o *recordingObserver) AccessTokenFetch(ok bool) {
 func TestObserverAndLogNames(t *testing.T) {
 	t.Parallel()
 	busy := answer(errcode(-1, "system error"))
-	ok := answer(map[string]any{"openid": "o1", "session_key": "k1"})
+	ok := answer(map[string]any{"openid": "o1", "session_key": "MDEyMzQ1Njc4OWFiY2RlZg=="})
 	f := newFixture(t, map[string]script{
 		"/sns/jscode2session":   sequence(busy, ok, answer(errcode(40999, "new"))),
 		"/cgi-bin/stable_token": stableTokens(false),

@@ -152,7 +152,7 @@ func Run(t *testing.T, newCache func(t *testing.T) wechat.TokenCache) {
 		for i := range 16 {
 			wg.Go(func() {
 				if err := c.Delete(ctx, "wxapp", "old"); err != nil {
-					errs <- fmt.Errorf("Delete %d: %w", i, err)
+					errs <- fmt.Errorf("delete %d: %w", i, err)
 				}
 			})
 		}
