@@ -17,7 +17,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-// Nickname and avatar bounds (issue 5).
+// Nickname and avatar bounds.
 const (
 	maxNicknameRunes = 32
 	// maxAvatarSide bounds each side of an avatar in pixels. It is checked

@@ -311,7 +311,7 @@ func (s *Service) EraseMe(ctx context.Context, p wxlogin.Principal) error {
 	return s.erase(ctx, p.UserID)
 }
 
-// SetNickname validates and stores the user's nickname (issue 5).
+// SetNickname validates and stores the user's nickname.
 func (s *Service) SetNickname(ctx context.Context, p wxlogin.Principal, nickname string) (wxlogin.User, error) {
 	return s.setNickname(ctx, p, nickname)
 }

@@ -1,7 +1,7 @@
 // Package emulator is WeChat, for development and tests: the `wxlogin
 // emulator` command, the WeChat behind `wxlogin dev`, and the WeChat every
 // test of wxlogin runs against. WeChat's servers are not reachable from our
-// machines; the emulator reproduces what ../shared/WECHAT.md records of
+// machines; the emulator reproduces what WeChat documents and integrators report of
 // them, so a client works against it by changing only its base URL.
 //
 // It owns two faces of WeChat and the knobs to bend them:

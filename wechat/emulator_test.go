@@ -1,7 +1,7 @@
 package wechat_test
 
 // The client against the real emulator under httptest: WeChat's flows as
-// the emulator reproduces them (see ../shared/WECHAT.md), end to end over
+// the emulator reproduces them (as WeChat documents them), end to end over
 // HTTP.
 
 import (

@@ -1,5 +1,5 @@
 // Package blobdir is wxlogin's default wxlogin.BlobStore: one file per blob
-// in a directory, for avatars (issue 5) on a single server. An
+// in a directory, for avatars on a single server. An
 // S3-compatible store can replace it behind the same interface.
 //
 // Each blob is one file, <id>.blob, holding a short header (a magic line
