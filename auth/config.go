@@ -59,7 +59,6 @@ func newService(cfg Config) (*Service, error) {
 		buckets: cfg.RateLimiter,
 		decodes: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
 
-		codes:      newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow), cfg.Keys.Seal, cfg.Keys.Open),
 		unfinished: cfg.UnfinishedRegistrations,
 
 		log:     cfg.Logger,
@@ -88,6 +87,8 @@ func newService(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.codes = newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow), cfg.Keys.Seal, cfg.Keys.Open,
+		cfg.CodeExchanges, s.log)
 	if s.unfinished == nil {
 		s.unfinished = &LocalUnfinishedRegistrations{}
 	}
@@ -283,7 +284,9 @@ func (s *Service) sweep(ctx context.Context) {
 	if b, ok := s.buckets.(interface{ Sweep(time.Time) }); ok {
 		b.Sweep(now)
 	}
-	s.codes.sweep(now)
+	if x, ok := s.codes.rec.(interface{ Sweep(time.Time) }); ok {
+		x.Sweep(now)
+	}
 	if u, ok := s.unfinished.(interface{ Sweep(time.Time) }); ok {
 		u.Sweep(now)
 	}

@@ -52,3 +52,9 @@ func TestLocalUnfinishedRegistrations(t *testing.T) {
 	u := &auth.LocalUnfinishedRegistrations{}
 	coordtest.RunUnfinishedRegistrationsTests(t, func(*testing.T) auth.UnfinishedRegistrations { return u })
 }
+
+func TestLocalCodeExchanges(t *testing.T) {
+	t.Parallel()
+	x := &auth.LocalCodeExchanges{}
+	coordtest.RunCodeExchangesTests(t, func(*testing.T) auth.CodeExchanges { return x })
+}

@@ -2,10 +2,11 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync"
+	"log/slog"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -31,39 +32,17 @@ var errCodeUsed = errors.New("auth: code already exchanged and not shareable wit
 // must not mint that user a session for whoever replays it, so any other
 // client gets errCodeUsed even while the exchange is in flight.
 //
-// The record holds nothing a copy of it would give away: the code only as
-// its hash, the client only as a hash, and the session_key sealed with the
-// keyring, so that it can move to a shared store unchanged.
+// The rules live here; the record they read and write is a CodeExchanges,
+// which may be shared by several instances.
 type exchanges struct {
 	window   time.Duration // how long a successful answer is shared
 	remember time.Duration // how long a used code is refused without asking WeChat
 	timeout  time.Duration // bound of one exchange, detached from the first requester
 	seal     func([]byte) []byte
 	open     func([]byte) ([]byte, error)
+	rec      CodeExchanges
+	log      *slog.Logger
 	onWait   func() // tests: called when a request starts waiting on an exchange in flight
-
-	mu        sync.Mutex
-	m         map[exchangeKey]*exchange
-	lastSweep time.Time
-}
-
-// exchangeKey identifies a code without keeping it: codes are secrets too.
-type exchangeKey struct {
-	appid string
-	code  [sha256.Size]byte
-}
-
-type exchange struct {
-	client [sha256.Size]byte // hash of the address and User-Agent that started it
-	done   chan struct{}     // closed when the call returned
-	// Set before done is closed; sess and sealedKey are cleared when the
-	// window passes so the session_key does not stay longer than it is
-	// useful. sess never holds the session_key: sealedKey does.
-	sess      wechat.Session
-	sealedKey []byte
-	ok        bool
-	err       error
-	at        time.Time // when the call returned
 }
 
 // clientKey identifies the requester an exchange may be shared with.
@@ -75,16 +54,35 @@ func clientKey(c Client) [sha256.Size]byte {
 const codeLifetime = 5 * time.Minute
 
 // newExchanges returns exchanges sharing a successful answer for window (0:
-// only while in flight), sealing the session_keys it keeps with seal.
-func newExchanges(window time.Duration, seal func([]byte) []byte, open func([]byte) ([]byte, error)) *exchanges {
+// only while in flight), sealing the session_keys it records with seal.
+func newExchanges(window time.Duration, seal func([]byte) []byte, open func([]byte) ([]byte, error),
+	rec CodeExchanges, log *slog.Logger) *exchanges {
+	if rec == nil {
+		rec = &LocalCodeExchanges{}
+	}
+	if log == nil {
+		log = slog.Default()
+	}
 	return &exchanges{
 		window:   max(window, 0),
 		seal:     seal,
 		open:     open,
 		remember: max(window, codeLifetime) + time.Minute,
 		timeout:  30 * time.Second,
-		m:        make(map[exchangeKey]*exchange),
+		rec:      rec,
+		log:      log,
 	}
+}
+
+// lease is how long a claim holds: the exchange's own bound and a margin.
+// Past it, another request may claim the code again (the instance that
+// claimed it is taken to have died).
+func (x *exchanges) lease() time.Duration { return x.timeout + 5*time.Second }
+
+// outcome is what the call of a claimed exchange returned.
+type outcome struct {
+	sess wechat.Session
+	err  error
 }
 
 // do returns the answer of exchanging code for appid, calling call at most
@@ -93,112 +91,92 @@ func newExchanges(window time.Duration, seal func([]byte) []byte, open func([]by
 // earlier.
 func (x *exchanges) do(ctx context.Context, appid, code string, c Client, now func() time.Time,
 	call func(context.Context) (*wechat.Session, error)) (sess wechat.Session, shared bool, err error) {
-	k := exchangeKey{appid: appid, code: sha256.Sum256([]byte(code))}
+	k := ExchangeKey{AppID: appid, CodeHash: sha256.Sum256([]byte(code))}
 	who := clientKey(c)
-	late := false // whether this request came after the exchange returned
-	var waiting func()
-	x.mu.Lock()
-	if t := now(); t.Sub(x.lastSweep) >= time.Minute {
-		x.sweepLocked(t)
+	claim := ExchangeClaim{ID: rand.Text(), Client: who, At: now(), Lease: x.lease()}
+	rec, claimed, err := x.rec.Claim(ctx, k, claim)
+	if err != nil {
+		// The record only spares WeChat a second call; without it WeChat
+		// itself refuses a used code (40163, invalid_code), so the login
+		// goes on rather than failing with the record's outage.
+		x.log.WarnContext(ctx, "auth: code exchange record failed; exchanging without it", "err", err)
+		s, err := call(ctx)
+		if err == nil && s == nil {
+			err = errors.New("auth: code2Session returned no session")
+		}
+		if err != nil {
+			return wechat.Session{}, false, err
+		}
+		return *s, false, nil
 	}
-	e := x.m[k]
-	if e != nil && e.client != who {
-		x.mu.Unlock()
-		return wechat.Session{}, true, errCodeUsed
-	}
-	if e == nil {
-		e = &exchange{client: who, done: make(chan struct{})}
-		x.m[k] = e
+	if claimed {
 		// The call runs on its own goroutine with a context detached from
 		// this request's cancellation: if the first requester gives up, the
 		// others waiting on the same code still get the answer, and a code
 		// WeChat has consumed is not wasted.
-		go x.run(context.WithoutCancel(ctx), k, e, now, call)
-	} else {
-		shared = true
+		res := make(chan outcome, 1)
+		go x.run(context.WithoutCancel(ctx), k, claim.ID, now, call, res)
 		select {
-		case <-e.done:
-			late = true
-		default: // in flight: waiting for it is sharing, whatever the window
-			waiting = x.onWait
+		case o := <-res:
+			return o.sess, false, o.err
+		case <-ctx.Done():
+			return wechat.Session{}, false, ctx.Err()
 		}
 	}
-	x.mu.Unlock()
-	if waiting != nil {
-		waiting()
+	if rec.Client != who {
+		return wechat.Session{}, true, errCodeUsed
 	}
-
-	select {
-	case <-e.done:
-	case <-ctx.Done():
-		return wechat.Session{}, shared, ctx.Err()
+	if !rec.Done {
+		// In flight: waiting for it is sharing, whatever the window.
+		if x.onWait != nil {
+			x.onWait()
+		}
+		rec, err = x.rec.Wait(ctx, k)
+		if ctx.Err() != nil {
+			return wechat.Session{}, true, ctx.Err()
+		}
+		if err != nil {
+			return wechat.Session{}, true, err
+		}
+	} else if now().Sub(rec.At) >= x.window {
+		return wechat.Session{}, true, errCodeUsed
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	switch {
-	case e.err != nil:
-		return wechat.Session{}, shared, e.err
-	case !e.ok || (late && now().Sub(e.at) >= x.window):
-		e.ok, e.sess, e.sealedKey = false, wechat.Session{}, nil
-		return wechat.Session{}, shared, errCodeUsed
+	if rec.Answer == nil {
+		return wechat.Session{}, true, errCodeUsed
 	}
-	key, err := x.open(e.sealedKey)
+	key, err := x.open(rec.Answer.SealedKey)
 	if err != nil {
-		return wechat.Session{}, shared, fmt.Errorf("auth: opening a shared exchange's session_key: %w", err)
+		return wechat.Session{}, true, fmt.Errorf("auth: opening a shared exchange's session_key: %w", err)
 	}
-	sess = e.sess
-	sess.SessionKey = wxlogin.Secret(key)
-	return sess, shared, nil
+	return wechat.Session{OpenID: rec.Answer.OpenID, UnionID: rec.Answer.UnionID, SessionKey: wxlogin.Secret(key)}, true, nil
 }
 
-func (x *exchanges) run(ctx context.Context, k exchangeKey, e *exchange, now func() time.Time,
-	call func(context.Context) (*wechat.Session, error)) {
+// run calls WeChat for a claimed exchange, records the outcome and hands it
+// to the request that claimed it.
+func (x *exchanges) run(ctx context.Context, k ExchangeKey, claimID string, now func() time.Time,
+	call func(context.Context) (*wechat.Session, error), res chan<- outcome) {
 	ctx, cancel := context.WithTimeout(ctx, x.timeout)
 	defer cancel()
 	s, err := call(ctx)
 	if err == nil && s == nil {
 		err = errors.New("auth: code2Session returned no session")
 	}
-	x.mu.Lock()
-	e.at = now()
+	// The record is written even when the call used up its time.
+	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancelRecord()
 	if err != nil {
 		// A failed exchange is forgotten: when WeChat was busy or down the
 		// code may still be good, and a retry must be able to use it. When
 		// the code was bad, WeChat says so again.
-		e.err = err
-		if x.m[k] == e {
-			delete(x.m, k)
+		if aerr := x.rec.Abandon(ctx, k, claimID, err); aerr != nil {
+			x.log.WarnContext(ctx, "auth: code exchange record failed to forget a failed exchange", "err", aerr)
 		}
-	} else {
-		e.sealedKey = x.seal([]byte(s.SessionKey.Reveal()))
-		e.sess, e.ok = *s, true
-		e.sess.SessionKey = ""
+		res <- outcome{err: err}
+		return
 	}
-	x.mu.Unlock()
-	close(e.done)
-}
-
-// sweep forgets the session_keys of exchanges past their window and the
-// codes past remembering.
-func (x *exchanges) sweep(now time.Time) {
-	x.mu.Lock()
-	x.sweepLocked(now)
-	x.mu.Unlock()
-}
-
-func (x *exchanges) sweepLocked(now time.Time) {
-	x.lastSweep = now
-	for k, e := range x.m {
-		select {
-		case <-e.done:
-		default:
-			continue // in flight
-		}
-		age := now.Sub(e.at)
-		if age >= x.remember {
-			delete(x.m, k)
-		} else if age >= x.window {
-			e.ok, e.sess, e.sealedKey = false, wechat.Session{}, nil
-		}
+	a := ExchangeAnswer{OpenID: s.OpenID, UnionID: s.UnionID, SealedKey: x.seal([]byte(s.SessionKey.Reveal()))}
+	if ferr := x.rec.Finish(ctx, k, claimID, a, now(), x.window, x.remember); ferr != nil {
+		x.log.WarnContext(ctx, "auth: code exchange record failed to keep an answer", "err", ferr)
 	}
+	res <- outcome{sess: *s}
 }

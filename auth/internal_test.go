@@ -109,19 +109,19 @@ func TestExchangeForgetsKeysAndCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock = t0.Add(time.Minute)
-	x.sweep(clock)
-	x.mu.Lock()
-	for _, e := range x.m {
-		if e.sess.SessionKey != "" || e.sealedKey != nil {
+	x.local().Sweep(clock)
+	x.local().mu.Lock()
+	for _, e := range x.local().m {
+		if e.rec.Answer != nil {
 			t.Error("session_key kept in memory past the reuse window")
 		}
 	}
-	x.mu.Unlock()
+	x.local().mu.Unlock()
 	if _, _, err := x.do(t.Context(), "app", "code", phone, now, ok); !errors.Is(err, errCodeUsed) {
 		t.Errorf("reuse after the window: %v, want errCodeUsed", err)
 	}
 	clock = t0.Add(codeLifetime + 2*time.Minute)
-	x.sweep(clock)
+	x.local().Sweep(clock)
 	if n := x.size(); n != 0 {
 		t.Errorf("%d codes remembered after WeChat would have expired them", n)
 	}
@@ -164,7 +164,7 @@ func TestExchangeReuseWindow(t *testing.T) {
 			// A sweep one second before the reuse resets the sweep timer,
 			// so the reuse itself does not sweep.
 			if tt.sweepFirst {
-				x.sweep(t0.Add(tt.after - time.Second))
+				x.local().Sweep(t0.Add(tt.after - time.Second))
 			}
 			clock = t0.Add(tt.after)
 			s, _, err := x.do(t.Context(), tt.appid, "code", phone, now, call)
@@ -243,10 +243,14 @@ func (c *verifyCache) len() int {
 
 // size returns how many codes are remembered.
 func (x *exchanges) size() int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return len(x.m)
+	l := x.local()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
 }
+
+// local returns the in-process record of exchanges made by newTestExchanges.
+func (x *exchanges) local() *LocalCodeExchanges { return x.rec.(*LocalCodeExchanges) }
 
 // size returns how many buckets are kept.
 func (l *LocalRateLimiter) size() int {
@@ -308,7 +312,7 @@ func newTestExchanges(window time.Duration) *exchanges {
 	if err != nil {
 		panic(err)
 	}
-	return newExchanges(window, k.Seal, k.Open)
+	return newExchanges(window, k.Seal, k.Open, nil, nil)
 }
 
 // TestExchangeSameClientOnly checks that an exchange, in flight or after
@@ -386,13 +390,13 @@ func TestExchangeSameClientOnly(t *testing.T) {
 			if n := calls.Load(); n != 1 {
 				t.Errorf("%d calls to WeChat, want 1", n)
 			}
-			x.mu.Lock()
-			for _, e := range x.m {
-				if e.sess.SessionKey != "" {
+			x.local().mu.Lock()
+			for _, e := range x.local().m {
+				if a := e.rec.Answer; a != nil && bytes.Contains(a.SealedKey, []byte("a2V5")) {
 					t.Error("the exchange record holds the session_key in clear")
 				}
 			}
-			x.mu.Unlock()
+			x.local().mu.Unlock()
 		})
 	}
 }

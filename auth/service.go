@@ -71,6 +71,11 @@ type Config struct {
 	// UnfinishedRegistrations remembers registering logins that failed
 	// after storing their user; nil: a LocalUnfinishedRegistrations.
 	UnfinishedRegistrations UnfinishedRegistrations
+	// CodeExchanges records the exchanges of wx.login codes, so that a
+	// code reaches WeChat at most once; nil: a LocalCodeExchanges. One
+	// shared by every instance makes a double tap reaching two of them
+	// one exchange.
+	CodeExchanges CodeExchanges
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
