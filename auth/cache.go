@@ -19,7 +19,7 @@ import (
 // for good. So every forget bumps gen, a Verify notes gen before its store
 // read, and add refuses to insert when gen moved in between. A store read
 // that began after a revocation's bump sees the store after its delete
-// (revocations delete first, then forget), so nothing stale gets in.
+// (revocations delete first, then drop the cache entries), so nothing stale gets in.
 type verifyCache struct {
 	mu        sync.RWMutex
 	gen       atomic.Uint64 // bumped by every forget, under mu

@@ -1,19 +1,88 @@
 package auth
 
 import (
-	"cmp"
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"runtime"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/keyring"
 )
 
-// Defaults of Config; service.go's comments name them too.
+// Config configures a Service. Zero durations take the defaults given.
+type Config struct {
+	Apps     []wxlogin.App
+	Users    wxlogin.UserStore
+	Sessions wxlogin.SessionStore
+	Blobs    wxlogin.BlobStore // avatars; nil disables avatar upload
+	WeChat   WeChat
+	Keys     *keyring.Keyring // seals session_keys at rest
+
+	IdleTimeout      time.Duration // default 7 days
+	AbsoluteLifetime time.Duration // default 30 days
+	TouchInterval    time.Duration // least time between two writes of last_seen; default 1 minute; shorter than IdleTimeout
+	CodeReuseWindow  time.Duration // how long a code's exchange is shared with the same client after success; default 10s; negative: only while in flight
+	DecryptMaxAge    time.Duration // watermark freshness window; default 1h; negative disables
+
+	Limits Limits
+
+	// MaxAvatarBytes bounds an uploaded avatar image; default 2 MiB. It is
+	// the one setting of that bound: httpapi sizes its request bodies
+	// from Service.MaxAvatarBytes.
+	MaxAvatarBytes int64
+
+	// SweepInterval is how often expired sessions are deleted from the
+	// store in the background; default 10 minutes; negative disables.
+	SweepInterval time.Duration
+	// HealthInterval is how often the stores are pinged; while a ping or
+	// a store call fails, Verify answers store_unavailable even for cached
+	// sessions. Default 2s; negative disables the periodic ping.
+	HealthInterval time.Duration
+	// CacheSize bounds the sessions Verify keeps in memory; default
+	// 100,000; negative disables the cache (every Verify reads the store).
+	CacheSize int
+	// Revocations, when set, is told of every revocation before the call
+	// that revoked returns, so that other instances can drop their cached
+	// entries, and New subscribes to it to hear theirs (see doc.go). Nil
+	// for a single instance.
+	Revocations Revocations
+	// RateLimiter holds the token buckets of Limits; nil: a
+	// LocalRateLimiter of this process. One shared by every instance makes
+	// them admit together what one would.
+	RateLimiter RateLimiter
+	// UnfinishedRegistrations remembers registering logins that failed
+	// after storing their user; nil: a LocalUnfinishedRegistrations.
+	UnfinishedRegistrations UnfinishedRegistrations
+	// CodeExchanges records the exchanges of wx.login codes, so that a
+	// code reaches WeChat at most once; nil: a LocalCodeExchanges. One
+	// shared by every instance makes a double tap reaching two of them
+	// one exchange.
+	CodeExchanges CodeExchanges
+
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
+	// Metrics, when set, is told of logins, store errors and decrypt
+	// failures; nil counts nothing.
+	Metrics Metrics
+}
+
+// Limits are the in-process token buckets. A zero Rate takes the default;
+// a negative Rate disables that limit.
+type Limits struct {
+	LoginPerIP        Limit // default 10/s, burst 20
+	LoginPerApp       Limit // default 500/s, burst 1000
+	DecryptPerSession Limit // default 1/s, burst 10
+	AvatarPerUser     Limit // avatar uploads; default 0.1/s (6 a minute), burst 10
+}
+
+// Limit is a token bucket: Rate tokens per second, Burst at most.
+type Limit struct {
+	Rate  float64
+	Burst int
+}
+
+// Defaults of Config; Config's comments name them too.
 const (
 	DefaultIdleTimeout      = 7 * 24 * time.Hour
 	DefaultAbsoluteLifetime = 30 * 24 * time.Hour
@@ -36,84 +105,6 @@ var (
 	// may keep at most a tenth of an upload per second going.
 	DefaultAvatarPerUser = Limit{Rate: 0.1, Burst: 10}
 )
-
-func newService(cfg Config) (*Service, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	s := &Service{
-		appByID:  make(map[string]wxlogin.App, len(cfg.Apps)),
-		users:    cfg.Users,
-		sessions: cfg.Sessions,
-		blobs:    cfg.Blobs,
-		wechat:   cfg.WeChat,
-		keys:     cfg.Keys,
-		revoked:  cfg.Revocations,
-
-		idle:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
-		absolute:   orDefault(cfg.AbsoluteLifetime, DefaultAbsoluteLifetime),
-		touchEvery: orDefault(cfg.TouchInterval, DefaultTouchInterval),
-		maxAge:     orDefault(cfg.DecryptMaxAge, DefaultDecryptMaxAge),
-		maxAvatar:  cmp.Or(cfg.MaxAvatarBytes, DefaultMaxAvatarBytes),
-
-		buckets: cfg.RateLimiter,
-		decodes: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
-
-		unfinished: cfg.UnfinishedRegistrations,
-
-		log:     cfg.Logger,
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
-	}
-	s.sweepCtx, s.cancelSweep = context.WithCancel(context.Background())
-	if s.maxAge < 0 {
-		s.maxAge = 0 // wxcrypt's "no freshness check"
-	}
-	switch {
-	case cfg.CacheSize == 0:
-		s.cache = newVerifyCache(DefaultCacheSize)
-	default:
-		s.cache = newVerifyCache(cfg.CacheSize) // negative: off
-	}
-	// Every time the service hands out is in UTC and whole microseconds,
-	// what the stores keep: a login's expires_at must equal what later
-	// reads of the same session answer, to the digit.
-	clock := cfg.Now
-	if clock == nil {
-		clock = time.Now
-	}
-	s.clock = clock
-	s.now = func() time.Time { return stamp(clock()) }
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	s.codes = newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow), cfg.Keys.Seal, cfg.Keys.Open,
-		cfg.CodeExchanges, s.log)
-	if s.unfinished == nil {
-		s.unfinished = &LocalUnfinishedRegistrations{}
-	}
-	if s.buckets == nil {
-		s.buckets = &LocalRateLimiter{}
-	}
-	s.loginPerIP = newLimiter("login_ip", limitOrDefault(cfg.Limits.LoginPerIP, DefaultLoginPerIP), s.buckets, s.log)
-	s.loginPerApp = newLimiter("login_app", limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp), s.buckets, s.log)
-	s.decryptPerSession = newLimiter("decrypt", limitOrDefault(cfg.Limits.DecryptPerSession, DefaultDecryptPerSession), s.buckets, s.log)
-	s.avatarPerUser = newLimiter("avatar", limitOrDefault(cfg.Limits.AvatarPerUser, DefaultAvatarPerUser), s.buckets, s.log)
-	s.metrics = cfg.Metrics
-	if s.metrics == nil {
-		s.metrics = noMetrics{}
-	}
-	for _, a := range cfg.Apps {
-		s.apps = append(s.apps, a)
-		s.appByID[a.AppID] = a
-	}
-	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
-	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
-	s.subscribe()
-	s.sealClearUsers()
-	go s.sweepLoop(every)
-	return s, nil
-}
 
 // ConfigError is an invalid setting of Config. Setting is the field's path
 // in Config ("TouchInterval", "Limits.LoginPerIP.Burst", "Apps[1].AppID")
@@ -236,122 +227,3 @@ func limitOrDefault(l, def Limit) Limit {
 	}
 	return l
 }
-
-// sweepLoop deletes expired sessions, idle rate-limit buckets and
-// remembered codes every interval, and checks the stores' health every
-// health interval, until Close. A negative interval turns its job off.
-func (s *Service) sweepLoop(every time.Duration) {
-	defer close(s.stopped)
-	sweeps, stopSweeps := ticker(every)
-	defer stopSweeps()
-	checks, stopChecks := ticker(s.healthEvery)
-	defer stopChecks()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-sweeps:
-			ctx, cancel := context.WithTimeout(s.sweepCtx, every)
-			s.sweep(ctx)
-			cancel()
-		case <-checks:
-			ctx, cancel := context.WithTimeout(s.sweepCtx, s.healthEvery)
-			s.Ready(ctx)
-			cancel()
-		}
-	}
-}
-
-// ticker returns the channel of a ticker, or a nil channel (never ready)
-// for a negative interval.
-func ticker(every time.Duration) (<-chan time.Time, func()) {
-	if every < 0 {
-		return nil, func() {}
-	}
-	t := time.NewTicker(every)
-	return t.C, t.Stop
-}
-
-// sweep is one round of sweepLoop.
-func (s *Service) sweep(ctx context.Context) {
-	now := s.now()
-	n, err := s.sessions.DeleteExpiredSessions(ctx, now)
-	if err != nil {
-		s.log.WarnContext(ctx, "auth: sweeping expired sessions failed", "err", err)
-	} else if n > 0 {
-		s.log.InfoContext(ctx, "auth: swept expired sessions", "count", n)
-	}
-	if b, ok := s.buckets.(interface{ Sweep(time.Time) }); ok {
-		b.Sweep(now)
-	}
-	if x, ok := s.codes.rec.(interface{ Sweep(time.Time) }); ok {
-		x.Sweep(now)
-	}
-	if u, ok := s.unfinished.(interface{ Sweep(time.Time) }); ok {
-		u.Sweep(now)
-	}
-}
-
-// app resolves an appid; "" means the only configured app.
-func (s *Service) app(appid string) (wxlogin.App, error) {
-	if appid == "" {
-		if len(s.apps) == 1 {
-			return s.apps[0], nil
-		}
-		return wxlogin.App{}, wxlogin.Errorf(wxlogin.EInvalidRequest,
-			"appid is required: this server serves %d mini programs", len(s.apps))
-	}
-	a, ok := s.appByID[appid]
-	if !ok {
-		return wxlogin.App{}, wxlogin.Errorf(wxlogin.EUnknownApp, "appid %q is not configured on this server", clip(appid, 64))
-	}
-	return a, nil
-}
-
-// storeErr turns a store's error into an application error by its class
-// (see the wxlogin package comment): application errors (not found above
-// all) keep their code; a store that cannot serve now, or a call that ran
-// out of its request's time, is 503 store_unavailable with Retry-After;
-// anything else, an unretried conflict included, is a bug and stays
-// unclassified, which httpapi answers as 500 internal and logs with its
-// cause.
-func storeErr(err error) error {
-	var e *wxlogin.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if storeUnavailable(err) {
-		return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "the store is unavailable; try again later")
-	}
-	return fmt.Errorf("auth: unexpected store error: %w", err)
-}
-
-// storeUnavailable reports whether err says the store cannot serve now.
-// A canceled context counts: its client is gone, and nobody reads the
-// answer, but it is no bug either.
-func storeUnavailable(err error) bool {
-	return errors.Is(err, wxlogin.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, context.Canceled)
-}
-
-// errSessionInvalid is the one answer for every token that does not verify:
-// which of missing, malformed, unknown, expired or revoked is nobody's
-// business but the server log's.
-func errSessionInvalid() error {
-	return wxlogin.Errorf(wxlogin.ESessionInvalid, "the login token is missing, invalid, expired or revoked; log in again")
-}
-
-// clip cuts s to at most n bytes without splitting a UTF-8 sequence.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 { // s[n] continues a sequence begun before it
-		n--
-	}
-	return s[:n]
-}
-
-// stamp turns a clock reading into a time the service hands out: UTC,
-// whole microseconds.
-func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

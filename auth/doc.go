@@ -70,7 +70,7 @@
 // Many instances: each instance caches on its own, so a revocation must
 // reach them all. Config.Revocations is told of every revocation before the
 // revoking call returns (a Redis pub/sub channel, say), and New subscribes
-// to it: each revocation heard goes to Service.Forget, which is exactly
+// to it: each revocation heard goes to the same cache drop, which is exactly
 // what a local revocation does to the local cache, generation bump
 // included. A subscription can be lost, and what was published meanwhile
 // cannot be known; the bus reports it, and until it reports the

@@ -1,13 +1,11 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/store/sqlitestore"
 	"github.com/wxlogin/wxlogin/wechat"
@@ -45,24 +44,6 @@ func (c *clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
 
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// logBuffer collects the slog output of a whole test, to look for secrets.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is one test's world: the emulator under httptest, the real WeChat
 // client pointed at it, SQLite in a temp dir, a fresh master key, and the
 // service under test, all on one fake clock.
@@ -74,7 +55,7 @@ type env struct {
 	db    *sqlitestore.DB
 	key   keyring.Key // the one master key
 	keys  *keyring.Keyring
-	logs  *logBuffer
+	logs  *testlog.Buffer
 	cfg   auth.Config
 	svc   *auth.Service
 }
@@ -82,7 +63,7 @@ type env struct {
 // newEnv builds an env; opts adjust the service's Config before New.
 func newEnv(t testing.TB, opts ...func(*env, *auth.Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: newClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)), logs: &logBuffer{}}
+	e := &env{t: t, clock: newClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)), logs: &testlog.Buffer{}}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.em = &emulator.Emulator{Now: e.clock.Now, Logger: log}

@@ -19,6 +19,36 @@ const (
 	maxIPLen        = 64
 )
 
+// Client describes the requester of a login, for the sessions list and limits.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// LoginResult is a successful login. Token is the only time the login token
+// exists in clear: it is handed to the client and never stored.
+type LoginResult struct {
+	Token     wxlogin.Secret
+	User      wxlogin.User
+	Created   bool // this is the user's first completed login (see UnfinishedRegistrations)
+	Session   wxlogin.Session
+	ExpiresAt time.Time
+}
+
+// Login trades a wx.login code for a session. appid "" means the only
+// configured app. Errors carry wxlogin codes: EUnknownApp, EInvalidCode,
+// ECodeBlocked, EUpstreamUnavailable (RetryAfter set), EUpstreamRejected,
+// ERateLimited, EInvalidRequest.
+func (s *Service) Login(ctx context.Context, appid, code string, c Client) (LoginResult, error) {
+	r, err := s.login(ctx, appid, code, c)
+	result := "ok"
+	if err != nil {
+		result = wxlogin.ErrorCode(err)
+	}
+	s.metrics.Login(result, r.Created)
+	return r, err
+}
+
 func (s *Service) login(ctx context.Context, appid, code string, c Client) (LoginResult, error) {
 	app, err := s.app(appid)
 	if err != nil {

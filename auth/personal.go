@@ -67,6 +67,15 @@ func (s *Service) openUser(u *wxlogin.User) error {
 	return nil
 }
 
+// User returns the user a principal stands for.
+func (s *Service) User(ctx context.Context, p wxlogin.Principal) (wxlogin.User, error) {
+	u, err := s.user(ctx, p.UserID)
+	if err != nil {
+		return wxlogin.User{}, s.userErr(err)
+	}
+	return u, nil
+}
+
 // user reads a user and opens its personal data.
 func (s *Service) user(ctx context.Context, id string) (wxlogin.User, error) {
 	u, err := s.users.User(ctx, id)

@@ -26,7 +26,8 @@ const (
 	maxAvatarSide = 2048
 )
 
-func (s *Service) setNickname(ctx context.Context, p wxlogin.Principal, nickname string) (wxlogin.User, error) {
+// SetNickname validates and stores the user's nickname.
+func (s *Service) SetNickname(ctx context.Context, p wxlogin.Principal, nickname string) (wxlogin.User, error) {
 	nickname = strings.TrimSpace(nickname)
 	if err := checkNickname(nickname); err != nil {
 		return wxlogin.User{}, err
@@ -106,7 +107,12 @@ func isVisible(r rune) bool {
 	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
 }
 
-func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte) (wxlogin.User, error) {
+// SetAvatar checks an uploaded image by content (JPEG, PNG, WebP), re-encodes
+// it without metadata, stores it and points the user's profile at it.
+// Errors: ERequestTooLarge, EUnsupportedMediaType, ERateLimited (RetryAfter
+// set) when the user uploaded too often (Limits.AvatarPerUser) or the
+// server is already decoding as many images as it has cores.
+func (s *Service) SetAvatar(ctx context.Context, p wxlogin.Principal, img []byte) (wxlogin.User, error) {
 	if s.blobs == nil {
 		return wxlogin.User{}, wxlogin.Errorf(wxlogin.ENotFound, "avatar upload is not enabled on this server")
 	}
@@ -162,6 +168,11 @@ func (s *Service) setAvatar(ctx context.Context, p wxlogin.Principal, img []byte
 	return u, nil
 }
 
+// MaxAvatarBytes returns the largest avatar image SetAvatar accepts
+// (Config.MaxAvatarBytes), so that the HTTP layer bounds request bodies by
+// the same number.
+func (s *Service) MaxAvatarBytes() int64 { return s.maxAvatar }
+
 // reencode identifies an image by its content, bounds its dimensions from
 // the header, decodes it and encodes it anew: the output carries pixels
 // only, so EXIF (GPS position, camera serial), XMP, ICC and comments are
@@ -197,7 +208,8 @@ func reencode(img []byte) ([]byte, string, error) {
 	return out.Bytes(), "image/png", nil
 }
 
-func (s *Service) avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
+// Avatar returns a stored avatar.
+func (s *Service) Avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 	notFound := wxlogin.Errorf(wxlogin.ENotFound, "no such avatar")
 	if s.blobs == nil {
 		return wxlogin.Blob{}, wxlogin.Errorf(wxlogin.ENotFound, "avatars are not enabled on this server")
@@ -213,6 +225,11 @@ func (s *Service) avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 		return wxlogin.Blob{}, s.storeFailed(err)
 	}
 	return b, nil
+}
+
+// EraseMe erases the principal's user: sessions, data, avatar.
+func (s *Service) EraseMe(ctx context.Context, p wxlogin.Principal) error {
+	return s.erase(ctx, p.UserID)
 }
 
 // erase deletes a user and everything of theirs: the avatar, then the user,
@@ -244,9 +261,7 @@ func (s *Service) erase(ctx context.Context, userID string) error {
 	if _, err := s.sessions.DeleteUserSessions(ctx, userID); err != nil {
 		return storeErr(err)
 	}
-	if err := s.forget(ctx, Revocation{UserID: userID}); err != nil {
-		return err
-	}
+	s.announce(ctx, Revocation{UserID: userID})
 	s.log.InfoContext(ctx, "auth: user erased", "user_id", userID)
 	return nil
 }

@@ -98,7 +98,7 @@ func (s *Service) subscribe() {
 		return
 	}
 	s.busDown.Store(true)
-	s.stopBus = s.revoked.Subscribe(s.Forget, s.busLive)
+	s.stopBus = s.revoked.Subscribe(s.dropCached, s.busLive)
 }
 
 // busLive follows the state of the revocation subscription. Both ways the
@@ -106,7 +106,7 @@ func (s *Service) subscribe() {
 // may now be missed (Verify reads the store until it is back); when it is
 // back, because one may have been missed while it was down, and a Verify
 // that read the store just before may still be adding what it read (the
-// forget's generation bump fences it off).
+// generation bump of its emptying fences it off).
 func (s *Service) busLive(live bool) {
 	if live {
 		s.busDown.Store(false)

@@ -9,6 +9,21 @@ import (
 	"github.com/wxlogin/wxlogin/wxcrypt"
 )
 
+// Encrypted is an encrypted payload from the client. LoginCode, when set, is
+// a fresh wx.login code: it is exchanged first and its session_key kept for
+// this session, because the wx.login that produced it rotated the old key.
+type Encrypted struct {
+	EncryptedData string
+	IV            string
+	LoginCode     string
+}
+
+// Decrypt kinds.
+const (
+	KindWeRun = "werun"
+	KindShare = "share"
+)
+
 // msgInvalidEncrypted is the one message of every decrypt failure, whatever
 // its cause: bad base64, padding, JSON, watermark, a stale timestamp, or an
 // openId inside that is not the caller's. If causes could be told apart a
@@ -24,7 +39,11 @@ func errInvalidEncrypted() error {
 // later instead of the user's nickname (WECHAT.md).
 const anonymousNickname = "微信用户"
 
-func (s *Service) saveUserInfo(ctx context.Context, p wxlogin.Principal, rawData, signature string, e Encrypted) (json.RawMessage, error) {
+// SaveUserInfo verifies rawData's signature, decrypts the user info, stores
+// it on the user and returns it without its watermark. Errors:
+// EInvalidSignature, EInvalidEncryptedData (one message for every cause),
+// EInvalidCode (bad LoginCode), ERateLimited.
+func (s *Service) SaveUserInfo(ctx context.Context, p wxlogin.Principal, rawData, signature string, e Encrypted) (json.RawMessage, error) {
 	if err := required("rawData", rawData, "signature", signature, "encryptedData", e.EncryptedData, "iv", e.IV); err != nil {
 		return nil, err
 	}
@@ -71,7 +90,9 @@ func isAnonymous(raw json.RawMessage) bool {
 	return json.Unmarshal(raw, &v) == nil && v.NickName == anonymousNickname
 }
 
-func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode string, e Encrypted) (wxlogin.Phone, error) {
+// SavePhone stores the user's phone number, from a phone code (preferred:
+// traded at getuserphonenumber) or from legacy encrypted data.
+func (s *Service) SavePhone(ctx context.Context, p wxlogin.Principal, phoneCode string, e Encrypted) (wxlogin.Phone, error) {
 	var phone wxlogin.Phone
 	switch {
 	case phoneCode != "":
@@ -121,7 +142,8 @@ func (s *Service) savePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 	return phone, nil
 }
 
-func (s *Service) decrypt(ctx context.Context, p wxlogin.Principal, kind string, e Encrypted) (json.RawMessage, error) {
+// Decrypt decrypts WeRun or share info and returns it without its watermark.
+func (s *Service) Decrypt(ctx context.Context, p wxlogin.Principal, kind string, e Encrypted) (json.RawMessage, error) {
 	var payload wxcrypt.Payload
 	switch kind {
 	case KindWeRun:

@@ -8,7 +8,10 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-func (s *Service) verify(ctx context.Context, token string) (wxlogin.Principal, error) {
+// Verify checks a login token: the hot path. No store write except a
+// throttled touch; a revoked token fails at once. Errors: ESessionInvalid,
+// EStoreUnavailable.
+func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, error) {
 	h, ok := parseToken(token)
 	if !ok {
 		return wxlogin.Principal{}, errSessionInvalid()
@@ -144,94 +147,6 @@ func (s *Service) recheck(ctx context.Context, e *entry) error {
 	return nil
 }
 
-// revokeSession deletes one session and makes its token fail at once.
-func (s *Service) revokeSession(ctx context.Context, id string) error {
-	if err := s.sessions.DeleteSession(ctx, id); err != nil {
-		return s.storeFailed(err)
-	}
-	return s.forget(ctx, Revocation{SessionID: id})
-}
-
-// revokeUser deletes every session of a user and makes their tokens fail at
-// once.
-func (s *Service) revokeUser(ctx context.Context, userID string) (int, error) {
-	n, err := s.sessions.DeleteUserSessions(ctx, userID)
-	if err != nil {
-		return 0, s.storeFailed(err)
-	}
-	return n, s.forget(ctx, Revocation{UserID: userID})
-}
-
-// forget drops a revocation's cache entries here and tells the other
-// instances. The store was changed first: that order is what the cache's
-// generation guard relies on.
-func (s *Service) forget(ctx context.Context, r Revocation) error {
-	s.Forget(r)
-	if s.revoked == nil {
-		return nil
-	}
-	if err := s.revoked.Publish(ctx, r); err != nil {
-		// The sessions are gone from the store; other instances stop
-		// accepting them at their next touch (TouchInterval) at the latest.
-		s.log.ErrorContext(ctx, "auth: publishing a revocation failed", "session_id", r.SessionID, "user_id", r.UserID, "err", err)
-		return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "the revocation could not be published to every instance; try again")
-	}
-	return nil
-}
-
-// Forget drops the cached sessions a revocation names. Instances of a
-// scaled-out server call it for each revocation another instance
-// published; it is also what every local revocation does.
-func (s *Service) Forget(r Revocation) {
-	if r.SessionID != "" {
-		s.cache.forgetSession(r.SessionID)
-	}
-	if r.UserID != "" {
-		s.cache.forgetUser(r.UserID)
-	}
-}
-
-// sessionInfos lists the live sessions among ss; current is the id of the
-// session asking, if any.
-func (s *Service) sessionInfos(ss []wxlogin.Session, current string) []SessionInfo {
-	now := s.now()
-	out := make([]SessionInfo, 0, len(ss))
-	for i := range ss {
-		x := &ss[i]
-		if x.Expired(now) {
-			continue
-		}
-		out = append(out, SessionInfo{
-			ID:         x.ID,
-			CreatedAt:  x.CreatedAt,
-			LastSeenAt: x.LastSeenAt,
-			ExpiresAt:  x.Deadline(),
-			UserAgent:  x.UserAgent,
-			IP:         x.IP,
-			Current:    x.ID == current,
-		})
-	}
-	return out
-}
-
-// ownSession returns the session id if it belongs to userID, and ENotFound
-// otherwise: whether another user's session exists is not the caller's
-// business.
-func (s *Service) ownSession(ctx context.Context, userID, id string) (wxlogin.Session, error) {
-	notFound := wxlogin.Errorf(wxlogin.ENotFound, "no such session")
-	if !validID("ses_", id) {
-		return wxlogin.Session{}, notFound
-	}
-	sess, err := s.sessions.Session(ctx, id)
-	if errors.Is(err, wxlogin.ErrNotFound) || err == nil && userID != "" && sess.UserID != userID {
-		return wxlogin.Session{}, notFound
-	}
-	if err != nil {
-		return wxlogin.Session{}, s.storeFailed(err)
-	}
-	return sess, nil
-}
-
 // noteStoreFailure raises the outage flag for a store error that is not a
 // caller's mistake (a context the client canceled is not an outage); the
 // next successful health check lowers it.
@@ -239,8 +154,4 @@ func (s *Service) noteStoreFailure(err error) {
 	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		s.storeDown.Store(true)
 	}
-}
-
-func errStoreDown() error {
-	return wxlogin.Errorf(wxlogin.EStoreUnavailable, "the store is unavailable; try again later")
 }

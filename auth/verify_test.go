@@ -627,3 +627,55 @@ func TestVerifyWithoutLiveSubscription(t *testing.T) {
 	_, err = e.svc.Verify(ctx, r3.Token.Reveal())
 	wantCode(t, err, wxlogin.ESessionInvalid)
 }
+
+// failingBus is a LocalRevocations whose first fails publications fail, as a
+// bus that cannot reach its server for a moment.
+type failingBus struct {
+	auth.LocalRevocations
+	mu        sync.Mutex
+	fails     int
+	attempts  int
+	delivered chan auth.Revocation
+}
+
+func (b *failingBus) Publish(ctx context.Context, r auth.Revocation) error {
+	b.mu.Lock()
+	b.attempts++
+	fail := b.attempts <= b.fails
+	b.mu.Unlock()
+	if fail {
+		return errors.New("bus: connection refused")
+	}
+	b.delivered <- r
+	return b.LocalRevocations.Publish(ctx, r)
+}
+
+// A logout whose revocation cannot be published at once still succeeds: the
+// session is already gone from the store, and an error would send the
+// client to retry a logout that worked. The publication is retried in the
+// background until it gets through.
+func TestLogoutSucceedsWhenPublishFails(t *testing.T) {
+	t.Parallel()
+	b := &failingBus{fails: 2, delivered: make(chan auth.Revocation, 1)}
+	e := newEnv(t, func(e *env, c *auth.Config) { c.Revocations = b })
+	ctx := t.Context()
+
+	r := e.login(ctx, app1, "alice")
+	p := e.verify(ctx, r.Token)
+	if err := e.svc.Logout(ctx, p); err != nil {
+		t.Fatalf("logout answered %v after deleting the session", err)
+	}
+	_, err := e.svc.Verify(ctx, r.Token.Reveal())
+	wantCode(t, err, wxlogin.ESessionInvalid)
+	select {
+	case got := <-b.delivered:
+		diff(t, "republished", auth.Revocation{SessionID: r.Session.ID}, got)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the revocation was never published after its first attempts failed")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.attempts != 3 {
+		t.Errorf("%d publish attempts, want 3 (two failures, then the one that got through)", b.attempts)
+	}
+}

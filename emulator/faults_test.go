@@ -1,7 +1,6 @@
 package emulator_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,12 +9,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 )
 
 func TestFaultCountConsumed(t *testing.T) {
@@ -185,7 +184,7 @@ func TestFaultValidation(t *testing.T) {
 // envelope under /emulator/v1/), logged, and listed in the stats.
 func TestUnknownRoutes(t *testing.T) {
 	t.Parallel()
-	var log lockedBuffer // the server's goroutines write, the test reads
+	var log testlog.Buffer // the server's goroutines write, the test reads
 	em := &emulator.Emulator{Now: func() time.Time { return t0 }, Logger: slog.New(slog.NewTextHandler(&log, nil))}
 	f := &fixture{em: em, srv: httptest.NewServer(em)}
 	t.Cleanup(f.srv.Close)
@@ -278,23 +277,4 @@ func TestNewServesGivenApps(t *testing.T) {
 	if got := emulator.New().AppList(); len(got) != 3 {
 		t.Errorf("New() serves %d apps, want the 3 dev apps", len(got))
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a logger on the server's
-// goroutines and a test reading it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/httpapi"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/store/sqlitestore"
 	"github.com/wxlogin/wxlogin/wechat"
@@ -69,23 +70,6 @@ func (c *fakeClock) Advance(d time.Duration) time.Time {
 	return c.t
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // world is one test's whole system.
 type world struct {
 	t     testing.TB
@@ -97,7 +81,7 @@ type world struct {
 	key   keyring.Key
 	svc   *auth.Service
 	srv   *httptest.Server
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	acfg  auth.Config
 	hcfg  httpapi.Config
 }
@@ -106,7 +90,7 @@ type option func(*world, *auth.Config, *httpapi.Config)
 
 func newWorld(t testing.TB, opts ...option) *world {
 	t.Helper()
-	w := &world{t: t, clock: &fakeClock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	w := &world{t: t, clock: &fakeClock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}, logs: &testlog.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	w.em = &emulator.Emulator{Now: w.clock.Now, Logger: log}

@@ -23,28 +23,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 )
 
-// logBuffer collects a Server's log lines for assertions; safe for the
-// concurrent writes of an httptest server.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newLogger(b *logBuffer) *slog.Logger {
+func newLogger(b *testlog.Buffer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
@@ -214,7 +196,7 @@ func TestWriteErrorHidesInternals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var logs logBuffer
+			var logs testlog.Buffer
 			s := New(Config{Logger: newLogger(&logs)})
 			w := httptest.NewRecorder()
 			r := httptest.NewRequestWithContext(t.Context(), "GET", "/x", nil)
@@ -509,7 +491,7 @@ func TestDevRoutes(t *testing.T) {
 // might and checks that neither the log nor the metrics repeat them.
 func TestNoSecretsInLogsOrMetrics(t *testing.T) {
 	t.Parallel()
-	var logs logBuffer
+	var logs testlog.Buffer
 	reg := prometheus.NewRegistry()
 	s := New(Config{Logger: newLogger(&logs), Metrics: reg, AdminToken: "admin-secret-token"})
 	const token, code = "wxl_secret_token_value", "secret_login_code_value"

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -37,7 +38,7 @@ type emulated struct {
 	srv    *httptest.Server
 	client *wechat.Client
 	clock  *fakeClock
-	log    *syncBuffer
+	log    *testlog.Buffer
 }
 
 func newEmulated(t testing.TB) *emulated {
@@ -46,7 +47,7 @@ func newEmulated(t testing.TB) *emulated {
 	emu := &emulator.Emulator{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	log := &syncBuffer{}
+	log := &testlog.Buffer{}
 	return &emulated{
 		emu:   emu,
 		srv:   srv,

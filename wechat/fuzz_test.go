@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/wechat"
 	"github.com/wxlogin/wxlogin/wxcrypt"
 )
@@ -74,7 +75,7 @@ func FuzzAnswers(f *testing.F) {
 			}
 			return &http.Response{StatusCode: s, Status: fmt.Sprint(s), Body: io.NopCloser(bytes.NewReader(b)), Request: r}, nil
 		})
-		log := &syncBuffer{}
+		log := &testlog.Buffer{}
 		c := &wechat.Client{
 			BaseURL:        "http://wechat.invalid",
 			HTTPClient:     &http.Client{Transport: transport},

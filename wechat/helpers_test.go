@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -101,7 +102,7 @@ type fixture struct {
 	client *wechat.Client
 	wechat *fakeWeChat
 	clock  *fakeClock
-	log    *syncBuffer
+	log    *testlog.Buffer
 
 	mu     sync.Mutex
 	sleeps []time.Duration
@@ -112,7 +113,7 @@ func newFixture(t *testing.T, scripts map[string]script) *fixture {
 	fw := &fakeWeChat{t: t, scripts: scripts}
 	srv := httptest.NewServer(fw)
 	t.Cleanup(srv.Close)
-	f := &fixture{wechat: fw, clock: newFakeClock(), log: &syncBuffer{}}
+	f := &fixture{wechat: fw, clock: newFakeClock(), log: &testlog.Buffer{}}
 	f.client = &wechat.Client{
 		BaseURL:    srv.URL,
 		HTTPClient: srv.Client(),
@@ -153,24 +154,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

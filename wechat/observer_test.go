@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -47,7 +48,7 @@ func TestObserverAndLogNames(t *testing.T) {
 	})
 	obs := &recordingObserver{}
 	f.client.Observer = obs
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	f.client.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 
 	if _, err := f.client.Code2Session(t.Context(), testApp, "code"); err != nil {

@@ -13,41 +13,22 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/keyring"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from the server's goroutines
-// while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startCommand runs a long-running subcommand in-process and returns the
 // first URL printed on a stdout line matching pattern, and a stop function
 // that returns the exit code.
-func startCommand(t *testing.T, args []string, getenv func(string) string, pattern string) (string, func() int, *syncBuffer) {
+func startCommand(t *testing.T, args []string, getenv func(string) string, pattern string) (string, func() int, *testlog.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	pr, pw := io.Pipe()
-	stderr := &syncBuffer{}
+	stderr := &testlog.Buffer{}
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run(ctx, args, env{Stdin: strings.NewReader(""), Stdout: pw, Stderr: stderr, Getenv: getenv})
@@ -220,10 +201,10 @@ func TestServeAgainstEmulator(t *testing.T) {
 
 // startServe runs serve; it logs its address as JSON on stderr, so this
 // polls the log instead of stdout.
-func startServe(t *testing.T, envs map[string]string) (string, func() int, *syncBuffer) {
+func startServe(t *testing.T, envs map[string]string) (string, func() int, *testlog.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	stderr := &syncBuffer{}
+	stderr := &testlog.Buffer{}
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run(ctx, []string{"serve"}, env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, Getenv: envOf(envs)})
