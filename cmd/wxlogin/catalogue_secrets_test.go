@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/keyring"
 )
 
@@ -178,7 +179,7 @@ func TestCatalogueSecrets(t *testing.T) {
 	}
 	var places []place
 	api, stop, stderr := startServe(t, envs)
-	var logs []*syncBuffer
+	var logs []*testlog.Buffer
 
 	// call sends one request and keeps its answer, headers included, as a
 	// place; allowed are the secrets it may carry by design.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/keyring"
 )
 
@@ -40,7 +41,7 @@ func TestServeChild(t *testing.T) {
 type serveProcess struct {
 	cmd    *exec.Cmd
 	api    string
-	stderr *syncBuffer
+	stderr *testlog.Buffer
 	done   chan struct{} // closed when the process has exited
 }
 
@@ -70,7 +71,7 @@ func startServeProcess(t *testing.T, envs map[string]string) *serveProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serveProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &serveProcess{cmd: cmd, stderr: &testlog.Buffer{}, done: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`"addr":"(http://[0-9.:]+)"`)
