@@ -20,15 +20,21 @@ import (
 	"github.com/wxlogin/wxlogin/store/blobdir"
 )
 
-// withBlobs gives the world an avatar store in a temp dir and returns the
-// dir, to count what was written.
+// withBlobs gives the world an avatar store, as serve does: on SQLite a
+// folder in a temp dir (returned in dir, to count what was written), on
+// PostgreSQL the store itself (dir is left empty; count with blobCount).
 func withBlobs(dir *string) option {
 	return func(w *world, a *auth.Config, _ *httpapi.Config) {
+		if w.kind == onPostgres {
+			a.Blobs = w.pg
+			return
+		}
 		*dir = filepath.Join(w.t.TempDir(), "avatars")
 		b, err := blobdir.New(*dir)
 		if err != nil {
 			w.t.Fatal(err)
 		}
+		w.blobDir = *dir
 		a.Blobs = b
 	}
 }
@@ -111,10 +117,11 @@ func countFiles(t *testing.T, dir string) int {
 	return len(entries)
 }
 
-func TestE2EProfileAndAvatar(t *testing.T) {
-	t.Parallel()
+func TestE2EProfileAndAvatar(t *testing.T) { eachStore(t, testE2EProfileAndAvatar) }
+
+func testE2EProfileAndAvatar(t *testing.T, kind storeKind) {
 	var dir string
-	w := newWorld(t, withBlobs(&dir), func(_ *world, a *auth.Config, _ *httpapi.Config) {
+	w := newWorldOn(t, kind, withBlobs(&dir), func(_ *world, a *auth.Config, _ *httpapi.Config) {
 		a.MaxAvatarBytes = 64 << 10
 	})
 	lb := w.login(app1, "pic")
@@ -191,7 +198,7 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 	}
 
 	// refusals: nothing stored
-	before, files := w.snapshot(), countFiles(t, dir)
+	before, files := w.snapshot(), w.blobCount()
 	html := []byte("<html><script>alert(1)</script></html>")
 	tests := []struct {
 		name, ctype string
@@ -230,7 +237,7 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 	if d := cmp.Diff(before, w.snapshot()); d != "" {
 		t.Errorf("refused uploads changed the store:\n%s", d)
 	}
-	if n := countFiles(t, dir); n != files {
+	if n := w.blobCount(); n != files {
 		t.Errorf("refused uploads left files: %d, want %d", n, files)
 	}
 
@@ -247,9 +254,10 @@ func TestE2EProfileAndAvatar(t *testing.T) {
 	w.request("GET", avatar, "", nil).fails(t, 404, "not_found")
 }
 
-func TestE2EAvatarsOff(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2EAvatarsOff(t *testing.T) { eachStore(t, testE2EAvatarsOff) }
+
+func testE2EAvatarsOff(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	tok := w.login(app1, "noblob").Token
 	w.request("POST", "/v1/me/avatar", tok, testImage(t, "png"), "Content-Type", "image/png").fails(t, 404, "not_found")
 }

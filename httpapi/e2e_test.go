@@ -2,7 +2,8 @@ package httpapi_test
 
 // End-to-end tests: the Server over real HTTP in front of the real
 // auth.Service, the real WeChat client, the emulator (also over HTTP) and
-// SQLite in a temp dir, all on one fake clock. Every response is validated
+// the store (SQLite in a temp dir, or a schema of the test PostgreSQL: most
+// tests run on both, see eachStore), all on one fake clock. Every response is validated
 // against docs/openapi.yaml as it arrives.
 
 import (
@@ -10,14 +11,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +27,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wxlogin/wxlogin"
@@ -35,7 +36,7 @@ import (
 	"github.com/wxlogin/wxlogin/httpapi"
 	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/keyring"
-	"github.com/wxlogin/wxlogin/store/sqlitestore"
+	"github.com/wxlogin/wxlogin/store/pgstore"
 	"github.com/wxlogin/wxlogin/wechat"
 	"github.com/wxlogin/wxlogin/wxcrypt"
 
@@ -72,23 +73,34 @@ func (c *fakeClock) Advance(d time.Duration) time.Time {
 
 // world is one test's whole system.
 type world struct {
-	t     testing.TB
-	clock *fakeClock
-	em    *emulator.Emulator
-	db    *sqlitestore.DB
-	dbDir string  // the SQLite file and its WAL
-	raw   *sql.DB // a read-only connection of its own to the SQLite file
-	key   keyring.Key
-	svc   *auth.Service
-	srv   *httptest.Server
-	logs  *testlog.Buffer
-	acfg  auth.Config
-	hcfg  httpapi.Config
+	t       testing.TB
+	clock   *fakeClock
+	em      *emulator.Emulator
+	kind    storeKind
+	db      testStore
+	dbDir   string        // SQLite: the file and its WAL
+	raw     *sql.DB       // SQLite: a read-only connection of its own to the file
+	pg      *pgstore.DB   // PostgreSQL: the store (also the blob store)
+	pgRaw   *pgxpool.Pool // PostgreSQL: a pool of its own on the world's schema
+	blobDir string        // SQLite: the avatar folder of withBlobs
+	key     keyring.Key
+	svc     *auth.Service
+	srv     *httptest.Server
+	logs    *testlog.Buffer
+	acfg    auth.Config
+	hcfg    httpapi.Config
 }
 
 type option func(*world, *auth.Config, *httpapi.Config)
 
+// newWorld is a world on SQLite.
 func newWorld(t testing.TB, opts ...option) *world {
+	t.Helper()
+	return newWorldOn(t, onSQLite, opts...)
+}
+
+// newWorldOn is a world whose store of record is kind.
+func newWorldOn(t testing.TB, kind storeKind, opts ...option) *world {
 	t.Helper()
 	w := &world{t: t, clock: &fakeClock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}, logs: &testlog.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -100,20 +112,8 @@ func newWorld(t testing.TB, opts ...option) *world {
 		BaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log, Now: w.clock.Now,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
-	w.dbDir = t.TempDir()
-	db, err := sqlitestore.Open(context.Background(), filepath.Join(w.dbDir, "wxlogin.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	w.db = db
-	// The snapshot reads the tables through a connection of its own, so it
-	// sees every row, whatever the store's methods would show.
-	w.raw, err = sql.Open("sqlite", "file:"+filepath.ToSlash(filepath.Join(w.dbDir, "wxlogin.db"))+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.raw.Close() })
+	w.openStore(kind)
+	db := w.db
 	w.key = keyring.Generate("k1")
 	keys, err := keyring.New(w.key)
 	if err != nil {
@@ -362,7 +362,7 @@ type snapshot struct {
 	Sessions []sessionRow
 }
 
-// sessionRow is one row of the SQLite sessions table.
+// sessionRow is one row of the sessions table, times as Unix microseconds.
 type sessionRow struct {
 	ID, UserID, AppID, OpenID, UnionID string
 	SealedSessionKey                   []byte
@@ -381,33 +381,9 @@ func (w *world) snapshot() snapshot {
 	return snapshot{Users: users, Sessions: w.sessionRows()}
 }
 
-// sessionRows returns every row of the sessions table, by id.
-func (w *world) sessionRows() []sessionRow {
-	w.t.Helper()
-	rows, err := w.raw.Query(`SELECT id, user_id, app_id, open_id, union_id, sealed_session_key,
-		created_at, last_seen_at, idle_expires_at, expires_at, user_agent, ip FROM sessions ORDER BY id`)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []sessionRow
-	for rows.Next() {
-		var r sessionRow
-		if err := rows.Scan(&r.ID, &r.UserID, &r.AppID, &r.OpenID, &r.UnionID, &r.SealedSessionKey,
-			&r.CreatedAt, &r.LastSeenAt, &r.IdleExpiresAt, &r.ExpiresAt, &r.UserAgent, &r.IP); err != nil {
-			w.t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		w.t.Fatal(err)
-	}
-	return out
-}
-
-// assertNotStored fails when the database files (the main file, the WAL and
-// its index) hold a token or a session_key in any usable form: as text, or
-// for a session_key also as its 16 raw bytes. A dump must reveal neither.
+// assertNotStored fails when what the store keeps (storedData) holds a
+// token or a session_key in any usable form: as text, or for a session_key
+// also as its 16 raw bytes or their hex. A dump must reveal neither.
 func (w *world) assertNotStored(tokens, sessionKeys []string) {
 	w.t.Helper()
 	var needles [][]byte
@@ -419,20 +395,12 @@ func (w *world) assertNotStored(tokens, sessionKeys []string) {
 		if err != nil {
 			w.t.Fatalf("session_key %q: %v", k, err)
 		}
-		needles = append(needles, []byte(k), raw)
+		needles = append(needles, []byte(k), raw, []byte(hex.EncodeToString(raw)))
 	}
-	files, err := filepath.Glob(filepath.Join(w.dbDir, "*"))
-	if err != nil || len(files) == 0 {
-		w.t.Fatalf("no database files in %s (%v)", w.dbDir, err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			w.t.Fatal(err)
-		}
+	for name, data := range w.storedData() {
 		for _, n := range needles {
 			if bytes.Contains(data, n) {
-				w.t.Errorf("%s holds a secret in clear (%d bytes)", filepath.Base(f), len(n))
+				w.t.Errorf("%s holds a secret in clear (%d bytes)", name, len(n))
 			}
 		}
 	}
@@ -455,9 +423,10 @@ func (w *world) assertNoSecrets(secrets ...string) {
 	}
 }
 
-func TestE2EFullFlow(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2EFullFlow(t *testing.T) { eachStore(t, testE2EFullFlow) }
+
+func testE2EFullFlow(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	var secrets []string
 
 	// code → login
@@ -590,11 +559,12 @@ func TestE2EFullFlow(t *testing.T) {
 	w.assertNotStored([]string{tok, lb2.Token}, []string{aliceKey, w.sessionKey(app1, "alice")})
 }
 
-func TestE2EExpiry(t *testing.T) {
-	t.Parallel()
+func TestE2EExpiry(t *testing.T) { eachStore(t, testE2EExpiry) }
+
+func testE2EExpiry(t *testing.T, kind storeKind) {
 	t.Run("idle", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t)
+		w := newWorldOn(t, kind)
 		tok := w.login(app1, "idle").Token
 		w.clock.Advance(6 * 24 * time.Hour)
 		w.request("GET", "/v1/session", tok, nil).ok(t, 200, nil)
@@ -605,7 +575,7 @@ func TestE2EExpiry(t *testing.T) {
 	})
 	t.Run("absolute", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t)
+		w := newWorldOn(t, kind)
 		login := w.clock.Now()
 		lb := w.login(app1, "abs")
 		const idle, absolute = 7 * 24 * time.Hour, 30 * 24 * time.Hour
@@ -639,7 +609,7 @@ func TestE2EExpiry(t *testing.T) {
 	})
 	t.Run("dev expire", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t, func(w *world, _ *auth.Config, h *httpapi.Config) {
+		w := newWorldOn(t, kind, func(w *world, _ *auth.Config, h *httpapi.Config) {
 			h.Dev = &httpapi.DevConfig{AdvanceClock: w.clock.Advance, Emulator: w.em}
 		})
 		// The playground's same-origin path: wx.login through the API
@@ -673,9 +643,10 @@ func TestE2EExpiry(t *testing.T) {
 // TestE2ETimes checks the times the API reports: each session's created_at,
 // last_seen_at (moved by a touch) and expires_at, and the user's
 // created_at and updated_at.
-func TestE2ETimes(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2ETimes(t *testing.T) { eachStore(t, testE2ETimes) }
+
+func testE2ETimes(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	t0 := w.clock.Now()
 	const idle = 7 * 24 * time.Hour
 	a := w.login(app1, "times")
@@ -709,9 +680,10 @@ func TestE2ETimes(t *testing.T) {
 	}
 }
 
-func TestE2ERevocation(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2ERevocation(t *testing.T) { eachStore(t, testE2ERevocation) }
+
+func testE2ERevocation(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	a := w.login(app1, "rev")
 	b := w.login(app1, "rev")
 	c := w.login(app1, "rev")
@@ -773,9 +745,10 @@ func TestE2ERevocation(t *testing.T) {
 	w.request("GET", "/v1/admin/users/"+e.User.ID, other.Token, nil).fails(t, 401, "unauthorized")
 }
 
-func TestE2EErase(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2EErase(t *testing.T) { eachStore(t, testE2EErase) }
+
+func testE2EErase(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	a := w.login(app1, "erase-me")
 	a2 := w.login(app1, "erase-me")
 	b := w.login(app1, "erase-admin")
@@ -808,9 +781,10 @@ func TestE2EErase(t *testing.T) {
 	}
 }
 
-func TestE2ERepeatedCode(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2ERepeatedCode(t *testing.T) { eachStore(t, testE2ERepeatedCode) }
+
+func testE2ERepeatedCode(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	code := w.code(app1, "tap")
 	body := map[string]string{"code": code, "appid": app1}
 	var first, second loginBody
@@ -836,8 +810,9 @@ func TestE2ERepeatedCode(t *testing.T) {
 	}
 }
 
-func TestE2EWeChatFailures(t *testing.T) {
-	t.Parallel()
+func TestE2EWeChatFailures(t *testing.T) { eachStore(t, testE2EWeChatFailures) }
+
+func testE2EWeChatFailures(t *testing.T, kind storeKind) {
 	tests := []struct {
 		name       string
 		fault      emulator.Fault
@@ -856,7 +831,7 @@ func TestE2EWeChatFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t)
+			w := newWorldOn(t, kind)
 			before := w.snapshot()
 			f := tt.fault
 			f.API = emulator.APIJSCode2Session
@@ -878,7 +853,7 @@ func TestE2EWeChatFailures(t *testing.T) {
 	// a 503 with Retry-After like any other outage, nothing written.
 	t.Run("timeout", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t, func(_ *world, a *auth.Config, _ *httpapi.Config) {
+		w := newWorldOn(t, kind, func(_ *world, a *auth.Config, _ *httpapi.Config) {
 			wc := a.WeChat.(*wechat.Client)
 			hc := *wc.HTTPClient
 			hc.Timeout = 50 * time.Millisecond
@@ -903,7 +878,7 @@ func TestE2EWeChatFailures(t *testing.T) {
 	})
 	t.Run("misconfigured secret", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t, func(_ *world, a *auth.Config, _ *httpapi.Config) {
+		w := newWorldOn(t, kind, func(_ *world, a *auth.Config, _ *httpapi.Config) {
 			a.Apps[0].Secret = "not-the-secret-wechat-knows"
 		})
 		before := w.snapshot()
@@ -922,9 +897,10 @@ func TestE2EWeChatFailures(t *testing.T) {
 // TestForwardAuthOneApp checks ?appid= on forward-auth: a proxy guarding
 // the backend of one app lets only that app's tokens through, answering
 // another app's valid token as it would an unknown one.
-func TestForwardAuthOneApp(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestForwardAuthOneApp(t *testing.T) { eachStore(t, testForwardAuthOneApp) }
+
+func testForwardAuthOneApp(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	one := w.login(app1, "carol")
 	two := w.login(app2, "carol")
 	for _, tc := range []struct {
@@ -962,9 +938,10 @@ func TestForwardAuthOneApp(t *testing.T) {
 	}
 }
 
-func TestE2EApps(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2EApps(t *testing.T) { eachStore(t, testE2EApps) }
+
+func testE2EApps(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	w.request("POST", "/v1/login", "", map[string]string{"code": w.code(app1, "bob")}).fails(t, 400, "invalid_request")
 	w.request("POST", "/v1/login", "", map[string]string{"code": w.code(app1, "bob"), "appid": "wx0000000000000000"}).fails(t, 400, "unknown_app")
 
@@ -1002,7 +979,7 @@ func TestE2EApps(t *testing.T) {
 
 	t.Run("one app: appid optional", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t, func(_ *world, a *auth.Config, _ *httpapi.Config) { a.Apps = a.Apps[:1] })
+		w := newWorldOn(t, kind, func(_ *world, a *auth.Config, _ *httpapi.Config) { a.Apps = a.Apps[:1] })
 		var lb loginBody
 		w.request("POST", "/v1/login", "", map[string]string{"code": w.code(app1, "solo")}).ok(t, 200, &lb)
 		if lb.User.AppID != app1 {
@@ -1012,9 +989,10 @@ func TestE2EApps(t *testing.T) {
 	})
 }
 
-func TestE2ERateLimits(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, func(_ *world, a *auth.Config, _ *httpapi.Config) {
+func TestE2ERateLimits(t *testing.T) { eachStore(t, testE2ERateLimits) }
+
+func testE2ERateLimits(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind, func(_ *world, a *auth.Config, _ *httpapi.Config) {
 		a.Limits.LoginPerIP = auth.Limit{Rate: 1, Burst: 2}
 		a.Limits.DecryptPerSession = auth.Limit{Rate: 0.5, Burst: 1}
 	})
@@ -1043,9 +1021,10 @@ func TestE2ERateLimits(t *testing.T) {
 	}
 }
 
-func TestE2EForwardAuth(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2EForwardAuth(t *testing.T) { eachStore(t, testE2EForwardAuth) }
+
+func testE2EForwardAuth(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	lb := w.login(app1, "fwd")
 	for _, method := range []string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"} {
 		t.Run(method, func(t *testing.T) {
@@ -1112,9 +1091,10 @@ func TestE2EForwardAuth(t *testing.T) {
 	w.assertNoSecrets(lb.Token, three.Token)
 }
 
-func TestE2EAdmin(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2EAdmin(t *testing.T) { eachStore(t, testE2EAdmin) }
+
+func testE2EAdmin(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	lb := w.login(app1, "adm")
 	var u meBody
 	w.request("GET", "/v1/admin/users/"+lb.User.ID, adminToken, nil).ok(t, 200, &u)
@@ -1174,7 +1154,7 @@ func TestE2EAdmin(t *testing.T) {
 
 	t.Run("off without a token", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t, func(_ *world, _ *auth.Config, h *httpapi.Config) { h.AdminToken = "" })
+		w := newWorldOn(t, kind, func(_ *world, _ *auth.Config, h *httpapi.Config) { h.AdminToken = "" })
 		u := w.login(app1, "adm-off")
 		// Every admin route, with no token and with a guess at the empty
 		// one: none exists, and nothing is touched.
@@ -1203,9 +1183,10 @@ func TestE2EAdmin(t *testing.T) {
 
 // TestE2EMalformedRequests sends requests that must be refused, each with
 // its documented code, and checks that none of them wrote anything.
-func TestE2EMalformedRequests(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2EMalformedRequests(t *testing.T) { eachStore(t, testE2EMalformedRequests) }
+
+func testE2EMalformedRequests(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	lb := w.login(app1, "mal")
 	tok := lb.Token
 	w.request("POST", "/v1/userinfo", tok, w.userInfoRequest(app1, "mal", "Mal")).ok(t, 200, nil)
@@ -1295,9 +1276,10 @@ func TestE2EMalformedRequests(t *testing.T) {
 // budget, ciphertexts under the session's own key that fail at each step
 // an attacker probes (padding, then JSON, then the watermark) and checks
 // that each is a real decrypt failure with one and the same answer.
-func TestE2ENoPaddingOracle(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
+func TestE2ENoPaddingOracle(t *testing.T) { eachStore(t, testE2ENoPaddingOracle) }
+
+func testE2ENoPaddingOracle(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind)
 	tok := w.login(app1, "oracle").Token
 	key := w.sessionKey(app1, "oracle")
 	iv := wxcrypt.NewIV()
@@ -1431,9 +1413,10 @@ func BenchmarkForwardAuth(b *testing.B) {
 	}
 }
 
-func TestE2EMetrics(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, func(_ *world, _ *auth.Config, h *httpapi.Config) {
+func TestE2EMetrics(t *testing.T) { eachStore(t, testE2EMetrics) }
+
+func testE2EMetrics(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind, func(_ *world, _ *auth.Config, h *httpapi.Config) {
 		h.Metrics = prometheus.NewRegistry()
 	})
 	lb := w.login(app1, "metrics")
@@ -1464,8 +1447,9 @@ func TestE2EMetrics(t *testing.T) {
 // TestE2EClientIP checks that the per-IP login limit and the sessions list
 // see the client behind a trusted proxy, and that a client talking directly
 // cannot pick its own address with a forged header.
-func TestE2EClientIP(t *testing.T) {
-	t.Parallel()
+func TestE2EClientIP(t *testing.T) { eachStore(t, testE2EClientIP) }
+
+func testE2EClientIP(t *testing.T, kind storeKind) {
 	limitOne := func(trusted bool) option {
 		return func(_ *world, a *auth.Config, h *httpapi.Config) {
 			a.Limits.LoginPerIP = auth.Limit{Rate: 1, Burst: 1}
@@ -1479,7 +1463,7 @@ func TestE2EClientIP(t *testing.T) {
 	}
 	t.Run("behind a trusted proxy", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t, limitOne(true))
+		w := newWorldOn(t, kind, limitOne(true))
 		var lb loginBody
 		loginFrom(w, "198.51.100.1").ok(t, 200, &lb)
 		loginFrom(w, "198.51.100.2").ok(t, 200, nil)
@@ -1494,7 +1478,7 @@ func TestE2EClientIP(t *testing.T) {
 	})
 	t.Run("direct client forging the header", func(t *testing.T) {
 		t.Parallel()
-		w := newWorld(t, limitOne(false))
+		w := newWorldOn(t, kind, limitOne(false))
 		var lb loginBody
 		loginFrom(w, "198.51.100.1").ok(t, 200, &lb)
 		loginFrom(w, "198.51.100.2").fails(t, 429, "rate_limited")

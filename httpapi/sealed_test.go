@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/wxlogin/wxlogin"
@@ -13,13 +11,15 @@ import (
 )
 
 // TestE2EPersonalDataSealed saves user info and a phone number, then reads
-// the SQLite files byte for byte and the users rows directly: neither the
+// what the store keeps (SQLite's files byte for byte; every PostgreSQL row
+// as the server's text) and the users rows directly: neither the
 // phone number nor the nickname appears in clear, the row holds a sealed
 // value, and the API still answers both. After a key change, rotate-key
 // reseals the user's data under the new key.
-func TestE2EPersonalDataSealed(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, func(*world, *auth.Config, *httpapi.Config) {})
+func TestE2EPersonalDataSealed(t *testing.T) { eachStore(t, testE2EPersonalDataSealed) }
+
+func testE2EPersonalDataSealed(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind, func(*world, *auth.Config, *httpapi.Config) {})
 	lb := w.login(app1, "sealme")
 	const nick = "NicknameInClear"
 	w.request("POST", "/v1/userinfo", lb.Token, w.userInfoRequest(app1, "sealme", nick)).ok(t, 200, nil)
@@ -40,7 +40,7 @@ func TestE2EPersonalDataSealed(t *testing.T) {
 
 	var userInfo, phoneCol *string
 	var sealed []byte
-	if err := w.raw.QueryRow(`SELECT user_info, phone, sealed_personal FROM users WHERE id = ?`, lb.User.ID).
+	if err := w.rawQueryRow(`SELECT CAST(user_info AS TEXT), CAST(phone AS TEXT), sealed_personal FROM users WHERE id = ?`, lb.User.ID).
 		Scan(&userInfo, &phoneCol, &sealed); err != nil {
 		t.Fatal(err)
 	}
@@ -50,23 +50,23 @@ func TestE2EPersonalDataSealed(t *testing.T) {
 	if id, err := keyring.SealedWith(sealed); id != "k1" {
 		t.Errorf("sealed_personal sealed with %q (%v), want k1", id, err)
 	}
-	files, _ := filepath.Glob(filepath.Join(w.dbDir, "wxlogin.db*"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	sawUser := false
+	for name, b := range w.storedData() {
 		for _, clear := range []string{phone.PurePhoneNumber, nick} {
 			if bytes.Contains(b, []byte(clear)) {
-				t.Errorf("%s contains %q in clear", filepath.Base(f), clear)
+				t.Errorf("%s contains %q in clear", name, clear)
 			}
 		}
+		sawUser = sawUser || bytes.Contains(b, []byte(lb.User.ID))
+	}
+	if !sawUser {
+		t.Errorf("no stored data holds the user id %s: the search above looked at nothing", lb.User.ID)
 	}
 
 	k2 := keyring.Generate("k2")
 	w.restartWith(k2, w.key)
 	w.request("POST", "/v1/admin/rotate-key", adminToken, nil).ok(t, 200, nil)
-	if err := w.raw.QueryRow(`SELECT sealed_personal FROM users WHERE id = ?`, lb.User.ID).Scan(&sealed); err != nil {
+	if err := w.rawQueryRow(`SELECT sealed_personal FROM users WHERE id = ?`, lb.User.ID).Scan(&sealed); err != nil {
 		t.Fatal(err)
 	}
 	if id, err := keyring.SealedWith(sealed); id != "k2" {

@@ -21,9 +21,10 @@ import (
 // and a store failure, then scrapes /metrics: each outcome is counted with
 // its labels, and the README's metrics table lists exactly the wxlogin_*
 // metrics served, with their types and label names.
-func TestE2EServiceMetrics(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, func(_ *world, a *auth.Config, h *httpapi.Config) {
+func TestE2EServiceMetrics(t *testing.T) { eachStore(t, testE2EServiceMetrics) }
+
+func testE2EServiceMetrics(t *testing.T, kind storeKind) {
+	w := newWorldOn(t, kind, func(_ *world, a *auth.Config, h *httpapi.Config) {
 		reg := prometheus.NewRegistry()
 		sm := httpapi.NewServiceMetrics(reg)
 		a.WeChat.(*wechat.Client).Observer = sm

@@ -35,7 +35,10 @@ for logins, a bare net/http handler for verification. Rounds alternate which
 side goes first; the ratio is the median of the rounds' ratios.
 
 Without --url it starts its own emulator and wxlogin (SQLite in a temporary
-folder, limits raised) in this process. With --url, point --emulator at the
+folder, or the store --store names; limits raised) in this process. A
+postgres:// store takes its password from WXLOGIN_STORE_PASSWORD or
+WXLOGIN_STORE_PASSWORD_FILE, as serve does; use a database of its own, since
+the bench leaves its users and sessions there. With --url, point --emulator at the
 emulator that wxlogin's wechat_base_url names, give the app's --appid and
 --secret (the emulator's, never WeChat's), and raise wxlogin's login limits.
 
@@ -56,6 +59,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 	rounds := fset.Int("rounds", 3, "rounds per workload")
 	users := fset.Int("users", 1000, "returning users (each logged in once before the run)")
 	workloads := fset.String("workloads", strings.Join(loadgen.Workloads, ","), "comma-separated workloads: "+strings.Join(loadgen.Workloads, ", "))
+	storeURL := fset.String("store", "", "store of the wxlogin bench starts (empty: SQLite in a temporary folder); not with --url")
 	jsonPath := fset.String("json", "", "write the report as JSON to this file")
 	svgPath := fset.String("svg", "", "write an SVG chart of throughput and latency over the run to this file")
 	if fset.Parse(args) != nil {
@@ -83,15 +87,19 @@ func runBench(ctx context.Context, args []string, e env) int {
 		fmt.Fprintln(e.Stderr, "wxlogin bench: --url and --emulator go together")
 		return 2
 	}
+	if *apiURL != "" && *storeURL != "" {
+		fmt.Fprintln(e.Stderr, "wxlogin bench: --store is for the wxlogin bench starts; not with --url")
+		return 2
+	}
 	if *apiURL == "" {
-		stack, err := startBenchStack(ctx)
+		stack, err := startBenchStack(ctx, *storeURL, e.Getenv)
 		if err != nil {
 			return fail(err)
 		}
 		defer stack.Close()
 		*apiURL, *emuURL = stack.api.APIURL, stack.emuURL
 		*appID, *secret = dev.AppID, dev.Secret
-		fmt.Fprintf(e.Stderr, "bench: started wxlogin at %s and its emulator at %s (SQLite in %s)\n", *apiURL, *emuURL, stack.dir)
+		fmt.Fprintf(e.Stderr, "bench: started wxlogin at %s and its emulator at %s (store %s)\n", *apiURL, *emuURL, redactURL(stack.api.Config.Store))
 	}
 	cfg := loadgen.Config{
 		APIURL:      strings.TrimRight(*apiURL, "/"),
@@ -170,7 +178,9 @@ type benchStack struct {
 	api    *Main
 }
 
-func startBenchStack(ctx context.Context) (*benchStack, error) {
+// startBenchStack starts the emulator and a wxlogin on store (empty: a
+// SQLite file in a temporary folder).
+func startBenchStack(ctx context.Context, store string, getenv func(string) string) (*benchStack, error) {
 	dir, err := os.MkdirTemp("", "wxlogin-bench-")
 	if err != nil {
 		return nil, err
@@ -197,14 +207,19 @@ func startBenchStack(ctx context.Context) (*benchStack, error) {
 	// second: production's per-IP and per-app limits would measure
 	// themselves, not the login.
 	unlimited := limitConfig{Rate: 1e9, Burst: 1e9}
+	if store == "" {
+		store = "sqlite://" + filepath.Join(dir, "wxlogin.db")
+	}
 	s.api = &Main{
 		Config: config{
-			Addr:          "127.0.0.1:0",
-			Store:         "sqlite://" + filepath.Join(dir, "wxlogin.db"),
-			Data:          dir,
-			WeChatBaseURL: s.emuURL,
-			apps:          []wxlogin.App{{AppID: app.AppID, Secret: wxlogin.Secret(app.Secret)}},
-			masterKey:     keys,
+			Addr:  "127.0.0.1:0",
+			Store: store,
+			// The bench runs exactly one instance.
+			SingleInstance: true,
+			Data:           dir,
+			WeChatBaseURL:  s.emuURL,
+			apps:           []wxlogin.App{{AppID: app.AppID, Secret: wxlogin.Secret(app.Secret)}},
+			masterKey:      keys,
 			Limits: limitsConfig{
 				LoginPerIP:        unlimited,
 				LoginPerApp:       unlimited,
@@ -213,6 +228,11 @@ func startBenchStack(ctx context.Context) (*benchStack, error) {
 			},
 		},
 		Logger: slog.New(slog.DiscardHandler),
+	}
+	if err := s.api.Config.resolveStore(getenv); err != nil {
+		s.emu.Close()
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	if err := s.api.Start(ctx); err != nil {
 		s.emu.Close()

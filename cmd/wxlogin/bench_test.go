@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/loadgen"
 )
@@ -137,7 +139,7 @@ func TestBenchCommand(t *testing.T) {
 // TestBenchCommandURL drives a pair that runs on its own, by URL.
 func TestBenchCommandURL(t *testing.T) {
 	t.Parallel()
-	stack, err := startBenchStack(t.Context())
+	stack, err := startBenchStack(t.Context(), "", func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,5 +182,42 @@ func TestBenchCommandBadFlags(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+// TestBenchCommandPostgres runs the bench on a PostgreSQL store it is
+// given: every workload does work, and the users it logged in are rows of
+// that database.
+func TestBenchCommandPostgres(t *testing.T) {
+	t.Parallel()
+	dbURL := newPostgresDB(t, testPostgresURL(t))
+	code, stdout, stderr := runBenchCommand(t, "--store", dbURL, "--clients", "2", "--round", "100ms", "--rounds", "1",
+		"--users", "5", "--workloads", "login-new,verify")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"login-new ", "verify "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "store postgres://") {
+		t.Errorf("stderr does not name the PostgreSQL store:\n%s", stderr)
+	}
+	conn, err := pgx.Connect(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var users int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM users`).Scan(&users); err != nil {
+		t.Fatal(err)
+	}
+	if users < 5 {
+		t.Errorf("%d users in the PostgreSQL store, want at least the 5 returning users", users)
+	}
+
+	if code, _, stderr := runBenchCommand(t, "--store", dbURL, "--url", "http://127.0.0.1:1", "--emulator", "http://127.0.0.1:1"); code != 2 {
+		t.Errorf("--store with --url: exit %d, want 2; stderr:\n%s", code, stderr)
 	}
 }

@@ -22,7 +22,7 @@ func (db *DB) PutBlob(ctx context.Context, b wxlogin.Blob) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO blobs (id, content_type, data, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET content_type = EXCLUDED.content_type, data = EXCLUDED.data,
 		created_at = EXCLUDED.created_at`, b.ID, b.ContentType, data, b.CreatedAt)
-	return db.wrap("PutBlob", err)
+	return storeError("PutBlob", err)
 }
 
 // Blob implements wxlogin.BlobStore.
@@ -36,7 +36,7 @@ func (db *DB) Blob(ctx context.Context, id string) (wxlogin.Blob, error) {
 		return wxlogin.Blob{}, wxlogin.Errorf(wxlogin.ENotFound, "blob not found")
 	}
 	if err != nil {
-		return wxlogin.Blob{}, db.wrap("Blob", err)
+		return wxlogin.Blob{}, storeError("Blob", err)
 	}
 	b.CreatedAt = b.CreatedAt.UTC()
 	return b, nil
@@ -47,5 +47,5 @@ func (db *DB) DeleteBlob(ctx context.Context, id string) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	_, err := db.pool.Exec(ctx, `DELETE FROM blobs WHERE id = $1`, id)
-	return db.wrap("DeleteBlob", err)
+	return storeError("DeleteBlob", err)
 }

@@ -13,6 +13,13 @@
 // the client too), so a stopped or hung server gives an error matching
 // ErrUnavailable within those bounds rather than a request that waits.
 //
+// Errors are classified by SQLSTATE (errors.go): a server that is down,
+// shutting down, out of connections, disk or time is wxlogin.ErrUnavailable;
+// a transaction the server aborted as a serialization failure or deadlock
+// is run again a few times, and one that lost every attempt, like a unique
+// violation, is wxlogin.ErrConflict; every other error has no class, a bug
+// that auth answers as 500 internal and logs.
+//
 // Sessions reference their user with ON DELETE CASCADE: DeleteUser deletes
 // the user's sessions in the same statement, and CreateSession refuses a
 // session of a missing user with an error matching wxlogin.ErrNotFound.

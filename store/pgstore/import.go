@@ -53,10 +53,10 @@ func (db *DB) ImportSessions(ctx context.Context, sessions []wxlogin.Session) er
 func (db *DB) sendBatch(ctx context.Context, op string, batch *pgx.Batch) error {
 	ctx, cancel := context.WithTimeout(ctx, 4*db.timeout)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		return tx.SendBatch(ctx, batch).Close()
 	})
-	return db.wrap(op, err)
+	return storeError(op, err)
 }
 
 // Counts returns how many users, sessions and blobs the database holds.
@@ -65,5 +65,5 @@ func (db *DB) Counts(ctx context.Context) (users, sessions, blobs int, err error
 	defer cancel()
 	err = db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM sessions),
 		(SELECT count(*) FROM blobs)`).Scan(&users, &sessions, &blobs)
-	return users, sessions, blobs, db.wrap("Counts", err)
+	return users, sessions, blobs, storeError("Counts", err)
 }

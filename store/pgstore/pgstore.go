@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -156,7 +155,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	if _, err := db.pool.Exec(ctx, `SELECT 1`); err != nil {
-		return db.wrap("Ping", err)
+		return storeError("Ping", err)
 	}
 	return nil
 }
@@ -165,51 +164,6 @@ func (db *DB) Ping(ctx context.Context) error {
 // accepts connections but never answers (SIGSTOP) costs one timeout.
 func (db *DB) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, db.timeout)
-}
-
-// wrap names the operation and classifies err: a server that cannot be
-// reached, is shutting down or did not answer in time gives an error
-// matching the store-unavailable code (503 with Retry-After); anything else
-// is returned as it is, an internal error.
-func (db *DB) wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	err = fmt.Errorf("pgstore: %s: %w", op, err)
-	if isUnavailable(err) {
-		return &wxlogin.Error{Code: wxlogin.EStoreUnavailable, Message: "the store is unavailable", RetryAfter: time.Second, Err: err}
-	}
-	return err
-}
-
-func isUnavailable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch {
-		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
-			pgErr.Code == "57P01", // admin_shutdown
-			pgErr.Code == "57P02", // crash_shutdown
-			pgErr.Code == "57P03", // cannot_connect_now
-			pgErr.Code == "53300", // too_many_connections
-			pgErr.Code == "57014", // query_canceled: statement_timeout
-			pgErr.Code == "55P03": // lock_not_available: lock_timeout
-			return true
-		}
-		return false
-	}
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
-		errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) ||
-		pgconn.Timeout(err) || errors.Is(err, net.ErrClosed) || isClosedConn(err)
-}
-
-// isClosedConn reports whether err is pgx's answer on a connection the
-// server dropped mid-query (an unexpected EOF).
-func isClosedConn(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "conn closed") ||
-		strings.Contains(msg, "connection reset")
 }
 
 // Migrate applies the embedded migrations not yet recorded in
@@ -223,28 +177,28 @@ func (db *DB) Migrate(ctx context.Context) error {
 	sort.Strings(names)
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
-		return db.wrap("Migrate", err)
+		return storeError("Migrate", err)
 	}
 	defer conn.Release()
 	// Session-level: waits for another instance's migration, not bounded
 	// by statement_timeout (set off for this connection only while held).
 	if _, err := conn.Exec(ctx, `SET statement_timeout = 0; SET lock_timeout = 0`); err != nil {
-		return db.wrap("Migrate", err)
+		return storeError("Migrate", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `RESET statement_timeout; RESET lock_timeout`)
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return db.wrap("Migrate", err)
+		return storeError("Migrate", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
 	if db.schema != "" {
 		if _, err := conn.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{db.schema}.Sanitize()); err != nil {
-			return db.wrap("Migrate", err)
+			return storeError("Migrate", err)
 		}
 	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		name       text        NOT NULL PRIMARY KEY,
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return db.wrap("Migrate", err)
+		return storeError("Migrate", err)
 	}
 	for _, file := range names {
 		name := strings.TrimPrefix(file, "migrations/")
@@ -267,7 +221,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
-			return db.wrap("migration "+name, err)
+			return storeError("migration "+name, err)
 		}
 	}
 	return nil
@@ -279,11 +233,11 @@ func (db *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
 	defer cancel()
 	rows, err := db.pool.Query(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
 	if err != nil {
-		return nil, db.wrap("AppliedMigrations", err)
+		return nil, storeError("AppliedMigrations", err)
 	}
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, db.wrap("AppliedMigrations", err)
+		return nil, storeError("AppliedMigrations", err)
 	}
 	return names, nil
 }

@@ -3,10 +3,8 @@ package pgstore
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -89,47 +87,6 @@ func TestSharedStore(t *testing.T) {
 		t.Parallel()
 		storetest.RunBlobStoreTests(t, func(*testing.T) wxlogin.BlobStore { return db })
 	})
-}
-
-// TestUnavailableIsClassified checks that a server that cannot be reached
-// and a statement cut off by the timeout both give errors matching the
-// store-unavailable code (503), and a SQL error does not.
-func TestUnavailableIsClassified(t *testing.T) {
-	t.Parallel()
-	unavailable := &wxlogin.Error{Code: wxlogin.EStoreUnavailable}
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
-	down, err := Connect(t.Context(), "postgres://wx@"+closed+"/wx?sslmode=disable", Options{ConnectTimeout: time.Second})
-	if err != nil {
-		t.Fatalf("Connect (lazy): %v", err)
-	}
-	defer down.Close()
-	if err := down.Ping(t.Context()); !errors.Is(err, unavailable) {
-		t.Errorf("Ping of a closed port: %v, want store_unavailable", err)
-	}
-	if _, err := down.User(t.Context(), "u1"); !errors.Is(err, unavailable) {
-		t.Errorf("User on a closed port: %v, want store_unavailable", err)
-	}
-
-	db, err := Connect(t.Context(), testURL(t), Options{StatementTimeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := t.Context()
-	_, err = db.pool.Exec(ctx, `SELECT pg_sleep(2)`)
-	if err = db.wrap("sleep", err); !errors.Is(err, unavailable) {
-		t.Errorf("a statement over statement_timeout: %v, want store_unavailable", err)
-	}
-	_, err = db.pool.Exec(ctx, `SELECT * FROM no_such_table`)
-	if err = db.wrap("bad SQL", err); err == nil || errors.Is(err, unavailable) {
-		t.Errorf("a SQL error: %v, want an error that is not store_unavailable", err)
-	}
 }
 
 // TestPasswordOnlyOutsideURL checks that a URL carrying a password is

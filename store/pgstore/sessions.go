@@ -60,7 +60,7 @@ func (db *DB) CreateSession(ctx context.Context, s wxlogin.Session) error {
 	if isForeignKeyViolation(err) {
 		return notFound("user " + s.UserID)
 	}
-	return db.wrap("CreateSession", err)
+	return storeError("CreateSession", err)
 }
 
 // SessionByToken implements wxlogin.SessionStore: a point query on the
@@ -83,7 +83,7 @@ func (db *DB) oneSession(ctx context.Context, op, query string, arg any) (wxlogi
 		return wxlogin.Session{}, notFound("session")
 	}
 	if err != nil {
-		return wxlogin.Session{}, db.wrap(op, err)
+		return wxlogin.Session{}, storeError(op, err)
 	}
 	return s, nil
 }
@@ -101,7 +101,7 @@ func (db *DB) updateSession(ctx context.Context, op, query string, args ...any) 
 	defer cancel()
 	tag, err := db.pool.Exec(ctx, query, args...)
 	if err != nil {
-		return db.wrap(op, err)
+		return storeError(op, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return notFound("session")
@@ -126,7 +126,7 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	_, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, id)
-	return db.wrap("DeleteSession", err)
+	return storeError("DeleteSession", err)
 }
 
 // DeleteUserSessions implements wxlogin.SessionStore.
@@ -135,7 +135,7 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error
 	defer cancel()
 	tag, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
 	if err != nil {
-		return 0, db.wrap("DeleteUserSessions", err)
+		return 0, storeError("DeleteUserSessions", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -155,7 +155,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, er
 			return tag.RowsAffected(), err
 		}()
 		if err != nil {
-			return total, db.wrap("DeleteExpiredSessions", err)
+			return total, storeError("DeleteExpiredSessions", err)
 		}
 		total += int(n)
 		if n < sweepBatch {
@@ -214,7 +214,7 @@ func (db *DB) ResealSessionKeys(ctx context.Context, reseal func(sealed []byte) 
 		n, err := db.writeResealed(ctx, changes)
 		changed += n
 		if err != nil {
-			return changed, db.wrap("ResealSessionKeys", err)
+			return changed, storeError("ResealSessionKeys", err)
 		}
 	}
 	if failed > 0 {
@@ -232,7 +232,8 @@ func (db *DB) writeResealed(ctx context.Context, changes []change) (int, error) 
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	total := 0
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		total = 0 // counted anew if the transaction runs again
 		batch := &pgx.Batch{}
 		for _, c := range changes {
 			batch.Queue(`UPDATE sessions SET sealed_session_key = $1

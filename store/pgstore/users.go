@@ -83,7 +83,7 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 	case err == nil && (u.UnionID == "" || u.UnionID == existing.UnionID):
 		return existing, false, nil
 	case err != nil && !errors.Is(err, pgx.ErrNoRows):
-		return wxlogin.User{}, false, db.wrap("EnsureUser", err)
+		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
 	phone, err := phoneArg(u.Phone)
 	if err != nil {
@@ -93,7 +93,7 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 		got     wxlogin.User
 		created bool
 	)
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (app_id, open_id) DO NOTHING`,
@@ -115,7 +115,7 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 		return err
 	})
 	if err != nil {
-		return wxlogin.User{}, false, db.wrap("EnsureUser", err)
+		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
 	return got, created, nil
 }
@@ -129,7 +129,7 @@ func (db *DB) User(ctx context.Context, id string) (wxlogin.User, error) {
 		return wxlogin.User{}, notFound("user")
 	}
 	if err != nil {
-		return wxlogin.User{}, db.wrap("User", err)
+		return wxlogin.User{}, storeError("User", err)
 	}
 	return u, nil
 }
@@ -170,7 +170,8 @@ func (db *DB) FindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.Us
 // FOR UPDATE inside the transaction that writes it, so concurrent updates
 // of one user wait for each other and none is lost. update runs while the
 // row lock is held: it must be quick and must not call the store for the
-// same user.
+// same user. After a deadlock the transaction runs again, and update with
+// it, on the user as it is then.
 func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.User) error) (wxlogin.User, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
@@ -178,7 +179,8 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 		u         wxlogin.User
 		updateErr error
 	)
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		updateErr = nil // a transaction run again after a deadlock sees the user anew
 		old, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, id))
 		if err != nil {
 			return err
@@ -205,7 +207,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 	case errors.Is(err, pgx.ErrNoRows):
 		return wxlogin.User{}, notFound("user")
 	case err != nil:
-		return wxlogin.User{}, db.wrap("UpdateUser", err)
+		return wxlogin.User{}, storeError("UpdateUser", err)
 	}
 	u.UpdatedAt, u.Profile.UpdatedAt = utc(u.UpdatedAt), utc(u.Profile.UpdatedAt)
 	if len(u.UserInfo) == 0 {
@@ -287,7 +289,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	if _, err := db.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id); err != nil {
-		return db.wrap("DeleteUser", err)
+		return storeError("DeleteUser", err)
 	}
 	return nil
 }
@@ -298,19 +300,19 @@ func queryAll[T any](ctx context.Context, db *DB, op string, scan func(pgx.Row) 
 	defer cancel()
 	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, db.wrap(op, err)
+		return nil, storeError(op, err)
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, db.wrap(op, err)
+			return nil, storeError(op, err)
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, db.wrap(op, err)
+		return nil, storeError(op, err)
 	}
 	return out, nil
 }
