@@ -136,6 +136,7 @@ type remote struct {
 	now     func() time.Time
 	cache   *tokenCache // nil when off
 	flight  singleflight.Group
+	joined  func() // when set, called once a request waits on its call (tests)
 }
 
 func (rm *remote) identify(r *http.Request) (wxlogin.Principal, bool, error) {
@@ -168,6 +169,9 @@ func (rm *remote) verify(ctx context.Context, tok string) (wxlogin.Principal, er
 	ch := rm.flight.DoChan(string(key[:]), func() (any, error) {
 		return rm.ask(tok, key)
 	})
+	if rm.joined != nil {
+		rm.joined()
+	}
 	timer := time.NewTimer(rm.timeout)
 	defer timer.Stop()
 	select {
