@@ -28,7 +28,7 @@ func (s *Server) adminFindUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := usersResponse{Users: make([]meJSON, 0, len(users))}
 	for _, u := range users {
-		out.Users = append(out.Users, toMe(u))
+		out.Users = append(out.Users, toMe(u, s.prefix))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -39,7 +39,7 @@ func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
 }
 
 func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request) {

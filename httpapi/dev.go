@@ -19,7 +19,7 @@ func (s *Server) devRoutes() {
 	if s.dev.Playground != nil {
 		s.handle("/playground/", s.dev.Playground.ServeHTTP)
 		toPlayground := func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/playground/", http.StatusFound)
+			http.Redirect(w, r, s.prefix+"/playground/", http.StatusFound)
 		}
 		s.handle("GET /{$}", toPlayground)
 		// Mounted, since the mux's own trailing-slash redirect answers a

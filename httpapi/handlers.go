@@ -120,7 +120,7 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request, p wxlogin.Princip
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
 }
 
 func (s *Server) eraseMe(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
@@ -142,7 +142,7 @@ func (s *Server) putProfile(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
 }
 
 // postAvatar accepts what wx.uploadFile sends (multipart/form-data with the
@@ -160,7 +160,7 @@ func (s *Server) postAvatar(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
 }
 
 // multipartOverhead is room for the multipart framing and any small form

@@ -34,7 +34,7 @@ func TestDisplayProfile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if diff := cmp.Diff(tt.want, displayProfile(tt.user)); diff != "" {
+			if diff := cmp.Diff(tt.want, displayProfile(tt.user, "")); diff != "" {
 				t.Errorf("displayProfile (-want +got):\n%s", diff)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +61,14 @@ type Config struct {
 
 	// Dev mounts the development-only routes; nil in production (serve).
 	Dev *DevConfig
+
+	// PathPrefix mounts the whole API under a path of a program's own
+	// server, such as "/wx": every route answers under it
+	// (/wx/v1/login, /wx/v1/auth), a request outside it is a 404, and
+	// the URLs the API hands out (a profile's avatar_url) start with it.
+	// Mount the Server as it is, not inside http.StripPrefix:
+	// mux.Handle("/wx/", srv). Empty (the default) serves from the root.
+	PathPrefix string
 }
 
 // DefaultRequestTimeout is the default Config.RequestTimeout: shorter than
@@ -91,6 +100,7 @@ type Server struct {
 	maxAvatar      int64
 	requestTimeout time.Duration
 	dev            *DevConfig
+	prefix         string // PathPrefix in the form "/wx", or ""
 	mux            *http.ServeMux
 	patterns       []string // every pattern handle mounted, in order
 	metrics        *requestMetrics
@@ -107,6 +117,7 @@ func New(cfg Config) *Server {
 		trusted: cfg.TrustedProxies,
 		maxBody: cfg.MaxBodyBytes,
 		dev:     cfg.Dev,
+		prefix:  cleanPrefix(cfg.PathPrefix),
 		mux:     http.NewServeMux(),
 	}
 	if s.log == nil {
@@ -265,6 +276,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.observe(r, rec, time.Since(start))
 	}()
+	if s.prefix != "" {
+		var under bool
+		if r, under = s.withoutPrefix(r); !under {
+			s.writeError(rec, r, errOutsidePrefix)
+			return
+		}
+		rec.r = r
+	}
 	if r.URL.Path == forwardAuthPattern && r.URL.RawPath == "" {
 		// Forward-auth skips the mux: a proxy calls it once for every
 		// request it guards, and under load the mux's cleaning and
@@ -287,6 +306,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 	rec.r = r
 	s.mux.ServeHTTP(rec, r)
+}
+
+// cleanPrefix puts a path prefix in the one form withoutPrefix expects:
+// a leading slash and no trailing one ("wx/" becomes "/wx"); "" and "/"
+// mean none.
+func cleanPrefix(p string) string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return ""
+	}
+	return "/" + p
+}
+
+var errOutsidePrefix = wxlogin.Errorf(wxlogin.ENotFound, "no such route: the API is served under its path prefix")
+
+// withoutPrefix returns r with the path prefix cut from its URL, as the
+// routes expect, and false when r's path is not under the prefix. As in
+// http.StripPrefix, the request is copied, never changed: the caller's
+// own middleware may still read it.
+func (s *Server) withoutPrefix(r *http.Request) (*http.Request, bool) {
+	rest, ok := strings.CutPrefix(r.URL.Path, s.prefix)
+	if !ok || rest != "" && rest[0] != '/' {
+		return r, false // "/wxfoo" is not under "/wx"
+	}
+	rawRest := ""
+	if r.URL.RawPath != "" {
+		if rawRest, ok = strings.CutPrefix(r.URL.RawPath, s.prefix); !ok {
+			return r, false
+		}
+	}
+	if rest == "" {
+		rest, rawRest = "/", ""
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = rest, rawRest
+	r2.URL = &u
+	return r2, true
 }
 
 // observe writes the access log line and the metrics of one request. Only

@@ -192,13 +192,17 @@ type profileJSON struct {
 	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
 
-// avatarPath is where GET /v1/avatars/{id} serves an avatar; relative, so it
-// works behind any host or proxy prefix the client already uses.
-func avatarPath(id string) string { return "/v1/avatars/" + id }
+// avatarPath is where GET /v1/avatars/{id} serves an avatar: a path
+// without host, so it works behind any host the client already uses, and
+// starting with the Server's PathPrefix, under which an embedding program
+// mounts the API.
+func avatarPath(prefix, id string) string { return prefix + "/v1/avatars/" + id }
 
-func toMe(u wxlogin.User) meJSON {
+// toMe is the user as the API shows them; prefix is the Server's
+// PathPrefix, which the avatar's URL starts with.
+func toMe(u wxlogin.User, prefix string) meJSON {
 	me := meJSON{userJSON: toUser(u), UpdatedAt: u.UpdatedAt.UTC(), Phone: u.Phone}
-	me.Profile = displayProfile(u)
+	me.Profile = displayProfile(u, prefix)
 	if !u.Profile.UpdatedAt.IsZero() {
 		t := u.Profile.UpdatedAt.UTC()
 		me.Profile.UpdatedAt = &t
@@ -213,7 +217,7 @@ func toMe(u wxlogin.User) meJSON {
 // a field they left empty falls back to classic user info, so a 2018-style
 // mini program that only ever sent getUserInfo still gets a profile, unless
 // that info is WeChat's anonymised "微信用户", which names nobody.
-func displayProfile(u wxlogin.User) profileJSON {
+func displayProfile(u wxlogin.User, prefix string) profileJSON {
 	var p profileJSON
 	var classic struct {
 		NickName  string `json:"nickName"`
@@ -231,7 +235,7 @@ func displayProfile(u wxlogin.User) profileJSON {
 	}
 	switch {
 	case u.Profile.AvatarID != "":
-		url := avatarPath(u.Profile.AvatarID)
+		url := avatarPath(prefix, u.Profile.AvatarID)
 		p.AvatarURL, filled = &url, true
 	case classic.AvatarURL != "":
 		p.AvatarURL, fallback = &classic.AvatarURL, true
