@@ -20,6 +20,9 @@ func TestHandlerServesThePage(t *testing.T) {
 		wantBody string
 	}{
 		{"page", "/playground/", "text/html", `<script src="app.js"></script>`},
+		// The browser asks for /favicon.ico (a 404) unless the page names
+		// an icon; this one needs no request at all.
+		{"icon", "/playground/", "text/html", `<link rel="icon" href="data:,">`},
 		{"bundle", "/playground/app.js", "text/javascript", "createSimulatedWx"},
 		{"styles", "/playground/style.css", "text/css", ".timeline"},
 	}

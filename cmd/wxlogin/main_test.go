@@ -201,13 +201,13 @@ func TestServeAgainstEmulator(t *testing.T) {
 
 // startServe runs serve; it logs its address as JSON on stderr, so this
 // polls the log instead of stdout.
-func startServe(t *testing.T, envs map[string]string) (string, func() int, *testlog.Buffer) {
+func startServe(t *testing.T, envs map[string]string, flags ...string) (string, func() int, *testlog.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	stderr := &testlog.Buffer{}
 	exit := make(chan int, 1)
 	go func() {
-		exit <- run(ctx, []string{"serve"}, env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, Getenv: envOf(envs)})
+		exit <- run(ctx, append([]string{"serve"}, flags...), env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, Getenv: envOf(envs)})
 	}()
 	re := regexp.MustCompile(`"addr":"(http://[0-9.:]+)"`)
 	deadline := time.Now().Add(20 * time.Second)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -15,18 +17,19 @@ import (
 )
 
 func init() {
-	commands["migrate"] = command{Summary: "apply the store's embedded migrations, or copy a SQLite store to PostgreSQL (--from, --to)", Run: runMigrate}
+	commands["migrate"] = command{Summary: "apply the store's embedded migrations (--status lists them), or copy a SQLite store to PostgreSQL (--from, --to)", Run: runMigrate}
 }
 
 func runMigrate(ctx context.Context, args []string, e env) int {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	configPath := fs.String("config", "", "YAML config file; the store URL may also come from WXLOGIN_STORE")
-	from := fs.String("from", "", "copy from this sqlite:/// store (with --to)")
-	to := fs.String("to", "", "copy into this postgres:// store (with --from); the password from WXLOGIN_STORE_PASSWORD(_FILE)")
-	fromData := fs.String("from-data", "", "the source's data folder holding avatars/ (default: the folder of the SQLite file)")
-	force := fs.Bool("force", false, "copy into a target that already holds data; records are upserted by id, so this also resumes an interrupted copy")
-	if fs.Parse(args) != nil {
+	flags := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	flags.SetOutput(e.Stderr)
+	configPath := flags.String("config", "", "YAML config file; the store URL may also come from WXLOGIN_STORE")
+	from := flags.String("from", "", "copy from this sqlite:/// store (with --to)")
+	to := flags.String("to", "", "copy into this postgres:// store (with --from); the password from WXLOGIN_STORE_PASSWORD(_FILE)")
+	fromData := flags.String("from-data", "", "the source's data folder holding avatars/ (default: the folder of the SQLite file)")
+	status := flags.Bool("status", false, "print the applied and pending migrations and change nothing; exit 0 when up to date, 3 when migrations are pending, 1 when the schema is newer than this wxlogin")
+	force := flags.Bool("force", false, "copy into a target that already holds data; records are upserted by id, so this also resumes an interrupted copy")
+	if flags.Parse(args) != nil {
 		return 2
 	}
 	if *from != "" || *to != "" {
@@ -50,6 +53,9 @@ func runMigrate(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "wxlogin migrate: %v\n", err)
 		return 1
+	}
+	if *status {
+		return migrateStatus(ctx, e, &c)
 	}
 	s, err := openStores(ctx, &c, openOptions{noMigrate: true})
 	if err != nil {
@@ -77,6 +83,61 @@ func runMigrate(ctx context.Context, args []string, e env) int {
 	}
 	fmt.Fprintf(e.Stdout, "wxlogin migrate: %s is up to date (%d migrations)\n", redactURL(c.Store), len(after))
 	return 0
+}
+
+// Exit codes of migrate --status, so that a deploy script can tell "nothing
+// to do" from "run migrate" from "wrong version".
+const (
+	statusUpToDate = 0
+	statusNewer    = 1
+	statusPending  = 3
+)
+
+// migrateStatus prints every migration this build knows as applied or
+// pending, and any the database records that it does not know.
+func migrateStatus(ctx context.Context, e env, c *config) int {
+	fail := func(err error) int {
+		fmt.Fprintf(e.Stderr, "wxlogin migrate: %v\n", err)
+		return 1
+	}
+	kind, path, err := parseStore(c.Store)
+	if err != nil {
+		return fail(err)
+	}
+	var st schemaStatus
+	if _, serr := os.Stat(path); kind == kindSQLite && errors.Is(serr, fs.ErrNotExist) {
+		// Opening would create the file: a status check changes nothing.
+		st = statusOf(sqlitestore.KnownMigrations(), nil)
+		fmt.Fprintf(e.Stdout, "wxlogin migrate: no database at %s yet\n", path)
+	} else {
+		s, err := openStores(ctx, c, openOptions{noMigrate: true})
+		if err != nil {
+			return fail(err)
+		}
+		defer s.Close()
+		if st, err = readSchemaStatus(ctx, s.migrator); err != nil {
+			return fail(err)
+		}
+	}
+	for _, name := range st.Applied {
+		fmt.Fprintf(e.Stdout, "applied  %s\n", name)
+	}
+	for _, name := range st.Pending {
+		fmt.Fprintf(e.Stdout, "pending  %s\n", name)
+	}
+	for _, name := range st.Unknown {
+		fmt.Fprintf(e.Stdout, "unknown  %s (applied by a newer wxlogin)\n", name)
+	}
+	switch {
+	case len(st.Unknown) > 0:
+		fmt.Fprintf(e.Stdout, "wxlogin migrate: %s has a schema newer than this wxlogin; it will not serve it\n", redactURL(c.Store))
+		return statusNewer
+	case len(st.Pending) > 0:
+		fmt.Fprintf(e.Stdout, "wxlogin migrate: %s: %d applied, %d pending (run wxlogin migrate)\n", redactURL(c.Store), len(st.Applied), len(st.Pending))
+		return statusPending
+	}
+	fmt.Fprintf(e.Stdout, "wxlogin migrate: %s is up to date (%d migrations)\n", redactURL(c.Store), len(st.Applied))
+	return statusUpToDate
 }
 
 // copyPage is how many records one step of a copy reads and writes.

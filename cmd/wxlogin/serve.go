@@ -15,6 +15,7 @@ func runServe(ctx context.Context, args []string, e env) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	configPath := fs.String("config", "", "YAML config file (settings there are overridden by WXLOGIN_* variables)")
+	noMigrate := fs.Bool("no-migrate", false, "refuse to start on a store with pending migrations instead of applying them (for deployments that run `wxlogin migrate` as a step)")
 	if fs.Parse(args) != nil {
 		return 2
 	}
@@ -26,7 +27,7 @@ func runServe(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.Stderr, "wxlogin serve: %v\n", err)
 		return 1
 	}
-	m := &Main{Config: c, Logger: newLogger(e.Stderr, c.LogLevel, c.LogFormat)}
+	m := &Main{Config: c, Logger: newLogger(e.Stderr, c.LogLevel, c.LogFormat), NoMigrate: *noMigrate}
 	if err := m.Start(ctx); err != nil {
 		fmt.Fprintf(e.Stderr, "wxlogin serve: %v\n", err)
 		return 1

@@ -29,6 +29,9 @@ type Main struct {
 	// Dev, when set, adds the dev-only routes (emulator device API,
 	// /dev/v1/ controls, playground). Never set by serve.
 	Dev *httpapi.DevConfig
+	// NoMigrate refuses a store with pending migrations instead of
+	// applying them, for operators who migrate as a deploy step.
+	NoMigrate bool
 
 	// Set by Start.
 	APIURL  string
@@ -50,9 +53,15 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	var err error
-	m.stores, err = openStores(ctx, c, openOptions{serve: true})
+	m.stores, err = openStores(ctx, c, openOptions{serve: true, noMigrate: m.NoMigrate})
 	if err != nil {
 		return err
+	}
+	if m.NoMigrate {
+		if err := checkSchema(ctx, m.stores.migrator); err != nil {
+			m.stores.Close()
+			return err
+		}
 	}
 	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.stores.Users, m.stores.Sessions, m.stores.Blobs
 	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -91,6 +92,58 @@ func (c *config) resolveStorePassword(getenv func(string) string) error {
 type migrator interface {
 	Migrate(ctx context.Context) error
 	AppliedMigrations(ctx context.Context) ([]string, error)
+	KnownMigrations() []string
+}
+
+// schemaStatus compares a database's applied migrations with those this
+// build embeds.
+type schemaStatus struct {
+	Applied []string // known and applied, in order
+	Pending []string // known, not yet applied
+	Unknown []string // applied by a newer wxlogin: this build must not run on it
+}
+
+func (s schemaStatus) upToDate() bool { return len(s.Pending) == 0 && len(s.Unknown) == 0 }
+
+func statusOf(known, applied []string) schemaStatus {
+	var st schemaStatus
+	for _, name := range known {
+		if slices.Contains(applied, name) {
+			st.Applied = append(st.Applied, name)
+		} else {
+			st.Pending = append(st.Pending, name)
+		}
+	}
+	for _, name := range applied {
+		if !slices.Contains(known, name) {
+			st.Unknown = append(st.Unknown, name)
+		}
+	}
+	return st
+}
+
+func readSchemaStatus(ctx context.Context, m migrator) (schemaStatus, error) {
+	applied, err := m.AppliedMigrations(ctx)
+	if err != nil {
+		return schemaStatus{}, err
+	}
+	return statusOf(m.KnownMigrations(), applied), nil
+}
+
+// checkSchema refuses a database whose schema is not the one this build
+// knows, for a server started with --no-migrate.
+func checkSchema(ctx context.Context, m migrator) error {
+	st, err := readSchemaStatus(ctx, m)
+	if err != nil {
+		return fmt.Errorf("store: %v", err)
+	}
+	if len(st.Unknown) > 0 {
+		return fmt.Errorf("store: the schema is newer than this wxlogin (migrations %s are unknown to it); run the wxlogin that migrated it", strings.Join(st.Unknown, ", "))
+	}
+	if len(st.Pending) > 0 {
+		return fmt.Errorf("store: the schema is behind (%d migrations pending: %s) and --no-migrate is set; run `wxlogin migrate` first", len(st.Pending), strings.Join(st.Pending, ", "))
+	}
+	return nil
 }
 
 // storeSet is the stores a store URL opens.
@@ -113,7 +166,8 @@ func (s *storeSet) Close() error {
 // openOptions say how openStores opens a store.
 type openOptions struct {
 	// noMigrate leaves pending migrations alone (wxlogin migrate applies
-	// them itself, to report them).
+	// them itself, to report them; serve --no-migrate checks there are
+	// none).
 	noMigrate bool
 	// serve takes the SQLite file's instance lock, which
 	// `wxlogin migrate --from` checks so as not to copy a live store.

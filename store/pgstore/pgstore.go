@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -200,6 +201,17 @@ func (db *DB) Migrate(ctx context.Context) error {
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return storeError("Migrate", err)
 	}
+	rows, err := conn.Query(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
+	if err != nil {
+		return storeError("Migrate", err)
+	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return storeError("Migrate", err)
+	}
+	if unknown := unknownMigrations(applied); len(unknown) > 0 {
+		return newerSchemaError(unknown)
+	}
 	for _, file := range names {
 		name := strings.TrimPrefix(file, "migrations/")
 		body, err := migrations.ReadFile(file)
@@ -227,10 +239,53 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// AppliedMigrations lists the recorded migrations in order.
+// KnownMigrations returns the names of the migrations this build embeds,
+// in the order Migrate applies them, spelt as AppliedMigrations spells them.
+func (db *DB) KnownMigrations() []string { return knownMigrations() }
+
+func knownMigrations() []string {
+	// Glob fails only on a malformed pattern, and this one is constant.
+	files, _ := fs.Glob(migrations, "migrations/*.sql")
+	sort.Strings(files)
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = strings.TrimPrefix(f, "migrations/")
+	}
+	return names
+}
+
+// unknownMigrations returns the applied migrations this build does not
+// embed: a newer wxlogin migrated the database.
+func unknownMigrations(applied []string) []string {
+	known := knownMigrations()
+	var unknown []string
+	for _, name := range applied {
+		if !slices.Contains(known, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	return unknown
+}
+
+// newerSchemaError refuses a database a newer wxlogin has migrated: this
+// build would read and write tables whose meaning has changed under it.
+func newerSchemaError(unknown []string) error {
+	return fmt.Errorf("pgstore: the database has migrations this wxlogin does not know (%s): a newer wxlogin migrated it; run that version, or restore a backup taken before the upgrade",
+		strings.Join(unknown, ", "))
+}
+
+// AppliedMigrations lists the recorded migrations in order: none for a
+// database never migrated.
 func (db *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
+	var exists bool
+	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return nil, storeError("AppliedMigrations", err)
+	}
+	if !exists {
+		return nil, nil
+	}
 	rows, err := db.pool.Query(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
 	if err != nil {
 		return nil, storeError("AppliedMigrations", err)

@@ -363,6 +363,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err := db.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", err)
 	}
+	applied, err := db.AppliedMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	if unknown := unknownMigrations(applied); len(unknown) > 0 {
+		return newerSchemaError(unknown)
+	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", err)
@@ -413,6 +420,43 @@ func (db *DB) migrate(ctx context.Context, file string) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// KnownMigrations returns the names of the migrations this build embeds,
+// in the order Migrate applies them, spelt as AppliedMigrations spells them.
+func (db *DB) KnownMigrations() []string { return KnownMigrations() }
+
+// KnownMigrations returns the names of the migrations this build embeds, for
+// a status report on a database not created yet.
+func KnownMigrations() []string {
+	// Glob fails only on a malformed pattern, and this one is constant.
+	files, _ := fs.Glob(migrations, "migrations/*.sql")
+	slices.Sort(files)
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = strings.TrimSuffix(filepath.Base(f), ".sql")
+	}
+	return names
+}
+
+// unknownMigrations returns the applied migrations this build does not
+// embed: a newer wxlogin migrated the database.
+func unknownMigrations(applied []string) []string {
+	known := KnownMigrations()
+	var unknown []string
+	for _, name := range applied {
+		if !slices.Contains(known, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	return unknown
+}
+
+// newerSchemaError refuses a database a newer wxlogin has migrated: this
+// build would read and write tables whose meaning has changed under it.
+func newerSchemaError(unknown []string) error {
+	return fmt.Errorf("sqlitestore: the database has migrations this wxlogin does not know (%s): a newer wxlogin migrated it; run that version, or restore a backup taken before the upgrade",
+		strings.Join(unknown, ", "))
 }
 
 // AppliedMigrations returns the names of the applied migrations, in order:
