@@ -32,7 +32,7 @@
 //	g, err := guard.BehindProxy(guard.ProxyConfig{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.5/32")}})
 //	...
 //	mux := http.NewServeMux()
-//	mux.Handle("/api/", guard.Require(api))
+//	mux.Handle("/api/", guard.Require(http.HandlerFunc(api)))
 //	http.ListenAndServe(":9000", g.Middleware(mux))
 //
 //	func api(w http.ResponseWriter, r *http.Request) {

@@ -136,7 +136,6 @@ type remote struct {
 	now     func() time.Time
 	cache   *tokenCache // nil when off
 	flight  singleflight.Group
-	joined  func() // when set, called once a request waits on its call (tests)
 }
 
 func (rm *remote) identify(r *http.Request) (wxlogin.Principal, bool, error) {
@@ -147,7 +146,7 @@ func (rm *remote) identify(r *http.Request) (wxlogin.Principal, bool, error) {
 	if !plausibleToken(tok) {
 		return wxlogin.Principal{}, false, errRefused
 	}
-	p, err := rm.verify(r.Context(), tok)
+	p, err := rm.verify(tok)
 	if err != nil {
 		return wxlogin.Principal{}, false, err
 	}
@@ -157,32 +156,25 @@ func (rm *remote) identify(r *http.Request) (wxlogin.Principal, bool, error) {
 // verify asks wxlogin about tok, unless the cache knows it. Concurrent
 // requests with one token share one call: a mini program opening a page
 // sends several requests at once, and they all carry the same token.
-func (rm *remote) verify(ctx context.Context, tok string) (wxlogin.Principal, error) {
+func (rm *remote) verify(tok string) (wxlogin.Principal, error) {
 	key := tokenKey(sha256.Sum256([]byte(tok)))
 	if rm.cache != nil {
 		if p, ok := rm.cache.get(key, rm.now()); ok {
 			return p, nil
 		}
 	}
-	// The shared call runs on a context of its own: one caller giving up
-	// must not fail the others waiting for the same answer.
-	ch := rm.flight.DoChan(string(key[:]), func() (any, error) {
+	// The call runs on a context of its own (see ask): one caller giving
+	// up must not fail the others waiting for the same answer. It runs on
+	// the first caller's goroutine, since handing it to a goroutine of its
+	// own (DoChan) cost more than the rest of the guard together; a caller
+	// whose request is canceled meanwhile waits at most Timeout.
+	v, err, _ := rm.flight.Do(string(key[:]), func() (any, error) {
 		return rm.ask(tok, key)
 	})
-	if rm.joined != nil {
-		rm.joined()
+	if err != nil {
+		return wxlogin.Principal{}, err
 	}
-	// No timer of its own: the call in flight ends within the timeout,
-	// so a request that joined it late waits less than that.
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return wxlogin.Principal{}, res.Err
-		}
-		return res.Val.(wxlogin.Principal), nil
-	case <-ctx.Done():
-		return wxlogin.Principal{}, errUnavailable
-	}
+	return v.(wxlogin.Principal), nil
 }
 
 // ask makes one call of GET /v1/auth.

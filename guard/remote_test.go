@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -224,8 +225,9 @@ func TestRemoteCacheSize(t *testing.T) {
 }
 
 // TestRemoteSingleFlight: concurrent requests with one token make one
-// call of /v1/auth. wxlogin's answer is held back until every request has
-// joined the call in flight, so the count does not depend on timing.
+// call of /v1/auth. wxlogin's answer is held back until every other
+// request is seen waiting inside the single flight (their goroutines'
+// stacks say so), so the count does not depend on timing.
 func TestRemoteSingleFlight(t *testing.T) {
 	t.Parallel()
 	const n = 16
@@ -240,10 +242,7 @@ func TestRemoteSingleFlight(t *testing.T) {
 	defer gate.Close()
 	wx := newStack(t)
 	inner = wx.srv.Config.Handler
-	g, backend := remoteBackend(t, guard.RemoteConfig{URL: gate.URL, Timeout: time.Minute})
-	var joined sync.WaitGroup
-	joined.Add(n)
-	guard.OnJoin(g, joined.Done)
+	_, backend := remoteBackend(t, guard.RemoteConfig{URL: gate.URL, Timeout: time.Minute})
 	alice := wx.mustLogin(t, app1, "alice")
 
 	var wg sync.WaitGroup
@@ -251,7 +250,7 @@ func TestRemoteSingleFlight(t *testing.T) {
 	for i := range n {
 		wg.Go(func() { statuses[i] = get(t, backend.Client(), backend.URL+"/api/me", alice.Token).status })
 	}
-	joined.Wait()
+	waitForJoiners(t, n-1)
 	close(release)
 	wg.Wait()
 	for i, s := range statuses {
@@ -261,6 +260,39 @@ func TestRemoteSingleFlight(t *testing.T) {
 	}
 	if got := wx.authHits.Load(); got != 1 {
 		t.Errorf("%d concurrent requests with one token asked wxlogin %d times, want 1", n, got)
+	}
+}
+
+// waitForJoiners waits until want goroutines wait in a single flight for
+// a call another goroutine makes: their stacks show singleflight's Do
+// parked in a WaitGroup's Wait. The limit is for liveness only.
+func waitForJoiners(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	buf := make([]byte, 1<<20)
+	for {
+		for {
+			n := runtime.Stack(buf, true)
+			if n < len(buf) {
+				buf = buf[:n]
+				break
+			}
+			buf = make([]byte, 2*len(buf))
+		}
+		waiting := 0
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "sync.(*WaitGroup).Wait") && strings.Contains(g, "singleflight.(*Group).Do(") {
+				waiting++
+			}
+		}
+		if waiting >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests wait in the single flight after a minute, want %d", waiting, want)
+		}
+		buf = buf[:cap(buf)]
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -24,4 +24,10 @@
 // answer means "deny". With ?appid=wx… a valid token of any other app
 // answers 401 as an unknown one does, so that one proxy configuration
 // guards the backend of one app.
+//
+// Embedding: with Config.PathPrefix ("/wx") a Go program mounts the whole
+// API on its own mux (mux.Handle("/wx/", srv)); ServeHTTP cuts the prefix
+// before anything else, forward-auth's fast path included, and the
+// avatar URLs it hands out start with it. The program's own routes can
+// then verify in process with package guard.
 package httpapi
