@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -139,10 +140,25 @@ func New(u string, o Options) (*Client, error) {
 	// claim twice would make the second look like someone else's. A
 	// failed call falls back instead.
 	ro.MaxRetries = -1
+	// One dial per call: a refused connection is an outage to fall back
+	// from now, not after five attempts.
+	ro.DialerRetries = 1
 	ro.DisableIdentity = true
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	c.rdb = redis.NewClient(ro)
+	routeLibraryLog.Do(func() { redis.SetLogger(libraryLog{c.log}) })
 	return c, nil
+}
+
+// go-redis logs through one logger of the whole process, to stderr by
+// default; the first Client sends it to its own logger at debug level, since
+// every failure it reports reaches this package as an error too.
+var routeLibraryLog sync.Once
+
+type libraryLog struct{ log *slog.Logger }
+
+func (l libraryLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
 }
 
 // Close closes the connections. Subscriptions must be stopped first.

@@ -89,6 +89,17 @@ var phone = auth.Client{IP: "192.0.2.77", UserAgent: "Mozilla/5.0 MicroMessenger
 // answers.
 func (d *deployment) loginBoth(t *testing.T, code string) []auth.LoginResult {
 	t.Helper()
+	res, errs := d.tryBoth(t, code)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("login on instance %d: %v", i, err)
+		}
+	}
+	return res
+}
+
+// tryBoth sends one code to every instance at once.
+func (d *deployment) tryBoth(t *testing.T, code string) ([]auth.LoginResult, []error) {
 	res := make([]auth.LoginResult, len(d.instances))
 	errs := make([]error, len(d.instances))
 	var wg sync.WaitGroup
@@ -101,12 +112,7 @@ func (d *deployment) loginBoth(t *testing.T, code string) []auth.LoginResult {
 	}
 	close(start)
 	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("login on instance %d: %v", i, err)
-		}
-	}
-	return res
+	return res, errs
 }
 
 // waitInvalid waits until token fails on in with session_invalid.
