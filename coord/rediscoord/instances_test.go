@@ -131,7 +131,6 @@ func waitInvalid(t *testing.T, in *instance, token wxlogin.Secret, within time.D
 	}
 }
 
-
 // TestTwoInstancesShareRedis drives two instances through what they share:
 // one code exchange for a double tap that reached both, a logout on one
 // that the other hears, one access token. Then it reads every key the
