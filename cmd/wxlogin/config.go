@@ -44,6 +44,9 @@ type config struct {
 	Postgres        postgresConfig `yaml:"postgres"`
 	SingleInstance  bool           `yaml:"single_instance"`
 	Redis           string         `yaml:"redis"`
+	// WeChatClassicToken fetches access tokens from cgi-bin/token instead
+	// of stable_token; refused with redis (see resolveStore).
+	WeChatClassicToken bool `yaml:"wechat_classic_token"`
 
 	MasterKeyFile  string `yaml:"master_key_file"`
 	AdminTokenFile string `yaml:"admin_token_file"`
@@ -56,6 +59,9 @@ type config struct {
 	// storePassword is the PostgreSQL role's password
 	// (WXLOGIN_STORE_PASSWORD or its _FILE); store URLs never carry one.
 	storePassword string
+	// redisPassword is Redis' password (WXLOGIN_REDIS_PASSWORD or its
+	// _FILE); the redis URL never carries one.
+	redisPassword string
 }
 
 // postgresConfig tunes a postgres:// store; zero fields take pgstore's
@@ -178,6 +184,13 @@ func (c *config) applyEnv(getenv func(string) string) error {
 		c.Metrics = on
 	}
 	str("WXLOGIN_REDIS", &c.Redis)
+	if v := getenv("WXLOGIN_WECHAT_CLASSIC_TOKEN"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("WXLOGIN_WECHAT_CLASSIC_TOKEN: %q is neither true nor false", v)
+		}
+		c.WeChatClassicToken = on
+	}
 	if v := getenv("WXLOGIN_SINGLE_INSTANCE"); v != "" {
 		on, err := strconv.ParseBool(v)
 		if err != nil {

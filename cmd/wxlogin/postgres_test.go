@@ -200,7 +200,11 @@ func TestServePostgresConfig(t *testing.T) {
 		{"several instances", map[string]string{"WXLOGIN_STORE": "postgres://wx@127.0.0.1:1/wx", "WXLOGIN_SINGLE_INSTANCE": ""}, "single_instance: true"},
 		{"password in URL", map[string]string{"WXLOGIN_STORE": "postgres://wx:hunter2-secret@127.0.0.1:1/wx"}, "WXLOGIN_STORE_PASSWORD"},
 		{"password parameter", map[string]string{"WXLOGIN_STORE": "postgres://wx@127.0.0.1:1/wx?password=hunter2-secret"}, "WXLOGIN_STORE_PASSWORD"},
-		{"redis", map[string]string{"WXLOGIN_STORE": "postgres://wx@127.0.0.1:1/wx", "WXLOGIN_REDIS": "redis://127.0.0.1:6379"}, "not built yet"},
+		{"redis password in URL", map[string]string{"WXLOGIN_STORE": "postgres://wx@127.0.0.1:1/wx", "WXLOGIN_REDIS": "redis://:hunter2-secret@127.0.0.1:6379/0"}, "WXLOGIN_REDIS_PASSWORD"},
+		{"redis user and password in URL", map[string]string{"WXLOGIN_REDIS": "rediss://wx:hunter2-secret@127.0.0.1:6379/0"}, "WXLOGIN_REDIS_PASSWORD"},
+		{"redis scheme", map[string]string{"WXLOGIN_REDIS": "http://127.0.0.1:6379"}, "redis:// or rediss://"},
+		{"redis database", map[string]string{"WXLOGIN_REDIS": "redis://127.0.0.1:6379/zero"}, "redis:"},
+		{"classic token with redis", map[string]string{"WXLOGIN_REDIS": "redis://127.0.0.1:6379/0", "WXLOGIN_WECHAT_CLASSIC_TOKEN": "true"}, "wechat_classic_token"},
 		{"unknown scheme", map[string]string{"WXLOGIN_STORE": "mysql://wx@127.0.0.1/wx"}, "not supported"},
 		{"bad max conns", map[string]string{"WXLOGIN_STORE": "postgres://wx@127.0.0.1:1/wx", "WXLOGIN_POSTGRES_MAX_CONNS": "-3"}, "WXLOGIN_POSTGRES_MAX_CONNS"},
 	}

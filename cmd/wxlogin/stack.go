@@ -38,6 +38,7 @@ type Main struct {
 	Service *auth.Service
 
 	stores   *storeSet
+	coord    *coordination
 	server   *http.Server
 	listener net.Listener
 	done     chan error
@@ -64,7 +65,14 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}
 	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.stores.Users, m.stores.Sessions, m.stores.Blobs
-	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}
+	m.coord, err = openCoordination(ctx, c, c.masterKey, m.Logger)
+	if err != nil {
+		m.stores.Close()
+		return err
+	}
+	authCfg.Revocations, authCfg.RateLimiter = m.coord.Revocations, m.coord.RateLimiter
+	authCfg.UnfinishedRegistrations, authCfg.CodeExchanges = m.coord.UnfinishedRegistrations, m.coord.CodeExchanges
+	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger, Tokens: m.coord.Tokens, UseClassicToken: c.WeChatClassicToken}
 	authCfg.WeChat = wc
 	var reg *prometheus.Registry
 	if c.Metrics {
@@ -76,6 +84,7 @@ func (m *Main) Start(ctx context.Context) error {
 	authCfg.Now, authCfg.Logger = m.Now, m.Logger
 	m.Service, err = auth.New(authCfg)
 	if err != nil {
+		m.coord.Close()
 		m.stores.Close()
 		return err
 	}
@@ -93,6 +102,7 @@ func (m *Main) Start(ctx context.Context) error {
 	m.listener, err = net.Listen("tcp", c.Addr)
 	if err != nil {
 		m.Service.Close()
+		m.coord.Close()
 		m.stores.Close()
 		return fmt.Errorf("addr: %v", err)
 	}
@@ -125,6 +135,9 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.Service != nil {
 		errs = append(errs, m.Service.Close())
+	}
+	if m.coord != nil {
+		errs = append(errs, m.coord.Close())
 	}
 	if m.stores != nil {
 		errs = append(errs, m.stores.Close())

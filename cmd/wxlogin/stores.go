@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,14 +13,19 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin/coord/rediscoord"
+	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/store/blobdir"
 	"github.com/wxlogin/wxlogin/store/pgstore"
 	"github.com/wxlogin/wxlogin/store/sqlitestore"
+	"github.com/wxlogin/wxlogin/wechat"
 )
 
 // This file is the one place in the binary that knows the concrete store
 // types: everything else sees a storeSet of interfaces, chosen by the
-// store URL's scheme.
+// store URL's scheme, and a coordination of interfaces, on Redis when
+// redis: is set.
 
 // storeKind is a store URL's backend.
 type storeKind string
@@ -66,15 +72,25 @@ func (c *config) resolveStore(getenv func(string) string) error {
 		return errors.New("postgres: max_conns, connect_timeout and statement_timeout must not be negative")
 	}
 	if c.Redis != "" {
-		return errors.New("redis: coordination through Redis is not built yet; remove redis: (WXLOGIN_REDIS) and run one instance with single_instance: true")
+		if err := rediscoord.CheckURL(c.Redis); err != nil {
+			return fmt.Errorf("redis: %v (the password goes in WXLOGIN_REDIS_PASSWORD or WXLOGIN_REDIS_PASSWORD_FILE)", err)
+		}
+		pw, err := secretFromEnvOrFile(getenv, "WXLOGIN_REDIS_PASSWORD", "")
+		if err != nil {
+			return err
+		}
+		c.redisPassword = pw
+		if c.WeChatClassicToken {
+			return errors.New("wechat_classic_token: refused with redis: every cgi-bin/token fetch ends the token the other instances hold; use stable_token (the default)")
+		}
 	}
-	// Several instances on one PostgreSQL would each keep their own
-	// revocations, rate limits, code exchanges and access tokens in
-	// memory: a token logged out on one would still pass on another
-	// until the touch interval. Until a coordinator exists, the operator
-	// must say there is one instance.
-	if kind == kindPostgres && !c.SingleInstance {
-		return errors.New("single_instance: a postgres:// store needs single_instance: true (WXLOGIN_SINGLE_INSTANCE=true): instances share no revocations, limits or WeChat tokens yet, so run exactly one")
+	// Several instances on one PostgreSQL without Redis would each keep
+	// their own revocations, rate limits, code exchanges and access tokens
+	// in memory: a token logged out on one would still pass on another
+	// until the touch interval. Without a coordinator the operator must
+	// say there is one instance.
+	if kind == kindPostgres && !c.SingleInstance && c.Redis == "" {
+		return errors.New("single_instance: a postgres:// store needs redis: (WXLOGIN_REDIS) to run several instances, or single_instance: true (WXLOGIN_SINGLE_INSTANCE=true) to run exactly one")
 	}
 	return nil
 }
@@ -250,4 +266,49 @@ func lockInstance(path string) (func() error, error) {
 		return nil, fmt.Errorf("lock %s.lock: %v", path, err)
 	}
 	return f.Close, nil
+}
+
+// coordination is what the instances of one deployment share beyond the
+// store: nil fields leave auth and the WeChat client to their in-process
+// defaults (one instance).
+type coordination struct {
+	Revocations             auth.Revocations
+	RateLimiter             auth.RateLimiter
+	UnfinishedRegistrations auth.UnfinishedRegistrations
+	CodeExchanges           auth.CodeExchanges
+	Tokens                  wechat.TokenCache
+	close                   func() error
+}
+
+// Close closes the connection to the coordinator; the Service must be
+// closed first (it stops its subscription).
+func (c *coordination) Close() error {
+	if c.close == nil {
+		return nil
+	}
+	return c.close()
+}
+
+// openCoordination connects to the Redis c.Redis names, if any. It does
+// not wait for Redis to answer: a Redis that is down at start is an outage
+// the instance falls back from (see coord/rediscoord), and it is logged.
+func openCoordination(ctx context.Context, c *config, keys *keyring.Keyring, log *slog.Logger) (*coordination, error) {
+	if c.Redis == "" {
+		return &coordination{}, nil
+	}
+	rc, err := rediscoord.New(c.Redis, rediscoord.Options{Password: c.redisPassword, Keys: keys, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := rc.Ping(ctx); err != nil {
+		log.Warn("redis: not answering at start; each instance keeps its own limits and code exchanges, and verifies every token against the store, until it does", "err", err)
+	}
+	return &coordination{
+		Revocations:             rc.Revocations(),
+		RateLimiter:             rc.RateLimiter(),
+		UnfinishedRegistrations: rc.UnfinishedRegistrations(),
+		CodeExchanges:           rc.CodeExchanges(),
+		Tokens:                  rc.TokenCache(),
+		close:                   rc.Close,
+	}, nil
 }
