@@ -28,6 +28,9 @@ type storeFault struct {
 	inject func(t *testing.T, dbPath string) (repair func())
 	// wantReady503 is whether /readyz must turn 503.
 	wantReady503 bool
+	// wantWrites503 is whether every write after the fault must be
+	// refused (503 store_unavailable), none acknowledged.
+	wantWrites503 bool
 }
 
 // TestStoreFaultCatalogue runs wxlogin serve, breaks its store in each way
@@ -75,6 +78,21 @@ func TestStoreFaultCatalogue(t *testing.T) {
 			}
 			return nil
 		}},
+		{name: "read-only filesystem", wantReady503: true, wantWrites503: true, inject: func(t *testing.T, path string) func() {
+			// Linux refuses to remount a filesystem read-only while a
+			// file on it is open for writing, as SQLite's are; a bind
+			// mount of the data folder onto itself can be made read-only
+			// under open files. Its statfs says read-only, new opens for
+			// writing fail, and (unlike a filesystem gone read-only on
+			// its own) writes through the files already open still land.
+			dir := filepath.Dir(path)
+			mountReadOnly(t, dir)
+			return func() {
+				if err := syscall.Unmount(dir, 0); err != nil {
+					t.Errorf("unmount %s: %v", dir, err)
+				}
+			}
+		}},
 		{name: "disk full", tmpfs: true, wantReady503: true, inject: func(t *testing.T, path string) func() {
 			filler := filepath.Join(filepath.Dir(path), "filler")
 			f, err := os.Create(filler)
@@ -95,8 +113,10 @@ func TestStoreFaultCatalogue(t *testing.T) {
 	var rows []string
 	var wg sync.WaitGroup
 	for _, fault := range faults {
-		wg.Add(1)
 		t.Run(fault.name, func(t *testing.T) {
+			// Added here, not before t.Run: a case -run filters out never
+			// runs and would never be done.
+			wg.Add(1)
 			defer wg.Done()
 			t.Parallel()
 			row := runStoreFault(t, fault)
@@ -135,10 +155,30 @@ func mountTmpfs(t *testing.T, size string) string {
 	return dir
 }
 
+// mountReadOnly bind-mounts dir onto itself and makes the bind read-only.
+// It skips the test where mounting is not permitted, unless
+// WXLOGIN_TEST_REQUIRE_TOOLS is set and the test runs as root.
+func mountReadOnly(t *testing.T, dir string) {
+	t.Helper()
+	for _, args := range [][]string{{"--bind", dir, dir}, {"-o", "remount,bind,ro", dir}} {
+		if out, err := exec.Command("mount", args...).CombinedOutput(); err != nil {
+			msg := fmt.Sprintf("cannot make %s read-only with mount %v (%v: %s)", dir, args, err, strings.TrimSpace(string(out)))
+			if args[0] != "--bind" {
+				syscall.Unmount(dir, syscall.MNT_DETACH)
+			}
+			if os.Getenv("WXLOGIN_TEST_REQUIRE_TOOLS") != "" && os.Geteuid() == 0 {
+				t.Fatal(msg + ", and WXLOGIN_TEST_REQUIRE_TOOLS is set as root")
+			}
+			t.Skip(msg)
+		}
+	}
+}
+
 type answer struct {
 	status int
 	code   string
 	took   time.Duration
+	msg    string // the error's message
 }
 
 func (a answer) String() string {
@@ -181,7 +221,9 @@ func runStoreFault(t *testing.T, fault storeFault) string {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
 		status, m := do(t, req)
-		return answer{status, errCode(m), time.Since(start)}
+		e, _ := m["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		return answer{status, errCode(m), time.Since(start), msg}
 	}
 	login := func(user string) (answer, string) {
 		code, err := em.Login(app.AppID, user)
@@ -191,7 +233,7 @@ func runStoreFault(t *testing.T, fault storeFault) string {
 		start := time.Now()
 		status, m := postJSON(t, api+"/v1/login", "", `{"code":"`+code+`"}`)
 		tok, _ := m["token"].(string)
-		return answer{status, errCode(m), time.Since(start)}, tok
+		return answer{status: status, code: errCode(m), took: time.Since(start)}, tok
 	}
 	if a, _ := login("alice"); a.status != 200 {
 		t.Fatalf("login before the fault: %v", a)
@@ -256,6 +298,13 @@ func runStoreFault(t *testing.T, fault storeFault) string {
 	if slowest >= 30*time.Second {
 		t.Errorf("slowest answer took %v, past the server's write timeout", slowest)
 	}
+	if fault.wantWrites503 {
+		for _, a := range append(answers, logout) {
+			if a.status != 503 {
+				t.Errorf("a write after the fault answered %v, want 503 store_unavailable", a)
+			}
+		}
+	}
 	if fault.wantReady503 && ready.status != 503 {
 		t.Errorf("/readyz = %v after the fault, want 503", ready)
 	}
@@ -293,8 +342,8 @@ func runStoreFault(t *testing.T, fault storeFault) string {
 	if lost > 0 {
 		t.Errorf("%d of %d logins acknowledged after the fault are gone after a restart", lost, len(acked))
 	}
-	return fmt.Sprintf("%-16s readyz %v | auth (cached) %v | logins %v | logout %v | slowest %.1fs | acked %d lost %d",
-		fault.name, ready, verify, counts, logout, slowest.Seconds(), len(acked), lost)
+	return fmt.Sprintf("%-20s readyz %v (%q) | auth (cached) %v | logins %v | logout %v | slowest %.1fs | acked %d lost %d",
+		fault.name, ready, ready.msg, verify, counts, logout, slowest.Seconds(), len(acked), lost)
 }
 
 // grepLines returns the lines of s that contain sub.

@@ -120,11 +120,20 @@ func (id *fileIdentity) check() error {
 	return fmt.Errorf("%w: %s", wxlogin.ErrUnavailable, *id.gone.Load())
 }
 
+// writable reports why a write must not start: the file is no longer the
+// one opened, or its filesystem is read-only.
+func (db *DB) writable() error {
+	if err := db.file.check(); err != nil {
+		return err
+	}
+	return checkReadOnly(db.path)
+}
+
 // exec runs one write statement in its own transaction. The file is checked
 // before and after: a write that went into a deleted or replaced file is
 // reported as a failure, never acknowledged.
 func (db *DB) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
-	if err := db.file.check(); err != nil {
+	if err := db.writable(); err != nil {
 		return nil, storeError(op, err)
 	}
 	res, err := db.write.ExecContext(ctx, query, args...)
@@ -138,9 +147,9 @@ func (db *DB) exec(ctx context.Context, op, query string, args ...any) (sql.Resu
 }
 
 // begin starts a write transaction (BEGIN IMMEDIATE) on a file still in
-// place.
+// place, on a writable filesystem.
 func (db *DB) begin(ctx context.Context, op string) (*sql.Tx, error) {
-	if err := db.file.check(); err != nil {
+	if err := db.writable(); err != nil {
 		return nil, storeError(op, err)
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
