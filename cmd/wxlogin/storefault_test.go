@@ -113,6 +113,7 @@ func TestStoreFaultCatalogue(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var rows []string
+	var asDocumented, skipped, lost int
 	var wg sync.WaitGroup
 	for _, fault := range faults {
 		t.Run(fault.name, func(t *testing.T) {
@@ -121,9 +122,20 @@ func TestStoreFaultCatalogue(t *testing.T) {
 			wg.Add(1)
 			defer wg.Done()
 			t.Parallel()
-			row := runStoreFault(t, fault)
+			defer func() {
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case t.Skipped():
+					skipped++
+				case !t.Failed():
+					asDocumented++
+				}
+			}()
+			row, n := runStoreFault(t, fault)
 			mu.Lock()
 			rows = append(rows, row)
+			lost += n
 			mu.Unlock()
 		})
 	}
@@ -133,6 +145,8 @@ func TestStoreFaultCatalogue(t *testing.T) {
 		for _, r := range rows {
 			fmt.Fprintln(os.Stderr, "  "+r)
 		}
+		summary("catalogue store-faults: tried %d, answered as documented %d, skipped %d (no mount), acknowledged logins lost %d",
+			len(faults), asDocumented, skipped, lost)
 	})
 }
 
@@ -209,7 +223,9 @@ func (a answer) String() string {
 	return fmt.Sprintf("%d in %.1fs", a.status, a.took.Seconds())
 }
 
-func runStoreFault(t *testing.T, fault storeFault) string {
+// runStoreFault runs one fault and returns its row of the table and how
+// many acknowledged logins the restart did not find.
+func runStoreFault(t *testing.T, fault storeFault) (string, int) {
 	em := emulator.New(emulator.DevApps()...)
 	wechat := httptest.NewServer(em)
 	defer wechat.Close()
@@ -366,7 +382,7 @@ func runStoreFault(t *testing.T, fault storeFault) string {
 		t.Errorf("%d of %d logins acknowledged after the fault are gone after a restart", lost, len(acked))
 	}
 	return fmt.Sprintf("%-20s readyz %v (%q) | auth (cached) %v | logins %v | logout %v | slowest %.1fs | acked %d lost %d",
-		fault.name, ready, ready.msg, verify, counts, logout, slowest.Seconds(), len(acked), lost)
+		fault.name, ready, ready.msg, verify, counts, logout, slowest.Seconds(), len(acked), lost), lost
 }
 
 // grepLines returns the lines of s that contain sub.
