@@ -318,7 +318,7 @@ func TestCatalogueSecrets(t *testing.T) {
 	must(401, st, "unknown token", m)
 
 	// Admin, on bob.
-	tokBob, bm := login("bob")
+	_, bm := login("bob")
 	bobID := bm["user"].(map[string]any)["id"].(string)
 	st, m = call("GET", "/v1/admin/users?appid="+app.AppID, adminToken, nil)
 	must(200, st, "admin users", m)
@@ -331,7 +331,7 @@ func TestCatalogueSecrets(t *testing.T) {
 	bobSession := m["sessions"].([]any)[0].(map[string]any)["id"].(string)
 	st, m = call("DELETE", "/v1/admin/sessions/"+bobSession, adminToken, nil)
 	must(204, st, "admin revoke session", m)
-	tokBob, _ = login("bob")
+	tokBob, _ := login("bob")
 	st, m = call("DELETE", "/v1/admin/users/"+bobID+"/sessions", adminToken, nil)
 	must(204, st, "admin revoke user sessions", m)
 	st, m = call("GET", "/v1/auth", tokBob, nil)

@@ -120,14 +120,28 @@ func (id *fileIdentity) check() error {
 	return fmt.Errorf("%w: %s", wxlogin.ErrUnavailable, *id.gone.Load())
 }
 
+// writable reports why a write must not start: the file is no longer the
+// one opened, or its filesystem is read-only.
+func (db *DB) writable() error {
+	if err := db.file.check(); err != nil {
+		return err
+	}
+	return checkReadOnly(db.path)
+}
+
 // exec runs one write statement in its own transaction. The file is checked
 // before and after: a write that went into a deleted or replaced file is
 // reported as a failure, never acknowledged.
 func (db *DB) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
-	if err := db.file.check(); err != nil {
+	if err := db.writable(); err != nil {
 		return nil, storeError(op, err)
 	}
-	res, err := db.write.ExecContext(ctx, query, args...)
+	conn, err := db.writeConn(ctx)
+	if err != nil {
+		return nil, storeError(op, err)
+	}
+	res, err := conn.ExecContext(ctx, query, args...)
+	conn.Close()
 	if err != nil {
 		return nil, storeError(op, err)
 	}
@@ -138,21 +152,27 @@ func (db *DB) exec(ctx context.Context, op, query string, args ...any) (sql.Resu
 }
 
 // begin starts a write transaction (BEGIN IMMEDIATE) on a file still in
-// place.
-func (db *DB) begin(ctx context.Context, op string) (*sql.Tx, error) {
-	if err := db.file.check(); err != nil {
-		return nil, storeError(op, err)
+// place, on a writable filesystem.
+// The caller ends it with commit or Rollback (which may follow commit).
+func (db *DB) begin(ctx context.Context, op string) (writeTx, error) {
+	if err := db.writable(); err != nil {
+		return writeTx{}, storeError(op, err)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
+	conn, err := db.writeConn(ctx)
 	if err != nil {
-		return nil, storeError(op, err)
+		return writeTx{}, storeError(op, err)
 	}
-	return tx, nil
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return writeTx{}, storeError(op, err)
+	}
+	return writeTx{tx, conn}, nil
 }
 
 // commit commits tx and checks that the file it went to is still the one
 // at the path (see exec).
-func (db *DB) commit(tx *sql.Tx, op string) error {
+func (db *DB) commit(tx writeTx, op string) error {
 	if err := db.file.check(); err != nil {
 		return storeError(op, err)
 	}
@@ -176,7 +196,12 @@ func (db *DB) CheckWrite(ctx context.Context) error {
 	if err := checkFilesystem(db.path); err != nil {
 		return storeError("write check", err)
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
+	conn, err := db.writeConn(ctx)
+	if err != nil {
+		return storeError("write check: taking the write lock", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return storeError("write check: taking the write lock", err)
 	}

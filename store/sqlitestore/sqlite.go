@@ -31,10 +31,11 @@ var (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// busyTimeout is how long a writer from another process (a second server on
-// the same file, wxlogin migrate) waits for the lock before SQLITE_BUSY.
-// Writers of one *DB never wait on it: they queue for the single write
-// connection instead.
+// busyTimeout bounds how long a write waits, for the write connection and
+// then for the lock held by a writer from another process (a second server
+// on the same file, wxlogin migrate), before it fails (see writeDeadline:
+// a write's context can shorten it). Writers of one *DB never wait on the
+// lock: they queue for the single write connection instead.
 const busyTimeout = 10 * time.Second
 
 // DB is a wxlogin database in one SQLite file. It implements
