@@ -60,6 +60,11 @@ type Config struct {
 
 	// Dev mounts the development-only routes; nil in production (serve).
 	Dev *DevConfig
+
+	// DefaultApp is the app a login without an appid is for, on a server
+	// of several apps. Empty: such a login is refused unless the server
+	// serves exactly one app.
+	DefaultApp string
 }
 
 // DefaultRequestTimeout is the default Config.RequestTimeout: shorter than
@@ -91,6 +96,7 @@ type Server struct {
 	maxAvatar      int64
 	requestTimeout time.Duration
 	dev            *DevConfig
+	defaultApp     string
 	mux            *http.ServeMux
 	patterns       []string // every pattern handle mounted, in order
 	metrics        *requestMetrics
@@ -108,6 +114,8 @@ func New(cfg Config) *Server {
 		maxBody: cfg.MaxBodyBytes,
 		dev:     cfg.Dev,
 		mux:     http.NewServeMux(),
+
+		defaultApp: cfg.DefaultApp,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -52,6 +52,9 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := yamlError(authCfg.Validate()); err != nil {
 		return err
 	}
+	if err := c.checkDefaultApp(); err != nil {
+		return err
+	}
 	var err error
 	m.stores, err = openStores(ctx, c, openOptions{serve: true, noMigrate: m.NoMigrate})
 	if err != nil {
@@ -64,7 +67,9 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}
 	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.stores.Users, m.stores.Sessions, m.stores.Blobs
-	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger}
+	// The server's clock also dates access tokens, so that the dev clock
+	// (POST /dev/v1/clock) ages them as it ages sessions.
+	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger, Now: m.Now}
 	authCfg.WeChat = wc
 	var reg *prometheus.Registry
 	if c.Metrics {
@@ -85,6 +90,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Logger:         m.Logger,
 		TrustedProxies: c.proxies,
 		Dev:            m.Dev,
+		DefaultApp:     c.DefaultApp,
 	}
 	if reg != nil {
 		api.Metrics = reg

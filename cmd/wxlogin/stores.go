@@ -80,7 +80,7 @@ func (c *config) resolveStore(getenv func(string) string) error {
 }
 
 func (c *config) resolveStorePassword(getenv func(string) string) error {
-	pw, err := secretFromEnvOrFile(getenv, "WXLOGIN_STORE_PASSWORD", "")
+	pw, err := secretFromEnvOrFile(getenv, "WXLOGIN_STORE_PASSWORD", "", "")
 	if err != nil {
 		return err
 	}
