@@ -103,8 +103,6 @@ type schemaStatus struct {
 	Unknown []string // applied by a newer wxlogin: this build must not run on it
 }
 
-func (s schemaStatus) upToDate() bool { return len(s.Pending) == 0 && len(s.Unknown) == 0 }
-
 func statusOf(known, applied []string) schemaStatus {
 	var st schemaStatus
 	for _, name := range known {
