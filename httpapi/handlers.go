@@ -19,7 +19,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.svc.Login(r.Context(), q.AppID, q.Code, auth.Client{IP: s.clientIP(r), UserAgent: cutUserAgent(r.UserAgent())})
+	appid := q.AppID
+	if appid == "" {
+		appid = s.defaultApp
+	}
+	res, err := s.svc.Login(r.Context(), appid, q.Code, auth.Client{IP: s.clientIP(r), UserAgent: cutUserAgent(r.UserAgent())})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -69,6 +69,10 @@ type Config struct {
 	// Mount the Server as it is, not inside http.StripPrefix:
 	// mux.Handle("/wx/", srv). Empty (the default) serves from the root.
 	PathPrefix string
+	// DefaultApp is the app a login without an appid is for, on a server
+	// of several apps. Empty: such a login is refused unless the server
+	// serves exactly one app.
+	DefaultApp string
 }
 
 // DefaultRequestTimeout is the default Config.RequestTimeout: shorter than
@@ -101,6 +105,7 @@ type Server struct {
 	requestTimeout time.Duration
 	dev            *DevConfig
 	prefix         string // PathPrefix in the form "/wx", or ""
+	defaultApp     string
 	mux            *http.ServeMux
 	patterns       []string // every pattern handle mounted, in order
 	metrics        *requestMetrics
@@ -119,6 +124,8 @@ func New(cfg Config) *Server {
 		dev:     cfg.Dev,
 		prefix:  cleanPrefix(cfg.PathPrefix),
 		mux:     http.NewServeMux(),
+
+		defaultApp: cfg.DefaultApp,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -54,7 +54,7 @@ func runAdmin(ctx context.Context, args []string, e env) int {
 	if *base == "" {
 		*base = "http://127.0.0.1:8080"
 	}
-	token, err := secretFromEnvOrFile(e.Getenv, "WXLOGIN_ADMIN_TOKEN", "")
+	token, err := secretFromEnvOrFile(e.Getenv, "WXLOGIN_ADMIN_TOKEN", "", "")
 	if err != nil || token == "" {
 		fmt.Fprintln(e.Stderr, "wxlogin admin: set WXLOGIN_ADMIN_TOKEN or WXLOGIN_ADMIN_TOKEN_FILE")
 		return 2

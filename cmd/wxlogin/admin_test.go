@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -163,5 +164,31 @@ func TestAdminVerbs(t *testing.T) {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit %d, nothing on stdout, stderr with %q",
 				tt.name, code, out, errOut, tt.wantCode, tt.wantErr)
 		}
+	}
+}
+
+// TestREADMEDocumentsAdminVerbs keeps the README's admin section in step
+// with the verbs the command takes, and WXLOGIN_URL with it.
+func TestREADMEDocumentsAdminVerbs(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	verbs := []string{"users", "rotate-key"}
+	for v := range idRoutes {
+		verbs = append(verbs, v)
+	}
+	for _, v := range verbs {
+		if !strings.Contains(readme, "\nwxlogin admin "+v+" ") && !strings.Contains(readme, "\nwxlogin admin "+v+"\n") {
+			t.Errorf("README.md shows no `wxlogin admin %s` command", v)
+		}
+		if !strings.Contains(adminUsage, "  "+v+" ") {
+			t.Errorf("wxlogin admin's usage lacks %s", v)
+		}
+	}
+	if !strings.Contains(readme, "WXLOGIN_URL") {
+		t.Error("README.md does not mention WXLOGIN_URL")
 	}
 }

@@ -31,6 +31,7 @@ type config struct {
 	Data            string         `yaml:"data"`
 	WeChatBaseURL   string         `yaml:"wechat_base_url"`
 	Apps            []appConfig    `yaml:"apps"`
+	DefaultApp      string         `yaml:"default_app"`
 	Sessions        sessionsConfig `yaml:"sessions"`
 	DecryptMaxAge   duration       `yaml:"decrypt_max_age"`
 	CodeReuseWindow duration       `yaml:"code_reuse_window"`
@@ -172,6 +173,7 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	str("WXLOGIN_STORE", &c.Store)
 	str("WXLOGIN_DATA", &c.Data)
 	str("WXLOGIN_WECHAT_BASE_URL", &c.WeChatBaseURL)
+	str("WXLOGIN_DEFAULT_APP", &c.DefaultApp)
 	str("WXLOGIN_LOG_LEVEL", &c.LogLevel)
 	str("WXLOGIN_LOG_FORMAT", &c.LogFormat)
 	str("WXLOGIN_MASTER_KEY_FILE", &c.MasterKeyFile)
@@ -240,20 +242,23 @@ func (c *config) applyEnv(getenv func(string) string) error {
 }
 
 // secretFromEnvOrFile reads a secret from the variable name or, failing
-// that, from the file named by name_FILE or by file.
-func secretFromEnvOrFile(getenv func(string) string, name, file string) (string, error) {
+// that, from the file named by name_FILE or by file, the YAML setting
+// yamlKey. A file that cannot be read is reported under the name of the
+// setting that named it, so the operator looks where they wrote it.
+func secretFromEnvOrFile(getenv func(string) string, name, file, yamlKey string) (string, error) {
 	if v := getenv(name); v != "" {
 		return strings.TrimSpace(v), nil
 	}
+	setting := yamlKey
 	if f := getenv(name + "_FILE"); f != "" {
-		file = f
+		file, setting = f, name+"_FILE"
 	}
 	if file == "" {
 		return "", nil
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", fmt.Errorf("%s_FILE: %v", name, err)
+		return "", fmt.Errorf("%s: %v", setting, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
@@ -276,7 +281,7 @@ func (c *config) resolve(getenv func(string) string) error {
 		return errors.New("apps: no mini program configured (WXLOGIN_APPS=wx... or apps: in the config file)")
 	}
 	seen := map[string]bool{}
-	for _, a := range c.Apps {
+	for i, a := range c.Apps {
 		if a.AppID == "" {
 			return errors.New("apps: an app has no appid")
 		}
@@ -284,7 +289,7 @@ func (c *config) resolve(getenv func(string) string) error {
 			return fmt.Errorf("apps: appid %s is configured twice", a.AppID)
 		}
 		seen[a.AppID] = true
-		secret, err := secretFromEnvOrFile(getenv, appSecretVar(a.AppID), a.SecretFile)
+		secret, err := secretFromEnvOrFile(getenv, appSecretVar(a.AppID), a.SecretFile, fmt.Sprintf("apps[%d].secret_file", i))
 		if err != nil {
 			return err
 		}
@@ -293,7 +298,10 @@ func (c *config) resolve(getenv func(string) string) error {
 		}
 		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret)})
 	}
-	mk, err := secretFromEnvOrFile(getenv, "WXLOGIN_MASTER_KEY", c.MasterKeyFile)
+	if err := c.checkDefaultApp(); err != nil {
+		return err
+	}
+	mk, err := secretFromEnvOrFile(getenv, "WXLOGIN_MASTER_KEY", c.MasterKeyFile, "master_key_file")
 	if err != nil {
 		return err
 	}
@@ -303,7 +311,7 @@ func (c *config) resolve(getenv func(string) string) error {
 	if c.masterKey, err = keyring.Parse(mk); err != nil {
 		return fmt.Errorf("master key: %v", err)
 	}
-	admin, err := secretFromEnvOrFile(getenv, "WXLOGIN_ADMIN_TOKEN", c.AdminTokenFile)
+	admin, err := secretFromEnvOrFile(getenv, "WXLOGIN_ADMIN_TOKEN", c.AdminTokenFile, "admin_token_file")
 	if err != nil {
 		return err
 	}
@@ -341,6 +349,19 @@ func (c *config) resolve(getenv func(string) string) error {
 	// The service's own settings are checked by auth, the one place that
 	// knows their rules, before anything is opened or written.
 	return yamlError(c.authConfig().Validate())
+}
+
+// checkDefaultApp checks that default_app, when set, is one of the apps.
+func (c *config) checkDefaultApp() error {
+	if c.DefaultApp == "" {
+		return nil
+	}
+	for _, a := range c.apps {
+		if a.AppID == c.DefaultApp {
+			return nil
+		}
+	}
+	return fmt.Errorf("default_app: %q is not one of the apps configured", c.DefaultApp)
 }
 
 // authConfig returns the service settings of c: everything of auth.Config

@@ -237,3 +237,67 @@ func TestYAMLKeysCoverLimits(t *testing.T) {
 		t.Errorf("auth.Limits has %d limits, the YAML limits section %d", at.NumField(), lt.NumField())
 	}
 }
+
+// TestSecretFileErrorsNameTheSetting checks that a secret file that cannot
+// be read is reported under the setting that named it: the YAML key when
+// the file came from YAML, the variable when it came from the environment.
+func TestSecretFileErrorsNameTheSetting(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "no-such-file")
+	tests := []struct {
+		name, yaml string
+		env        map[string]string
+		want       string
+	}{
+		{"app secret in YAML", "apps:\n  - appid: wx1111111111111111\n  - appid: wx2222222222222222\n    secret_file: " + missing + "\n",
+			nil, "apps[1].secret_file: open " + missing},
+		{"app secret in the environment", "", map[string]string{"WXLOGIN_APP_SECRET_WX1111111111111111": "", "WXLOGIN_APP_SECRET_WX1111111111111111_FILE": missing},
+			"WXLOGIN_APP_SECRET_WX1111111111111111_FILE: open " + missing},
+		{"master key in YAML", "master_key_file: " + missing + "\n", map[string]string{"WXLOGIN_MASTER_KEY": ""}, "master_key_file: open " + missing},
+		{"admin token in YAML", "admin_token_file: " + missing + "\n", nil, "admin_token_file: open " + missing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			vars := validEnv()
+			if strings.HasPrefix(tt.yaml, "apps:") {
+				delete(vars, "WXLOGIN_APPS") // the YAML's apps
+			}
+			vars["WXLOGIN_APP_SECRET_WX2222222222222222"] = ""
+			for k, v := range tt.env {
+				vars[k] = v
+			}
+			p := filepath.Join(t.TempDir(), "wxlogin.yaml")
+			if err := os.WriteFile(p, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadConfig(p, envOf(vars))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err = %v, want one line starting %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDefaultAppSetting checks default_app in serve: from YAML or the
+// environment it names the app of a login without appid, and a value that
+// is not one of the apps stops the start.
+func TestDefaultAppSetting(t *testing.T) {
+	t.Parallel()
+	vars := validEnv()
+	vars["WXLOGIN_APPS"] = "wx1111111111111111,wx2222222222222222"
+	vars["WXLOGIN_APP_SECRET_WX2222222222222222"] = "another-app-secret"
+	vars["WXLOGIN_DEFAULT_APP"] = "wx2222222222222222"
+	c, err := loadConfig("", envOf(vars))
+	if err != nil || c.DefaultApp != "wx2222222222222222" {
+		t.Fatalf("loadConfig: %v, default app %q", err, c.DefaultApp)
+	}
+	vars["WXLOGIN_DEFAULT_APP"] = ""
+	p := filepath.Join(t.TempDir(), "wxlogin.yaml")
+	if err := os.WriteFile(p, []byte("default_app: wx3333333333333333\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(p, envOf(vars)); err == nil || !strings.HasPrefix(err.Error(), "default_app:") {
+		t.Errorf("default_app naming an app not served: %v, want an error naming default_app", err)
+	}
+}

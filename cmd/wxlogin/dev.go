@@ -75,6 +75,12 @@ func runDev(ctx context.Context, args []string, e env) int {
 	defer emuServer.Close()
 	emuURL := "http://" + emuLn.Addr().String()
 
+	// Every app the emulator knows, so that the unionid shared by its
+	// first two can be tried; a login without appid is for the first.
+	var apps []wxlogin.App
+	for _, a := range emulator.DevApps() {
+		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret)})
+	}
 	app := emulator.DevApps()[0]
 	m := &Main{
 		Config: config{
@@ -82,7 +88,8 @@ func runDev(ctx context.Context, args []string, e env) int {
 			Store:         "sqlite://" + filepath.Join(dir, "wxlogin.db"),
 			Data:          dir,
 			WeChatBaseURL: emuURL,
-			apps:          []wxlogin.App{{AppID: app.AppID, Secret: wxlogin.Secret(app.Secret)}},
+			apps:          apps,
+			DefaultApp:    app.AppID,
 			masterKey:     keys,
 			adminToken:    wxlogin.Secret(devAdminToken),
 			Metrics:       true,
@@ -140,7 +147,8 @@ func printDevWelcome(e env, api, emu, appid string) {
 	fmt.Fprintf(w, "wxlogin dev: api listening on %s\n", api)
 	fmt.Fprintf(w, "wxlogin dev: emulator listening on %s\n", emu)
 	fmt.Fprintf(w, "wxlogin dev: playground at %s/playground/\n", api)
-	fmt.Fprintf(w, "wxlogin dev: dev app %s (fake secret, emulator only); admin token %q (dev only)\n\n", appid, devAdminToken)
+	fmt.Fprintf(w, "wxlogin dev: dev apps %s (the default: a login without appid), %s and %s (fake secrets, emulator only); admin token %q (dev only)\n\n",
+		appid, emulator.DevApps()[1].AppID, emulator.DevApps()[2].AppID, devAdminToken)
 	fmt.Fprintf(w, "A first login, as a mini program and its backend would do it:\n\n")
 	fmt.Fprintf(w, "  # wx.login() on the simulated phone of user alice gives a one-time code\n")
 	fmt.Fprintf(w, "  CODE=$(curl -s %s/emulator/v1/login -d '{\"appid\":\"%s\",\"user\":\"alice\"}' | sed 's/.*\"code\":\"\\([^\"]*\\)\".*/\\1/')\n", api, appid)

@@ -53,6 +53,9 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := yamlError(authCfg.Validate()); err != nil {
 		return err
 	}
+	if err := c.checkDefaultApp(); err != nil {
+		return err
+	}
 	var err error
 	m.stores, err = openStores(ctx, c, openOptions{serve: true, noMigrate: m.NoMigrate})
 	if err != nil {
@@ -72,7 +75,9 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	authCfg.Revocations, authCfg.RateLimiter = m.coord.Revocations, m.coord.RateLimiter
 	authCfg.UnfinishedRegistrations, authCfg.CodeExchanges = m.coord.UnfinishedRegistrations, m.coord.CodeExchanges
-	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger, Tokens: m.coord.Tokens, UseClassicToken: c.WeChatClassicToken}
+	// The server's clock also dates access tokens, so that the dev clock
+	// (POST /dev/v1/clock) ages them as it ages sessions.
+	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger, Now: m.Now, Tokens: m.coord.Tokens, UseClassicToken: c.WeChatClassicToken}
 	authCfg.WeChat = wc
 	var reg *prometheus.Registry
 	if c.Metrics {
@@ -94,6 +99,7 @@ func (m *Main) Start(ctx context.Context) error {
 		Logger:         m.Logger,
 		TrustedProxies: c.proxies,
 		Dev:            m.Dev,
+		DefaultApp:     c.DefaultApp,
 	}
 	if reg != nil {
 		api.Metrics = reg

@@ -75,7 +75,7 @@ func (c *config) resolveStore(getenv func(string) string) error {
 		if err := rediscoord.CheckURL(c.Redis); err != nil {
 			return fmt.Errorf("redis: %v (the password goes in WXLOGIN_REDIS_PASSWORD or WXLOGIN_REDIS_PASSWORD_FILE)", err)
 		}
-		pw, err := secretFromEnvOrFile(getenv, "WXLOGIN_REDIS_PASSWORD", "")
+		pw, err := secretFromEnvOrFile(getenv, "WXLOGIN_REDIS_PASSWORD", "", "")
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (c *config) resolveStore(getenv func(string) string) error {
 }
 
 func (c *config) resolveStorePassword(getenv func(string) string) error {
-	pw, err := secretFromEnvOrFile(getenv, "WXLOGIN_STORE_PASSWORD", "")
+	pw, err := secretFromEnvOrFile(getenv, "WXLOGIN_STORE_PASSWORD", "", "")
 	if err != nil {
 		return err
 	}
@@ -118,8 +118,6 @@ type schemaStatus struct {
 	Pending []string // known, not yet applied
 	Unknown []string // applied by a newer wxlogin: this build must not run on it
 }
-
-func (s schemaStatus) upToDate() bool { return len(s.Pending) == 0 && len(s.Unknown) == 0 }
 
 func statusOf(known, applied []string) schemaStatus {
 	var st schemaStatus

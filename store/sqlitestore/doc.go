@@ -37,7 +37,9 @@
 // Migrations are SQL files embedded from migrations/, applied in name order,
 // each in one transaction with its row in schema_migrations. Open applies
 // them unless Options.NoMigrate is set; Migrate applies them explicitly and
-// is idempotent. Tables are STRICT. Times are INTEGER Unix microseconds in
+// is idempotent, and refuses a database that records a migration this build
+// does not embed (a newer wxlogin migrated it). SnapshotTo copies a live
+// database in one read transaction (VACUUM INTO), for backups. Tables are STRICT. Times are INTEGER Unix microseconds in
 // UTC (the precision the storetest suites require). Token hashes and sealed
 // session keys are BLOBs; no token or session_key is ever stored in clear.
 // The database file is created with mode 0600. A session references its
