@@ -35,6 +35,7 @@ type Main struct {
 	Service *auth.Service
 
 	stores   *storeSet
+	certs    *certFiles // nil without TLS
 	server   *http.Server
 	listener net.Listener
 	done     chan error
@@ -88,6 +89,15 @@ func (m *Main) Start(ctx context.Context) error {
 		return fmt.Errorf("addr: %v", err)
 	}
 	m.APIURL = "http://" + m.listener.Addr().String()
+	if c.tlsOn() {
+		if m.certs, err = newCertFiles(c.TLSCertFile, c.TLSKeyFile, m.Logger); err != nil {
+			m.listener.Close()
+			m.Service.Close()
+			m.stores.Close()
+			return err
+		}
+		m.APIURL = "https://" + m.listener.Addr().String()
+	}
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -100,6 +110,11 @@ func (m *Main) Start(ctx context.Context) error {
 		ErrorLog:     slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.done = make(chan error, 1)
+	if m.certs != nil {
+		m.server.TLSConfig = serverTLSConfig(m.certs)
+		go func() { m.done <- m.server.ServeTLS(m.listener, "", "") }()
+		return nil
+	}
 	go func() { m.done <- m.server.Serve(m.listener) }()
 	return nil
 }
