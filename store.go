@@ -76,6 +76,8 @@ type SessionStore interface {
 	// ResealSessionKeys replaces every session's sealed session_key with
 	// reseal's answer (master key rotation) and returns how many it changed.
 	// A session whose reseal fails is left as it was and the error returned.
+	// A value reseal returns unchanged is not written, so a walk that
+	// changes nothing only reads (auth counts sealed values that way).
 	ResealSessionKeys(ctx context.Context, reseal func(sealed []byte) ([]byte, error)) (int, error)
 
 	// DeleteExpiredSessions removes the sessions past their deadline at now

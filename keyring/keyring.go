@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ type Key struct {
 // Keyring seals with its primary key and opens with any of its keys.
 type Keyring struct {
 	primary string
+	ids     []string // in the order given, the primary first
 	aeads   map[string]cipher.AEAD
 }
 
@@ -60,6 +62,7 @@ func New(keys ...Key) (*Keyring, error) {
 			return nil, err
 		}
 		k.aeads[key.ID] = aead
+		k.ids = append(k.ids, key.ID)
 	}
 	return k, nil
 }
@@ -116,6 +119,9 @@ func Format(keys ...Key) string {
 
 // PrimaryID returns the id of the key new values are sealed with.
 func (k *Keyring) PrimaryID() string { return k.primary }
+
+// IDs returns the ids of the keys, the primary first.
+func (k *Keyring) IDs() []string { return slices.Clone(k.ids) }
 
 // Seal encrypts plaintext under the primary key.
 func (k *Keyring) Seal(plaintext []byte) []byte {
