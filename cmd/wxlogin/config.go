@@ -366,6 +366,7 @@ func reuseWindow(d time.Duration) time.Duration {
 // file spells them; a limit's Rate and Burst follow its own key.
 var yamlKeys = map[string]string{
 	"Apps":                     "apps",
+	"Keys":                     "master key",
 	"IdleTimeout":              "sessions.idle_timeout",
 	"AbsoluteLifetime":         "sessions.absolute_lifetime",
 	"TouchInterval":            "sessions.touch_interval",

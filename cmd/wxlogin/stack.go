@@ -35,7 +35,9 @@ type Main struct {
 	Service *auth.Service
 
 	stores   *storeSet
-	certs    *certFiles // nil without TLS
+	certs    *certFiles           // nil without TLS
+	registry *prometheus.Registry // nil without metrics
+	handler  handlerSwitch        // the API, replaced whole by a reload
 	server   *http.Server
 	listener net.Listener
 	done     chan error
@@ -71,17 +73,8 @@ func (m *Main) Start(ctx context.Context) error {
 		m.stores.Close()
 		return err
 	}
-	api := httpapi.Config{
-		Service:        m.Service,
-		AdminToken:     c.adminToken,
-		Logger:         m.Logger,
-		TrustedProxies: c.proxies,
-		Dev:            m.Dev,
-	}
-	if reg != nil {
-		api.Metrics = reg
-	}
-	handler := httpapi.New(api)
+	m.registry = reg
+	m.handler.Store(m.newHandler(c))
 	m.listener, err = net.Listen("tcp", c.Addr)
 	if err != nil {
 		m.Service.Close()
@@ -99,7 +92,7 @@ func (m *Main) Start(ctx context.Context) error {
 		m.APIURL = "https://" + m.listener.Addr().String()
 	}
 	m.server = &http.Server{
-		Handler:           handler,
+		Handler:           &m.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Longer than httpapi.DefaultRequestTimeout, which bounds the
