@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -330,7 +331,7 @@ func TestServeReloadKeepsRequestsAndBuckets(t *testing.T) {
 	f.write(f.secretFile(one.AppID), one.Secret)
 	f.write(f.secretFile(two.AppID), two.Secret)
 	f.write(f.admin, "")
-	f.extra = "limits:\n  login_per_ip: {rate: 0.001, burst: 2}\n"
+	f.extra = "metrics: true\nlimits:\n  login_per_ip: {rate: 0.001, burst: 2}\n"
 	f.configure("127.0.0.1:0", one.AppID)
 	p := startServeProcess(t, f.config, nil)
 
@@ -371,6 +372,17 @@ func TestServeReloadKeepsRequestsAndBuckets(t *testing.T) {
 	p.reloaded()
 	if a := login(two, "carol"); a.status != 429 || errCode(a.body) != "rate_limited" {
 		t.Errorf("a third login after a reload answered %d %v, want 429 rate_limited", a.status, a.body)
+	}
+	// The rebuilt API counts on in the same metrics: both logins, before
+	// and after the reloads.
+	resp, err := http.Get(p.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `wxlogin_logins_total{result="ok",user="created"} 2`; resp.StatusCode != 200 || !strings.Contains(string(metrics), want) {
+		t.Errorf("GET /metrics after reloads: %d, want %s in:\n%s", resp.StatusCode, want, grepLines(string(metrics), "wxlogin_logins_total"))
 	}
 }
 
