@@ -85,6 +85,21 @@ type SessionStore interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 }
 
+// SealedSessionCounter is implemented by session stores that can count,
+// without reading them out, the sessions whose sealed session_key begins
+// with prefix (the header that names the master key a value is sealed
+// under): auth asks before a reload drops a key. Without it auth walks
+// ResealSessionKeys, changing nothing.
+type SealedSessionCounter interface {
+	CountSealedSessions(ctx context.Context, prefix []byte) (int, error)
+}
+
+// SealedUserCounter is SealedSessionCounter for users' sealed personal data
+// (User.Sealed); without it auth walks ResealUsers, changing nothing.
+type SealedUserCounter interface {
+	CountSealedUsers(ctx context.Context, prefix []byte) (int, error)
+}
+
 // Pinger is implemented by stores that can tell whether their backend is
 // reachable (GET /readyz).
 type Pinger interface {

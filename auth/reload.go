@@ -111,15 +111,23 @@ func (s *Service) checkDroppedKeys(ctx context.Context, old, next *keyring.Keyri
 }
 
 // countSealedWith counts the stored session keys and users' personal data
-// sealed under one of ids. It reads through the stores' re-seal walks with
-// callbacks that change nothing, so no value is written: a reload is rare,
-// and this asks every store the same question without a query of its own.
+// sealed under one of ids: by a count in the store when it has one, else
+// through the stores' re-seal walks with callbacks that change nothing, so
+// no value is written either way.
 func (s *Service) countSealedWith(ctx context.Context, ids []string) (sessions, users int, err error) {
 	under := func(sealed []byte) bool {
 		id, err := keyring.SealedWith(sealed)
 		return err == nil && slices.Contains(ids, id)
 	}
-	if _, err := s.sessions.ResealSessionKeys(ctx, func(sealed []byte) ([]byte, error) {
+	if c, ok := s.sessions.(wxlogin.SealedSessionCounter); ok {
+		for _, id := range ids {
+			n, err := c.CountSealedSessions(ctx, keyring.Header(id))
+			if err != nil {
+				return 0, 0, err
+			}
+			sessions += n
+		}
+	} else if _, err := s.sessions.ResealSessionKeys(ctx, func(sealed []byte) ([]byte, error) {
 		if len(sealed) > 0 && under(sealed) {
 			sessions++
 		}
@@ -127,7 +135,15 @@ func (s *Service) countSealedWith(ctx context.Context, ids []string) (sessions, 
 	}); err != nil {
 		return 0, 0, err
 	}
-	if _, err := s.users.ResealUsers(ctx, func(u *wxlogin.User) (bool, error) {
+	if c, ok := s.users.(wxlogin.SealedUserCounter); ok {
+		for _, id := range ids {
+			n, err := c.CountSealedUsers(ctx, keyring.Header(id))
+			if err != nil {
+				return 0, 0, err
+			}
+			users += n
+		}
+	} else if _, err := s.users.ResealUsers(ctx, func(u *wxlogin.User) (bool, error) {
 		if len(u.Sealed) > 0 && under(u.Sealed) {
 			users++
 		}

@@ -100,8 +100,28 @@ func TestReloadKeepsRateLimitBuckets(t *testing.T) {
 // reload changes nothing.
 func TestReloadMasterKeys(t *testing.T) {
 	t.Parallel()
+	t.Run("count queries", func(t *testing.T) { t.Parallel(); testReloadMasterKeys(t, nil) })
+	// A store without the count queries is asked through the re-seal
+	// walks.
+	t.Run("walks", func(t *testing.T) {
+		t.Parallel()
+		testReloadMasterKeys(t, func(e *env, c *auth.Config) {
+			stores := struct {
+				wxlogin.UserStore
+				wxlogin.SessionStore
+			}{e.db, e.db}
+			c.Users, c.Sessions = stores, stores
+		})
+	})
+}
+
+func testReloadMasterKeys(t *testing.T, opt func(*env, *auth.Config)) {
 	ctx := context.Background()
-	e := newEnv(t)
+	var opts []func(*env, *auth.Config)
+	if opt != nil {
+		opts = append(opts, opt)
+	}
+	e := newEnv(t, opts...)
 	tok := e.login(ctx, app1, "alice").Token
 	k2 := keyring.Generate("k2")
 	ring := func(keys ...keyring.Key) *keyring.Keyring {

@@ -153,6 +153,12 @@ func (k *Keyring) Open(sealed []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// Header returns the bytes every value sealed under the key id begins
+// with, so that a store can find those values without opening them.
+func Header(id string) []byte {
+	return append([]byte{version, byte(len(id))}, id...)
+}
+
 // SealedWith returns the id of the key that sealed a value.
 func SealedWith(sealed []byte) (string, error) {
 	if len(sealed) < 2 || sealed[0] != version || len(sealed) < 2+int(sealed[1]) {
