@@ -21,8 +21,8 @@ type LiveSettings struct {
 }
 
 // liveSettings is LiveSettings resolved for the use cases: apps by id and
-// the limits with their defaults filled in. A use case reads it once
-// (Service.live) and uses that one snapshot throughout.
+// the limits with their defaults filled in. It is never changed, only
+// replaced (Service.live reads the one in force).
 type liveSettings struct {
 	apps    []wxlogin.App
 	appByID map[string]wxlogin.App
@@ -52,8 +52,9 @@ func (s *Service) newSettings(ls LiveSettings) *liveSettings {
 	return l
 }
 
-// Reload puts ls in force for every call that starts after it returns;
-// calls already running finish with the settings they started with. Caches
+// Reload puts ls in force for every call that starts after it returns
+// (a call already running may see the old settings or the new for the
+// steps it has left, each of them whole). Caches
 // and coordination state (the verify cache, code exchanges, rate-limit
 // buckets, unfinished registrations) stay. A removed app's sessions fail
 // Verify at once, cached or not.

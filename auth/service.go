@@ -28,8 +28,9 @@ type WeChat interface {
 
 // Service implements wxlogin's use cases. It is safe for concurrent use.
 type Service struct {
-	// settings are those Reload may change; every use case reads them
-	// once through live.
+	// settings are those Reload may change, swapped whole, read through
+	// live; a use case that needs two of them to agree (RotateKeys, the
+	// app check of Verify) reads one snapshot.
 	settings  atomic.Pointer[liveSettings]
 	reloading sync.Mutex // one Reload at a time
 

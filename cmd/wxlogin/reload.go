@@ -47,8 +47,8 @@ func (m *Main) newHandler(c *config) *httpapi.Server {
 // limits, trusted proxies, the TLS files and the shutdown timeout. It
 // refuses a change to anything else (see fixedSettings), and a master key
 // dropped while it still seals stored values; a refused reload changes
-// nothing. Requests in flight finish with the configuration they started
-// with.
+// nothing. Requests in flight finish in the API they started in; the
+// service's steps they have left may see the new settings.
 func (m *Main) Reload(ctx context.Context, next config) error {
 	if err := fixedSettingChanged(&m.Config, &next); err != nil {
 		return err
