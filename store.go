@@ -76,11 +76,28 @@ type SessionStore interface {
 	// ResealSessionKeys replaces every session's sealed session_key with
 	// reseal's answer (master key rotation) and returns how many it changed.
 	// A session whose reseal fails is left as it was and the error returned.
+	// A value reseal returns unchanged is not written, so a walk that
+	// changes nothing only reads (auth counts sealed values that way).
 	ResealSessionKeys(ctx context.Context, reseal func(sealed []byte) ([]byte, error)) (int, error)
 
 	// DeleteExpiredSessions removes the sessions past their deadline at now
 	// and returns how many.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
+
+// SealedSessionCounter is implemented by session stores that can count,
+// without reading them out, the sessions whose sealed session_key begins
+// with prefix (the header that names the master key a value is sealed
+// under): auth asks before a reload drops a key. Without it auth walks
+// ResealSessionKeys, changing nothing.
+type SealedSessionCounter interface {
+	CountSealedSessions(ctx context.Context, prefix []byte) (int, error)
+}
+
+// SealedUserCounter is SealedSessionCounter for users' sealed personal data
+// (User.Sealed); without it auth walks ResealUsers, changing nothing.
+type SealedUserCounter interface {
+	CountSealedUsers(ctx context.Context, prefix []byte) (int, error)
 }
 
 // Pinger is implemented by stores that can tell whether their backend is

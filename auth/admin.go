@@ -88,7 +88,7 @@ func (s *Service) AdminEraseUser(ctx context.Context, id string) error {
 // AccessToken returns the app's cached WeChat access token, so the app's
 // other backends share it instead of fetching their own.
 func (s *Service) AccessToken(ctx context.Context, appid string) (wechat.Token, error) {
-	app, ok := s.appByID[appid]
+	app, ok := s.live().appByID[appid]
 	if !ok {
 		return wechat.Token{}, wxlogin.Errorf(wxlogin.EUnknownApp, "appid %q is not configured on this server", clip(appid, 64))
 	}
@@ -103,17 +103,18 @@ func (s *Service) AccessToken(ctx context.Context, appid string) (wechat.Token, 
 // data under the primary master key (sealing any still in clear) and
 // returns how many sessions and users changed.
 func (s *Service) RotateKeys(ctx context.Context) (int, error) {
-	n, err := s.sessions.ResealSessionKeys(ctx, s.keys.Reseal)
+	keys := s.live().keys
+	n, err := s.sessions.ResealSessionKeys(ctx, keys.Reseal)
 	if err != nil {
-		s.log.ErrorContext(ctx, "auth: re-sealing session keys failed", "resealed", n, "primary_key", s.keys.PrimaryID(), "err", err)
+		s.log.ErrorContext(ctx, "auth: re-sealing session keys failed", "resealed", n, "primary_key", keys.PrimaryID(), "err", err)
 		return n, s.storeFailed(err)
 	}
-	s.log.InfoContext(ctx, "auth: session keys re-sealed", "count", n, "primary_key", s.keys.PrimaryID())
+	s.log.InfoContext(ctx, "auth: session keys re-sealed", "count", n, "primary_key", keys.PrimaryID())
 	users, err := s.users.ResealUsers(ctx, s.resealUser)
 	if err != nil {
-		s.log.ErrorContext(ctx, "auth: re-sealing users' personal data failed", "resealed", users, "primary_key", s.keys.PrimaryID(), "err", err)
+		s.log.ErrorContext(ctx, "auth: re-sealing users' personal data failed", "resealed", users, "primary_key", keys.PrimaryID(), "err", err)
 		return n + users, s.storeFailed(err)
 	}
-	s.log.InfoContext(ctx, "auth: users' personal data re-sealed", "count", users, "primary_key", s.keys.PrimaryID())
+	s.log.InfoContext(ctx, "auth: users' personal data re-sealed", "count", users, "primary_key", keys.PrimaryID())
 	return n + users, nil
 }

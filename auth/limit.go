@@ -20,8 +20,10 @@ type RateLimiter interface {
 	// l.Burst tokens and gains l.Rate tokens a second (l.Rate ≥ 0); a
 	// bucket not seen before starts full. When the bucket is empty it takes
 	// nothing and returns how long until a token is there; with l.Burst 0
-	// nothing is ever allowed. A key is always used with the same l (auth
-	// prefixes each limit's keys with its name).
+	// nothing is ever allowed. Auth prefixes each limit's keys with its
+	// name, so a key's l changes only when a reload changes the limit: the
+	// bucket then keeps its tokens (at most the new l.Burst) and refills at
+	// the new l.Rate.
 	Allow(ctx context.Context, key string, l Limit, now time.Time) (ok bool, retryAfter time.Duration, err error)
 }
 
@@ -92,6 +94,11 @@ func (b *LocalRateLimiter) Allow(_ context.Context, key string, l Limit, now tim
 		if b.sweepEvery == 0 || k.refill < b.sweepEvery {
 			b.sweepEvery = k.refill
 		}
+	} else if k.lim.Limit() != rate.Limit(l.Rate) || k.lim.Burst() != l.Burst {
+		k.lim.SetLimitAt(now, rate.Limit(l.Rate))
+		k.lim.SetBurstAt(now, l.Burst)
+		k.refill = refill(l)
+		b.sweepEvery = min(b.sweepEvery, k.refill)
 	}
 	k.used = now
 	r := k.lim.ReserveN(now, 1)

@@ -59,11 +59,11 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	}
 	now := s.now()
 	if c.IP != "" {
-		if ok, wait := s.loginPerIP.allow(ctx, ipKey(c.IP), now); !ok {
+		if ok, wait := s.live().loginPerIP.allow(ctx, ipKey(c.IP), now); !ok {
 			return LoginResult{}, rateLimited("too many logins from this address", wait)
 		}
 	}
-	if ok, wait := s.loginPerApp.allow(ctx, app.AppID, now); !ok {
+	if ok, wait := s.live().loginPerApp.allow(ctx, app.AppID, now); !ok {
 		return LoginResult{}, rateLimited("too many logins to this mini program", wait)
 	}
 
@@ -97,7 +97,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		AppID:            app.AppID,
 		OpenID:           user.OpenID,
 		UnionID:          user.UnionID,
-		SealedSessionKey: s.keys.Seal([]byte(ws.SessionKey.Reveal())),
+		SealedSessionKey: s.live().keys.Seal([]byte(ws.SessionKey.Reveal())),
 		CreatedAt:        now,
 		LastSeenAt:       now,
 		IdleExpiresAt:    now.Add(s.idle),

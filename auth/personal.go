@@ -37,7 +37,7 @@ func (s *Service) sealUser(u *wxlogin.User) error {
 	if err != nil {
 		return wxlogin.Wrap(err, wxlogin.EInternal, "the user's data could not be sealed")
 	}
-	u.Sealed = s.keys.Seal(plain)
+	u.Sealed = s.live().keys.Seal(plain)
 	u.UserInfo, u.Phone = nil, nil
 	return nil
 }
@@ -50,7 +50,7 @@ func (s *Service) openUser(u *wxlogin.User) error {
 		u.Sealed = nil
 		return nil
 	}
-	plain, err := s.keys.Open(u.Sealed)
+	plain, err := s.live().keys.Open(u.Sealed)
 	if err != nil {
 		// A master key missing from the keyring, or a corrupt row: ours
 		// to fix, not the client's.
@@ -120,7 +120,7 @@ func (s *Service) resealUser(u *wxlogin.User) (bool, error) {
 		}
 		return true, s.sealUser(u)
 	}
-	if id, err := keyring.SealedWith(u.Sealed); err == nil && id == s.keys.PrimaryID() &&
+	if id, err := keyring.SealedWith(u.Sealed); err == nil && id == s.live().keys.PrimaryID() &&
 		len(u.UserInfo) == 0 && u.Phone == nil {
 		return false, nil
 	}

@@ -118,7 +118,7 @@ func (s *Service) SetAvatar(ctx context.Context, p wxlogin.Principal, img []byte
 	}
 	// Every attempt counts, refused ones too: a broken file can cost as
 	// much to decode as a good one.
-	if ok, wait := s.avatarPerUser.allow(ctx, p.UserID, s.now()); !ok {
+	if ok, wait := s.live().avatarPerUser.allow(ctx, p.UserID, s.now()); !ok {
 		return wxlogin.User{}, rateLimited("too many avatar uploads; retry later", wait)
 	}
 	if int64(len(img)) > s.maxAvatar {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
-	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -29,20 +28,22 @@ type WeChat interface {
 
 // Service implements wxlogin's use cases. It is safe for concurrent use.
 type Service struct {
-	apps     []wxlogin.App
-	appByID  map[string]wxlogin.App
+	// settings are those Reload may change, swapped whole, read through
+	// live; a use case that needs two of them to agree (RotateKeys, the
+	// app check of Verify) reads one snapshot.
+	settings  atomic.Pointer[liveSettings]
+	reloading sync.Mutex // one Reload at a time
+
 	users    wxlogin.UserStore
 	sessions wxlogin.SessionStore
 	blobs    wxlogin.BlobStore
 	wechat   WeChat
-	keys     *keyring.Keyring
 	revoked  Revocations
 
 	idle, absolute, touchEvery, maxAge time.Duration
 	maxAvatar                          int64
 
-	buckets                                                   RateLimiter
-	loginPerIP, loginPerApp, decryptPerSession, avatarPerUser *limiter
+	buckets RateLimiter
 	// decodes holds a token per avatar being decoded and re-encoded: a
 	// 2048×2048 image takes tens of MiB and most of a core for a moment,
 	// so at most cap(decodes) run at once and further uploads are told to
@@ -93,12 +94,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		appByID:  make(map[string]wxlogin.App, len(cfg.Apps)),
 		users:    cfg.Users,
 		sessions: cfg.Sessions,
 		blobs:    cfg.Blobs,
 		wechat:   cfg.WeChat,
-		keys:     cfg.Keys,
 		revoked:  cfg.Revocations,
 
 		idle:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
@@ -138,25 +137,22 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.codes = newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow), cfg.Keys.Seal, cfg.Keys.Open,
-		cfg.CodeExchanges, s.log)
 	if s.unfinished == nil {
 		s.unfinished = &LocalUnfinishedRegistrations{}
 	}
 	if s.buckets == nil {
 		s.buckets = &LocalRateLimiter{}
 	}
-	s.loginPerIP = newLimiter("login_ip", limitOrDefault(cfg.Limits.LoginPerIP, DefaultLoginPerIP), s.buckets, s.log)
-	s.loginPerApp = newLimiter("login_app", limitOrDefault(cfg.Limits.LoginPerApp, DefaultLoginPerApp), s.buckets, s.log)
-	s.decryptPerSession = newLimiter("decrypt", limitOrDefault(cfg.Limits.DecryptPerSession, DefaultDecryptPerSession), s.buckets, s.log)
-	s.avatarPerUser = newLimiter("avatar", limitOrDefault(cfg.Limits.AvatarPerUser, DefaultAvatarPerUser), s.buckets, s.log)
+	s.settings.Store(s.newSettings(LiveSettings{Apps: cfg.Apps, Keys: cfg.Keys, Limits: cfg.Limits}))
+	// The record keeps session keys sealed while an exchange is shared:
+	// with the keys of the moment, which a reload may change.
+	s.codes = newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow),
+		func(b []byte) []byte { return s.live().keys.Seal(b) },
+		func(b []byte) ([]byte, error) { return s.live().keys.Open(b) },
+		cfg.CodeExchanges, s.log)
 	s.metrics = cfg.Metrics
 	if s.metrics == nil {
 		s.metrics = noMetrics{}
-	}
-	for _, a := range cfg.Apps {
-		s.apps = append(s.apps, a)
-		s.appByID[a.AppID] = a
 	}
 	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
 	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
@@ -180,18 +176,19 @@ func (s *Service) Close() error {
 }
 
 // Apps returns the configured apps.
-func (s *Service) Apps() []wxlogin.App { return slices.Clone(s.apps) }
+func (s *Service) Apps() []wxlogin.App { return slices.Clone(s.live().apps) }
 
 // app resolves an appid; "" means the only configured app.
 func (s *Service) app(appid string) (wxlogin.App, error) {
+	live := s.live()
 	if appid == "" {
-		if len(s.apps) == 1 {
-			return s.apps[0], nil
+		if len(live.apps) == 1 {
+			return live.apps[0], nil
 		}
 		return wxlogin.App{}, wxlogin.Errorf(wxlogin.EInvalidRequest,
-			"appid is required: this server serves %d mini programs", len(s.apps))
+			"appid is required: this server serves %d mini programs", len(live.apps))
 	}
-	a, ok := s.appByID[appid]
+	a, ok := live.appByID[appid]
 	if !ok {
 		return wxlogin.App{}, wxlogin.Errorf(wxlogin.EUnknownApp, "appid %q is not configured on this server", clip(appid, 64))
 	}

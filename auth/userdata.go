@@ -248,7 +248,7 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 			s.log.WarnContext(ctx, "auth: login_code of another user", "session_id", p.SessionID)
 			return app, "", wxlogin.Errorf(wxlogin.EInvalidRequest, "login_code belongs to another user than this session's")
 		}
-		if err := s.sessions.SetSessionKey(ctx, p.SessionID, s.keys.Seal([]byte(ws.SessionKey.Reveal()))); err != nil {
+		if err := s.sessions.SetSessionKey(ctx, p.SessionID, s.live().keys.Seal([]byte(ws.SessionKey.Reveal()))); err != nil {
 			if errors.Is(err, wxlogin.ErrNotFound) {
 				return app, "", errSessionInvalid()
 			}
@@ -263,7 +263,7 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 	if err != nil {
 		return app, "", s.storeFailed(err)
 	}
-	key, err := s.keys.Open(sess.SealedSessionKey)
+	key, err := s.live().keys.Open(sess.SealedSessionKey)
 	if err != nil {
 		// A master key missing from the keyring, or a corrupt row: ours to
 		// fix, not the client's.
@@ -325,7 +325,7 @@ func checkIdentity(p wxlogin.Principal, payload wxcrypt.Payload) (string, error)
 }
 
 func (s *Service) limitDecrypt(ctx context.Context, p wxlogin.Principal) error {
-	if ok, wait := s.decryptPerSession.allow(ctx, p.SessionID, s.now()); !ok {
+	if ok, wait := s.live().decryptPerSession.allow(ctx, p.SessionID, s.now()); !ok {
 		return rateLimited("too many decrypt attempts for this session", wait)
 	}
 	return nil
@@ -333,7 +333,7 @@ func (s *Service) limitDecrypt(ctx context.Context, p wxlogin.Principal) error {
 
 // principalApp returns the app of a verified principal.
 func (s *Service) principalApp(p wxlogin.Principal) (wxlogin.App, error) {
-	app, ok := s.appByID[p.AppID]
+	app, ok := s.live().appByID[p.AppID]
 	if !ok {
 		// The app was removed from the configuration after this login.
 		return app, errSessionInvalid()

@@ -26,6 +26,12 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 	// other instances' revocations, so the store answers.
 	bypass := s.busDown.Load()
 	if e := s.cachedUnless(bypass, h); e != nil {
+		if _, ok := s.live().appByID[e.principal.AppID]; !ok {
+			// The app was removed by a reload after this session was
+			// cached: its sessions end at once, not at their next touch.
+			s.cache.drop(e)
+			return wxlogin.Principal{}, errSessionInvalid()
+		}
 		if now.Before(e.expiresAt) && now.Before(time.Unix(0, e.lastSeen.Load()).Add(s.idle)) {
 			s.cacheCount.hits.Add(1)
 			return s.touch(ctx, e, now)
@@ -46,7 +52,7 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 		s.noteStoreFailure(err)
 		return wxlogin.Principal{}, s.storeFailed(err)
 	}
-	if _, ok := s.appByID[sess.AppID]; !ok || sess.Expired(now) {
+	if _, ok := s.live().appByID[sess.AppID]; !ok || sess.Expired(now) {
 		// An app removed from the configuration takes its sessions along.
 		return wxlogin.Principal{}, errSessionInvalid()
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ type Key struct {
 // Keyring seals with its primary key and opens with any of its keys.
 type Keyring struct {
 	primary string
+	ids     []string // in the order given, the primary first
 	aeads   map[string]cipher.AEAD
 }
 
@@ -60,6 +62,7 @@ func New(keys ...Key) (*Keyring, error) {
 			return nil, err
 		}
 		k.aeads[key.ID] = aead
+		k.ids = append(k.ids, key.ID)
 	}
 	return k, nil
 }
@@ -117,6 +120,9 @@ func Format(keys ...Key) string {
 // PrimaryID returns the id of the key new values are sealed with.
 func (k *Keyring) PrimaryID() string { return k.primary }
 
+// IDs returns the ids of the keys, the primary first.
+func (k *Keyring) IDs() []string { return slices.Clone(k.ids) }
+
 // Seal encrypts plaintext under the primary key.
 func (k *Keyring) Seal(plaintext []byte) []byte {
 	aead := k.aeads[k.primary]
@@ -145,6 +151,12 @@ func (k *Keyring) Open(sealed []byte) ([]byte, error) {
 		return nil, ErrCorrupt
 	}
 	return plain, nil
+}
+
+// Header returns the bytes every value sealed under the key id begins
+// with, so that a store can find those values without opening them.
+func Header(id string) []byte {
+	return append([]byte{version, byte(len(id))}, id...)
 }
 
 // SealedWith returns the id of the key that sealed a value.

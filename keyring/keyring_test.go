@@ -148,3 +148,24 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderBeginsSealedValues: a store finds the values of a key by
+// Header alone, and the header of one id is no prefix of another's.
+func TestHeaderBeginsSealedValues(t *testing.T) {
+	t.Parallel()
+	short, long := Generate("k1"), Generate("k10")
+	ring, err := New(long, short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := ring.Seal([]byte("x"))
+	if !bytes.HasPrefix(sealed, Header("k10")) {
+		t.Errorf("a value sealed under k10 does not begin with Header(k10)")
+	}
+	if bytes.HasPrefix(sealed, Header("k1")) {
+		t.Errorf("a value sealed under k10 begins with Header(k1)")
+	}
+	if got := ring.IDs(); len(got) != 2 || got[0] != "k10" || got[1] != "k1" {
+		t.Errorf("IDs() = %v, want [k10 k1]", got)
+	}
+}

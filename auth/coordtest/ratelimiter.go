@@ -68,6 +68,31 @@ func RunRateLimiterTests(t *testing.T, newLimiter func(t *testing.T) auth.RateLi
 		}
 	})
 
+	t.Run("a changed limit keeps the tokens and takes the new rate", func(t *testing.T) {
+		// What a configuration reload does to a limit in use.
+		t.Parallel()
+		l, key := newLimiter(t), randomID("ip:")
+		slow := auth.Limit{Rate: 0.001, Burst: 3}
+		for i := range 3 {
+			if ok, _ := allow(t, l, key, slow, t0); !ok {
+				t.Fatalf("request %d of a burst of 3 refused", i+1)
+			}
+		}
+		// A smaller burst does not refill an empty bucket.
+		if ok, _ := allow(t, l, key, auth.Limit{Rate: 0.001, Burst: 1}, t0); ok {
+			t.Error("an empty bucket admitted a request once its limit changed: the change refilled it")
+		}
+		// A faster rate refills at its own pace from the first request
+		// that uses it.
+		fast := auth.Limit{Rate: 100, Burst: 3}
+		if ok, _ := allow(t, l, key, fast, t0); ok {
+			t.Error("an empty bucket admitted a request once its rate was raised: the change refilled it")
+		}
+		if ok, _ := allow(t, l, key, fast, t0.Add(100*time.Millisecond)); !ok {
+			t.Error("refused 100ms after the rate was raised to 100/s")
+		}
+	})
+
 	t.Run("keys are separate", func(t *testing.T) {
 		t.Parallel()
 		l := newLimiter(t)

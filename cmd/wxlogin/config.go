@@ -27,6 +27,8 @@ import (
 // lists and config repositories.
 type config struct {
 	Addr            string         `yaml:"addr"`
+	TLSCertFile     string         `yaml:"tls_cert_file"`
+	TLSKeyFile      string         `yaml:"tls_key_file"`
 	Store           string         `yaml:"store"`
 	Data            string         `yaml:"data"`
 	WeChatBaseURL   string         `yaml:"wechat_base_url"`
@@ -170,6 +172,8 @@ func (c *config) applyEnv(getenv func(string) string) error {
 		return nil
 	}
 	str("WXLOGIN_ADDR", &c.Addr)
+	str("WXLOGIN_TLS_CERT_FILE", &c.TLSCertFile)
+	str("WXLOGIN_TLS_KEY_FILE", &c.TLSKeyFile)
 	str("WXLOGIN_STORE", &c.Store)
 	str("WXLOGIN_DATA", &c.Data)
 	str("WXLOGIN_WECHAT_BASE_URL", &c.WeChatBaseURL)
@@ -270,6 +274,9 @@ func appSecretVar(appid string) string { return "WXLOGIN_APP_SECRET_" + strings.
 func (c *config) resolve(getenv func(string) string) error {
 	if c.Addr == "" {
 		return errors.New("addr: must not be empty (WXLOGIN_ADDR or addr:)")
+	}
+	if err := c.checkTLS(); err != nil {
+		return err
 	}
 	if err := c.resolveStore(getenv); err != nil {
 		return err
@@ -393,6 +400,7 @@ func reuseWindow(d time.Duration) time.Duration {
 // file spells them; a limit's Rate and Burst follow its own key.
 var yamlKeys = map[string]string{
 	"Apps":                     "apps",
+	"Keys":                     "master key",
 	"IdleTimeout":              "sessions.idle_timeout",
 	"AbsoluteLifetime":         "sessions.absolute_lifetime",
 	"TouchInterval":            "sessions.touch_interval",

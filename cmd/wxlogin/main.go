@@ -31,10 +31,15 @@ type command struct {
 // commands is filled by the init functions of the subcommand files.
 var commands = map[string]command{}
 
-func main() {
+func main() { os.Exit(runProcess(os.Args[1:])) }
+
+// runProcess runs args as the process: with its standard streams and
+// environment, SIGINT and SIGTERM stopping it. Tests that need a real
+// process (to send it signals) run their own binary through it.
+func runProcess(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
+	return run(ctx, args, env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
 }
 
 // run dispatches args to a subcommand and returns the exit code.

@@ -209,7 +209,7 @@ func startServe(t *testing.T, envs map[string]string, flags ...string) (string, 
 	go func() {
 		exit <- run(ctx, append([]string{"serve"}, flags...), env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr, Getenv: envOf(envs)})
 	}()
-	re := regexp.MustCompile(`"addr":"(http://[0-9.:]+)"`)
+	re := regexp.MustCompile(`"addr":"(https?://[0-9.:]+)"`)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := re.FindStringSubmatch(stderr.String()); m != nil {

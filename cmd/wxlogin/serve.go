@@ -4,6 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -32,10 +35,21 @@ func runServe(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.Stderr, "wxlogin serve: %v\n", err)
 		return 1
 	}
+	// SIGHUP re-reads the configuration and secret files (see Main.Reload).
+	hangup := make(chan os.Signal, 1)
+	signal.Notify(hangup, syscall.SIGHUP)
+	defer signal.Stop(hangup)
 	m.Logger.Info("wxlogin serving", "addr", m.APIURL, "apps", len(c.apps), "store", redactURL(c.Store))
-	<-ctx.Done()
-	m.Logger.Info("shutting down", "deadline", time.Duration(c.Shutdown).String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Duration(c.Shutdown))
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-hangup:
+			m.reloadFrom(ctx, *configPath, e.Getenv)
+		}
+	}
+	shutdown := time.Duration(m.Config.Shutdown)
+	m.Logger.Info("shutting down", "deadline", shutdown.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdown)
 	defer cancel()
 	if err := m.Close(shutdownCtx); err != nil {
 		fmt.Fprintf(e.Stderr, "wxlogin serve: shutdown: %v\n", err)

@@ -39,6 +39,9 @@ type Main struct {
 
 	stores   *storeSet
 	coord    *coordination
+	certs    *certFiles           // nil without TLS
+	registry *prometheus.Registry // nil without metrics
+	handler  handlerSwitch        // the API, replaced whole by a reload
 	server   *http.Server
 	listener net.Listener
 	done     chan error
@@ -93,18 +96,8 @@ func (m *Main) Start(ctx context.Context) error {
 		m.stores.Close()
 		return err
 	}
-	api := httpapi.Config{
-		Service:        m.Service,
-		AdminToken:     c.adminToken,
-		Logger:         m.Logger,
-		TrustedProxies: c.proxies,
-		Dev:            m.Dev,
-		DefaultApp:     c.DefaultApp,
-	}
-	if reg != nil {
-		api.Metrics = reg
-	}
-	handler := httpapi.New(api)
+	m.registry = reg
+	m.handler.Store(m.newHandler(c))
 	m.listener, err = net.Listen("tcp", c.Addr)
 	if err != nil {
 		m.Service.Close()
@@ -113,8 +106,17 @@ func (m *Main) Start(ctx context.Context) error {
 		return fmt.Errorf("addr: %v", err)
 	}
 	m.APIURL = "http://" + m.listener.Addr().String()
+	if c.tlsOn() {
+		if m.certs, err = newCertFiles(c.TLSCertFile, c.TLSKeyFile, m.Logger); err != nil {
+			m.listener.Close()
+			m.Service.Close()
+			m.stores.Close()
+			return err
+		}
+		m.APIURL = "https://" + m.listener.Addr().String()
+	}
 	m.server = &http.Server{
-		Handler:           handler,
+		Handler:           &m.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Longer than httpapi.DefaultRequestTimeout, which bounds the
@@ -125,6 +127,11 @@ func (m *Main) Start(ctx context.Context) error {
 		ErrorLog:     slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.done = make(chan error, 1)
+	if m.certs != nil {
+		m.server.TLSConfig = serverTLSConfig(m.certs)
+		go func() { m.done <- m.server.ServeTLS(m.listener, "", "") }()
+		return nil
+	}
 	go func() { m.done <- m.server.Serve(m.listener) }()
 	return nil
 }

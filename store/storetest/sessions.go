@@ -33,6 +33,7 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.Sess
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
 		{"ResealSessionKeys", testResealSessionKeys},
 		{"ResealSessionKeysError", testResealSessionKeysError},
+		{"CountSealedSessions", testCountSealedSessions},
 		// What a store that keeps users as well must add (see keptUsers).
 		{"SessionOfMissingUser", testSessionOfMissingUser},
 		{"DeleteUserDeletesSessions", testDeleteUserDeletesSessions},

@@ -38,6 +38,7 @@ func RunUserStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.UserSto
 		{"DeleteUser", testDeleteUser},
 		{"ResealUsers", testResealUsers},
 		{"ResealUsersError", testResealUsersError},
+		{"CountSealedUsers", testCountSealedUsers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,156 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/keyring"
+)
+
+// LiveSettings are the settings of a running Service that Reload changes:
+// what an operator changes without a restart (an app added or removed, a
+// rotated app secret, a new master key, tuned limits). Everything else of
+// Config is fixed for the life of the Service.
+type LiveSettings struct {
+	Apps   []wxlogin.App
+	Keys   *keyring.Keyring
+	Limits Limits
+}
+
+// liveSettings is LiveSettings resolved for the use cases: apps by id and
+// the limits with their defaults filled in. It is never changed, only
+// replaced (Service.live reads the one in force).
+type liveSettings struct {
+	apps    []wxlogin.App
+	appByID map[string]wxlogin.App
+	keys    *keyring.Keyring
+
+	loginPerIP, loginPerApp, decryptPerSession, avatarPerUser *limiter
+}
+
+// live returns the settings in force.
+func (s *Service) live() *liveSettings { return s.settings.Load() }
+
+// newSettings resolves ls. The limiters take from the Service's one
+// RateLimiter, so a reload keeps every bucket's tokens.
+func (s *Service) newSettings(ls LiveSettings) *liveSettings {
+	l := &liveSettings{
+		apps:    slices.Clone(ls.Apps),
+		appByID: make(map[string]wxlogin.App, len(ls.Apps)),
+		keys:    ls.Keys,
+	}
+	for _, a := range ls.Apps {
+		l.appByID[a.AppID] = a
+	}
+	l.loginPerIP = newLimiter("login_ip", limitOrDefault(ls.Limits.LoginPerIP, DefaultLoginPerIP), s.buckets, s.log)
+	l.loginPerApp = newLimiter("login_app", limitOrDefault(ls.Limits.LoginPerApp, DefaultLoginPerApp), s.buckets, s.log)
+	l.decryptPerSession = newLimiter("decrypt", limitOrDefault(ls.Limits.DecryptPerSession, DefaultDecryptPerSession), s.buckets, s.log)
+	l.avatarPerUser = newLimiter("avatar", limitOrDefault(ls.Limits.AvatarPerUser, DefaultAvatarPerUser), s.buckets, s.log)
+	return l
+}
+
+// Reload puts ls in force for every call that starts after it returns
+// (a call already running may see the old settings or the new for the
+// steps it has left, each of them whole). Caches
+// and coordination state (the verify cache, code exchanges, rate-limit
+// buckets, unfinished registrations) stay. A removed app's sessions fail
+// Verify at once, cached or not.
+//
+// It refuses, with a *ConfigError, settings that New would refuse, and a
+// keyring that drops a key still sealing stored values (the store is asked)
+// or drops the primary key (values are sealed under it until the moment of
+// the swap, so no check before it can be complete). A refused reload
+// changes nothing.
+func (s *Service) Reload(ctx context.Context, ls LiveSettings) error {
+	if err := (Config{Apps: ls.Apps, Limits: ls.Limits}).Validate(); err != nil {
+		return err
+	}
+	if ls.Keys == nil {
+		return &ConfigError{Setting: "Keys", Problem: "a master keyring is required to seal session keys"}
+	}
+	s.reloading.Lock()
+	defer s.reloading.Unlock()
+	old := s.live()
+	if err := s.checkDroppedKeys(ctx, old.keys, ls.Keys); err != nil {
+		return err
+	}
+	s.settings.Store(s.newSettings(ls))
+	return nil
+}
+
+// checkDroppedKeys refuses a new keyring that lacks a key of the old one
+// still in use.
+func (s *Service) checkDroppedKeys(ctx context.Context, old, next *keyring.Keyring) error {
+	kept := next.IDs()
+	var dropped []string
+	for _, id := range old.IDs() {
+		if !slices.Contains(kept, id) {
+			dropped = append(dropped, id)
+		}
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	if slices.Contains(dropped, old.PrimaryID()) {
+		return &ConfigError{Setting: "Keys", Problem: fmt.Sprintf(
+			"%s seals new values and cannot be dropped in the reload that replaces it: put the new key first and keep %s after it, reload, run rotate-key, then drop %s",
+			old.PrimaryID(), old.PrimaryID(), old.PrimaryID())}
+	}
+	sessions, users, err := s.countSealedWith(ctx, dropped)
+	if err != nil {
+		return fmt.Errorf("auth: checking which values the dropped master keys seal: %w", s.storeFailed(err))
+	}
+	if sessions > 0 || users > 0 {
+		return &ConfigError{Setting: "Keys", Problem: fmt.Sprintf(
+			"%s still seals %d session keys and %d users' personal data: run rotate-key before dropping it",
+			strings.Join(dropped, ", "), sessions, users)}
+	}
+	return nil
+}
+
+// countSealedWith counts the stored session keys and users' personal data
+// sealed under one of ids: by a count in the store when it has one, else
+// through the stores' re-seal walks with callbacks that change nothing, so
+// no value is written either way.
+func (s *Service) countSealedWith(ctx context.Context, ids []string) (sessions, users int, err error) {
+	under := func(sealed []byte) bool {
+		id, err := keyring.SealedWith(sealed)
+		return err == nil && slices.Contains(ids, id)
+	}
+	if c, ok := s.sessions.(wxlogin.SealedSessionCounter); ok {
+		for _, id := range ids {
+			n, err := c.CountSealedSessions(ctx, keyring.Header(id))
+			if err != nil {
+				return 0, 0, err
+			}
+			sessions += n
+		}
+	} else if _, err := s.sessions.ResealSessionKeys(ctx, func(sealed []byte) ([]byte, error) {
+		if len(sealed) > 0 && under(sealed) {
+			sessions++
+		}
+		return sealed, nil
+	}); err != nil {
+		return 0, 0, err
+	}
+	if c, ok := s.users.(wxlogin.SealedUserCounter); ok {
+		for _, id := range ids {
+			n, err := c.CountSealedUsers(ctx, keyring.Header(id))
+			if err != nil {
+				return 0, 0, err
+			}
+			users += n
+		}
+	} else if _, err := s.users.ResealUsers(ctx, func(u *wxlogin.User) (bool, error) {
+		if len(u.Sealed) > 0 && under(u.Sealed) {
+			users++
+		}
+		return false, nil
+	}); err != nil {
+		return 0, 0, err
+	}
+	return sessions, users, nil
+}
