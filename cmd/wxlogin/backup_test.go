@@ -113,7 +113,7 @@ func TestBackupRestoreLive(t *testing.T) {
 	}
 	started := requests.Load()
 	archive := filepath.Join(t.TempDir(), "wxlogin-backup.tar.gz")
-	code, out := runProcess(t, bin, vars, "backup", "--to", archive)
+	code, out := runBinary(t, bin, vars, "backup", "--to", archive)
 	during := requests.Load() - started
 	stop.Store(true)
 	wg.Wait()
@@ -139,20 +139,20 @@ func TestBackupRestoreLive(t *testing.T) {
 	}
 
 	// The live folder is held by the server.
-	if code, out := runProcess(t, bin, vars, "restore", "--from", archive, "--force"); code != 1 || !strings.Contains(out, "in use") {
+	if code, out := runBinary(t, bin, vars, "restore", "--from", archive, "--force"); code != 1 || !strings.Contains(out, "in use") {
 		t.Errorf("restore into a running server's folder: exit %d, %q; want 1 and \"in use\"", code, out)
 	}
 	live.stop()
 
 	freshDir := t.TempDir()
 	restoredVars := serveEnv("sqlite://"+filepath.Join(freshDir, "wx.db"), wechat.URL, app, mk)
-	if code, out := runProcess(t, bin, restoredVars, "restore", "--from", archive); code != 0 || !strings.Contains(out, "restored ") {
+	if code, out := runBinary(t, bin, restoredVars, "restore", "--from", archive); code != 0 || !strings.Contains(out, "restored ") {
 		t.Fatalf("restore: exit %d:\n%s", code, out)
 	}
-	if code, out := runProcess(t, bin, restoredVars, "restore", "--from", archive); code != 1 || !strings.Contains(out, "--force") {
+	if code, out := runBinary(t, bin, restoredVars, "restore", "--from", archive); code != 1 || !strings.Contains(out, "--force") {
 		t.Errorf("restore over a restored folder without --force: exit %d, %q; want 1 and a hint at --force", code, out)
 	}
-	if code, out := runProcess(t, bin, restoredVars, "restore", "--from", archive, "--force"); code != 0 {
+	if code, out := runBinary(t, bin, restoredVars, "restore", "--from", archive, "--force"); code != 0 {
 		t.Errorf("restore --force: exit %d:\n%s", code, out)
 	}
 	restored := startServer(t, bin, restoredVars, nil)

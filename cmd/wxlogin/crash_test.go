@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -10,9 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,104 +16,8 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin/emulator"
-	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/keyring"
 )
-
-// serveChildEnv marks the child process of the crash test: TestServeChild
-// runs `wxlogin serve` in it, configured by its environment, until killed.
-const serveChildEnv = "WXLOGIN_TEST_SERVE_CHILD"
-
-// TestServeChild is `wxlogin serve` in a process of its own, for tests that
-// must kill a server outright. It does nothing unless serveChildEnv is set.
-func TestServeChild(t *testing.T) {
-	if os.Getenv(serveChildEnv) == "" {
-		t.Skip("run by TestCrashDuringLoginStorm in a child process")
-	}
-	os.Exit(run(context.Background(), []string{"serve"}, env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}))
-}
-
-// serveProcess is a `wxlogin serve` running in a child process.
-type serveProcess struct {
-	cmd    *exec.Cmd
-	api    string
-	stderr *testlog.Buffer
-	done   chan struct{} // closed when the process has exited
-}
-
-// startServeProcess starts `wxlogin serve` in a child process configured
-// only by envs, and waits for the address it serves on.
-func startServeProcess(t *testing.T, envs map[string]string) *serveProcess {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^TestServeChild$", "-test.count=1")
-	// Only the configuration given, none of the test run's own WXLOGIN_*.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WXLOGIN_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	for k, v := range envs {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Env = append(cmd.Env, serveChildEnv+"=1")
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &serveProcess{cmd: cmd, stderr: &testlog.Buffer{}, done: make(chan struct{})}
-	addr := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`"addr":"(http://[0-9.:]+)"`)
-		sc := bufio.NewScanner(pipe)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			p.stderr.Write([]byte(line + "\n"))
-			if m := re.FindStringSubmatch(line); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, pipe)
-		cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.kill(t) })
-	select {
-	case p.api = <-addr:
-		return p
-	case <-p.done:
-		t.Fatalf("serve exited early; stderr:\n%s", p.stderr.String())
-	case <-time.After(60 * time.Second):
-		p.kill(t)
-		t.Fatalf("serve logged no address within a minute; stderr:\n%s", p.stderr.String())
-	}
-	return nil
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *serveProcess) kill(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	p.cmd.Process.Kill() // SIGKILL: no shutdown, no close, no checkpoint
-	select {
-	case <-p.done:
-	case <-time.After(60 * time.Second):
-		t.Errorf("the killed server did not exit within a minute")
-	}
-}
 
 // TestCrashDuringLoginStorm runs a few rounds of: `wxlogin serve` on SQLite
 // in a child process, a storm of concurrent logins against it, SIGKILL in
@@ -163,7 +63,7 @@ func TestCrashDuringLoginStorm(t *testing.T) {
 	var attempted, refusedAfterKill int
 	integrityOK, lost := 0, 0
 	for round := range rounds {
-		srv := startServeProcess(t, envs)
+		srv := startServeChild(t, envs)
 		var (
 			mu      sync.Mutex
 			roundOK int
@@ -171,7 +71,7 @@ func TestCrashDuringLoginStorm(t *testing.T) {
 			killed  atomic.Bool
 			wg      sync.WaitGroup
 		)
-		kill := sync.OnceFunc(func() { killed.Store(true); srv.kill(t) })
+		kill := sync.OnceFunc(func() { killed.Store(true); srv.kill() })
 		for w := range workers {
 			wg.Add(1)
 			go func() {
@@ -185,7 +85,7 @@ func TestCrashDuringLoginStorm(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					req, _ := http.NewRequest("POST", srv.api+"/v1/login", strings.NewReader(`{"code":"`+code+`"}`))
+					req, _ := http.NewRequest("POST", srv.URL+"/v1/login", strings.NewReader(`{"code":"`+code+`"}`))
 					req.Header.Set("Content-Type", "application/json")
 					res, err := client.Do(req)
 					if err != nil {
@@ -234,10 +134,10 @@ func TestCrashDuringLoginStorm(t *testing.T) {
 		}
 
 		// A new server on the same file must know every acknowledged login.
-		check := startServeProcess(t, envs)
+		check := startServeChild(t, envs)
 		lost = 0 // of every login acknowledged so far
 		for _, tok := range acked {
-			req, _ := http.NewRequest("GET", check.api+"/v1/auth", nil)
+			req, _ := http.NewRequest("GET", check.URL+"/v1/auth", nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			res, err := client.Do(req)
 			if err != nil {
@@ -248,7 +148,7 @@ func TestCrashDuringLoginStorm(t *testing.T) {
 				lost++
 			}
 		}
-		check.kill(t)
+		check.kill()
 		if lost > 0 {
 			t.Errorf("round %d: %d of %d acknowledged logins are gone after the restart", round+1, lost, len(acked))
 		}

@@ -276,7 +276,7 @@ exec setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs --inh-
 	if status, _ := get(t, s.URL+"/readyz", ""); status != 200 {
 		t.Errorf("readyz: %d", status)
 	}
-	if code, out := runProcess(t, bin, map[string]string{}, "health", "--url", s.URL+"/readyz"); code != 0 {
+	if code, out := runBinary(t, bin, map[string]string{}, "health", "--url", s.URL+"/readyz"); code != 0 {
 		t.Errorf("wxlogin health: exit %d, %q", code, out)
 	}
 	s.stop()

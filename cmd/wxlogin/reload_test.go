@@ -2,107 +2,28 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/wxlogin/wxlogin/emulator"
-	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/keyring"
 )
-
-// serveProcessVar makes this test binary run as wxlogin itself: the reload
-// tests need a process of its own to send SIGHUP to.
-const serveProcessVar = "WXLOGIN_TEST_AS_WXLOGIN"
-
-// TestServeProcess is not a test: run by the reload tests with
-// serveProcessVar set, it is the wxlogin process they signal.
-func TestServeProcess(t *testing.T) {
-	if os.Getenv(serveProcessVar) != "1" {
-		t.Skip("the wxlogin process of the reload tests; runs only as their child")
-	}
-	os.Exit(runProcess(flag.Args()))
-}
-
-// serveProcess is `wxlogin serve --config` running as a process of its own.
-type serveProcess struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	api    string
-	stderr *testlog.Buffer
-	exited chan error
-}
-
-func startServeProcess(t *testing.T, configPath string, envs map[string]string) *serveProcess {
-	t.Helper()
-	p := &serveProcess{t: t, stderr: &testlog.Buffer{}, exited: make(chan error, 1)}
-	p.cmd = exec.Command(os.Args[0], "-test.run=^TestServeProcess$", "--", "serve", "--config", configPath)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WXLOGIN_") { // the child reads only what the test gives it
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	p.cmd.Env = append(p.cmd.Env, serveProcessVar+"=1")
-	for k, v := range envs {
-		p.cmd.Env = append(p.cmd.Env, k+"="+v)
-	}
-	p.cmd.Stdout, p.cmd.Stderr = p.stderr, p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.exited <- p.cmd.Wait() }()
-	t.Cleanup(p.stop)
-	re := regexp.MustCompile(`"addr":"(https?://[0-9.:]+)"`)
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if m := re.FindStringSubmatch(p.stderr.String()); m != nil {
-			p.api = m[1]
-			return p
-		}
-		select {
-		case err := <-p.exited:
-			p.exited <- err
-			t.Fatalf("serve exited early (%v); output:\n%s", err, p.stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve logged no address; output:\n%s", p.stderr.String())
-		}
-	}
-}
-
-// stop sends SIGTERM and expects a clean exit: a data race found by the
-// race detector in the child fails it too.
-func (p *serveProcess) stop() {
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			p.t.Errorf("serve exited with %v; output:\n%s", err, p.stderr.String())
-		}
-	case <-time.After(60 * time.Second):
-		p.cmd.Process.Kill()
-		p.t.Errorf("serve did not stop within 60s of SIGTERM")
-	}
-}
 
 // reloadMarker begins the one line every SIGHUP logs.
 const reloadMarker = `"msg":"configuration reload`
 
 // hangup sends SIGHUP and returns the log lines written until the reload
 // logged its line (that line last).
-func (p *serveProcess) hangup() []string {
+func (p *server) hangup() []string {
 	p.t.Helper()
 	before := p.stderr.String()
 	n := strings.Count(before, reloadMarker)
@@ -115,7 +36,7 @@ func (p *serveProcess) hangup() []string {
 }
 
 // reloaded sends SIGHUP and fails unless the reload was applied.
-func (p *serveProcess) reloaded() {
+func (p *server) reloaded() {
 	p.t.Helper()
 	lines := p.hangup()
 	if last := lines[len(lines)-1]; !strings.Contains(last, `"msg":"configuration reloaded"`) {
@@ -125,7 +46,7 @@ func (p *serveProcess) reloaded() {
 
 // refused sends SIGHUP, fails unless the reload was refused with exactly
 // one log line (an error mentioning want), and returns that line.
-func (p *serveProcess) refused(want string) string {
+func (p *server) refused(want string) string {
 	p.t.Helper()
 	lines := p.hangup()
 	var errs []string
@@ -196,8 +117,9 @@ func TestServeReloadOnSIGHUP(t *testing.T) {
 	f.write(f.secretFile(two.AppID), "not-the-secret-wechat-knows")
 	f.write(f.admin, "first-admin-token-0123")
 	f.configure("127.0.0.1:0", one.AppID)
-	p := startServeProcess(t, f.config, nil)
-	api := p.api
+	p := startServeChild(t, nil, "--config", f.config)
+	t.Cleanup(p.stop) // a clean exit: a data race the child found fails the test
+	api := p.URL
 
 	loginAs := func(app emulator.App, user string) (int, map[string]any) {
 		code, err := em.Login(app.AppID, user)
@@ -333,7 +255,8 @@ func TestServeReloadKeepsRequestsAndBuckets(t *testing.T) {
 	f.write(f.admin, "")
 	f.extra = "metrics: true\nlimits:\n  login_per_ip: {rate: 0.001, burst: 2}\n"
 	f.configure("127.0.0.1:0", one.AppID)
-	p := startServeProcess(t, f.config, nil)
+	p := startServeChild(t, nil, "--config", f.config)
+	t.Cleanup(p.stop) // a clean exit: a data race the child found fails the test
 
 	type answer struct {
 		status int
@@ -345,7 +268,7 @@ func TestServeReloadKeepsRequestsAndBuckets(t *testing.T) {
 		if err != nil {
 			return answer{err: err}
 		}
-		resp, err := http.Post(p.api+"/v1/login", "application/json", strings.NewReader(`{"appid":"`+app.AppID+`","code":"`+code+`"}`))
+		resp, err := http.Post(p.URL+"/v1/login", "application/json", strings.NewReader(`{"appid":"`+app.AppID+`","code":"`+code+`"}`))
 		if err != nil {
 			return answer{err: err}
 		}
@@ -375,7 +298,7 @@ func TestServeReloadKeepsRequestsAndBuckets(t *testing.T) {
 	}
 	// The rebuilt API counts on in the same metrics: both logins, before
 	// and after the reloads.
-	resp, err := http.Get(p.api + "/metrics")
+	resp, err := http.Get(p.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,10 +324,11 @@ func TestServeReloadCertificate(t *testing.T) {
 	first.install(t, certFile, keyFile)
 	f.extra = "tls_cert_file: " + certFile + "\ntls_key_file: " + keyFile + "\n"
 	f.configure("127.0.0.1:0", one.AppID)
-	p := startServeProcess(t, f.config, nil)
-	u, err := url.Parse(p.api)
+	p := startServeChild(t, nil, "--config", f.config)
+	t.Cleanup(p.stop) // a clean exit: a data race the child found fails the test
+	u, err := url.Parse(p.URL)
 	if err != nil || u.Scheme != "https" {
-		t.Fatalf("serve's address %q is not https", p.api)
+		t.Fatalf("serve's address %q is not https", p.URL)
 	}
 	if s := servedSerial(t, u.Host); s.Cmp(first.serialNo) != 0 {
 		t.Fatalf("serving serial %v, want %v", s, first.serialNo)
