@@ -85,6 +85,20 @@ type SessionStore interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 }
 
+// LoginStore is implemented by stores that keep users and sessions in one
+// database and can store a login in one transaction: one commit (one fsync)
+// instead of two for a new user, and no window in which the user exists
+// without its session. Without it auth calls EnsureUser, then CreateSession.
+type LoginStore interface {
+	// EnsureUserWithSession is EnsureUser(u) followed, in the same
+	// transaction, by CreateSession(s) for the user found or registered:
+	// the store sets s.UserID, s.OpenID and s.UnionID from that user.
+	// Either both are stored or neither: when the session is refused (a
+	// duplicate id or token hash) no user is registered. A returning user
+	// whose record has nothing to change is not written.
+	EnsureUserWithSession(ctx context.Context, u User, s Session) (user User, created bool, err error)
+}
+
 // SealedSessionCounter is implemented by session stores that can count,
 // without reading them out, the sessions whose sealed session_key begins
 // with prefix (the header that names the master key a value is sealed

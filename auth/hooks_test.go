@@ -29,6 +29,18 @@ func (h *hookedStore) CreateSession(ctx context.Context, s wxlogin.Session) erro
 	return h.DB.CreateSession(ctx, s)
 }
 
+// EnsureUserWithSession runs the CreateSession hook before the login's one
+// transaction: what CreateSession's hook pauses or fails in a two-step
+// login, it pauses or fails here.
+func (h *hookedStore) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session) (wxlogin.User, bool, error) {
+	if f := h.beforeCreateSession.Load(); f != nil {
+		if err := (*f)(ctx); err != nil {
+			return wxlogin.User{}, false, err
+		}
+	}
+	return h.DB.EnsureUserWithSession(ctx, u, s)
+}
+
 func (h *hookedStore) DeleteUser(ctx context.Context, id string) error {
 	if f := h.beforeDeleteUser.Load(); f != nil {
 		(*f)()
@@ -40,6 +52,19 @@ func withHookedStore(hs **hookedStore) func(*env, *auth.Config) {
 	return func(e *env, c *auth.Config) {
 		*hs = &hookedStore{DB: e.db}
 		c.Users, c.Sessions = *hs, *hs
+	}
+}
+
+// sessionsOf is a hookedStore seen only as its sessions: a service given it
+// beside the same hookedStore as users stores a login in two steps
+// (EnsureUser, then CreateSession), as with users and sessions apart.
+type sessionsOf struct{ wxlogin.SessionStore }
+
+// withHookedStoreTwoSteps is withHookedStore for the two-step login.
+func withHookedStoreTwoSteps(hs **hookedStore) func(*env, *auth.Config) {
+	return func(e *env, c *auth.Config) {
+		*hs = &hookedStore{DB: e.db}
+		c.Users, c.Sessions = *hs, sessionsOf{*hs}
 	}
 }
 

@@ -73,30 +73,19 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	}
 
 	now = s.now()
-	user, created, err := s.users.EnsureUser(ctx, wxlogin.User{
+	newUser := wxlogin.User{
 		ID:        newID("usr_"),
 		AppID:     app.AppID,
 		OpenID:    ws.OpenID,
 		UnionID:   ws.UnionID,
 		CreatedAt: now,
 		UpdatedAt: now,
-	})
-	if err != nil {
-		return LoginResult{}, s.storeFailed(err)
 	}
-	if err := s.openUser(&user); err != nil {
-		s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", user.ID, "err", err)
-		return LoginResult{}, err
-	}
-
 	token, hash := newToken()
 	sess := wxlogin.Session{
 		ID:               newID("ses_"),
 		TokenHash:        hash,
-		UserID:           user.ID,
 		AppID:            app.AppID,
-		OpenID:           user.OpenID,
-		UnionID:          user.UnionID,
 		SealedSessionKey: s.live().keys.Seal([]byte(ws.SessionKey.Reveal())),
 		CreatedAt:        now,
 		LastSeenAt:       now,
@@ -105,21 +94,18 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UserAgent:        clip(c.UserAgent, maxUserAgentLen),
 		IP:               clip(c.IP, maxIPLen),
 	}
-	err = s.sessions.CreateSession(ctx, sess)
-	if err == nil {
-		// The user may have been erased after EnsureUser found it, and a
-		// session store apart from the users cannot refuse the session.
-		// Erasure deletes the user before its sessions, so once the user
-		// is seen here the erasure, if any, has yet to delete the
-		// sessions and will take this one too.
-		if _, uerr := s.users.User(ctx, user.ID); uerr != nil {
-			// The token is never handed out, so a session this fails to
-			// delete cannot be used; the sweep removes it once expired.
-			if derr := s.sessions.DeleteSession(ctx, sess.ID); derr != nil {
-				s.log.WarnContext(ctx, "auth: deleting the session of a login whose user check failed", "session_id", sess.ID, "err", derr)
-			}
-			err = uerr
-		}
+	var (
+		user    wxlogin.User
+		created bool
+	)
+	if s.logins != nil {
+		user, created, err = s.storeLogin(ctx, newUser, &sess)
+	} else {
+		user, created, err = s.storeLoginApart(ctx, newUser, &sess)
+	}
+	var openErr errOpenUser
+	if errors.As(err, &openErr) {
+		return LoginResult{}, openErr.err
 	}
 	if errors.Is(err, wxlogin.ErrNotFound) {
 		// The user was erased after EnsureUser found or registered it (the
@@ -156,6 +142,78 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		Session:   sess,
 		ExpiresAt: sess.Deadline(),
 	}, nil
+}
+
+// loginStore returns the store that keeps both users and sessions when it
+// can store a login in one transaction (wxlogin.LoginStore), else nil: with
+// users and sessions apart, a login takes two writes (storeLoginApart).
+func loginStore(users wxlogin.UserStore, sessions wxlogin.SessionStore) wxlogin.LoginStore {
+	ls, ok := users.(wxlogin.LoginStore)
+	if !ok || any(users) != any(sessions) {
+		return nil
+	}
+	return ls
+}
+
+// storeLogin stores a login's user (registered when new) and its session in
+// one transaction of a wxlogin.LoginStore, and fills in the session's user
+// fields. The store refuses the session of a user erased meanwhile
+// (ErrNotFound), so no check follows. A user whose sealed data cannot be
+// opened fails the login; its session, already stored, is deleted (its
+// token is never handed out, so one left behind cannot be used).
+func (s *Service) storeLogin(ctx context.Context, u wxlogin.User, sess *wxlogin.Session) (wxlogin.User, bool, error) {
+	user, created, err := s.logins.EnsureUserWithSession(ctx, u, *sess)
+	if err != nil {
+		return user, created, err
+	}
+	sess.UserID, sess.OpenID, sess.UnionID = user.ID, user.OpenID, user.UnionID
+	if err := s.openUser(&user); err != nil {
+		s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", user.ID, "err", err)
+		if derr := s.sessions.DeleteSession(ctx, sess.ID); derr != nil {
+			s.log.WarnContext(ctx, "auth: deleting the session of a login whose user could not be opened", "session_id", sess.ID, "err", derr)
+		}
+		return user, created, errOpenUser{err}
+	}
+	return user, created, nil
+}
+
+// errOpenUser carries openUser's failure out of the store steps of a login
+// unchanged (it is not a store failure).
+type errOpenUser struct{ err error }
+
+func (e errOpenUser) Error() string { return e.err.Error() }
+func (e errOpenUser) Unwrap() error { return e.err }
+
+// storeLoginApart stores a login in two steps, for users and sessions in
+// different stores: EnsureUser, then CreateSession, then a check that the
+// user still exists.
+func (s *Service) storeLoginApart(ctx context.Context, u wxlogin.User, sess *wxlogin.Session) (wxlogin.User, bool, error) {
+	user, created, err := s.users.EnsureUser(ctx, u)
+	if err != nil {
+		return user, false, err
+	}
+	if err := s.openUser(&user); err != nil {
+		s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", user.ID, "err", err)
+		return user, created, errOpenUser{err}
+	}
+	sess.UserID, sess.OpenID, sess.UnionID = user.ID, user.OpenID, user.UnionID
+	err = s.sessions.CreateSession(ctx, *sess)
+	if err == nil {
+		// The user may have been erased after EnsureUser found it, and a
+		// session store apart from the users cannot refuse the session.
+		// Erasure deletes the user before its sessions, so once the user
+		// is seen here the erasure, if any, has yet to delete the
+		// sessions and will take this one too.
+		if _, uerr := s.users.User(ctx, user.ID); uerr != nil {
+			// The token is never handed out, so a session this fails to
+			// delete cannot be used; the sweep removes it once expired.
+			if derr := s.sessions.DeleteSession(ctx, sess.ID); derr != nil {
+				s.log.WarnContext(ctx, "auth: deleting the session of a login whose user check failed", "session_id", sess.ID, "err", derr)
+			}
+			err = uerr
+		}
+	}
+	return user, created, err
 }
 
 // ipKey is the rate-limit key of a client address: an IPv6 client usually

@@ -373,11 +373,12 @@ func TestLoginRateLimits(t *testing.T) {
 
 // Created means "the user's first completed login": when the login that
 // registered the user fails to store its session, the retry that completes
-// answers created, and only that one.
+// answers created, and only that one. Only a two-step login (users and
+// sessions apart) can register a user and fail to store its session.
 func TestLoginCreatedAfterFailedRegistration(t *testing.T) {
 	t.Parallel()
 	var hs *hookedStore
-	e := newEnv(t, withHookedStore(&hs))
+	e := newEnv(t, withHookedStoreTwoSteps(&hs))
 	ctx := t.Context()
 	var failed atomic.Bool
 	fail := func(context.Context) error {
@@ -403,6 +404,45 @@ func TestLoginCreatedAfterFailedRegistration(t *testing.T) {
 	}
 	if !retry.Created || retry.User.ID != registered[0].ID {
 		t.Errorf("retry: created=%v user %s; want created=true for user %s", retry.Created, retry.User.ID, registered[0].ID)
+	}
+	if later := e.login(ctx, app1, "alice"); later.Created {
+		t.Error("the login after the completed one: created=true, want false")
+	}
+}
+
+// With users and sessions in one store (wxlogin.LoginStore), a login whose
+// session cannot be stored registers no user either, and the retry
+// registers it and answers created, once.
+func TestLoginFailedInOneTransactionRegistersNobody(t *testing.T) {
+	t.Parallel()
+	var hs *hookedStore
+	e := newEnv(t, withHookedStore(&hs))
+	ctx := t.Context()
+	var failed atomic.Bool
+	fail := func(context.Context) error {
+		if failed.CompareAndSwap(false, true) {
+			return fmt.Errorf("%w: disk I/O error", wxlogin.ErrUnavailable)
+		}
+		return nil
+	}
+	hs.beforeCreateSession.Store(&fail)
+
+	code := e.code(app1, "alice")
+	_, err := e.svc.Login(ctx, app1, code, auth.Client{})
+	wantCode(t, err, wxlogin.EStoreUnavailable)
+	filter := wxlogin.UserFilter{AppID: app1, OpenID: e.identity(app1, "alice").OpenID}
+	if registered, err := e.db.FindUsers(ctx, filter); err != nil || len(registered) != 0 {
+		t.Fatalf("users after the failed login: %v, %v; want none", registered, err)
+	}
+	retry, err := e.svc.Login(ctx, app1, code, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !retry.Created {
+		t.Errorf("retry: created=false, want true")
+	}
+	if registered, err := e.db.FindUsers(ctx, filter); err != nil || len(registered) != 1 || registered[0].ID != retry.User.ID {
+		t.Errorf("users after the retry: %v, %v; want the retry's user %s", registered, err, retry.User.ID)
 	}
 	if later := e.login(ctx, app1, "alice"); later.Created {
 		t.Error("the login after the completed one: created=true, want false")

@@ -36,6 +36,9 @@ type Service struct {
 
 	users    wxlogin.UserStore
 	sessions wxlogin.SessionStore
+	// logins is the users' and sessions' one store when it can store a
+	// login in one transaction (see loginStore), else nil.
+	logins wxlogin.LoginStore
 	blobs    wxlogin.BlobStore
 	wechat   WeChat
 	revoked  Revocations
@@ -115,6 +118,7 @@ func New(cfg Config) (*Service, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	s.logins = loginStore(cfg.Users, cfg.Sessions)
 	s.sweepCtx, s.cancelSweep = context.WithCancel(context.Background())
 	if s.maxAge < 0 {
 		s.maxAge = 0 // wxcrypt's "no freshness check"

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -62,6 +63,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 	storeURL := fset.String("store", "", "store of the wxlogin bench starts (empty: SQLite in a temporary folder); not with --url")
 	jsonPath := fset.String("json", "", "write the report as JSON to this file")
 	svgPath := fset.String("svg", "", "write an SVG chart of throughput and latency over the run to this file")
+	cpuProfile := fset.String("cpuprofile", "", "write a CPU profile of the whole process (load generator, emulator and an in-process wxlogin) to this file")
 	if fset.Parse(args) != nil {
 		return 2
 	}
@@ -100,6 +102,20 @@ func runBench(ctx context.Context, args []string, e env) int {
 		*apiURL, *emuURL = stack.api.APIURL, stack.emuURL
 		*appID, *secret = dev.AppID, dev.Secret
 		fmt.Fprintf(e.Stderr, "bench: started wxlogin at %s and its emulator at %s (store %s)\n", *apiURL, *emuURL, redactURL(stack.api.Config.Store))
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fail(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	cfg := loadgen.Config{
 		APIURL:      strings.TrimRight(*apiURL, "/"),

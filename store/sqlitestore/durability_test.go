@@ -32,6 +32,22 @@ var (
 		IdleExpiresAt:    time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC),
 		ExpiresAt:        time.Date(2026, 12, 21, 20, 0, 0, 0, time.UTC),
 	}
+	// groupUser and groupSession are stored the way auth stores a login
+	// (EnsureUserWithSession: one savepoint of a group commit).
+	groupUser = wxlogin.User{
+		ID: "u-group", AppID: "wx-durable", OpenID: "o-group",
+		CreatedAt: time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC),
+		UpdatedAt: time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC),
+	}
+	groupSession = wxlogin.Session{
+		ID: "s-group", TokenHash: wxlogin.TokenHash{4, 5, 6}, UserID: "u-group",
+		AppID: "wx-durable", OpenID: "o-group",
+		SealedSessionKey: []byte("sealed"),
+		CreatedAt:        time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC),
+		LastSeenAt:       time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC),
+		IdleExpiresAt:    time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC),
+		ExpiresAt:        time.Date(2026, 12, 21, 20, 0, 0, 0, time.UTC),
+	}
 )
 
 // TestDurability runs a child process that stores a user and a session the
@@ -96,6 +112,16 @@ func TestDurability(t *testing.T) {
 	if diff := cmp.Diff(durableSession, s); diff != "" {
 		t.Errorf("session after kill (-want +got):\n%s", diff)
 	}
+	if u, err := db.User(t.Context(), groupUser.ID); err != nil {
+		t.Errorf("group-committed user after kill: %v", err)
+	} else if diff := cmp.Diff(groupUser, u); diff != "" {
+		t.Errorf("group-committed user after kill (-want +got):\n%s", diff)
+	}
+	if s, err := db.SessionByToken(t.Context(), groupSession.TokenHash); err != nil {
+		t.Errorf("group-committed session after kill: %v", err)
+	} else if diff := cmp.Diff(groupSession, s); diff != "" {
+		t.Errorf("group-committed session after kill (-want +got):\n%s", diff)
+	}
 }
 
 // TestDurabilityChild is the child of TestDurability.
@@ -112,6 +138,9 @@ func TestDurabilityChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.CreateSession(t.Context(), durableSession); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.EnsureUserWithSession(t.Context(), groupUser, groupSession); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("ok")

@@ -26,6 +26,7 @@ var (
 	_ wxlogin.SessionStore = (*DB)(nil)
 	_ wxlogin.Pinger       = (*DB)(nil)
 	_ wxlogin.WriteChecker = (*DB)(nil)
+	_ wxlogin.LoginStore   = (*DB)(nil)
 )
 
 //go:embed migrations/*.sql
@@ -60,6 +61,10 @@ type DB struct {
 
 	// file tells whether the path still leads to the files SQLite has open.
 	file *fileIdentity
+
+	// group commits logins together (see group.go).
+	group     *committer
+	closeOnce sync.Once
 }
 
 // Options tune Open.
@@ -164,6 +169,7 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 	if db.file, err = newFileIdentity(abs); err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
+	db.startCommitter()
 
 	if !o.NoMigrate {
 		if err := db.Migrate(ctx); err != nil {
@@ -330,6 +336,7 @@ func (r errRow) Scan(...any) error { return r.err }
 // Close closes the database. The last connection to close checkpoints the
 // WAL into the main file.
 func (db *DB) Close() error {
+	db.stopCommitter()
 	var errs []error
 	db.stmts.Range(func(_, st any) bool {
 		errs = append(errs, st.(*sql.Stmt).Close())

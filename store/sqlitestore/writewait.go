@@ -40,7 +40,11 @@ func writeDeadline(ctx context.Context, now time.Time) time.Time {
 // SQLite's busy timeout to the rest of it. The caller closes the
 // connection, which returns it to the pool.
 func (db *DB) writeConn(ctx context.Context) (*sql.Conn, error) {
-	end := writeDeadline(ctx, time.Now())
+	return db.writeConnUntil(ctx, writeDeadline(ctx, time.Now()))
+}
+
+// writeConnUntil is writeConn with the budget ending at end.
+func (db *DB) writeConnUntil(ctx context.Context, end time.Time) (*sql.Conn, error) {
 	qctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	conn, err := db.write.Conn(qctx)

@@ -38,6 +38,11 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.Sess
 		{"SessionOfMissingUser", testSessionOfMissingUser},
 		{"DeleteUserDeletesSessions", testDeleteUserDeletesSessions},
 		{"CreateSessionRacesDeleteUser", testCreateSessionRacesDeleteUser},
+		// What a store implementing wxlogin.LoginStore must add.
+		{"LoginNewUser", testLoginNewUser},
+		{"LoginReturningUser", testLoginReturningUser},
+		{"LoginRefusedSessionRegistersNoUser", testLoginRefusedSessionRegistersNoUser},
+		{"LoginConcurrentFirstLogins", testLoginConcurrentFirstLogins},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,66 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/wxlogin/wxlogin"
+)
+
+const userByOpenIDQuery = `SELECT ` + userColumns + ` FROM users WHERE app_id = ? AND open_id = ?`
+
+// EnsureUserWithSession implements wxlogin.LoginStore: the user's lookup,
+// its insert when new (or its unionid's update when that changed) and the
+// session's insert run in one savepoint of a group transaction (group.go),
+// so a login costs a share of one fsync, and a returning user's login writes
+// only its session. The write lock is held throughout, so no other writer
+// can register the same user in between: the lookup inside the transaction
+// decides.
+func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session) (wxlogin.User, bool, error) {
+	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
+		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUserWithSession: ID, AppID and OpenID are required")
+	}
+	if s.ID == "" {
+		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUserWithSession: the session's ID is required")
+	}
+	phone, err := phoneText(u.Phone)
+	if err != nil {
+		return wxlogin.User{}, false, storeError("EnsureUserWithSession", err)
+	}
+	var (
+		got     wxlogin.User
+		created bool
+	)
+	err = db.groupWrite(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		existing, err := scanUser(tx.QueryRowContext(ctx, userByOpenIDQuery, u.AppID, u.OpenID))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				u.ID, u.AppID, u.OpenID, u.UnionID, micros(u.CreatedAt), micros(u.UpdatedAt),
+				nullableText(u.UserInfo), phone, u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt),
+				nullableBlob(u.Sealed)); err != nil {
+				return err
+			}
+			got, created = normalized(u), true
+		case err != nil:
+			return err
+		default:
+			if u.UnionID != "" && u.UnionID != existing.UnionID {
+				if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ? WHERE id = ?`,
+					u.UnionID, existing.ID); err != nil {
+					return err
+				}
+				existing.UnionID = u.UnionID
+			}
+			got, created = existing, false
+		}
+		s.UserID, s.OpenID, s.UnionID = got.ID, got.OpenID, got.UnionID
+		return insertSession(ctx, tx, s)
+	})
+	if err != nil {
+		return wxlogin.User{}, false, storeError("EnsureUserWithSession", err)
+	}
+	return got, created, nil
+}

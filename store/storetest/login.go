@@ -1,0 +1,162 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/wxlogin/wxlogin"
+)
+
+// loginStore returns s as a wxlogin.LoginStore that keeps users, or skips
+// the test.
+func loginStore(t *testing.T, s wxlogin.SessionStore) (wxlogin.LoginStore, wxlogin.UserStore) {
+	t.Helper()
+	ls, ok := s.(wxlogin.LoginStore)
+	if !ok {
+		t.Skip("the store does not implement wxlogin.LoginStore")
+	}
+	us, ok := keptUsers(s)
+	if !ok {
+		t.Skip("a LoginStore keeps users too")
+	}
+	return ls, us
+}
+
+// loginSession is a session the way auth passes it to EnsureUserWithSession:
+// the user's fields are left for the store to fill in.
+func loginSession(app string, created time.Time) wxlogin.Session {
+	s := newSession("", created)
+	s.AppID = app
+	s.UserID, s.OpenID, s.UnionID = "", "", ""
+	return s
+}
+
+// testLoginNewUser: a first login registers the user and stores its session
+// with the user's id, openid and unionid.
+func testLoginNewUser(t *testing.T, s wxlogin.SessionStore) {
+	ls, us := loginStore(t, s)
+	app := uniqueID("wx")
+	u := newUser(app, userEra)
+	u.UnionID = uniqueID("un-")
+	sess := loginSession(app, sessionEra)
+	got, created, err := ls.EnsureUserWithSession(t.Context(), u, sess)
+	if err != nil || !created {
+		t.Fatalf("EnsureUserWithSession(new user) = created %v, %v; want true, nil", created, err)
+	}
+	if diff := cmp.Diff(storedUser(u), got, cmpOpts); diff != "" {
+		t.Errorf("returned user (-want +got):\n%s", diff)
+	}
+	checkUser(t, us, storedUser(u))
+	sess.UserID, sess.OpenID, sess.UnionID = u.ID, u.OpenID, u.UnionID
+	checkSession(t, s, storedSession(sess))
+}
+
+// testLoginReturningUser: a returning user's login finds the stored user
+// (not the id offered), records a new unionid, and adds a session.
+func testLoginReturningUser(t *testing.T, s wxlogin.SessionStore) {
+	ls, us := loginStore(t, s)
+	app := uniqueID("wx")
+	first := mustEnsureUser(t, us, newUser(app, userEra))
+
+	again := newUser(app, userEra.Add(time.Hour))
+	again.OpenID = first.OpenID
+	sess := loginSession(app, sessionEra)
+	got, created, err := ls.EnsureUserWithSession(t.Context(), again, sess)
+	if err != nil || created {
+		t.Fatalf("EnsureUserWithSession(returning user) = created %v, %v; want false, nil", created, err)
+	}
+	if diff := cmp.Diff(first, got, cmpOpts); diff != "" {
+		t.Errorf("returned user (-want +got):\n%s", diff)
+	}
+	sess.UserID, sess.OpenID = first.ID, first.OpenID
+	checkSession(t, s, storedSession(sess))
+
+	// Now with a unionid: recorded on the user and the new session.
+	again.UnionID = uniqueID("un-")
+	sess2 := loginSession(app, sessionEra.Add(time.Minute))
+	got, created, err = ls.EnsureUserWithSession(t.Context(), again, sess2)
+	if err != nil || created || got.UnionID != again.UnionID || got.ID != first.ID {
+		t.Fatalf("EnsureUserWithSession(unionid) = user %s unionid %q created %v, %v; want %s, %q, false, nil",
+			got.ID, got.UnionID, created, err, first.ID, again.UnionID)
+	}
+	want := first
+	want.UnionID = again.UnionID
+	checkUser(t, us, want)
+	sess2.UserID, sess2.OpenID, sess2.UnionID = first.ID, first.OpenID, again.UnionID
+	checkSession(t, s, storedSession(sess2))
+	sessions, err := s.UserSessions(t.Context(), first.ID)
+	if err != nil || len(sessions) != 2 {
+		t.Errorf("UserSessions = %d sessions, %v; want 2", len(sessions), err)
+	}
+}
+
+// testLoginRefusedSessionRegistersNoUser: when the session cannot be stored
+// (its token hash is taken), the new user is not registered either.
+func testLoginRefusedSessionRegistersNoUser(t *testing.T, s wxlogin.SessionStore) {
+	ls, us := loginStore(t, s)
+	taken := newSession(uniqueID("u-"), sessionEra)
+	mustCreateSession(t, s, taken)
+
+	app := uniqueID("wx")
+	u := newUser(app, userEra)
+	sess := loginSession(app, sessionEra)
+	sess.TokenHash = taken.TokenHash
+	if _, _, err := ls.EnsureUserWithSession(t.Context(), u, sess); err == nil {
+		t.Fatal("EnsureUserWithSession with a stored token hash: err = nil, want an error")
+	}
+	_, err := us.User(t.Context(), u.ID)
+	checkNotFound(t, "User(user of a refused login)", err)
+	found, err := us.FindUsers(t.Context(), wxlogin.UserFilter{AppID: app, OpenID: u.OpenID})
+	if err != nil || len(found) != 0 {
+		t.Errorf("FindUsers(user of a refused login) = %d users, %v; want none", len(found), err)
+	}
+	_, err = s.Session(t.Context(), sess.ID)
+	checkNotFound(t, "Session(refused)", err)
+	checkSession(t, s, storedSession(taken))
+}
+
+// testLoginConcurrentFirstLogins: concurrent first logins of one user
+// register it once and all keep their sessions.
+func testLoginConcurrentFirstLogins(t *testing.T, s wxlogin.SessionStore) {
+	ls, _ := loginStore(t, s)
+	app := uniqueID("wx")
+	openID := uniqueID("o-")
+	const n = 8
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		ids     = map[string]bool{}
+		creates int
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := newUser(app, userEra.Add(time.Duration(i)*time.Second))
+			u.OpenID = openID
+			got, created, err := ls.EnsureUserWithSession(t.Context(), u, loginSession(app, sessionEra))
+			if err != nil {
+				t.Errorf("EnsureUserWithSession: %v", err)
+				return
+			}
+			mu.Lock()
+			ids[got.ID] = true
+			if created {
+				creates++
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(ids) != 1 || creates != 1 {
+		t.Fatalf("%d concurrent first logins: users %v, %d created; want one user, created once", n, ids, creates)
+	}
+	for id := range ids {
+		sessions, err := s.UserSessions(t.Context(), id)
+		if err != nil || len(sessions) != n {
+			t.Errorf("UserSessions = %d sessions, %v; want %d", len(sessions), err, n)
+		}
+	}
+}
