@@ -38,10 +38,10 @@ type Service struct {
 	sessions wxlogin.SessionStore
 	// logins is the users' and sessions' one store when it can store a
 	// login in one transaction (see loginStore), else nil.
-	logins wxlogin.LoginStore
-	blobs    wxlogin.BlobStore
-	wechat   WeChat
-	revoked  Revocations
+	logins  wxlogin.LoginStore
+	blobs   wxlogin.BlobStore
+	wechat  WeChat
+	revoked Revocations
 
 	idle, absolute, touchEvery, maxAge time.Duration
 	maxAvatar                          int64
