@@ -93,8 +93,10 @@ func runBench(ctx context.Context, args []string, e env) int {
 		fmt.Fprintln(e.Stderr, "wxlogin bench: --store is for the wxlogin bench starts; not with --url")
 		return 2
 	}
+	var stack *benchStack
 	if *apiURL == "" {
-		stack, err := startBenchStack(ctx, *storeURL, e.Getenv)
+		var err error
+		stack, err = startBenchStack(ctx, *storeURL, e.Getenv)
 		if err != nil {
 			return fail(err)
 		}
@@ -134,6 +136,13 @@ func runBench(ctx context.Context, args []string, e env) int {
 		return fail(err)
 	}
 	printBench(e.Stdout, rep)
+	if stack != nil {
+		if g, ok := stack.api.stores.Users.(interface{ GroupStats() (int64, int64) }); ok {
+			if commits, writes := g.GroupStats(); commits > 0 {
+				fmt.Fprintf(e.Stdout, "store: %d logins in %d group commits (%.1f per commit)\n", writes, commits, float64(writes)/float64(commits))
+			}
+		}
+	}
 	if *jsonPath != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {

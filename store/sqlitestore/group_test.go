@@ -20,6 +20,10 @@ func TestGroupCommitFailingLoginKeepsOthers(t *testing.T) {
 	db := newDB(t)
 	now := time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC)
 	taken := seedSession(t, db, "taken")
+	// Prepared before the connection is held: preparing needs it.
+	if _, err := db.loginStmts(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 
 	hold, err := db.write.Conn(t.Context())
 	if err != nil {
@@ -97,6 +101,9 @@ func TestGroupCommitFailingLoginKeepsOthers(t *testing.T) {
 func TestGroupWriteGivesUpWhileQueued(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
+	if _, err := db.loginStmts(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	hold, err := db.write.Conn(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,45 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-const userByOpenIDQuery = `SELECT ` + userColumns + ` FROM users WHERE app_id = ? AND open_id = ?`
+const (
+	userByOpenIDQuery = `SELECT ` + userColumns + ` FROM users WHERE app_id = ? AND open_id = ?`
+	insertUserQuery   = `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	setUnionIDQuery   = `UPDATE users SET union_id = ? WHERE id = ?`
+)
+
+// loginStmts are the prepared statements of EnsureUserWithSession.
+type loginStmts struct {
+	userByOpenID, insertUser, setUnionID, insertSession *sql.Stmt
+}
+
+func (db *DB) loginStmts(ctx context.Context) (loginStmts, error) {
+	var (
+		ls  loginStmts
+		err error
+	)
+	for _, p := range []struct {
+		st    **sql.Stmt
+		query string
+	}{
+		{&ls.userByOpenID, userByOpenIDQuery},
+		{&ls.insertUser, insertUserQuery},
+		{&ls.setUnionID, setUnionIDQuery},
+		{&ls.insertSession, insertSessionQuery},
+	} {
+		if *p.st, err = db.writeStmt(ctx, p.query); err != nil {
+			return ls, err
+		}
+	}
+	return ls, nil
+}
+
+// stmtExec runs a prepared write statement inside tx.
+func stmtExec(ctx context.Context, tx *sql.Tx, st *sql.Stmt, args ...any) error {
+	s := tx.StmtContext(ctx, st)
+	_, err := s.ExecContext(ctx, args...)
+	s.Close()
+	return err
+}
 
 // EnsureUserWithSession implements wxlogin.LoginStore: the user's lookup,
 // its insert when new (or its unionid's update when that changed) and the
@@ -28,16 +66,21 @@ func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 	if err != nil {
 		return wxlogin.User{}, false, storeError("EnsureUserWithSession", err)
 	}
+	stmts, err := db.loginStmts(ctx)
+	if err != nil {
+		return wxlogin.User{}, false, storeError("EnsureUserWithSession", err)
+	}
 	var (
 		got     wxlogin.User
 		created bool
 	)
 	err = db.groupWrite(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		existing, err := scanUser(tx.QueryRowContext(ctx, userByOpenIDQuery, u.AppID, u.OpenID))
+		q := tx.StmtContext(ctx, stmts.userByOpenID)
+		existing, err := scanUser(q.QueryRowContext(ctx, u.AppID, u.OpenID))
+		q.Close()
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			if _, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			if err := stmtExec(ctx, tx, stmts.insertUser,
 				u.ID, u.AppID, u.OpenID, u.UnionID, micros(u.CreatedAt), micros(u.UpdatedAt),
 				nullableText(u.UserInfo), phone, u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt),
 				nullableBlob(u.Sealed)); err != nil {
@@ -48,8 +91,7 @@ func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 			return err
 		default:
 			if u.UnionID != "" && u.UnionID != existing.UnionID {
-				if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ? WHERE id = ?`,
-					u.UnionID, existing.ID); err != nil {
+				if err := stmtExec(ctx, tx, stmts.setUnionID, u.UnionID, existing.ID); err != nil {
 					return err
 				}
 				existing.UnionID = u.UnionID
@@ -57,7 +99,7 @@ func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 			got, created = existing, false
 		}
 		s.UserID, s.OpenID, s.UnionID = got.ID, got.OpenID, got.UnionID
-		return insertSession(ctx, tx, s)
+		return stmtExec(ctx, tx, stmts.insertSession, sessionArgs(s)...)
 	})
 	if err != nil {
 		return wxlogin.User{}, false, storeError("EnsureUserWithSession", err)

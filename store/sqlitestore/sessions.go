@@ -57,12 +57,18 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func insertSession(ctx context.Context, e execer, s wxlogin.Session) error {
-	_, err := e.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.TokenHash[:], s.UserID, s.AppID, s.OpenID, s.UnionID, s.SealedSessionKey,
+const insertSessionQuery = `INSERT INTO sessions (` + sessionColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// sessionArgs are the arguments of insertSessionQuery.
+func sessionArgs(s wxlogin.Session) []any {
+	return []any{s.ID, s.TokenHash[:], s.UserID, s.AppID, s.OpenID, s.UnionID, s.SealedSessionKey,
 		micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.IdleExpiresAt), micros(s.ExpiresAt),
-		s.UserAgent, s.IP)
+		s.UserAgent, s.IP}
+}
+
+func insertSession(ctx context.Context, e execer, s wxlogin.Session) error {
+	_, err := e.ExecContext(ctx, insertSessionQuery, sessionArgs(s)...)
 	return err
 }
 

@@ -58,6 +58,9 @@ type DB struct {
 	// stmts holds the read pool's prepared statements by query text (see
 	// readStmt).
 	stmts sync.Map // string → *sql.Stmt
+	// writeStmts holds the write pool's prepared statements of group
+	// writes (see writeStmt).
+	writeStmts sync.Map // string → *sql.Stmt
 
 	// file tells whether the path still leads to the files SQLite has open.
 	file *fileIdentity
@@ -288,6 +291,27 @@ func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// writeStmt returns the write pool's prepared statement of query, preparing
+// it on first use (which waits for the write connection). A group write
+// runs it through tx.StmtContext, which reuses the statement already
+// prepared on the one write connection: the committer runs every login's
+// statements one after the other, and parsing them again each time would
+// be most of its work.
+func (db *DB) writeStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.writeStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.write.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: prepare: %w", err)
+	}
+	if prev, loaded := db.writeStmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
 // queryRow runs a single-row read through a prepared statement.
 func (db *DB) queryRow(ctx context.Context, query string, args ...any) rowScanner {
 	st, err := db.readStmt(ctx, query)
@@ -338,10 +362,12 @@ func (r errRow) Scan(...any) error { return r.err }
 func (db *DB) Close() error {
 	db.stopCommitter()
 	var errs []error
-	db.stmts.Range(func(_, st any) bool {
-		errs = append(errs, st.(*sql.Stmt).Close())
-		return true
-	})
+	for _, m := range []*sync.Map{&db.stmts, &db.writeStmts} {
+		m.Range(func(_, st any) bool {
+			errs = append(errs, st.(*sql.Stmt).Close())
+			return true
+		})
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
