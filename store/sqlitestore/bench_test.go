@@ -3,6 +3,8 @@ package sqlitestore
 import (
 	"crypto/sha256"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,6 +125,67 @@ func BenchmarkEnsureUserExisting(b *testing.B) {
 	for b.Loop() {
 		if _, created, err := db.EnsureUser(ctx, u); err != nil || created {
 			b.Fatal(created, err)
+		}
+	}
+}
+
+// BenchmarkNewUserLogin compares a new user's login stored in two steps
+// (EnsureUser, then CreateSession: two transactions, two fsyncs) with one
+// EnsureUserWithSession (a savepoint of a group commit), serially and
+// from 16 concurrent logins: the figure group commit changes is the
+// concurrent one, where logins that arrive together share one fsync.
+func BenchmarkNewUserLogin(b *testing.B) {
+	for _, mode := range []string{"two-steps", "one-transaction"} {
+		for _, par := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/clients=%d", mode, par), func(b *testing.B) {
+				db := newDB(b)
+				ctx := b.Context()
+				now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+				var n atomic.Int64
+				login := func() error {
+					i := n.Add(1)
+					u := wxlogin.User{ID: fmt.Sprintf("u-%d", i), AppID: "wx", OpenID: fmt.Sprintf("o-%d", i), CreatedAt: now, UpdatedAt: now}
+					s := wxlogin.Session{
+						ID: fmt.Sprintf("s-%d", i), TokenHash: sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+						AppID: "wx", SealedSessionKey: make([]byte, 61),
+						CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
+					}
+					if mode == "one-transaction" {
+						_, _, err := db.EnsureUserWithSession(ctx, u, s)
+						return err
+					}
+					got, _, err := db.EnsureUser(ctx, u)
+					if err != nil {
+						return err
+					}
+					s.UserID, s.OpenID = got.ID, got.OpenID
+					return db.CreateSession(ctx, s)
+				}
+				c0, w0 := db.GroupStats()
+				b.ReportAllocs()
+				b.ResetTimer()
+				if par == 1 {
+					for b.Loop() {
+						if err := login(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				} else {
+					b.SetParallelism((par + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							if err := login(); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				b.StopTimer()
+				if c, w := db.GroupStats(); c > c0 {
+					b.ReportMetric(float64(w-w0)/float64(c-c0), "logins/commit")
+				}
+			})
 		}
 	}
 }
