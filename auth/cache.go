@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,36 +21,106 @@ import (
 // read, and add refuses to insert when gen moved in between. A store read
 // that began after a revocation's bump sees the store after its delete
 // (revocations delete first, then drop the cache entries), so nothing stale gets in.
+//
+// # Memory
+//
+// A cache of a million sessions must stay small, so sessions are packed:
+// each is one slot in a chunked array (no object of its own), its strings
+// in one string, its app an index into a short table of appids, and the
+// three indexes map 32-bit keys to slot numbers: the token hash's first
+// four bytes, and a hash of the session id and of the user id. Each key
+// leads to a list of the slots that share it (a few hundred keys of a
+// million are shared), and each slot is compared in full before it is
+// taken. Keys of 32 bits rather than 64 save about 30 bytes a session. BenchmarkCacheMemory
+// measures the bytes per session.
+//
+// Slots are reused once freed, so a Verify holding a copy of a slot (an
+// entry) names it by number and generation: the slot's gen changes on every
+// reuse, and a touch of a slot whose gen moved is dropped.
 type verifyCache struct {
-	mu        sync.RWMutex
-	gen       atomic.Uint64 // bumped by every forget, under mu
-	max       int
-	byHash    map[wxlogin.TokenHash]*entry
-	bySession map[string]*entry
-	byUser    map[string]map[*entry]struct{}
+	mu  sync.RWMutex
+	gen atomic.Uint64 // bumped by every forget, under mu
+	max int
+
+	chunks [][]slot // slotsPerChunk each; never moved once made
+	free   int32    // first free slot, chained by next; -1: none
+	used   int
+
+	byHash    map[uint32]int32 // by hashKey, head of a list chained by hashNext
+	bySession map[uint32]int32 // head of a list chained by sessNext
+	byUser    map[uint32]int32 // head of a list chained by userNext/userPrev
+	apps      []string         // appids by index; few, never removed
+	seed      maphash.Seed
 }
 
-// entry is a cached session. Everything but lastSeen is immutable; lastSeen
-// moves when a touch is written, by compare-and-swap so that one Verify
-// writes it.
+const slotsPerChunk = 4096
+
+// slot is a cached session. Everything but lastSeen changes only under the
+// write lock; lastSeen moves when a touch is written, by compare-and-swap
+// so that one Verify writes it.
+type slot struct {
+	hash      wxlogin.TokenHash
+	expiresAt int64        // absolute deadline, Unix nanoseconds
+	lastSeen  atomic.Int64 // Unix nanoseconds of the last touch the store has
+	// text is SessionID, UserID, OpenID and UnionID, one after the other;
+	// ends holds where the first three end.
+	text     string
+	ends     [3]uint16
+	app      uint16
+	gen      uint32
+	hashNext int32 // next slot of the same hashKey, or -1
+	// sessNext is the next slot of the same session-id hash, or -1; while
+	// the slot is free, the next free slot.
+	sessNext int32
+	userNext int32 // next and previous slot of the same user-id hash
+	userPrev int32
+}
+
+// hashKey is the index key of a token hash: SHA-256 output is uniform, so
+// its first bytes spread as well as any hash of it would. A client cannot
+// aim at a key: the hash is of a token only wxlogin issues.
+func hashKey(h *wxlogin.TokenHash) uint32 {
+	return uint32(h[0]) | uint32(h[1])<<8 | uint32(h[2])<<16 | uint32(h[3])<<24
+}
+
+// lookupLocked returns the slot of h, or -1.
+func (c *verifyCache) lookupLocked(h *wxlogin.TokenHash) int32 {
+	i, ok := c.byHash[hashKey(h)]
+	for ok && i >= 0 {
+		sl := c.slot(i)
+		if sl.hash == *h {
+			return i
+		}
+		i = sl.hashNext
+	}
+	return -1
+}
+
+// entry is a copy of a cached session (or of one just read from the
+// store), the form Verify works with.
 type entry struct {
+	idx       int32 // the slot, or -1 when the session is not cached
+	gen       uint32
 	hash      wxlogin.TokenHash
 	principal wxlogin.Principal // ExpiresAt is filled in per verification
 	expiresAt time.Time         // absolute deadline
-	lastSeen  atomic.Int64      // Unix nanoseconds of the last touch the store has
+	lastSeen  int64             // Unix nanoseconds, as of the copy
 }
 
 func newVerifyCache(max int) *verifyCache {
 	return &verifyCache{
 		max:       max,
-		byHash:    make(map[wxlogin.TokenHash]*entry),
-		bySession: make(map[string]*entry),
-		byUser:    make(map[string]map[*entry]struct{}),
+		free:      -1,
+		byHash:    make(map[uint32]int32),
+		bySession: make(map[uint32]int32),
+		byUser:    make(map[uint32]int32),
+		seed:      maphash.MakeSeed(),
 	}
 }
 
 func newEntry(s *wxlogin.Session) *entry {
-	e := &entry{
+	return &entry{
+		idx:  -1,
 		hash: s.TokenHash,
 		principal: wxlogin.Principal{
 			SessionID: s.ID,
@@ -59,28 +130,82 @@ func newEntry(s *wxlogin.Session) *entry {
 			UnionID:   s.UnionID,
 		},
 		expiresAt: s.ExpiresAt,
+		lastSeen:  s.LastSeenAt.UnixNano(),
 	}
-	e.lastSeen.Store(s.LastSeenAt.UnixNano())
-	return e
 }
 
-// get returns the entry for h, or nil.
-func (c *verifyCache) get(h wxlogin.TokenHash) *entry {
+func (c *verifyCache) slot(i int32) *slot {
+	return &c.chunks[i/slotsPerChunk][i%slotsPerChunk]
+}
+
+func (c *verifyCache) idHash(id string) uint32 { return uint32(maphash.String(c.seed, id)) }
+
+// get fills e with the entry for h and reports whether there is one.
+func (c *verifyCache) get(h wxlogin.TokenHash, e *entry) bool {
 	if c.max <= 0 {
-		return nil
+		return false
 	}
 	c.mu.RLock()
-	e := c.byHash[h]
+	i := c.lookupLocked(&h)
+	ok := i >= 0
+	if ok {
+		sl := c.slot(i)
+		t := sl.text
+		*e = entry{
+			idx:  i,
+			gen:  sl.gen,
+			hash: h,
+			principal: wxlogin.Principal{
+				SessionID: t[:sl.ends[0]],
+				UserID:    t[sl.ends[0]:sl.ends[1]],
+				AppID:     c.apps[sl.app],
+				OpenID:    t[sl.ends[1]:sl.ends[2]],
+				UnionID:   t[sl.ends[2]:],
+			},
+			expiresAt: time.Unix(0, sl.expiresAt),
+			lastSeen:  sl.lastSeen.Load(),
+		}
+	}
 	c.mu.RUnlock()
-	return e
+	return ok
+}
+
+// casLastSeen moves the last touch of e from old to new, in its slot when
+// it is still cached; it reports whether this caller moved it.
+func (c *verifyCache) casLastSeen(e *entry, old, new int64) bool {
+	if e.idx >= 0 {
+		c.mu.RLock()
+		sl := c.slot(e.idx)
+		if sl.gen == e.gen {
+			ok := sl.lastSeen.CompareAndSwap(old, new)
+			if ok {
+				e.lastSeen = new
+			} else {
+				// Another Verify touched it since e was copied: take its
+				// time, so that e answers the deadline the store holds.
+				e.lastSeen = sl.lastSeen.Load()
+			}
+			c.mu.RUnlock()
+			return ok
+		}
+		c.mu.RUnlock()
+		e.idx = -1 // the slot was freed or reused since: e is the caller's alone
+	}
+	if e.lastSeen != old {
+		return false
+	}
+	e.lastSeen = new
+	return true
 }
 
 // generation returns the revocation counter; pass it to add.
 func (c *verifyCache) generation() uint64 { return c.gen.Load() }
 
-// add caches e unless a revocation happened since gen was read.
+// add caches e unless a revocation happened since gen was read, and then
+// records in e the slot it took.
 func (c *verifyCache) add(e *entry, gen uint64) {
-	if c.max <= 0 {
+	p := &e.principal
+	if c.max <= 0 || len(p.SessionID)+len(p.UserID)+len(p.OpenID) > 0xffff {
 		return
 	}
 	c.mu.Lock()
@@ -88,10 +213,10 @@ func (c *verifyCache) add(e *entry, gen uint64) {
 	if c.gen.Load() != gen {
 		return
 	}
-	if old, ok := c.byHash[e.hash]; ok {
+	if old := c.lookupLocked(&e.hash); old >= 0 {
 		c.removeLocked(old)
 	}
-	for len(c.byHash) >= c.max {
+	for c.used >= c.max {
 		// Map iteration order is random: this evicts an arbitrary entry,
 		// which costs it one store read later. Cheaper to keep than an LRU
 		// list whose upkeep would need the write lock on every hit.
@@ -100,22 +225,81 @@ func (c *verifyCache) add(e *entry, gen uint64) {
 			break
 		}
 	}
-	c.byHash[e.hash] = e
-	c.bySession[e.principal.SessionID] = e
-	u := c.byUser[e.principal.UserID]
-	if u == nil {
-		u = make(map[*entry]struct{})
-		c.byUser[e.principal.UserID] = u
+	i := c.allocLocked()
+	sl := c.slot(i)
+	sl.hash = e.hash
+	sl.expiresAt = e.expiresAt.UnixNano()
+	sl.lastSeen.Store(e.lastSeen)
+	sl.text = p.SessionID + p.UserID + p.OpenID + p.UnionID
+	sl.ends = [3]uint16{
+		uint16(len(p.SessionID)),
+		uint16(len(p.SessionID) + len(p.UserID)),
+		uint16(len(p.SessionID) + len(p.UserID) + len(p.OpenID)),
 	}
-	u[e] = struct{}{}
+	sl.app = c.appLocked(p.AppID)
+	sl.gen++
+	hk := hashKey(&e.hash)
+	sl.hashNext = -1
+	if head, ok := c.byHash[hk]; ok {
+		sl.hashNext = head
+	}
+	c.byHash[hk] = i
+
+	sh := c.idHash(p.SessionID)
+	sl.sessNext = -1
+	if head, ok := c.bySession[sh]; ok {
+		sl.sessNext = head
+	}
+	c.bySession[sh] = i
+
+	uh := c.idHash(p.UserID)
+	sl.userPrev, sl.userNext = -1, -1
+	if head, ok := c.byUser[uh]; ok {
+		sl.userNext = head
+		c.slot(head).userPrev = i
+	}
+	c.byUser[uh] = i
+	e.idx, e.gen = i, sl.gen
+}
+
+// allocLocked returns a free slot, growing the array by a chunk when none is.
+func (c *verifyCache) allocLocked() int32 {
+	if c.free < 0 {
+		base := int32(len(c.chunks) * slotsPerChunk)
+		chunk := make([]slot, slotsPerChunk)
+		for j := range chunk {
+			chunk[j].sessNext = base + int32(j) + 1
+		}
+		chunk[slotsPerChunk-1].sessNext = -1
+		c.chunks = append(c.chunks, chunk)
+		c.free = base
+	}
+	i := c.free
+	c.free = c.slot(i).sessNext
+	c.used++
+	return i
+}
+
+// appLocked returns the index of appid in the table of appids.
+func (c *verifyCache) appLocked(appid string) uint16 {
+	for i, a := range c.apps {
+		if a == appid {
+			return uint16(i)
+		}
+	}
+	c.apps = append(c.apps, appid)
+	return uint16(len(c.apps) - 1)
 }
 
 // drop removes e if it is still cached; it is not a revocation (an expired
 // or evicted entry) and leaves gen alone.
 func (c *verifyCache) drop(e *entry) {
+	if e.idx < 0 {
+		return
+	}
 	c.mu.Lock()
-	if c.byHash[e.hash] == e {
-		c.removeLocked(e)
+	if i := c.lookupLocked(&e.hash); i >= 0 && i == e.idx && c.slot(i).gen == e.gen {
+		c.removeLocked(i)
 	}
 	c.mu.Unlock()
 }
@@ -124,8 +308,12 @@ func (c *verifyCache) drop(e *entry) {
 func (c *verifyCache) forgetSession(id string) {
 	c.mu.Lock()
 	c.bumpLocked()
-	if e, ok := c.bySession[id]; ok {
-		c.removeLocked(e)
+	head, ok := c.bySession[c.idHash(id)]
+	for i := head; ok && i >= 0; i = c.slot(i).sessNext {
+		if sl := c.slot(i); sl.text[:sl.ends[0]] == id {
+			c.removeLocked(i)
+			break
+		}
 	}
 	c.mu.Unlock()
 }
@@ -134,8 +322,14 @@ func (c *verifyCache) forgetSession(id string) {
 func (c *verifyCache) forgetUser(userID string) {
 	c.mu.Lock()
 	c.bumpLocked()
-	for e := range c.byUser[userID] {
-		c.removeLocked(e)
+	head, ok := c.byUser[c.idHash(userID)]
+	for i := head; ok && i >= 0; {
+		sl := c.slot(i)
+		next := sl.userNext
+		if sl.text[sl.ends[0]:sl.ends[1]] == userID {
+			c.removeLocked(i)
+		}
+		i = next
 	}
 	c.mu.Unlock()
 }
@@ -147,20 +341,71 @@ func (c *verifyCache) forgetAll() {
 	clear(c.byHash)
 	clear(c.bySession)
 	clear(c.byUser)
+	// Every slot's gen moves on, so no entry copied out before can touch
+	// the slot's next occupant; the chunks are kept for reuse.
+	c.free, c.used = -1, 0
+	for k := len(c.chunks)*slotsPerChunk - 1; k >= 0; k-- {
+		sl := c.slot(int32(k))
+		sl.gen++
+		sl.text = ""
+		sl.sessNext = c.free
+		c.free = int32(k)
+	}
 	c.mu.Unlock()
 }
 
 func (c *verifyCache) bumpLocked() { c.gen.Add(1) }
 
-func (c *verifyCache) removeLocked(e *entry) {
-	delete(c.byHash, e.hash)
-	if c.bySession[e.principal.SessionID] == e {
-		delete(c.bySession, e.principal.SessionID)
-	}
-	if u := c.byUser[e.principal.UserID]; u != nil {
-		delete(u, e)
-		if len(u) == 0 {
-			delete(c.byUser, e.principal.UserID)
+// removeLocked unlinks slot i from the three indexes and frees it.
+func (c *verifyCache) removeLocked(i int32) {
+	sl := c.slot(i)
+	hk := hashKey(&sl.hash)
+	if head := c.byHash[hk]; head == i {
+		if sl.hashNext < 0 {
+			delete(c.byHash, hk)
+		} else {
+			c.byHash[hk] = sl.hashNext
+		}
+	} else {
+		for j := head; j >= 0; j = c.slot(j).hashNext {
+			if c.slot(j).hashNext == i {
+				c.slot(j).hashNext = sl.hashNext
+				break
+			}
 		}
 	}
+
+	sh := c.idHash(sl.text[:sl.ends[0]])
+	if head := c.bySession[sh]; head == i {
+		if sl.sessNext < 0 {
+			delete(c.bySession, sh)
+		} else {
+			c.bySession[sh] = sl.sessNext
+		}
+	} else {
+		for j := head; j >= 0; j = c.slot(j).sessNext {
+			if c.slot(j).sessNext == i {
+				c.slot(j).sessNext = sl.sessNext
+				break
+			}
+		}
+	}
+
+	uh := c.idHash(sl.text[sl.ends[0]:sl.ends[1]])
+	if sl.userPrev >= 0 {
+		c.slot(sl.userPrev).userNext = sl.userNext
+	} else if sl.userNext < 0 {
+		delete(c.byUser, uh)
+	} else {
+		c.byUser[uh] = sl.userNext
+	}
+	if sl.userNext >= 0 {
+		c.slot(sl.userNext).userPrev = sl.userPrev
+	}
+
+	sl.gen++
+	sl.text = ""
+	sl.sessNext = c.free
+	c.free = i
+	c.used--
 }

@@ -10,42 +10,57 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-// BenchmarkCacheMemoryPerSession reports the heap a cached session costs
-// (B/session): b.N sessions of realistic shape (ids from newID, a 28-character
-// openid and unionid, one session per user) are added to a verification
-// cache, and the heap is compared before and after with runtime.MemStats.
-// Run it with a fixed count, e.g. -benchtime 100000x, so the maps' growth
-// steps are averaged over many entries.
-func BenchmarkCacheMemoryPerSession(b *testing.B) {
-	n := b.N
-	sessions := make([]wxlogin.Session, n)
+// cacheBytesPerSession fills a verification cache with n sessions of
+// realistic shape (ids from newID, a 28-character openid and unionid, one
+// session per user, one app) and returns the heap it holds per session
+// (runtime.MemStats, after a GC, before and after), the cache's own copies
+// of the strings included: the sessions it was filled from are gone.
+func cacheBytesPerSession(n int) (float64, *verifyCache) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c := newVerifyCache(n + 1)
 	exp := time.Now().Add(time.Hour)
-	for i := range sessions {
+	for i := range n {
 		var h wxlogin.TokenHash
 		rand.Read(h[:])
-		sessions[i] = wxlogin.Session{
+		s := wxlogin.Session{
 			ID: newID("ses_"), UserID: newID("usr_"), TokenHash: h,
 			AppID: "wxdec0de0000000001", OpenID: "o" + pad27(i), UnionID: "u" + pad27(i),
 			ExpiresAt: exp, LastSeenAt: exp,
 		}
+		c.add(newEntry(&s), c.generation())
 	}
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	b.ResetTimer()
-	c := newVerifyCache(n + 1)
-	for i := range sessions {
-		c.add(newEntry(&sessions[i]), c.generation())
-	}
-	b.StopTimer()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	// The sessions' own strings are shared with the entries (the cache
-	// keeps the store's strings), so they are counted in neither; a cache
-	// filled from store reads holds strings of its own, measured apart.
-	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "B/session")
+	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n), c
+}
+
+// TestCacheMemoryPerSession: a cached session costs at most 300 bytes of
+// heap, its strings included (the packed slot, the string, three index
+// entries). The figure the default cache size is chosen from.
+func TestCacheMemoryPerSession(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a cache of 100,000 sessions")
+	}
+	perSession, c := cacheBytesPerSession(100_000)
+	t.Logf("%.0f B per cached session", perSession)
+	if perSession > 300 {
+		t.Errorf("%.0f B per cached session, want at most 300", perSession)
+	}
+	if n := c.len(); n != 100_000 {
+		t.Errorf("%d sessions cached, want 100000", n)
+	}
 	runtime.KeepAlive(c)
-	runtime.KeepAlive(sessions)
+}
+
+// BenchmarkCacheMemoryPerSession reports the same figure (B/session) for
+// b.N sessions; run it with a fixed count, e.g. -benchtime 1000000x, so the
+// maps' growth steps are averaged over many entries.
+func BenchmarkCacheMemoryPerSession(b *testing.B) {
+	perSession, c := cacheBytesPerSession(b.N)
+	b.ReportMetric(perSession, "B/session")
+	runtime.KeepAlive(c)
 }
 
 func pad27(i int) string {

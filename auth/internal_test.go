@@ -204,11 +204,12 @@ func TestCacheBoundedAndGenerationGuard(t *testing.T) {
 	gen := c.generation()
 	c.forgetSession("ses_9")
 	c.add(mk(9, "usr_b"), gen)
-	if c.get(wxlogin.TokenHash{9}) != nil {
+	var e entry
+	if c.get(wxlogin.TokenHash{9}, &e) {
 		t.Error("a stale read was cached after a revocation")
 	}
 	c.add(mk(9, "usr_b"), c.generation())
-	if c.get(wxlogin.TokenHash{9}) == nil {
+	if !c.get(wxlogin.TokenHash{9}, &e) {
 		t.Error("a fresh read was not cached")
 	}
 	if len(c.bySession) != 1 || len(c.byUser) != 1 {
@@ -238,7 +239,7 @@ func TestIPKey(t *testing.T) {
 func (c *verifyCache) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.byHash)
+	return c.used
 }
 
 // size returns how many codes are remembered.
@@ -398,5 +399,88 @@ func TestExchangeSameClientOnly(t *testing.T) {
 			}
 			x.local().mu.Unlock()
 		})
+	}
+}
+
+// TestCacheSlotsReused: a freed slot is reused by the next session, and a
+// copy of the entry that held it before neither sees nor touches the new
+// occupant; forgetting a user takes all of its sessions and no other's.
+func TestCacheSlotsReused(t *testing.T) {
+	t.Parallel()
+	c := newVerifyCache(10)
+	mk := func(i int, user string) *entry {
+		return newEntry(&wxlogin.Session{
+			ID: "ses_" + strconv.Itoa(i), UserID: user, AppID: "wx" + user, OpenID: "o" + strconv.Itoa(i),
+			UnionID: "un" + strconv.Itoa(i), TokenHash: wxlogin.TokenHash{byte(i)},
+			LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour),
+		})
+	}
+	for i := range 3 {
+		c.add(mk(i, "usr_a"), c.generation())
+	}
+	c.add(mk(3, "usr_b"), c.generation())
+	var old entry
+	if !c.get(wxlogin.TokenHash{1}, &old) {
+		t.Fatal("session 1 not cached")
+	}
+	want := wxlogin.Principal{SessionID: "ses_1", UserID: "usr_a", AppID: "wxusr_a", OpenID: "o1", UnionID: "un1"}
+	if old.principal != want {
+		t.Errorf("cached principal %+v, want %+v", old.principal, want)
+	}
+	c.forgetSession("ses_1")
+	c.add(mk(7, "usr_b"), c.generation()) // takes the freed slot
+	var e entry
+	if c.get(wxlogin.TokenHash{1}, &e) {
+		t.Error("a forgotten session is still cached")
+	}
+	if !c.get(wxlogin.TokenHash{7}, &e) || e.idx != old.idx {
+		t.Fatalf("session 7 in slot %d, want the freed slot %d", e.idx, old.idx)
+	}
+	// The stale copy's touch must not move session 7's last touch.
+	if c.casLastSeen(&old, old.lastSeen, t0.Add(time.Minute).UnixNano()) {
+		c.get(wxlogin.TokenHash{7}, &e)
+		if e.lastSeen != t0.UnixNano() {
+			t.Errorf("a stale entry's touch moved another session's last touch")
+		}
+	}
+	c.forgetUser("usr_a")
+	for i, cached := range []bool{false, false, false, true, false, false, false, true} {
+		if got := c.get(wxlogin.TokenHash{byte(i)}, &e); got != cached {
+			t.Errorf("session %d cached = %v after forgetting usr_a, want %v", i, got, cached)
+		}
+	}
+	if n := c.len(); n != 2 {
+		t.Errorf("%d cached, want 2", n)
+	}
+	c.forgetAll()
+	if n := c.len(); n != 0 {
+		t.Errorf("%d cached after forgetAll, want 0", n)
+	}
+	c.add(mk(5, "usr_c"), c.generation())
+	if !c.get(wxlogin.TokenHash{5}, &e) || e.principal.UserID != "usr_c" {
+		t.Errorf("add after forgetAll: %+v", e.principal)
+	}
+}
+
+// TestCacheKeyCollisions: token hashes that share their index key (the
+// first eight bytes) are told apart, and removing one keeps the others.
+func TestCacheKeyCollisions(t *testing.T) {
+	t.Parallel()
+	c := newVerifyCache(10)
+	h := func(i int) wxlogin.TokenHash { return wxlogin.TokenHash{1, 2, 3, 4, 31: byte(i)} }
+	for i := range 4 {
+		c.add(newEntry(&wxlogin.Session{ID: "ses_" + strconv.Itoa(i), UserID: "usr_x", TokenHash: h(i),
+			LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}), c.generation())
+	}
+	c.forgetSession("ses_2")
+	var e entry
+	for i, cached := range []bool{true, true, false, true} {
+		got := c.get(h(i), &e)
+		if got != cached || got && e.principal.SessionID != "ses_"+strconv.Itoa(i) {
+			t.Errorf("hash %d: cached %v (%s), want %v", i, got, e.principal.SessionID, cached)
+		}
+	}
+	if len(c.byHash) != 1 {
+		t.Errorf("%d index keys, want 1", len(c.byHash))
 	}
 }

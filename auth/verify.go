@@ -25,14 +25,15 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 	// Without a live revocation subscription the cache cannot learn of
 	// other instances' revocations, so the store answers.
 	bypass := s.busDown.Load()
-	if e := s.cachedUnless(bypass, h); e != nil {
+	var cached entry
+	if e := &cached; !bypass && s.cache.get(h, e) {
 		if _, ok := s.live().appByID[e.principal.AppID]; !ok {
 			// The app was removed by a reload after this session was
 			// cached: its sessions end at once, not at their next touch.
 			s.cache.drop(e)
 			return wxlogin.Principal{}, errSessionInvalid()
 		}
-		if now.Before(e.expiresAt) && now.Before(time.Unix(0, e.lastSeen.Load()).Add(s.idle)) {
+		if now.Before(e.expiresAt) && now.Before(time.Unix(0, e.lastSeen).Add(s.idle)) {
 			s.cacheCount.hits.Add(1)
 			return s.touch(ctx, e, now)
 		}
@@ -63,20 +64,12 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 	return s.touch(ctx, e, now)
 }
 
-// cachedUnless returns the cached entry of h, or nil when bypass is set.
-func (s *Service) cachedUnless(bypass bool, h wxlogin.TokenHash) *entry {
-	if bypass {
-		return nil
-	}
-	return s.cache.get(h)
-}
-
 // touch returns the principal of a live entry, writing the sliding renewal
 // to the store when the last write is TouchInterval old. Of concurrent
 // Verifies of one session only the one that wins the compare-and-swap
 // writes; the others answer from memory.
 func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.Principal, error) {
-	if last := e.lastSeen.Load(); now.Sub(time.Unix(0, last)) >= s.touchEvery {
+	if last := e.lastSeen; now.Sub(time.Unix(0, last)) >= s.touchEvery {
 		if err := s.writeTouch(ctx, e, last, stamp(now)); err != nil {
 			return wxlogin.Principal{}, err
 		}
@@ -86,7 +79,7 @@ func (s *Service) touch(ctx context.Context, e *entry, now time.Time) (wxlogin.P
 	// dies at lastSeen+idle, and a client told now+idle could be refused
 	// up to TouchInterval before the time it was given.
 	p := e.principal
-	p.ExpiresAt = time.Unix(0, e.lastSeen.Load()).UTC().Add(s.idle)
+	p.ExpiresAt = time.Unix(0, e.lastSeen).UTC().Add(s.idle)
 	if e.expiresAt.Before(p.ExpiresAt) {
 		p.ExpiresAt = e.expiresAt
 	}
@@ -106,7 +99,7 @@ func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time
 		// this session is re-read until writes are back.
 		return s.recheck(ctx, e)
 	}
-	if !e.lastSeen.CompareAndSwap(last, now.UnixNano()) {
+	if !s.cache.casLastSeen(e, last, now.UnixNano()) {
 		return nil
 	}
 	// A touch is bounded on its own: forward-auth requests carry no
@@ -118,7 +111,7 @@ func (s *Service) writeTouch(ctx context.Context, e *entry, last int64, now time
 	if err == nil {
 		return nil
 	}
-	e.lastSeen.CompareAndSwap(now.UnixNano(), last) // let the next Verify try again
+	s.cache.casLastSeen(e, now.UnixNano(), last) // let the next Verify try again
 	if errors.Is(err, wxlogin.ErrNotFound) {
 		// Revoked by someone who could not tell this instance (another
 		// instance without a Revocations bus): the touch doubles as a
