@@ -13,11 +13,15 @@
 // process crash (the OS still holds the write) but the last commits can be
 // lost on power loss, because the log is only fsynced at checkpoints.
 //
-// The cost is one fsync per write transaction: a login (user upsert plus
-// session insert, two transactions when the user is new) pays one or two
-// fsyncs, from well under a millisecond on NVMe to several milliseconds on
-// network or spinning disks, and writes are serialised, so write throughput
-// is bounded by fsync latency. Reads (verification) pay nothing: they do not
+// The cost is one fsync per write transaction, from well under a
+// millisecond on NVMe to several milliseconds on network or spinning disks,
+// and writes are serialised. A login (EnsureUserWithSession, the
+// wxlogin.LoginStore method) is therefore group-committed (group.go): the
+// logins queued while the write connection is busy run in one transaction,
+// each in its own SAVEPOINT (a failing one is rolled back alone), and share
+// one COMMIT and its fsync; each is answered only after that COMMIT
+// returned, so an acknowledged login is as durable as before. A returning
+// user's login writes only its session. Reads (verification) pay nothing: they do not
 // fsync and, in WAL mode, do not wait for writers. TestDurability checks the
 // process-kill half by SIGKILLing a child right after it reports success.
 //
