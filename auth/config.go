@@ -40,7 +40,11 @@ type Config struct {
 	// sessions. Default 2s; negative disables the periodic ping.
 	HealthInterval time.Duration
 	// CacheSize bounds the sessions Verify keeps in memory; default
-	// 100,000; negative disables the cache (every Verify reads the store).
+	// 1,000,000; negative disables the cache (every Verify reads the store).
+	// A cached session costs about 270 bytes (docs/BENCHMARKS.md), so a
+	// full default cache holds about 270 MB; the cache grows with the
+	// sessions verified, so a smaller deployment pays for what it uses. A
+	// hit costs a fraction of the store read a miss makes, at any size.
 	CacheSize int
 	// Revocations, when set, is told of every revocation before the call
 	// that revoked returns, so that other instances can drop their cached
@@ -90,7 +94,7 @@ const (
 	DefaultCodeReuseWindow  = 10 * time.Second
 	DefaultDecryptMaxAge    = time.Hour
 	DefaultSweepInterval    = 10 * time.Minute
-	DefaultCacheSize        = 100_000
+	DefaultCacheSize        = 1_000_000
 	DefaultHealthInterval   = 2 * time.Second
 	DefaultMaxAvatarBytes   = 2 << 20
 )
