@@ -162,6 +162,43 @@ func TestBenchCommandURL(t *testing.T) {
 	}
 }
 
+// TestBenchCommandBaselineURL compares logins at --url with logins at
+// --baseline-url (here the same server, as a cluster's load balancer and one
+// of its instances would be): the baseline side logs in at that URL, not at
+// the emulator, and both sides do work.
+func TestBenchCommandBaselineURL(t *testing.T) {
+	t.Parallel()
+	stack, err := startBenchStack(t.Context(), "", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Close()
+	jsonPath := filepath.Join(t.TempDir(), "bench.json")
+	code, stdout, stderr := runBenchCommand(t, "--url", stack.api.APIURL, "--emulator", stack.emuURL, "--baseline-url", stack.api.APIURL,
+		"--clients", "2", "--round", "100ms", "--rounds", "2", "--workloads", "login-new", "--json", jsonPath)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Results) != 1 {
+		t.Fatalf("report %s (%v), want one result", b, err)
+	}
+	r := rep.Results[0]
+	if want := "the same logins at " + stack.api.APIURL; r.Baseline != want {
+		t.Errorf("baseline %q, want %q", r.Baseline, want)
+	}
+	if r.Wxlogin.Ops == 0 || r.BaselineRun.Ops == 0 || r.Wxlogin.Errors+r.BaselineRun.Errors != 0 {
+		t.Errorf("sides: %+v and %+v, want work and no errors on both", r.Wxlogin, r.BaselineRun)
+	}
+	if !strings.Contains(stdout, "baseline: the same logins at "+stack.api.APIURL) {
+		t.Errorf("stdout does not name the baseline URL:\n%s", stdout)
+	}
+}
+
 func TestBenchCommandBadFlags(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -173,6 +210,9 @@ func TestBenchCommandBadFlags(t *testing.T) {
 		{"unknown workload", []string{"--workloads", "logins", "--round", time.Millisecond.String()}, 1, `unknown workload "logins"`},
 		{"url without emulator", []string{"--url", "http://127.0.0.1:1"}, 2, "--url and --emulator go together"},
 		{"stray argument", []string{"now"}, 2, `unexpected argument "now"`},
+		{"revocation without url", []string{"--workloads", "revocation", "--peers", "http://127.0.0.1:1"}, 2, "give --url and --emulator"},
+		{"revocation without peers", []string{"--url", "http://127.0.0.1:1", "--emulator", "http://127.0.0.1:2", "--workloads", "revocation"}, 2, "--peers go together"},
+		{"baseline url without url", []string{"--baseline-url", "http://127.0.0.1:1"}, 2, "give --url and --emulator"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

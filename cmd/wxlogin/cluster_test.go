@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin/internal/testlog"
+	"github.com/wxlogin/wxlogin/loadgen"
 )
 
 // cluster is scripts/cluster running as a child process group, with what it
@@ -255,6 +256,28 @@ func TestClusterScript(t *testing.T) {
 	}
 	if status, _, _ := do("GET", c.API+"/api/orders", login.Token, ""); status != 401 {
 		t.Errorf("GET /api/orders through nginx after the logout: %d, want 401", status)
+	}
+
+	// The revocation workload of wxlogin bench, which docs/BENCHMARKS.md's
+	// cluster figure comes from: every logout at instance 1 is refused by
+	// instances 2 and 3, and the report counts every sample.
+	jsonPath := filepath.Join(t.TempDir(), "revocation.json")
+	exit, stdout, stderr := runBenchCommand(t, "--url", c.Instances[0], "--emulator", c.Emulator,
+		"--peers", c.Instances[1]+","+c.Instances[2], "--workloads", "revocation", "--samples", "10", "--json", jsonPath)
+	if exit != 0 {
+		t.Fatalf("bench --workloads revocation: exit %d\n%s\n%s", exit, stdout, stderr)
+	}
+	var rep loadgen.Report
+	if b, err := os.ReadFile(jsonPath); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &rep); err != nil || rep.Revocation == nil {
+		t.Fatalf("the revocation report does not parse (%v):\n%s", err, b)
+	}
+	if rev := rep.Revocation; rev.All.Samples != 20 || rev.All.NotRefused != 0 || len(rev.Peers) != 2 || rev.Peers[0].Samples != 10 {
+		t.Errorf("revocation report: %+v, want 10 samples at each of 2 peers, all refused", rev)
+	}
+	if !strings.Contains(stdout, "all peers") {
+		t.Errorf("bench printed no revocation table:\n%s", stdout)
 	}
 
 	// Ctrl-C: everything stops and the folder goes.
