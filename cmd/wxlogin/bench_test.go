@@ -261,3 +261,44 @@ func TestBenchCommandPostgres(t *testing.T) {
 		t.Errorf("--store with --url: exit %d, want 2; stderr:\n%s", code, stderr)
 	}
 }
+
+// TestBenchRevocationSeesStaleInstances checks that the revocation
+// measurement can fail: two instances on one PostgreSQL without Redis (each
+// told it is the only one) do not tell each other of a logout, so the peer
+// keeps accepting the token from its cache, and every sample must say so.
+func TestBenchRevocationSeesStaleInstances(t *testing.T) {
+	t.Parallel()
+	dbURL := newPostgresDB(t, testPostgresURL(t))
+	getenv := func(string) string { return "" }
+	a, err := startBenchStack(t.Context(), dbURL, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := startBenchStack(t.Context(), dbURL, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rev, err := loadgen.MeasureRevocation(t.Context(), loadgen.RevocationConfig{
+		APIURL: a.api.APIURL, Peers: []string{b.api.APIURL}, EmulatorURL: a.emuURL,
+		AppID: emulator.DevApps()[0].AppID, Samples: 3, Timeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rev.Peers[0]; p.Samples != 3 || p.NotRefused != 3 {
+		t.Errorf("peer without the revocation bus: %+v, want all 3 samples not refused", p)
+	}
+	// The instance that logged the token out refuses it at once.
+	rev, err = loadgen.MeasureRevocation(t.Context(), loadgen.RevocationConfig{
+		APIURL: a.api.APIURL, Peers: []string{a.api.APIURL}, EmulatorURL: a.emuURL,
+		AppID: emulator.DevApps()[0].AppID, Samples: 3, Timeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rev.Peers[0]; p.Samples != 3 || p.NotRefused != 0 {
+		t.Errorf("the logging-out instance itself: %+v, want all 3 samples refused", p)
+	}
+}
