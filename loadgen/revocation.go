@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -210,7 +211,11 @@ func (r *runner) authStatus(ctx context.Context, base, token string) (int, error
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("GET /v1/auth: %v", errors.Unwrap(err))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is no secret, but do's errors name none either
+		}
+		return 0, fmt.Errorf("GET /v1/auth: %v", err)
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()

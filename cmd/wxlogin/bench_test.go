@@ -37,7 +37,9 @@ func TestBenchCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	jsonPath, svgPath := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.svg")
-	code, stdout, stderr := runBenchCommand(t, "--clients", "4", "--round", "150ms", "--rounds", "2", "--users", "20",
+	// Rounds of 300 ms: under -race, beside the package's other tests, a
+	// login can take over 150 ms, and a round that completes none fails.
+	code, stdout, stderr := runBenchCommand(t, "--clients", "4", "--round", "300ms", "--rounds", "2", "--users", "20",
 		"--json", jsonPath, "--svg", svgPath)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
@@ -175,7 +177,7 @@ func TestBenchCommandBaselineURL(t *testing.T) {
 	defer stack.Close()
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	code, stdout, stderr := runBenchCommand(t, "--url", stack.api.APIURL, "--emulator", stack.emuURL, "--baseline-url", stack.api.APIURL,
-		"--clients", "2", "--round", "100ms", "--rounds", "2", "--workloads", "login-new", "--json", jsonPath)
+		"--clients", "2", "--round", "500ms", "--rounds", "2", "--workloads", "login-new", "--json", jsonPath)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
