@@ -54,6 +54,12 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	if err != nil {
 		return LoginResult{}, err
 	}
+	if app.Web() {
+		// Its codes come from a browser redirect, and jscode2session
+		// would refuse them anyway.
+		return LoginResult{}, wxlogin.Errorf(wxlogin.EInvalidRequest,
+			"%s is a %s app: its users log in at /v1/web/authorize", app.AppID, app.KindOf())
+	}
 	if err := checkCode("code", code); err != nil {
 		return LoginResult{}, err
 	}
