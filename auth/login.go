@@ -95,6 +95,15 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, err
 	}
 
+	return s.startSession(ctx, app, user, created, s.live().keys.Seal([]byte(ws.SessionKey.Reveal())), c, shared)
+}
+
+// startSession creates a session of user in app holding sealedKey (the
+// sealed session_key; a web login has none) and hands out its token once.
+// shared says whether the code's exchange was shared, for the log.
+func (s *Service) startSession(ctx context.Context, app wxlogin.App, user wxlogin.User, created bool,
+	sealedKey []byte, c Client, shared bool) (LoginResult, error) {
+	now := s.now()
 	token, hash := newToken()
 	sess := wxlogin.Session{
 		ID:               newID("ses_"),
@@ -103,7 +112,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		AppID:            app.AppID,
 		OpenID:           user.OpenID,
 		UnionID:          user.UnionID,
-		SealedSessionKey: s.live().keys.Seal([]byte(ws.SessionKey.Reveal())),
+		SealedSessionKey: sealedKey,
 		CreatedAt:        now,
 		LastSeenAt:       now,
 		IdleExpiresAt:    now.Add(s.idle),
@@ -111,7 +120,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UserAgent:        clip(c.UserAgent, maxUserAgentLen),
 		IP:               clip(c.IP, maxIPLen),
 	}
-	err = s.sessions.CreateSession(ctx, sess)
+	err := s.sessions.CreateSession(ctx, sess)
 	if err == nil {
 		// The user may have been erased after EnsureUser found it, and a
 		// session store apart from the users cannot refuse the session.
