@@ -31,6 +31,7 @@ type LoginResult struct {
 	Token     wxlogin.Secret
 	User      wxlogin.User
 	Created   bool // this is the user's first completed login (see UnfinishedRegistrations)
+	AccountID string
 	Session   wxlogin.Session
 	ExpiresAt time.Time
 }
@@ -78,7 +79,11 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, err
 	}
 
-	now = s.now()
+	before, err := s.unionGroupBefore(ctx, app, ws.UnionID)
+	if err != nil {
+		return LoginResult{}, s.storeFailed(err)
+	}
+	now = joinAfter(s.now(), before)
 	user, created, err := s.users.EnsureUser(ctx, wxlogin.User{
 		ID:        newID("usr_"),
 		AppID:     app.AppID,
@@ -95,7 +100,10 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, err
 	}
 
-	return s.startSession(ctx, app, user, created, s.live().keys.Seal([]byte(ws.SessionKey.Reveal())), c, shared)
+	s.noteLink(ctx, app, user, created, before)
+	r, err := s.startSession(ctx, app, user, created, s.live().keys.Seal([]byte(ws.SessionKey.Reveal())), c, shared)
+	r.AccountID = s.accountIDAfter(app, user, before)
+	return r, err
 }
 
 // startSession creates a session of user in app holding sealedKey (the

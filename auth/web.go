@@ -208,7 +208,11 @@ func (s *Service) webLogin(ctx context.Context, cb WebCallback, c Client) (WebLo
 		profile, _ = json.Marshal(info) // plain data: cannot fail
 	}
 
-	now = s.now()
+	before, err := s.unionGroupBefore(ctx, app, wt.UnionID)
+	if err != nil {
+		return res, s.storeFailed(err)
+	}
+	now = joinAfter(s.now(), before)
 	user, created, err := s.users.EnsureUser(ctx, wxlogin.User{
 		ID: newID("usr_"), AppID: app.AppID, OpenID: wt.OpenID, UnionID: wt.UnionID,
 		CreatedAt: now, UpdatedAt: now,
@@ -226,7 +230,9 @@ func (s *Service) webLogin(ctx context.Context, cb WebCallback, c Client) (WebLo
 		s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", user.ID, "err", err)
 		return res, err
 	}
+	s.noteLink(ctx, app, user, created, before)
 	lr, err := s.startSession(ctx, app, user, created, s.live().keys.Seal(nil), c, shared)
+	lr.AccountID = s.accountIDAfter(app, user, before)
 	res.LoginResult = lr
 	return res, err
 }

@@ -50,6 +50,11 @@ func newWebWorld(t *testing.T, opts ...option) *webWorld {
 		w.em.Apps = append(emulator.DevApps(), emulator.DevWebApps()...)
 		ww.emURL = a.WeChat.(*wechat.Client).BaseURL
 		a.ConnectURL = ww.emURL
+		for i := range a.Apps {
+			if a.Apps[i].AppID == app1 || a.Apps[i].AppID == app2 {
+				a.Apps[i].OpenPlatform = "dev" // the emulator's bound apps
+			}
+		}
 		for _, wa := range emulator.DevWebApps() {
 			a.Apps = append(a.Apps, wxlogin.App{AppID: wa.AppID, Secret: wxlogin.Secret(wa.Secret),
 				Kind: wxlogin.AppKind(wa.Kind), OpenPlatform: "dev", RedirectURIs: []string{ww.page, ww.page + "?next=%2Fcart"}})
@@ -526,4 +531,128 @@ func TestWebCookieCSRFAtForwardAuth(t *testing.T) {
 	// A Bearer token needs no CSRF token: no browser adds it by itself.
 	mini := ww.login(app1, "lee")
 	ww.request("POST", "/v1/auth", mini.Token, nil).ok(t, 200, nil)
+}
+
+// meAccount is what GET /v1/me says of the account.
+type meAccount struct {
+	ID         string `json:"id"`
+	AccountID  string `json:"account_id"`
+	Identities []struct {
+		UserID string `json:"user_id"`
+		AppID  string `json:"appid"`
+		Kind   string `json:"kind"`
+	} `json:"identities"`
+}
+
+// TestWebAccounts: one account per person across mini programs, Official
+// Account pages and websites of one Open Platform account; a unionid that
+// arrives late merges two accounts (the older stays, an event says so, and
+// forward-auth and the admin API show only the survivor); erasure of one
+// identity or the whole account.
+func TestWebAccounts(t *testing.T) {
+	t.Parallel()
+	ww := newWebWorld(t)
+	accountOf := func(r response) string {
+		t.Helper()
+		r.ok(t, 200, nil)
+		return r.header.Get("X-Wxlogin-Account-Id")
+	}
+
+	t.Run("linked whichever came first", func(t *testing.T) {
+		mini := ww.login(app1, "nina")
+		acct := accountOf(ww.request("GET", "/v1/auth", mini.Token, nil))
+		if !strings.HasPrefix(acct, "acc_") {
+			t.Fatalf("account id %q", acct)
+		}
+		b := ww.browser("ua")
+		b.login(oaApp, "snsapi_userinfo", "nina")
+		if got := accountOf(b.do("GET", ww.base+"/v1/auth")); got != acct {
+			t.Errorf("the Official Account identity is account %q, the mini program's %q", got, acct)
+		}
+		site := ww.browser("desktop")
+		site.login(webApp, "", "nina")
+		if got := accountOf(site.do("GET", ww.base+"/v1/auth")); got != acct {
+			t.Errorf("the website identity is account %q, want %q", got, acct)
+		}
+		var me meAccount
+		b.do("GET", ww.base+"/v1/me").ok(t, 200, &me)
+		if me.AccountID != acct || len(me.Identities) != 3 || me.Identities[0].AppID != app1 ||
+			me.Identities[1].Kind != "official_account" || me.Identities[2].Kind != "website" {
+			t.Errorf("/v1/me: %+v", me)
+		}
+		// A mini program of no Open Platform account is an account of its own.
+		other := ww.login(app3, "nina")
+		if got := accountOf(ww.request("GET", "/v1/auth", other.Token, nil)); got == acct {
+			t.Error("an unbound app's user joined the account")
+		}
+	})
+
+	t.Run("late unionid merges", func(t *testing.T) {
+		b := ww.browser("ua")
+		b.login(oaApp, "snsapi_base", "omar") // openid only: an account of its own
+		older := accountOf(b.do("GET", ww.base+"/v1/auth"))
+		ww.clock.Advance(time.Second)
+		mini := ww.login(app2, "omar") // the unionid, but nobody else has it yet
+		newer := accountOf(ww.request("GET", "/v1/auth", mini.Token, nil))
+		if older == newer {
+			t.Fatal("the two identities share an account before any unionid links them")
+		}
+		// The page asks snsapi_userinfo: the Official Account user's unionid
+		// arrives, and the two accounts merge into the older.
+		b.login(oaApp, "snsapi_userinfo", "omar")
+		if got := accountOf(ww.request("GET", "/v1/auth", mini.Token, nil)); got != older {
+			t.Errorf("after the merge the mini program session says %q, want the older %q", got, older)
+		}
+		if got := accountOf(b.do("GET", ww.base+"/v1/auth")); got != older {
+			t.Errorf("the web session says %q, want %q", got, older)
+		}
+		logs := ww.logs.String()
+		if !strings.Contains(logs, `"event":"account_merged"`) || !strings.Contains(logs, `"merged_account_id":"`+newer+`"`) ||
+			!strings.Contains(logs, `"account_id":"`+older+`"`) {
+			t.Errorf("no merge event naming both accounts")
+		}
+		var found struct {
+			Users []struct {
+				ID string `json:"id"`
+			} `json:"users"`
+		}
+		ww.request("GET", "/v1/admin/users?account_id="+older, adminToken, nil).ok(t, 200, &found)
+		if len(found.Users) != 2 {
+			t.Errorf("the surviving account has %d users, want 2", len(found.Users))
+		}
+		ww.request("GET", "/v1/admin/users?account_id="+newer, adminToken, nil).ok(t, 200, &found)
+		if len(found.Users) != 0 {
+			t.Errorf("the merged account still lists %d users", len(found.Users))
+		}
+	})
+
+	t.Run("erase one identity or the account", func(t *testing.T) {
+		mini := ww.login(app1, "pia")
+		b := ww.browser("ua")
+		b.login(oaApp, "snsapi_userinfo", "pia")
+		site := ww.browser("desktop")
+		site.login(webApp, "", "pia")
+		ww.request("DELETE", "/v1/me?scope=everything", mini.Token, nil).fails(t, 400, wxlogin.EInvalidRequest)
+		// One identity: the mini program's user goes, the others stay.
+		if r := ww.request("DELETE", "/v1/me", mini.Token, nil); r.status != 204 {
+			t.Fatalf("erase identity: %d %s", r.status, r.body)
+		}
+		ww.request("GET", "/v1/auth", mini.Token, nil).fails(t, 401, wxlogin.ESessionInvalid)
+		var me meAccount
+		b.do("GET", ww.base+"/v1/me").ok(t, 200, &me)
+		if len(me.Identities) != 2 {
+			t.Fatalf("after erasing one identity: %+v", me)
+		}
+		// The account, by cookie: DELETE needs the CSRF token.
+		b.do("DELETE", ww.base+"/v1/me?scope=account").fails(t, 403, wxlogin.ECSRFRejected)
+		if r := b.do("DELETE", ww.base+"/v1/me?scope=account", httpapi.CSRFHeader, b.cookie(httpapi.CSRFCookie)); r.status != 204 {
+			t.Fatalf("erase account: %d %s", r.status, r.body)
+		}
+		for _, x := range []*browser{b, site} {
+			x.do("GET", ww.base+"/v1/auth").fails(t, 401, wxlogin.ESessionInvalid)
+		}
+		for _, u := range me.Identities {
+			ww.request("GET", "/v1/admin/users/"+u.UserID, adminToken, nil).fails(t, 404, wxlogin.ENotFound)
+		}
+	})
 }
