@@ -58,8 +58,9 @@ var errCSRF = wxlogin.Errorf(wxlogin.ECSRFRejected,
 
 // safeRequest reports whether the request, and the request a proxy says
 // it guards, are of safe methods. Every method a request names counts:
-// nginx forwards the guarded method itself, Traefik and Caddy send GET
-// with X-Forwarded-Method, some nginx configurations X-Original-Method; a
+// Traefik and Caddy send GET with X-Forwarded-Method; nginx's auth_request
+// subrequest is a GET whatever the client sent, so the README's block
+// names the method in X-Original-Method; a direct call has its own. A
 // client cannot make a POST look safe by adding a header.
 func safeRequest(r *http.Request) bool {
 	if !isSafeMethod(r.Method) {
