@@ -33,7 +33,8 @@ type Config struct {
 	// ConnectURL is the root of WeChat's browser pages, where web logins
 	// send the browser (connect/oauth2/authorize, connect/qrconnect);
 	// default DefaultConnectURL. Dev mode and tests point it at the
-	// emulator.
+	// emulator; "/" makes the redirect relative, to the emulator mounted on
+	// the server's own origin (wxlogin dev).
 	ConnectURL string
 
 	// MaxAvatarBytes bounds an uploaded avatar image; default 2 MiB. It is

@@ -81,9 +81,14 @@ func runDev(ctx context.Context, args []string, e env) int {
 	for _, a := range emulator.DevApps() {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret)})
 	}
-	// The web apps return to the playground, at the address asked for
-	// (a free port picked at random is not known yet: their logins then
-	// need an app of a configured server).
+	// The web apps return to the playground, so the API's address must be
+	// known before the apps are: a port 0 is turned into a free port now.
+	if _, port, err := net.SplitHostPort(*addr); err == nil && port == "0" {
+		if ln, err := net.Listen("tcp", *addr); err == nil {
+			*addr = ln.Addr().String()
+			ln.Close()
+		}
+	}
 	for _, a := range emulator.DevWebApps() {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret), Kind: wxlogin.AppKind(a.Kind),
 			OpenPlatform: "dev", RedirectURIs: devRedirectURIs(*addr)})
@@ -95,8 +100,10 @@ func runDev(ctx context.Context, args []string, e env) int {
 			Store:         "sqlite://" + filepath.Join(dir, "wxlogin.db"),
 			Data:          dir,
 			WeChatBaseURL: emuURL,
-			// The emulator serves WeChat's browser pages too.
-			WeChatConnectURL: emuURL,
+			// The emulator serves WeChat's browser pages too, mounted on
+			// the API's own origin ("/": the redirect to them is relative),
+			// so that the playground's page and WeChat's share it.
+			WeChatConnectURL: "/",
 			apps:             apps,
 			DefaultApp:       app.AppID,
 			masterKey:        keys,
@@ -136,14 +143,17 @@ func runDev(ctx context.Context, args []string, e env) int {
 func devRedirectURIs(addr string) []string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "0" {
-		return []string{"http://localhost/playground/"}
+		return []string{"http://localhost/playground/", "http://localhost/playground/web-done.html"}
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	uris := []string{"http://" + net.JoinHostPort(host, port) + "/playground/"}
-	if host != "localhost" {
-		uris = append(uris, "http://localhost:"+port+"/playground/")
+	var uris []string
+	for _, h := range []string{net.JoinHostPort(host, port), "localhost:" + port} {
+		uris = append(uris, "http://"+h+"/playground/", "http://"+h+"/playground/web-done.html")
+		if host == "localhost" {
+			break
+		}
 	}
 	return uris
 }
