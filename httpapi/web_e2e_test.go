@@ -43,6 +43,12 @@ type webWorld struct {
 
 func newWebWorld(t *testing.T, opts ...option) *webWorld {
 	t.Helper()
+	return newWebWorldOn(t, onSQLite, opts...)
+}
+
+// newWebWorldOn is a webWorld whose store of record is kind.
+func newWebWorldOn(t *testing.T, kind storeKind, opts ...option) *webWorld {
+	t.Helper()
 	front := httptest.NewUnstartedServer(nil)
 	ww := &webWorld{front: front, base: "https://" + front.Listener.Addr().String()}
 	ww.page = ww.base + "/app/after-login"
@@ -60,7 +66,7 @@ func newWebWorld(t *testing.T, opts ...option) *webWorld {
 				Kind: wxlogin.AppKind(wa.Kind), OpenPlatform: "dev", RedirectURIs: []string{ww.page, ww.page + "?next=%2Fcart"}})
 		}
 	}}, opts...)
-	ww.world = newWorld(t, all...)
+	ww.world = newWorldOn(t, kind, all...)
 	mux := http.NewServeMux()
 	mux.Handle("/", ww.srv.Config.Handler)
 	mux.HandleFunc("/app/", func(rw http.ResponseWriter, r *http.Request) {
@@ -198,9 +204,10 @@ func setCookie(t *testing.T, r response, name string) *http.Cookie {
 // TestWebOfficialAccountLogin is an H5 page in WeChat, both scopes: the
 // redirect to WeChat, the user's approval on the phone, the callback, the
 // cookie and its flags, forward-auth by cookie, /v1/me, logout.
-func TestWebOfficialAccountLogin(t *testing.T) {
-	t.Parallel()
-	ww := newWebWorld(t)
+func TestWebOfficialAccountLogin(t *testing.T) { eachStore(t, testWebOfficialAccountLogin) }
+
+func testWebOfficialAccountLogin(t *testing.T, kind storeKind) {
+	ww := newWebWorldOn(t, kind)
 	for _, scope := range []string{"snsapi_base", "snsapi_userinfo"} {
 		t.Run(scope, func(t *testing.T) {
 			b := ww.browser("Mozilla/5.0 MicroMessenger/8.0")
@@ -549,9 +556,10 @@ type meAccount struct {
 // arrives late merges two accounts (the older stays, an event says so, and
 // forward-auth and the admin API show only the survivor); erasure of one
 // identity or the whole account.
-func TestWebAccounts(t *testing.T) {
-	t.Parallel()
-	ww := newWebWorld(t)
+func TestWebAccounts(t *testing.T) { eachStore(t, testWebAccounts) }
+
+func testWebAccounts(t *testing.T, kind storeKind) {
+	ww := newWebWorldOn(t, kind)
 	accountOf := func(r response) string {
 		t.Helper()
 		r.ok(t, 200, nil)
