@@ -26,6 +26,11 @@ const (
 	EUnsupportedMediaType = "unsupported_media_type" // 415: an upload that is not an accepted image
 	EPrivacyNotAuthorized = "privacy_not_authorized" // 403: the user has not agreed to the privacy guidelines
 	EStoreUnavailable     = "store_unavailable"      // 503: the store cannot be reached
+	EInvalidState         = "invalid_state"          // 400: a web login's state is missing, expired or not this browser's
+	ERedirectNotAllowed   = "redirect_not_allowed"   // 400: redirect_uri is not on the app's allow-list
+	ESnapshotUser         = "snapshot_user"          // 403: WeChat's snapshot-mode virtual user; the page must be opened for real
+	ECSRFRejected         = "csrf_rejected"          // 403: a cookie-authenticated unsafe request without the page's CSRF token
+	EAccessDenied         = "access_denied"          // 403: the user refused the web authorization
 	EInternal             = "internal"               // 500: a bug; details only in the server log
 )
 

@@ -47,5 +47,8 @@ type Principal struct {
 	AppID     string
 	OpenID    string
 	UnionID   string
+	// AccountID is the person's account: the same for every user (app and
+	// openid) with the same unionid under one Open Platform account.
+	AccountID string
 	ExpiresAt time.Time // the session's deadline as of this verification
 }

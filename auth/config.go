@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -26,6 +29,13 @@ type Config struct {
 	DecryptMaxAge    time.Duration // watermark freshness window; default 1h; negative disables
 
 	Limits Limits
+
+	// ConnectURL is the root of WeChat's browser pages, where web logins
+	// send the browser (connect/oauth2/authorize, connect/qrconnect);
+	// default DefaultConnectURL. Dev mode and tests point it at the
+	// emulator; "/" makes the redirect relative, to the emulator mounted on
+	// the server's own origin (wxlogin dev).
+	ConnectURL string
 
 	// MaxAvatarBytes bounds an uploaded avatar image; default 2 MiB. It is
 	// the one setting of that bound: httpapi sizes its request bodies
@@ -93,6 +103,7 @@ const (
 	DefaultCacheSize        = 100_000
 	DefaultHealthInterval   = 2 * time.Second
 	DefaultMaxAvatarBytes   = 2 << 20
+	DefaultConnectURL       = "https://open.weixin.qq.com"
 )
 
 // Default limits; Limits' comments name them too.
@@ -138,6 +149,9 @@ func (c Config) Validate() error {
 			return bad(fmt.Sprintf("Apps[%d].AppID", i), "%q is configured twice", a.AppID)
 		case a.Secret.Reveal() == "":
 			return bad(fmt.Sprintf("Apps[%d].Secret", i), "is empty for %q", a.AppID)
+		}
+		if setting, problem := checkAppKind(a); problem != "" {
+			return bad(fmt.Sprintf("Apps[%d].%s", i, setting), "%s", problem)
 		}
 		seen[a.AppID] = true
 	}
@@ -226,4 +240,57 @@ func limitOrDefault(l, def Limit) Limit {
 		l.Burst = max(1, int(math.Ceil(l.Rate)))
 	}
 	return l
+}
+
+// checkAppKind checks what an app's kind asks of it: a web app needs the
+// pages it may return to, each an absolute https URL (http only on a
+// loopback host, for development), without a fragment, which a redirect
+// could not carry. It returns the field at fault and the problem, or "".
+func checkAppKind(a wxlogin.App) (setting, problem string) {
+	switch a.KindOf() {
+	case wxlogin.KindMiniProgram:
+		if len(a.RedirectURIs) > 0 {
+			return "RedirectURIs", "are for web apps (official_account, website), not mini programs"
+		}
+		return "", ""
+	case wxlogin.KindOfficialAccount, wxlogin.KindWebsite:
+	default:
+		return "Kind", fmt.Sprintf("%q is not a kind of app (mini_program, official_account, website)", clip(string(a.Kind), 32))
+	}
+	if len(a.RedirectURIs) == 0 {
+		return "RedirectURIs", "a web app needs at least one page to return to after login"
+	}
+	for j, raw := range a.RedirectURIs {
+		if p := checkRedirectURI(raw); p != "" {
+			return fmt.Sprintf("RedirectURIs[%d]", j), p
+		}
+	}
+	return "", ""
+}
+
+// checkRedirectURI says what is wrong with a configured redirect URI, or "".
+func checkRedirectURI(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return fmt.Sprintf("%q is not an absolute URL", clip(raw, 128))
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Sprintf("%q has a fragment", clip(raw, 128))
+	case u.User != nil:
+		return fmt.Sprintf("%q carries user information", clip(raw, 128))
+	case u.Scheme == "https":
+		return ""
+	case u.Scheme == "http" && loopbackHost(u.Hostname()):
+		return ""
+	}
+	return fmt.Sprintf("%q is not https (http only for localhost): the session cookie is Secure", clip(raw, 128))
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }

@@ -31,6 +31,7 @@ type LoginResult struct {
 	Token     wxlogin.Secret
 	User      wxlogin.User
 	Created   bool // this is the user's first completed login (see UnfinishedRegistrations)
+	AccountID string
 	Session   wxlogin.Session
 	ExpiresAt time.Time
 }
@@ -54,6 +55,12 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	if err != nil {
 		return LoginResult{}, err
 	}
+	if app.Web() {
+		// Its codes come from a browser redirect, and jscode2session
+		// would refuse them anyway.
+		return LoginResult{}, wxlogin.Errorf(wxlogin.EInvalidRequest,
+			"%s is a %s app: its users log in at /v1/web/authorize", app.AppID, app.KindOf())
+	}
 	if err := checkCode("code", code); err != nil {
 		return LoginResult{}, err
 	}
@@ -72,7 +79,11 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, err
 	}
 
-	now = s.now()
+	before, err := s.unionGroupBefore(ctx, app, ws.UnionID)
+	if err != nil {
+		return LoginResult{}, s.storeFailed(err)
+	}
+	now = joinAfter(s.now(), before)
 	user, created, err := s.users.EnsureUser(ctx, wxlogin.User{
 		ID:        newID("usr_"),
 		AppID:     app.AppID,
@@ -89,6 +100,18 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, err
 	}
 
+	s.noteLink(ctx, app, user, created, before)
+	r, err := s.startSession(ctx, app, user, created, s.live().keys.Seal([]byte(ws.SessionKey.Reveal())), c, shared)
+	r.AccountID = s.accountIDAfter(app, user, before)
+	return r, err
+}
+
+// startSession creates a session of user in app holding sealedKey (the
+// sealed session_key; a web login has none) and hands out its token once.
+// shared says whether the code's exchange was shared, for the log.
+func (s *Service) startSession(ctx context.Context, app wxlogin.App, user wxlogin.User, created bool,
+	sealedKey []byte, c Client, shared bool) (LoginResult, error) {
+	now := s.now()
 	token, hash := newToken()
 	sess := wxlogin.Session{
 		ID:               newID("ses_"),
@@ -97,7 +120,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		AppID:            app.AppID,
 		OpenID:           user.OpenID,
 		UnionID:          user.UnionID,
-		SealedSessionKey: s.live().keys.Seal([]byte(ws.SessionKey.Reveal())),
+		SealedSessionKey: sealedKey,
 		CreatedAt:        now,
 		LastSeenAt:       now,
 		IdleExpiresAt:    now.Add(s.idle),
@@ -105,7 +128,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UserAgent:        clip(c.UserAgent, maxUserAgentLen),
 		IP:               clip(c.IP, maxIPLen),
 	}
-	err = s.sessions.CreateSession(ctx, sess)
+	err := s.sessions.CreateSession(ctx, sess)
 	if err == nil {
 		// The user may have been erased after EnsureUser found it, and a
 		// session store apart from the users cannot refuse the session.

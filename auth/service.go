@@ -40,6 +40,8 @@ type Service struct {
 	wechat   WeChat
 	revoked  Revocations
 
+	connectURL string // root of WeChat's browser pages (web logins)
+
 	idle, absolute, touchEvery, maxAge time.Duration
 	maxAvatar                          int64
 
@@ -99,6 +101,8 @@ func New(cfg Config) (*Service, error) {
 		blobs:    cfg.Blobs,
 		wechat:   cfg.WeChat,
 		revoked:  cfg.Revocations,
+
+		connectURL: cmp.Or(cfg.ConnectURL, DefaultConnectURL),
 
 		idle:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
 		absolute:   orDefault(cfg.AbsoluteLifetime, DefaultAbsoluteLifetime),

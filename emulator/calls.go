@@ -44,6 +44,7 @@ const redacted = "(redacted)"
 
 var secretFields = map[string]bool{
 	"secret": true, "session_key": true, "access_token": true, "signature": true,
+	"refresh_token": true, // a web login's, which mints access tokens for 30 days
 }
 
 func redact(m map[string]any) map[string]any {

@@ -18,6 +18,14 @@ type App struct {
 	AppID        string `json:"appid"`
 	Secret       string `json:"secret"`
 	OpenPlatform bool   `json:"open_platform"`
+	// Kind is "" (a mini program), "official_account" (web pages in
+	// WeChat: connect/oauth2/authorize) or "website" (an Open Platform
+	// website app: connect/qrconnect).
+	Kind string `json:"kind,omitempty"`
+	// RedirectDomains, when set, are the hosts a web authorization may
+	// return to (WeChat's 网页授权域名 / 授权回调域); another host is
+	// refused with errcode 10003. Empty allows any host.
+	RedirectDomains []string `json:"redirect_domains,omitempty"`
 }
 
 // DevApps returns the apps a zero Emulator serves, which the dev server and
@@ -111,6 +119,12 @@ type Emulator struct {
 	// mini program that declares no privacy guidelines.
 	NoPrivacyCheck bool
 
+	// AutoApproveWeb, when set, names the simulated user who approves
+	// every web authorization at once (the authorize page and the QR code
+	// redirect straight back with a code), for tests that do not drive
+	// the phone through the device API.
+	AutoApproveWeb string
+
 	// CORSOrigin, when not empty, is sent as Access-Control-Allow-Origin on
 	// the device API (/emulator/v1/) and preflight requests are answered,
 	// for a page served from another origin. Empty (the default) suits
@@ -140,6 +154,11 @@ type Emulator struct {
 	callSeq       int64                // Seq of the latest call
 	tmp           map[string]*tmpFile  // chooseAvatar images
 	tmpIDs        []string             // tmp in creation order, to bound memory
+
+	webAuths   map[string]*webAuth  // web authorizations (authorize page, QR) by id
+	webOrder   []string             // webAuths in creation order, to bound memory
+	webTokens  map[string]*webToken // users' web access tokens
+	webRefresh map[string]*webToken // the same, by refresh token
 }
 
 // New returns an emulator serving apps, or DevApps when none are given.
@@ -178,6 +197,9 @@ func (e *Emulator) init() {
 		e.tokens = map[string]*token{}
 		e.stats = map[string]*APIStats{}
 		e.tmp = map[string]*tmpFile{}
+		e.webAuths = map[string]*webAuth{}
+		e.webTokens = map[string]*webToken{}
+		e.webRefresh = map[string]*webToken{}
 		e.mux = e.routes()
 	})
 }

@@ -17,12 +17,17 @@ const (
 	APIResetUserSessionKey = "resetusersessionkey"
 	APIGetUserPhoneNumber  = "getuserphonenumber"
 	APIGetPaidUnionID      = "getpaidunionid"
+	APIOAuth2AccessToken   = "oauth2_access_token"
+	APIOAuth2RefreshToken  = "oauth2_refresh_token"
+	APISNSUserInfo         = "sns_userinfo"
+	APISNSAuth             = "sns_auth"
 )
 
 // APIs returns the names of the WeChat server APIs the emulator serves.
 func APIs() []string {
 	return []string{APIJSCode2Session, APIToken, APIStableToken, APICheckSession,
-		APIResetUserSessionKey, APIGetUserPhoneNumber, APIGetPaidUnionID}
+		APIResetUserSessionKey, APIGetUserPhoneNumber, APIGetPaidUnionID,
+		APIOAuth2AccessToken, APIOAuth2RefreshToken, APISNSUserInfo, APISNSAuth}
 }
 
 // Fault bodies.

@@ -93,6 +93,7 @@ type codeKind int
 const (
 	loginCode codeKind = iota + 1
 	phoneCode
+	webCode // of a web authorization, for sns/oauth2/access_token
 )
 
 // code is a one-time code: a login code for jscode2session or a phone code
@@ -102,6 +103,8 @@ type code struct {
 	acct       *account
 	sessionKey string // login: the key this login issued
 	phone      User   // phone: the number at the time of the tap
+	scope      string // web: the scope the user granted
+	snapshot   bool   // web: issued to WeChat's snapshot-mode virtual user
 	issued     time.Time
 	used       bool
 }

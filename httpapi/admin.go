@@ -21,7 +21,17 @@ func (s *Server) adminFindUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
-	users, err := s.svc.AdminFindUsers(r.Context(), f)
+	var users []wxlogin.User
+	var err error
+	if acct := q.Get("account_id"); acct != "" {
+		// An account's users: every identity of one person.
+		users, err = s.svc.AccountUsers(r.Context(), acct)
+		if wxlogin.ErrorCode(err) == wxlogin.ENotFound {
+			users, err = nil, nil
+		}
+	} else {
+		users, err = s.svc.AdminFindUsers(r.Context(), f)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -68,7 +78,16 @@ func (s *Server) adminRevokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminEraseUser(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.AdminEraseUser(r.Context(), r.PathValue("id")); err != nil {
+	erase := s.svc.AdminEraseUser
+	switch r.URL.Query().Get("scope") {
+	case "", "identity":
+	case "account":
+		erase = s.svc.AdminEraseAccount
+	default:
+		s.writeError(w, r, errEraseScope)
+		return
+	}
+	if err := erase(r.Context(), r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -32,6 +32,11 @@ var statuses = map[string]int{
 	wxlogin.EUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	wxlogin.EPrivacyNotAuthorized: http.StatusForbidden,
 	wxlogin.EStoreUnavailable:     http.StatusServiceUnavailable,
+	wxlogin.EInvalidState:         http.StatusBadRequest,
+	wxlogin.ERedirectNotAllowed:   http.StatusBadRequest,
+	wxlogin.ESnapshotUser:         http.StatusForbidden,
+	wxlogin.ECSRFRejected:         http.StatusForbidden,
+	wxlogin.EAccessDenied:         http.StatusForbidden,
 	wxlogin.EInternal:             http.StatusInternalServerError,
 }
 

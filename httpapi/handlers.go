@@ -124,11 +124,34 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request, p wxlogin.Princip
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
+	me := toMe(u, s.prefix)
+	acct, ids, err := s.svc.Identities(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	me.AccountID = acct
+	for _, id := range ids {
+		me.Identities = append(me.Identities, identityJSON{UserID: id.UserID, AppID: id.AppID, Kind: string(id.Kind), OpenID: id.OpenID})
+	}
+	writeJSON(w, http.StatusOK, me)
 }
 
+// errEraseScope answers an erasure whose scope is neither one identity nor
+// the whole account.
+var errEraseScope = wxlogin.Errorf(wxlogin.EInvalidRequest, "scope must be identity (this app's user, the default) or account (every identity of the person)")
+
 func (s *Server) eraseMe(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
-	if err := s.svc.EraseMe(r.Context(), p); err != nil {
+	erase := s.svc.EraseMe
+	switch r.URL.Query().Get("scope") {
+	case "", "identity":
+	case "account":
+		erase = s.svc.EraseAccount
+	default:
+		s.writeError(w, r, errEraseScope)
+		return
+	}
+	if err := erase(r.Context(), p); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -274,12 +297,13 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	v := &[4]string{p.UserID, p.OpenID, p.AppID, p.UnionID}
+	v := &[5]string{p.UserID, p.OpenID, p.AppID, p.UnionID, p.AccountID}
 	h["X-Wxlogin-User-Id"] = v[0:1:1]
 	h["X-Wxlogin-Openid"] = v[1:2:2]
 	h["X-Wxlogin-Appid"] = v[2:3:3]
 	// Set even when empty, so a proxy copying it replaces a forged one.
 	h["X-Wxlogin-Unionid"] = v[3:4:4]
+	h["X-Wxlogin-Account-Id"] = v[4:5:5]
 	// A caching proxy must not remember an allow: a revoked token has to
 	// fail at once.
 	h["Cache-Control"] = noStore

@@ -73,6 +73,11 @@ type Config struct {
 	// of several apps. Empty: such a login is refused unless the server
 	// serves exactly one app.
 	DefaultApp string
+	// PublicURL is the server's address as browsers reach it
+	// ("https://login.example.com"), the root of the web logins' callback
+	// URL. Empty: the request's own scheme and Host, right only when
+	// browsers reach this server directly.
+	PublicURL string
 }
 
 // DefaultRequestTimeout is the default Config.RequestTimeout: shorter than
@@ -106,6 +111,7 @@ type Server struct {
 	dev            *DevConfig
 	prefix         string // PathPrefix in the form "/wx", or ""
 	defaultApp     string
+	publicURL      string
 	mux            *http.ServeMux
 	patterns       []string // every pattern handle mounted, in order
 	metrics        *requestMetrics
@@ -126,6 +132,7 @@ func New(cfg Config) *Server {
 		mux:     http.NewServeMux(),
 
 		defaultApp: cfg.DefaultApp,
+		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -180,6 +187,9 @@ func (s *Server) routes() {
 	// Proxies forward the method of the request they guard, so /v1/auth
 	// answers every method.
 	s.handle(forwardAuthPattern, s.forwardAuth)
+	s.handle("GET /v1/web/authorize", s.webAuthorize)
+	s.handle("GET /v1/web/callback", s.webCallback)
+	s.handle("POST /v1/web/logout", s.authed(s.webLogout))
 
 	if s.adminOn {
 		s.handle("GET /v1/admin/users", s.admin(s.adminFindUsers))

@@ -183,6 +183,17 @@ type meJSON struct {
 	Profile   profileJSON     `json:"profile"`
 	UserInfo  json.RawMessage `json:"user_info,omitempty"`
 	Phone     *wxlogin.Phone  `json:"phone,omitempty"`
+	// AccountID and Identities: GET /v1/me only.
+	AccountID  string         `json:"account_id,omitempty"`
+	Identities []identityJSON `json:"identities,omitempty"`
+}
+
+// identityJSON is one user of an account (GET /v1/me).
+type identityJSON struct {
+	UserID string `json:"user_id"`
+	AppID  string `json:"appid"`
+	Kind   string `json:"kind"`
+	OpenID string `json:"openid"`
 }
 
 type profileJSON struct {

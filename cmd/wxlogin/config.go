@@ -26,12 +26,19 @@ import (
 // from flags or the YAML itself, so they stay out of shell history, process
 // lists and config repositories.
 type config struct {
-	Addr            string         `yaml:"addr"`
-	TLSCertFile     string         `yaml:"tls_cert_file"`
-	TLSKeyFile      string         `yaml:"tls_key_file"`
-	Store           string         `yaml:"store"`
-	Data            string         `yaml:"data"`
-	WeChatBaseURL   string         `yaml:"wechat_base_url"`
+	Addr          string `yaml:"addr"`
+	TLSCertFile   string `yaml:"tls_cert_file"`
+	TLSKeyFile    string `yaml:"tls_key_file"`
+	Store         string `yaml:"store"`
+	Data          string `yaml:"data"`
+	WeChatBaseURL string `yaml:"wechat_base_url"`
+	// WeChatConnectURL is the root of WeChat's browser pages
+	// (connect/oauth2/authorize, connect/qrconnect) web logins redirect to.
+	WeChatConnectURL string `yaml:"wechat_connect_url"`
+	// PublicURL is this server's address as browsers reach it, the root of
+	// the web logins' callback (PublicURL + /v1/web/callback). Empty: the
+	// request's own scheme and host.
+	PublicURL       string         `yaml:"public_url"`
 	Apps            []appConfig    `yaml:"apps"`
 	DefaultApp      string         `yaml:"default_app"`
 	Sessions        sessionsConfig `yaml:"sessions"`
@@ -78,6 +85,12 @@ type postgresConfig struct {
 type appConfig struct {
 	AppID      string `yaml:"appid"`
 	SecretFile string `yaml:"secret_file"`
+	// Kind is mini_program (the default), official_account or website.
+	Kind string `yaml:"kind"`
+	// RedirectURIs are the pages a web login may return to (web kinds).
+	RedirectURIs []string `yaml:"redirect_uris"`
+	// OpenPlatform names the Open Platform account the app is bound to.
+	OpenPlatform string `yaml:"open_platform"`
 }
 
 type sessionsConfig struct {
@@ -177,6 +190,8 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	str("WXLOGIN_STORE", &c.Store)
 	str("WXLOGIN_DATA", &c.Data)
 	str("WXLOGIN_WECHAT_BASE_URL", &c.WeChatBaseURL)
+	str("WXLOGIN_WECHAT_CONNECT_URL", &c.WeChatConnectURL)
+	str("WXLOGIN_PUBLIC_URL", &c.PublicURL)
 	str("WXLOGIN_DEFAULT_APP", &c.DefaultApp)
 	str("WXLOGIN_LOG_LEVEL", &c.LogLevel)
 	str("WXLOGIN_LOG_FORMAT", &c.LogFormat)
@@ -303,7 +318,8 @@ func (c *config) resolve(getenv func(string) string) error {
 		if secret == "" {
 			return fmt.Errorf("apps: no secret for %s: set %s or %s_FILE (secrets are never read from flags or the config file)", a.AppID, appSecretVar(a.AppID), appSecretVar(a.AppID))
 		}
-		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret)})
+		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret),
+			Kind: wxlogin.AppKind(a.Kind), RedirectURIs: a.RedirectURIs, OpenPlatform: a.OpenPlatform})
 	}
 	if err := c.checkDefaultApp(); err != nil {
 		return err
@@ -384,6 +400,7 @@ func (c *config) authConfig() auth.Config {
 		CodeReuseWindow:  reuseWindow(time.Duration(c.CodeReuseWindow)),
 		Limits:           c.limits(),
 		MaxAvatarBytes:   c.MaxAvatarBytes,
+		ConnectURL:       c.WeChatConnectURL,
 	}
 }
 
@@ -424,6 +441,14 @@ func yamlError(err error) error {
 }
 
 func yamlKey(setting string) string {
+	if rest, ok := strings.CutPrefix(setting, "Apps["); ok {
+		// An app's field: Apps[2].RedirectURIs[0] is apps[2].redirect_uris[0].
+		for _, f := range [...][2]string{{"RedirectURIs", "redirect_uris"}, {"OpenPlatform", "open_platform"},
+			{"AppID", "appid"}, {"Secret", "secret"}, {"Kind", "kind"}} {
+			rest = strings.Replace(rest, "."+f[0], "."+f[1], 1)
+		}
+		return "apps[" + rest
+	}
 	if k, ok := yamlKeys[setting]; ok {
 		return k
 	}

@@ -63,7 +63,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 	// (POST /dev/v1/clock), WeChat's moves too, so watermarks stay fresh
 	// and codes age. The emulator's own clock control adds on top of it.
 	clock := &offsetClock{}
-	em := emulator.New(emulator.DevApps()...)
+	em := emulator.New(append(emulator.DevApps(), emulator.DevWebApps()...)...)
 	em.Logger = logger.With("component", "emulator")
 	em.Now = clock.Now
 	emuLn, err := net.Listen("tcp", *emuAddr)
@@ -81,6 +81,18 @@ func runDev(ctx context.Context, args []string, e env) int {
 	for _, a := range emulator.DevApps() {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret)})
 	}
+	// The web apps return to the playground, so the API's address must be
+	// known before the apps are: a port 0 is turned into a free port now.
+	if _, port, err := net.SplitHostPort(*addr); err == nil && port == "0" {
+		if ln, err := net.Listen("tcp", *addr); err == nil {
+			*addr = ln.Addr().String()
+			ln.Close()
+		}
+	}
+	for _, a := range emulator.DevWebApps() {
+		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret), Kind: wxlogin.AppKind(a.Kind),
+			OpenPlatform: "dev", RedirectURIs: devRedirectURIs(*addr)})
+	}
 	app := emulator.DevApps()[0]
 	m := &Main{
 		Config: config{
@@ -88,11 +100,15 @@ func runDev(ctx context.Context, args []string, e env) int {
 			Store:         "sqlite://" + filepath.Join(dir, "wxlogin.db"),
 			Data:          dir,
 			WeChatBaseURL: emuURL,
-			apps:          apps,
-			DefaultApp:    app.AppID,
-			masterKey:     keys,
-			adminToken:    wxlogin.Secret(devAdminToken),
-			Metrics:       true,
+			// The emulator serves WeChat's browser pages too, mounted on
+			// the API's own origin ("/": the redirect to them is relative),
+			// so that the playground's page and WeChat's share it.
+			WeChatConnectURL: "/",
+			apps:             apps,
+			DefaultApp:       app.AppID,
+			masterKey:        keys,
+			adminToken:       wxlogin.Secret(devAdminToken),
+			Metrics:          true,
 			// Generous limits: a developer clicking around, or a test
 			// suite, should not meet production's per-IP login limit.
 			Limits: limitsConfig{
@@ -120,6 +136,26 @@ func runDev(ctx context.Context, args []string, e env) int {
 		return fail(err)
 	}
 	return 0
+}
+
+// devRedirectURIs are the pages the dev web apps may return to: the
+// playground at addr, and at localhost for a loopback addr.
+func devRedirectURIs(addr string) []string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" {
+		return []string{"http://localhost/playground/", "http://localhost/playground/web-done.html"}
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	var uris []string
+	for _, h := range []string{net.JoinHostPort(host, port), "localhost:" + port} {
+		uris = append(uris, "http://"+h+"/playground/", "http://"+h+"/playground/web-done.html")
+		if host == "localhost" {
+			break
+		}
+	}
+	return uris
 }
 
 // devMasterKey reads the dev master key from path, creating it (mode 0600)

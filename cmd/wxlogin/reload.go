@@ -36,6 +36,7 @@ func (m *Main) newHandler(c *config) *httpapi.Server {
 		TrustedProxies: c.proxies,
 		Dev:            m.Dev,
 		DefaultApp:     c.DefaultApp,
+		PublicURL:      c.PublicURL,
 	}
 	if m.registry != nil {
 		api.Metrics = m.registry

@@ -1609,6 +1609,115 @@ ${pretty(v)}`;
       }
     });
   }
+  var WEB_APPS = { h5: "wxdec0de00000000a1", qr: "wxdec0de00000000b1" };
+  var webPending = {};
+  function cookie(name) {
+    const c = document.cookie.split("; ").find((x) => x.startsWith(name + "="));
+    return c ? decodeURIComponent(c.slice(name.length + 1)) : "";
+  }
+  async function waitingAuthorizations() {
+    const r = await rawFetch("/emulator/v1/web/authorizations");
+    return (await r.json()).authorizations;
+  }
+  async function webStart(pane, scope) {
+    const known = new Set((await waitingAuthorizations()).map((a) => a.id));
+    const redirect = location.origin + "/playground/web-done.html";
+    const url = `/v1/web/authorize?appid=${WEB_APPS[pane]}&redirect_uri=${encodeURIComponent(redirect)}${scope ? "&scope=" + scope : ""}`;
+    addEntry({ lane: "wxlogin", title: `GET ${url.split("&redirect_uri")[0]}…`, why: "wxlogin checks redirect_uri against the app's allow-list, sets the state cookie and redirects to WeChat." });
+    $(pane + "-frame").src = url;
+    for (let i = 0; i < 50; i++) {
+      const found = (await waitingAuthorizations()).find((a) => a.appid === WEB_APPS[pane] && !known.has(a.id));
+      if (found) {
+        webPending[pane] = found.id;
+        $(pane + "-status").textContent = "waiting for the phone";
+        addEntry({ lane: "wx", title: `WeChat shows ${pane === "qr" ? "the QR code" : "the authorize page"} (${found.id.slice(0, 6)}…)` });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("WeChat's page did not open");
+  }
+  async function webPhone(pane, action, snapshot = false) {
+    const id = webPending[pane];
+    if (!id) throw new Error("open the page first");
+    const r = await rawFetch("/emulator/v1/web/authorizations/" + id, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: userName(), action, snapshot })
+    });
+    const a = await r.json();
+    if (!r.ok) throw new Error(a.error?.message ?? "the phone failed");
+    $(pane + "-status").textContent = a.status ?? "";
+    addEntry({ lane: "wx", title: `phone: ${action}${snapshot ? " (snapshot mode)" : ""} as ${userName()}`, status: a.status });
+  }
+  async function webCall(method, withCSRF) {
+    const headers = {};
+    if (withCSRF) headers["X-Wxlogin-Csrf"] = cookie("wxlogin_csrf");
+    const r = await rawFetch("/v1/auth", { method, headers, credentials: "same-origin" });
+    const code = r.ok ? "" : (await r.json()).error?.code ?? "";
+    addEntry({
+      lane: "wxlogin",
+      title: `${method} /v1/auth by cookie${withCSRF ? " + X-Wxlogin-Csrf" : ""}`,
+      status: String(r.status),
+      code: code || void 0,
+      ok: r.ok,
+      why: r.ok ? `allowed: X-Wxlogin-Account-Id ${r.headers.get("X-Wxlogin-Account-Id")}` : code === "csrf_rejected" ? "An unsafe request by cookie needs the page's CSRF token: another site could make the browser send the cookie, not the header." : void 0
+    });
+    await refreshWeb();
+  }
+  async function refreshWeb() {
+    const r = await rawFetch("/v1/auth", { credentials: "same-origin" });
+    $("st-web").textContent = r.ok ? `${r.headers.get("X-Wxlogin-Appid")} · ${r.headers.get("X-Wxlogin-Openid")}` : "none";
+    $("st-account").textContent = r.ok ? r.headers.get("X-Wxlogin-Account-Id") ?? "" : "—";
+  }
+  function bindWeb() {
+    const run = (id, f) => $(id).addEventListener("click", async () => {
+      setBusy(1);
+      try {
+        await f();
+      } catch (err) {
+        explainError(err);
+      } finally {
+        setBusy(-1);
+      }
+    });
+    run("btn-h5-base", () => webStart("h5", "snsapi_base"));
+    run("btn-h5-userinfo", () => webStart("h5", "snsapi_userinfo"));
+    run("btn-h5-allow", () => webPhone("h5", "approve"));
+    run("btn-h5-snapshot", () => webPhone("h5", "approve", true));
+    run("btn-h5-refuse", () => webPhone("h5", "refuse"));
+    run("btn-qr-start", () => webStart("qr", ""));
+    run("btn-qr-scan", () => webPhone("qr", "scan"));
+    run("btn-qr-confirm", () => webPhone("qr", "approve"));
+    run("btn-qr-refuse", () => webPhone("qr", "refuse"));
+    run("btn-web-get", () => webCall("GET", false));
+    run("btn-web-post-bare", () => webCall("POST", false));
+    run("btn-web-post", () => webCall("POST", true));
+    run("btn-web-logout", async () => {
+      const r = await rawFetch("/v1/web/logout", { method: "POST", headers: { "X-Wxlogin-Csrf": cookie("wxlogin_csrf") }, credentials: "same-origin" });
+      addEntry({ lane: "wxlogin", title: "POST /v1/web/logout", status: String(r.status), ok: r.ok });
+      await refreshWeb();
+    });
+    window.addEventListener("message", async (e) => {
+      const d = e.data?.wxloginWeb;
+      if (e.origin !== location.origin || !d) return;
+      for (const pane of Object.keys(WEB_APPS)) {
+        const frame = $(pane + "-frame");
+        if (frame.contentWindow === e.source) {
+          $(pane + "-status").textContent = d.error ? "back with " + d.error : "logged in";
+          delete webPending[pane];
+        }
+      }
+      addEntry({
+        lane: "wxlogin",
+        title: "GET /v1/web/callback → the page",
+        ok: !d.error,
+        code: d.error ?? void 0,
+        why: d.error === "snapshot_user" ? "WeChat opened the page in snapshot mode: a virtual user, never an account. Ask the user to open the page for real." : d.error ? void 0 : "state matched the browser's cookie; the code was traded at sns/oauth2/access_token; wxlogin_session (HttpOnly) and wxlogin_csrf are set."
+      });
+      await refreshWeb();
+    });
+  }
   async function main() {
     setBusy(1);
     try {
@@ -1621,7 +1730,9 @@ ${pretty(v)}`;
     lastCall = (await readCalls()).next;
     await showPrivacyCheck();
     bind();
+    bindWeb();
     setupDevice();
+    await refreshWeb();
     setBusy(-1);
   }
   void main();
