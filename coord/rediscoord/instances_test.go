@@ -283,3 +283,44 @@ func readAll(t *testing.T, rdb *redis.Client, prefix string) (string, map[string
 	}
 	return b.String(), kinds
 }
+
+// TestOneTokenFetchAcrossInstances has three instances need the same app's
+// access token at once, several callers each: the fleet fetches it once, and
+// they all hold the one token.
+func TestOneTokenFetchAcrossInstances(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, 3, redistest.URL(t), redistest.Prefix(), rediscoord.Options{})
+	// Slow WeChat answers widen the window in which every instance misses
+	// the cache.
+	app := d.apps[1]
+	if err := d.em.InjectFault(emulator.Fault{API: emulator.APIStableToken, Delay: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	values := map[string]int{}
+	start := make(chan struct{})
+	for _, in := range d.instances {
+		for range 4 {
+			wg.Go(func() {
+				<-start
+				tok, err := in.wc.AccessToken(t.Context(), app)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				values[tok.Value.Reveal()]++
+				mu.Unlock()
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	if n := d.em.Stats().APIs["stable_token"].Calls; n != 1 {
+		t.Errorf("three instances needing one token made %d stable_token calls, want 1", n)
+	}
+	if len(values) != 1 {
+		t.Errorf("the callers hold %d different tokens, want 1", len(values))
+	}
+}
