@@ -169,7 +169,7 @@ type storeSet struct {
 	// which several instances share; nil for SQLite, which they cannot.
 	revocationLog *pgstore.DB
 	migrator      migrator
-	closers  []func() error
+	closers       []func() error
 }
 
 func (s *storeSet) Close() error {
