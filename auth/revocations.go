@@ -124,7 +124,7 @@ func (s *Service) busLive(live bool) {
 // pub/sub bus and a slower log, say), so that a revocation still travels
 // when one of them fails for the publisher or for a subscriber.
 //
-// Publish publishes on every bus; it fails if any bus failed (the caller's
+// Publish publishes on every bus at once; it fails if any bus failed (the caller's
 // retry then publishes again on all of them, and a revocation heard twice
 // is harmless), but a revocation that one bus took is already on its way.
 //
@@ -143,13 +143,15 @@ func JoinRevocations(buses ...Revocations) Revocations {
 
 type joinedRevocations []Revocations
 
+// Publish publishes on every bus at once: a bus that hangs until its
+// timeout must not hold back the others.
 func (j joinedRevocations) Publish(ctx context.Context, r Revocation) error {
-	var errs []error
-	for _, b := range j {
-		if err := b.Publish(ctx, r); err != nil {
-			errs = append(errs, err)
-		}
+	errs := make([]error, len(j))
+	var wg sync.WaitGroup
+	for i, b := range j {
+		wg.Go(func() { errs[i] = b.Publish(ctx, r) })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

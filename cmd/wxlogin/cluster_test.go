@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wxlogin/wxlogin/coord/rediscoord"
 	"github.com/wxlogin/wxlogin/coord/rediscoord/redistest"
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/keyring"
@@ -33,6 +36,20 @@ type cluster struct {
 	nodes  []*server
 	client *http.Client
 	nextIP *atomic.Int64
+	// secrets is every code, login token and session_key the test saw,
+	// none of which may be in Redis in clear.
+	secrets *secretList
+}
+
+type secretList struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (l *secretList) add(s ...string) {
+	l.mu.Lock()
+	l.list = append(l.list, s...)
+	l.mu.Unlock()
 }
 
 // on returns c for the (sub)test t: its helpers fail t, not the test that
@@ -52,7 +69,7 @@ func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	c := &cluster{t: t, pg: startOwnPostgres(t), redis: redistest.Start(t),
 		em: emulator.New(emulator.DevApps()...), app: emulator.DevApps()[0],
-		client: &http.Client{Timeout: 10 * time.Second}, nextIP: &atomic.Int64{}}
+		client: &http.Client{Timeout: 10 * time.Second}, nextIP: &atomic.Int64{}, secrets: &secretList{}}
 	wechat := httptest.NewServer(c.em)
 	t.Cleanup(wechat.Close)
 	dir := t.TempDir()
@@ -69,17 +86,16 @@ limits:
 		t.Fatal(err)
 	}
 	c.vars = map[string]string{
-		"WXLOGIN_CONFIG":                     cfg,
-		"WXLOGIN_ADDR":                       "127.0.0.1:0",
-		"WXLOGIN_STORE":                      c.pg.url(),
-		"WXLOGIN_REDIS":                      c.redis.URL(),
-		"WXLOGIN_WECHAT_BASE_URL":            wechat.URL,
-		"WXLOGIN_APPS":                       c.app.AppID,
-		appSecretVar(c.app.AppID):            c.app.Secret,
-		"WXLOGIN_MASTER_KEY":                 keyring.Format(keyring.Generate("k1")),
-		"WXLOGIN_LOG_LEVEL":                  "info", // the address is logged at info
-		"WXLOGIN_POSTGRES_CONNECT_TIMEOUT":   "300ms",
-		"WXLOGIN_POSTGRES_STATEMENT_TIMEOUT": "300ms",
+		"WXLOGIN_CONFIG":                   cfg,
+		"WXLOGIN_ADDR":                     "127.0.0.1:0",
+		"WXLOGIN_STORE":                    c.pg.url(),
+		"WXLOGIN_REDIS":                    c.redis.URL(),
+		"WXLOGIN_WECHAT_BASE_URL":          wechat.URL,
+		"WXLOGIN_APPS":                     c.app.AppID,
+		appSecretVar(c.app.AppID):          c.app.Secret,
+		"WXLOGIN_MASTER_KEY":               keyring.Format(keyring.Generate("k1")),
+		"WXLOGIN_LOG_LEVEL":                "info", // the address is logged at info
+		"WXLOGIN_POSTGRES_CONNECT_TIMEOUT": "300ms",
 	}
 	for range 3 {
 		c.nodes = append(c.nodes, startServeChild(t, c.vars))
@@ -100,11 +116,11 @@ func (c *cluster) ip() string {
 	return fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255)
 }
 
-// nodeAnswer is one HTTP nodeAnswer: its status and its JSON body.
+// nodeAnswer is one HTTP answer: its status and its JSON body.
 type nodeAnswer struct {
 	status int
 	body   map[string]any
-	err    error // the request got no nodeAnswer
+	err    error // the request got no answer
 }
 
 func (a nodeAnswer) str(key string) string {
@@ -153,11 +169,16 @@ func (c *cluster) code(user string) string {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	c.secrets.add(code)
 	return code
 }
 
 func (c *cluster) login(n *server, code, ip string) nodeAnswer {
-	return c.do(http.MethodPost, n.URL+"/v1/login", "", ip, `{"code":"`+code+`"}`)
+	a := c.do(http.MethodPost, n.URL+"/v1/login", "", ip, `{"code":"`+code+`"}`)
+	if tok := a.str("token"); tok != "" {
+		c.secrets.add(tok)
+	}
+	return a
 }
 
 // mustLogin logs user in on n and returns the token.
@@ -180,7 +201,7 @@ func (c *cluster) verify(n *server, token string) int {
 }
 
 // mustVerify checks that every instance accepts token, twice (the second
-// nodeAnswer comes from the instance's cache once its subscription is live).
+// answer comes from the instance's cache once its subscription is live).
 func (c *cluster) mustVerify(token string, nodes ...*server) {
 	c.t.Helper()
 	for i, n := range nodes {
@@ -357,7 +378,57 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	// An instance whose Redis does not nodeAnswer (its address points at a
+	// Every key the deployment wrote so far, and all it holds: no code,
+	// login token, session_key or app secret in clear.
+	t.Run("nothing secret in Redis in clear", func(t *testing.T) {
+		c := c.on(t)
+		rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(c.redis.URL(), "redis://"), "/0")})
+		defer rdb.Close()
+		secrets := append([]string{c.app.Secret}, c.secrets.list...)
+		for _, user := range []string{"phone-0", "double-tap-0", "revoked-0", "kept-0", "limited-0"} {
+			key, err := c.em.SessionKey(c.app.AppID, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets = append(secrets, key)
+		}
+		var dump strings.Builder
+		kinds := map[string]int{}
+		iter := rdb.Scan(t.Context(), 0, "*", 100).Iterator()
+		for iter.Next(t.Context()) {
+			k := iter.Val()
+			kind, _, _ := strings.Cut(strings.TrimPrefix(k, rediscoord.DefaultPrefix), ":")
+			kinds[kind]++
+			dump.WriteString(k + "\n")
+			switch typ := rdb.Type(t.Context(), k).Val(); typ {
+			case "string":
+				dump.WriteString(rdb.Get(t.Context(), k).Val() + "\n")
+			case "hash":
+				for f, v := range rdb.HGetAll(t.Context(), k).Val() {
+					dump.WriteString(f + "=" + v + "\n")
+				}
+			case "none": // expired since the scan found it
+			default:
+				t.Errorf("key %s is a %s, which this test cannot read", k, typ)
+			}
+		}
+		if err := iter.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"limit", "code", "token"} {
+			if kinds[kind] == 0 {
+				t.Errorf("no %s key in Redis; found %v", kind, kinds)
+			}
+		}
+		for _, s := range secrets {
+			if s == "" || strings.Contains(dump.String(), s) {
+				t.Errorf("Redis holds %q in clear", s[:min(6, len(s))]+"…")
+			}
+		}
+		t.Logf("keys of each kind %v checked against %d secrets", kinds, len(secrets))
+	})
+
+	// An instance whose Redis does not answer (its address points at a
 	// port nobody listens on) revokes through PostgreSQL's revocation log.
 	t.Run("a revocation reaches the others when the revoker has no Redis", func(t *testing.T) {
 		c := c.on(t)
@@ -425,6 +496,34 @@ func TestCluster(t *testing.T) {
 		c.waitRejected(kept, time.Second, all...)
 	})
 
+	// A paused Redis (SIGSTOP) keeps its connections open and answers
+	// nothing: the instances find out by their heartbeats and time-outs.
+	t.Run("Redis paused (half-open connections)", func(t *testing.T) {
+		c := c.on(t)
+		kept := c.mustLogin(all[0], "paused-kept")
+		revoked := c.mustLogin(all[1], "paused-revoked")
+		c.mustVerify(kept, all...)
+		c.mustVerify(revoked, all...)
+		c.redis.Pause()
+		resumed := sync.OnceFunc(c.redis.Resume)
+		defer resumed()
+		for i, n := range all {
+			start := time.Now()
+			c.mustLogin(n, fmt.Sprintf("paused-%d", i))
+			t.Logf("instance %d: a login with Redis paused took %v", i, time.Since(start))
+		}
+		c.mustVerify(kept, all...)
+		c.mustVerify(revoked, all...)
+		start := time.Now()
+		c.logout(all[1], revoked)
+		t.Logf("the logout with Redis paused took %v", time.Since(start))
+		took := c.waitRejected(revoked, time.Second, all...)
+		t.Logf("with Redis paused, rejected everywhere %v after the logout", took)
+		c.mustVerify(kept, all...)
+		resumed()
+		c.mustVerify(kept, all...)
+	})
+
 	t.Run("PostgreSQL stopped and restarted", func(t *testing.T) {
 		c := c.on(t)
 		kept := c.mustLogin(all[0], "pg-kept")
@@ -488,9 +587,9 @@ func TestCluster(t *testing.T) {
 							go kill()
 						}
 					case n == victim && killed.Load():
-						// The killed instance: no nodeAnswer, or a refusal as it died.
+						// The killed instance: no answer, or a refusal as it died.
 					default:
-						t.Errorf("login on a live instance: %v", a)
+						t.Errorf("login on live instance %d: %v", (w+i)%3, a)
 					}
 					mu.Unlock()
 				}
