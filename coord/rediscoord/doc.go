@@ -5,8 +5,9 @@
 // (RateLimiter), a code sent to two instances is exchanged once
 // (CodeExchanges), a registering login that failed is remembered across
 // instances (UnfinishedRegistrations), and the fleet shares one WeChat
-// access token per app (TokenCache). Each passes the suite its in-process
-// counterpart passes (auth/coordtest, wechat/tokencachetest).
+// access token per app (TokenCache, whose fetch lock lets one instance
+// fetch while the others wait for its token). Each passes the suite its
+// in-process counterpart passes (auth/coordtest, wechat/tokencachetest).
 //
 // Redis coordinates; it is never the authority. Users and sessions of
 // record stay in the store, and nothing here is needed to verify a token:
