@@ -167,10 +167,10 @@ func (c *Client) GetStableAccessToken(ctx context.Context, app wxlogin.App, forc
 func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error) {
 	cached, ok, err := c.tokens().Get(ctx, app.AppID)
 	if err != nil {
-		// Better a fetch than an outage; stable_token hands every instance
-		// the same token anyway.
-		c.logger().WarnContext(ctx, "wechat token cache unreadable; fetching", "appid", app.AppID, "err", err)
-		ok = false
+		// Better this process's own copy, or a fetch, than an outage;
+		// stable_token hands every instance the same token anyway.
+		c.logger().WarnContext(ctx, "wechat token cache unreadable; using this process's copy or fetching", "appid", app.AppID, "err", err)
+		cached, ok, _ = c.defaultTokens.Get(ctx, app.AppID)
 	}
 	now := c.now()
 	if ok && c.fresh(app.AppID, cached, now) {
@@ -228,6 +228,9 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 			return Token{}, err
 		}
 		c.fetchedAt.Store(app.AppID, c.now())
+		// This process's own copy too, for while a shared cache is down:
+		// without it every call would fetch.
+		c.defaultTokens.Put(ctx, app.AppID, t)
 		if err := c.tokens().Put(ctx, app.AppID, t); err != nil {
 			c.logger().WarnContext(ctx, "wechat token cache unwritable", "appid", app.AppID, "err", err)
 		}
@@ -315,6 +318,7 @@ func (c *Client) withAccessToken(ctx context.Context, app wxlogin.App, api strin
 	}
 	c.logger().WarnContext(ctx, "wechat rejected the access token; renewing it", "appid", app.AppID, "api", api, "err", err)
 	c.fetchedAt.Delete(app.AppID)
+	c.defaultTokens.Delete(ctx, app.AppID, t.Value)
 	if derr := c.tokens().Delete(ctx, app.AppID, t.Value); derr != nil {
 		c.logger().WarnContext(ctx, "wechat token cache: dropping the rejected token failed", "appid", app.AppID, "err", derr)
 	}
