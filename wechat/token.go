@@ -211,6 +211,7 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 		defer cancel()
 		cached, ok, unlock := c.takeFetch(ctx, app.AppID)
 		if ok {
+			c.defaultTokens.Put(ctx, app.AppID, cached)
 			return cached, nil
 		}
 		defer unlock()
