@@ -79,6 +79,7 @@ func startCluster(t *testing.T) *cluster {
 	// own: five logins per address, no refill to speak of, and no
 	// per-app limit in the way of the storm.
 	if err := os.WriteFile(cfg, []byte(`trusted_proxies: ["127.0.0.1"]
+metrics: true
 limits:
   login_per_ip: {rate: 0.001, burst: 5}
   login_per_app: {rate: -1}
@@ -241,6 +242,48 @@ func (c *cluster) waitRejected(token string, within time.Duration, nodes ...*ser
 	return slowest
 }
 
+// cacheCounts reads n's verification cache counters from /metrics.
+func (c *cluster) cacheCounts(n *server) (hits, misses float64) {
+	c.t.Helper()
+	res, err := c.client.Get(n.URL + "/metrics")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "wxlogin_verify_cache_hits_total "); ok {
+			fmt.Sscan(v, &hits)
+		}
+		if v, ok := strings.CutPrefix(line, "wxlogin_verify_cache_misses_total "); ok {
+			fmt.Sscan(v, &misses)
+		}
+	}
+	return hits, misses
+}
+
+// fromMemory checks that every node answers token's verifications from its
+// cache: ten verifications, ten hits, no store read.
+func (c *cluster) fromMemory(token string, nodes ...*server) {
+	c.t.Helper()
+	c.mustVerify(token, nodes...)
+	for i, n := range nodes {
+		h0, m0 := c.cacheCounts(n)
+		for range 10 {
+			if st := c.verify(n, token); st != 200 {
+				c.t.Fatalf("instance %d answered %d for a valid token", i, st)
+			}
+		}
+		h1, m1 := c.cacheCounts(n)
+		if h1-h0 != 10 || m1 != m0 {
+			c.t.Errorf("instance %d: 10 verifications made %v cache hits and %v store reads; want 10 and 0", i, h1-h0, m1-m0)
+		}
+	}
+}
+
+// logged counts the lines of n's log that hold msg.
+func logged(n *server, msg string) int { return strings.Count(n.stderr.String(), msg) }
+
 // calls is how many times the emulator answered api so far.
 func (c *cluster) calls(api string) int { return c.em.Stats().APIs[api].Calls }
 
@@ -275,7 +318,17 @@ func waitUntil(d time.Duration, f func() bool) bool {
 }
 
 // TestCluster runs three `wxlogin serve` processes on one PostgreSQL and
-// one Redis, as one server: what one instance does, the others know.
+// one Redis, as one server: one stable_token call when all three need an
+// access token; one jscode2session call for a code sent to two of them,
+// both answering 200 for one user; a logout on one failing the token on
+// all within 1 s while verifications are answered from memory (also when
+// the revoker cannot reach Redis, and while Redis is stopped or paused);
+// login limits shared; no secret in Redis in clear; Redis stopped,
+// paused and restarted, PostgreSQL stopped and restarted, with everything
+// back by itself; SIGKILL of one instance during a login storm, after
+// which every login answered 200 verifies on the others. The emulator's
+// call statistics count the WeChat calls.
+//
 // Its subtests share the cluster and run in order; the ones that stop
 // Redis or PostgreSQL, or kill an instance, come last.
 func TestCluster(t *testing.T) {
@@ -353,8 +406,8 @@ func TestCluster(t *testing.T) {
 			by := all[round]
 			tok := c.mustLogin(by, fmt.Sprintf("revoked-%d", round))
 			kept := c.mustLogin(all[(round+1)%3], fmt.Sprintf("kept-%d", round))
-			c.mustVerify(tok, all...)
-			c.mustVerify(kept, all...)
+			c.fromMemory(tok, all...)
+			c.fromMemory(kept, all...)
 			c.logout(by, tok)
 			took := c.waitRejected(tok, time.Second, all...)
 			t.Logf("round %d: rejected everywhere %v after the logout", round, took)
@@ -466,9 +519,10 @@ func TestCluster(t *testing.T) {
 			during = append(during, c.mustLogin(n, fmt.Sprintf("redis-down-%d", i)))
 		}
 		// Both tokens cached again on every instance after the loss
-		// emptied the caches.
-		c.mustVerify(kept, all...)
-		c.mustVerify(revoked, all...)
+		// emptied the caches; with the revocation log still read, the
+		// instances go on answering from memory.
+		c.fromMemory(kept, all...)
+		c.fromMemory(revoked, all...)
 		c.logout(all[1], revoked)
 		took := c.waitRejected(revoked, time.Second, all...)
 		t.Logf("with Redis down, rejected everywhere %v after the logout", took)
@@ -504,9 +558,20 @@ func TestCluster(t *testing.T) {
 		revoked := c.mustLogin(all[1], "paused-revoked")
 		c.mustVerify(kept, all...)
 		c.mustVerify(revoked, all...)
+		lost := make([]int, len(all))
+		for i, n := range all {
+			lost[i] = logged(n, "rediscoord: revocation subscription lost")
+		}
 		c.redis.Pause()
 		resumed := sync.OnceFunc(c.redis.Resume)
 		defer resumed()
+		// The connections stay open, and nothing answers: each instance's
+		// heartbeat finds its subscription dead within about a second.
+		for i, n := range all {
+			if !waitUntil(3*time.Second, func() bool { return logged(n, "rediscoord: revocation subscription lost") > lost[i] }) {
+				t.Errorf("instance %d did not notice within 3 s that its subscription to a paused Redis is dead", i)
+			}
+		}
 		for i, n := range all {
 			start := time.Now()
 			c.mustLogin(n, fmt.Sprintf("paused-%d", i))
@@ -520,7 +585,17 @@ func TestCluster(t *testing.T) {
 		took := c.waitRejected(revoked, time.Second, all...)
 		t.Logf("with Redis paused, rejected everywhere %v after the logout", took)
 		c.mustVerify(kept, all...)
+		// Back: each instance subscribes again, and says so.
+		live := make([]int, len(all))
+		for i, n := range all {
+			live[i] = logged(n, "auth: revocation subscription live")
+		}
 		resumed()
+		for i, n := range all {
+			if !waitUntil(10*time.Second, func() bool { return logged(n, "auth: revocation subscription live") > live[i] }) {
+				t.Errorf("instance %d: not subscribed again within 10 s of Redis resuming", i)
+			}
+		}
 		c.mustVerify(kept, all...)
 	})
 
