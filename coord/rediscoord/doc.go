@@ -14,8 +14,10 @@
 // while the revocation subscription is down auth verifies against the
 // store, and every other part falls back to a record of its own process
 // (limits and code sharing then hold per instance) until Redis answers
-// again. A Client that saw Redis fail stops asking it for a moment
-// (RetryAfter), so an outage costs one timeout, not one per request.
+// again. A Client that saw Redis fail (a call, or the subscription's
+// heartbeat finding a connection that answers nothing) stops asking it for
+// a moment (RetryAfter), so an outage costs one timeout, not one per
+// request.
 //
 // Nothing in Redis is a secret in clear: codes and limiter keys are kept as
 // SHA-256 hashes, the session_key of a shared exchange only as auth sealed
