@@ -31,6 +31,7 @@ type cluster struct {
 	pg     *ownPostgres
 	redis  *redistest.Server
 	em     *emulator.Emulator
+	wechat string // the emulator's URL
 	app    emulator.App
 	vars   map[string]string
 	nodes  []*server
@@ -72,6 +73,7 @@ func startCluster(t *testing.T) *cluster {
 		client: &http.Client{Timeout: 10 * time.Second}, nextIP: &atomic.Int64{}, secrets: &secretList{}}
 	wechat := httptest.NewServer(c.em)
 	t.Cleanup(wechat.Close)
+	c.wechat = wechat.URL
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "wxlogin.yaml")
 	// Each request names its client address in X-Forwarded-For (the
@@ -87,16 +89,15 @@ limits:
 		t.Fatal(err)
 	}
 	c.vars = map[string]string{
-		"WXLOGIN_CONFIG":                   cfg,
-		"WXLOGIN_ADDR":                     "127.0.0.1:0",
-		"WXLOGIN_STORE":                    c.pg.url(),
-		"WXLOGIN_REDIS":                    c.redis.URL(),
-		"WXLOGIN_WECHAT_BASE_URL":          wechat.URL,
-		"WXLOGIN_APPS":                     c.app.AppID,
-		appSecretVar(c.app.AppID):          c.app.Secret,
-		"WXLOGIN_MASTER_KEY":               keyring.Format(keyring.Generate("k1")),
-		"WXLOGIN_LOG_LEVEL":                "info", // the address is logged at info
-		"WXLOGIN_POSTGRES_CONNECT_TIMEOUT": "300ms",
+		"WXLOGIN_CONFIG":          cfg,
+		"WXLOGIN_ADDR":            "127.0.0.1:0",
+		"WXLOGIN_STORE":           c.pg.url(),
+		"WXLOGIN_REDIS":           c.redis.URL(),
+		"WXLOGIN_WECHAT_BASE_URL": wechat.URL,
+		"WXLOGIN_APPS":            c.app.AppID,
+		appSecretVar(c.app.AppID): c.app.Secret,
+		"WXLOGIN_MASTER_KEY":      keyring.Format(keyring.Generate("k1")),
+		"WXLOGIN_LOG_LEVEL":       "info", // the address is logged at info
 	}
 	for range 3 {
 		c.nodes = append(c.nodes, startServeChild(t, c.vars))
@@ -438,6 +439,22 @@ func TestCluster(t *testing.T) {
 		rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(c.redis.URL(), "redis://"), "/0")})
 		defer rdb.Close()
 		secrets := append([]string{c.app.Secret}, c.secrets.list...)
+		// The access token the instances share: stable_token hands the
+		// same one to anyone asking before it nears its expiry.
+		res, err := c.client.Post(c.wechat+"/cgi-bin/stable_token", "application/json",
+			strings.NewReader(`{"grant_type":"client_credential","appid":"`+c.app.AppID+`","secret":"`+c.app.Secret+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			AccessToken string `json:"access_token"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&st)
+		res.Body.Close()
+		if err != nil || st.AccessToken == "" {
+			t.Fatalf("stable_token: %v %+v", err, st)
+		}
+		secrets = append(secrets, st.AccessToken)
 		for _, user := range []string{"phone-0", "double-tap-0", "revoked-0", "kept-0", "limited-0"} {
 			key, err := c.em.SessionKey(c.app.AppID, user)
 			if err != nil {
