@@ -82,6 +82,9 @@
 // store fails the Verify and drops the entry — so no instance accepts a
 // revoked token for longer than TouchInterval. LocalRevocations is the
 // in-process bus; auth/coordtest is the suite every bus passes.
+// JoinRevocations makes one bus of several (Redis pub/sub and a log in the
+// store of record): a revocation is published on each, so it travels as
+// long as one of them works for the revoker and for the listener.
 //
 // # Errors
 //

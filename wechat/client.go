@@ -120,7 +120,7 @@ type Client struct {
 	// ends; nil means a timer. Tests replace it to record the backoff.
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	defaultTokens MemoryTokenCache
+	defaultTokens MemoryTokenCache // the cache without Tokens; with them, this process's copy for while they fail
 	flights       singleflight.Group
 	fetchedAt     sync.Map // appid → time.Time of its last token fetch
 }

@@ -29,6 +29,23 @@ type TokenCache interface {
 	Delete(ctx context.Context, appid string, failed wxlogin.Secret) error
 }
 
+// FetchLocker is implemented by a TokenCache that several processes share.
+// Their callers that miss the cache at the same moment would each fetch a
+// token; the lock lets one of them fetch while the others wait for its
+// token to appear in the cache.
+type FetchLocker interface {
+	// LockFetch tries to take the appid's fetch lock for at most ttl; ok is
+	// false while another holder has it. unlock releases the lock only if
+	// it is still this caller's (it may have run out and been taken since).
+	LockFetch(ctx context.Context, appid string, ttl time.Duration) (unlock func(), ok bool, err error)
+}
+
+// fetchLockWait bounds how long a process waits for the one holding the
+// fetch lock: past it, the holder is presumed stuck or dead and the waiter
+// fetches itself (stable_token hands it the same token, so the only cost is
+// one more call).
+const fetchLockWait = 5 * time.Second
+
 // MemoryTokenCache is a TokenCache private to one process. Its zero value
 // is ready to use.
 type MemoryTokenCache struct {
@@ -150,10 +167,10 @@ func (c *Client) GetStableAccessToken(ctx context.Context, app wxlogin.App, forc
 func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error) {
 	cached, ok, err := c.tokens().Get(ctx, app.AppID)
 	if err != nil {
-		// Better a fetch than an outage; stable_token hands every instance
-		// the same token anyway.
-		c.logger().WarnContext(ctx, "wechat token cache unreadable; fetching", "appid", app.AppID, "err", err)
-		ok = false
+		// Better this process's own copy, or a fetch, than an outage;
+		// stable_token hands every instance the same token anyway.
+		c.logger().WarnContext(ctx, "wechat token cache unreadable; using this process's copy or fetching", "appid", app.AppID, "err", err)
+		cached, ok, _ = c.defaultTokens.Get(ctx, app.AppID)
 	}
 	now := c.now()
 	if ok && c.fresh(app.AppID, cached, now) {
@@ -192,12 +209,12 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 	ch := c.flights.DoChan(app.AppID, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.tokenFetchTimeout())
 		defer cancel()
-		// While this caller waited for the flight, another process sharing
-		// the cache may have renewed the token.
-		if t, ok, err := c.tokens().Get(ctx, app.AppID); err == nil && ok &&
-			c.now().Before(t.ExpiresAt.Add(-c.refreshBefore())) {
-			return t, nil
+		cached, ok, unlock := c.takeFetch(ctx, app.AppID)
+		if ok {
+			c.defaultTokens.Put(ctx, app.AppID, cached)
+			return cached, nil
 		}
+		defer unlock()
 		var t Token
 		var err error
 		if c.UseClassicToken {
@@ -212,6 +229,9 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 			return Token{}, err
 		}
 		c.fetchedAt.Store(app.AppID, c.now())
+		// This process's own copy too, for while a shared cache is down:
+		// without it every call would fetch.
+		c.defaultTokens.Put(ctx, app.AppID, t)
 		if err := c.tokens().Put(ctx, app.AppID, t); err != nil {
 			c.logger().WarnContext(ctx, "wechat token cache unwritable", "appid", app.AppID, "err", err)
 		}
@@ -230,6 +250,61 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 	}
 }
 
+// takeFetch decides whether this process fetches the app's token. ok
+// means no: the cache has a token to use, t. Otherwise the caller fetches,
+// holding the fetch lock if the cache is shared and the lock could be
+// taken; it calls unlock when its token is in the cache.
+//
+// While another process holds the lock, takeFetch waits (up to
+// fetchLockWait) for it to finish. A token that process leaves in the
+// cache is used even inside its renewal window: stable_token switches only
+// about five minutes before expiry, so asking again now would bring the
+// same token back.
+func (c *Client) takeFetch(ctx context.Context, appid string) (t Token, ok bool, unlock func()) {
+	nothing := func() {}
+	// While this caller waited for the in-process flight, another process
+	// sharing the cache may have renewed the token.
+	if t, ok, err := c.tokens().Get(ctx, appid); err == nil && ok && c.now().Before(t.ExpiresAt.Add(-c.refreshBefore())) {
+		return t, true, nil
+	}
+	locker, shared := c.tokens().(FetchLocker)
+	if !shared {
+		return Token{}, false, nothing
+	}
+	deadline := time.Now().Add(fetchLockWait)
+	waited := false
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		unlock, locked, err := locker.LockFetch(ctx, appid, c.tokenFetchTimeout())
+		if err != nil {
+			c.logger().WarnContext(ctx, "wechat token cache: no fetch lock; fetching without it", "appid", appid, "err", err)
+			return Token{}, false, nothing
+		}
+		if locked {
+			t, ok, err := c.tokens().Get(ctx, appid)
+			if err == nil && ok && c.now().Before(t.ExpiresAt) &&
+				(waited || c.now().Before(t.ExpiresAt.Add(-c.refreshBefore()))) {
+				unlock()
+				c.fetchedAt.Store(appid, c.now())
+				return t, true, nil
+			}
+			return Token{}, false, unlock
+		}
+		waited = true
+		if time.Now().After(deadline) {
+			c.logger().WarnContext(ctx, "wechat token cache: another instance holds the fetch lock too long; fetching", "appid", appid)
+			return Token{}, false, nothing
+		}
+		select {
+		case <-ctx.Done():
+			return Token{}, false, nothing
+		case <-time.After(pause):
+		}
+		if t, ok, err := c.tokens().Get(ctx, appid); err == nil && ok && c.now().Before(t.ExpiresAt.Add(-c.refreshBefore())) {
+			return t, true, nil
+		}
+	}
+}
+
 // withAccessToken runs f with the app's access token. When WeChat rejects
 // the token, it is dropped from the cache (unless another caller already
 // replaced it), a new one is obtained and f runs once more.
@@ -244,6 +319,7 @@ func (c *Client) withAccessToken(ctx context.Context, app wxlogin.App, api strin
 	}
 	c.logger().WarnContext(ctx, "wechat rejected the access token; renewing it", "appid", app.AppID, "api", api, "err", err)
 	c.fetchedAt.Delete(app.AppID)
+	c.defaultTokens.Delete(ctx, app.AppID, t.Value)
 	if derr := c.tokens().Delete(ctx, app.AppID, t.Value); derr != nil {
 		c.logger().WarnContext(ctx, "wechat token cache: dropping the rejected token failed", "appid", app.AppID, "err", derr)
 	}

@@ -71,7 +71,7 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}
 	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.stores.Users, m.stores.Sessions, m.stores.Blobs
-	m.coord, err = openCoordination(ctx, c, c.masterKey, m.Logger)
+	m.coord, err = openCoordination(ctx, c, m.stores, c.masterKey, m.Logger)
 	if err != nil {
 		m.stores.Close()
 		return err
