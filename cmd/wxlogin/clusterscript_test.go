@@ -20,9 +20,9 @@ import (
 	"github.com/wxlogin/wxlogin/loadgen"
 )
 
-// cluster is scripts/cluster running as a child process group, with what it
+// scriptCluster is scripts/cluster running as a child process group, with what it
 // printed.
-type cluster struct {
+type scriptCluster struct {
 	cmd       *exec.Cmd
 	out       *testlog.Buffer
 	done      chan struct{}
@@ -50,9 +50,9 @@ func requirePostgresBinaries(t *testing.T) {
 	t.Skip("no PostgreSQL binaries under /usr/lib/postgresql")
 }
 
-// startCluster runs scripts/cluster with bin as wxlogin and nginx on a free
+// startScriptCluster runs scripts/cluster with bin as wxlogin and nginx on a free
 // port, and waits until it says it is ready.
-func startCluster(t *testing.T, bin string) *cluster {
+func startScriptCluster(t *testing.T, bin string) *scriptCluster {
 	t.Helper()
 	// A shell started in the background of a non-interactive shell (as CI
 	// and many test runners start go test) inherits SIGINT ignored, and
@@ -63,7 +63,7 @@ func startCluster(t *testing.T, bin string) *cluster {
 	signal.Notify(sig, os.Interrupt)
 	defer signal.Stop(sig)
 
-	c := &cluster{out: &testlog.Buffer{}, done: make(chan struct{})}
+	c := &scriptCluster{out: &testlog.Buffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command("bash", "../../scripts/cluster", "--port", "0", "--wxlogin", bin)
 	c.cmd.Env = processEnv(nil)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
@@ -122,7 +122,7 @@ func startCluster(t *testing.T, bin string) *cluster {
 
 // interrupt sends SIGINT to the whole cluster, as Ctrl-C in its terminal
 // does, and waits for the script to exit.
-func (c *cluster) interrupt(t *testing.T) {
+func (c *scriptCluster) interrupt(t *testing.T) {
 	t.Helper()
 	if err := syscall.Kill(-c.cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestClusterScript(t *testing.T) {
 	t.Parallel()
 	requireTools(t, "bash", "curl", "nginx", "redis-server")
 	requirePostgresBinaries(t)
-	c := startCluster(t, buildWxlogin(t))
+	c := startScriptCluster(t, buildWxlogin(t))
 	if len(c.Instances) != 3 {
 		t.Fatalf("scripts/cluster printed %d instances, want 3", len(c.Instances))
 	}
