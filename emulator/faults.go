@@ -17,12 +17,14 @@ const (
 	APIResetUserSessionKey = "resetusersessionkey"
 	APIGetUserPhoneNumber  = "getuserphonenumber"
 	APIGetPaidUnionID      = "getpaidunionid"
+	// WeCom's: APIWeComGetToken, APIWeComJSCode2Session (wecom.go).
 )
 
 // APIs returns the names of the WeChat server APIs the emulator serves.
 func APIs() []string {
 	return []string{APIJSCode2Session, APIToken, APIStableToken, APICheckSession,
-		APIResetUserSessionKey, APIGetUserPhoneNumber, APIGetPaidUnionID}
+		APIResetUserSessionKey, APIGetUserPhoneNumber, APIGetPaidUnionID,
+		APIWeComGetToken, APIWeComJSCode2Session}
 }
 
 // Fault bodies.

@@ -46,6 +46,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	d("GET /emulator/v1/config", e.serveConfig)
 	d("PUT /emulator/v1/config", e.servePutConfig)
 	e.deviceRoutes(mux, d)
+	e.weComRoutes(mux, d)
 	return mux
 }
 

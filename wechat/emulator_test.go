@@ -673,6 +673,12 @@ func TestEmulatorNoUnknownRoutes(t *testing.T) {
 	}
 	c.PhoneNumber(ctx, devApp1, p.Code, "")
 	c.PaidUnionID(ctx, devApp1, s.OpenID, "")
+	c.WeComBaseURL = e.srv.URL
+	wc, err := e.emu.WeComLogin(devCorp1.CorpID, "ivan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WeComCode2Session(ctx, devCorp1, wc)
 	stats := e.emu.Stats()
 	if len(stats.UnknownRoutes) != 0 {
 		t.Errorf("the client hit unknown routes: %v", stats.UnknownRoutes)

@@ -148,7 +148,8 @@ func (c *Client) GetStableAccessToken(ctx context.Context, app wxlogin.App, forc
 // process share one fetch. When a renewal fails but the cached token has not
 // expired yet, that token is returned and the failure logged.
 func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error) {
-	cached, ok, err := c.tokens().Get(ctx, app.AppID)
+	key := tokenKey(app)
+	cached, ok, err := c.tokens().Get(ctx, key)
 	if err != nil {
 		// Better a fetch than an outage; stable_token hands every instance
 		// the same token anyway.
@@ -156,7 +157,7 @@ func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error
 		ok = false
 	}
 	now := c.now()
-	if ok && c.fresh(app.AppID, cached, now) {
+	if ok && c.fresh(key, cached, now) {
 		return cached, nil
 	}
 	t, err := c.fetchShared(ctx, app)
@@ -169,6 +170,15 @@ func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error
 		return Token{}, err
 	}
 	return t, nil
+}
+
+// tokenKey is the TokenCache key of the app's token: its appid, or for a
+// WeCom app a key of its own (WeCom issues the token, from the corp).
+func tokenKey(app wxlogin.App) string {
+	if app.IsWeCom() {
+		return weComTokenKey(app)
+	}
+	return app.AppID
 }
 
 // fresh reports whether t can be handed out without asking WeChat.
@@ -189,20 +199,24 @@ func (c *Client) fresh(appid string, t Token, now time.Time) bool {
 // stores it in the cache. Each caller waits only as long as its own context
 // allows; the fetch itself goes on for the others.
 func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error) {
-	ch := c.flights.DoChan(app.AppID, func() (any, error) {
+	key := tokenKey(app)
+	ch := c.flights.DoChan(key, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.tokenFetchTimeout())
 		defer cancel()
 		// While this caller waited for the flight, another process sharing
 		// the cache may have renewed the token.
-		if t, ok, err := c.tokens().Get(ctx, app.AppID); err == nil && ok &&
+		if t, ok, err := c.tokens().Get(ctx, key); err == nil && ok &&
 			c.now().Before(t.ExpiresAt.Add(-c.refreshBefore())) {
 			return t, nil
 		}
 		var t Token
 		var err error
-		if c.UseClassicToken {
+		switch {
+		case app.IsWeCom():
+			t, err = c.GetWeComAccessToken(ctx, app)
+		case c.UseClassicToken:
 			t, err = c.GetAccessToken(ctx, app)
-		} else {
+		default:
 			t, err = c.GetStableAccessToken(ctx, app, false)
 		}
 		if c.Observer != nil {
@@ -211,8 +225,8 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 		if err != nil {
 			return Token{}, err
 		}
-		c.fetchedAt.Store(app.AppID, c.now())
-		if err := c.tokens().Put(ctx, app.AppID, t); err != nil {
+		c.fetchedAt.Store(key, c.now())
+		if err := c.tokens().Put(ctx, key, t); err != nil {
 			c.logger().WarnContext(ctx, "wechat token cache unwritable", "appid", app.AppID, "err", err)
 		}
 		c.logger().InfoContext(ctx, "wechat access token fetched", "appid", app.AppID,
@@ -243,8 +257,8 @@ func (c *Client) withAccessToken(ctx context.Context, app wxlogin.App, api strin
 		return err
 	}
 	c.logger().WarnContext(ctx, "wechat rejected the access token; renewing it", "appid", app.AppID, "api", api, "err", err)
-	c.fetchedAt.Delete(app.AppID)
-	if derr := c.tokens().Delete(ctx, app.AppID, t.Value); derr != nil {
+	c.fetchedAt.Delete(tokenKey(app))
+	if derr := c.tokens().Delete(ctx, tokenKey(app), t.Value); derr != nil {
 		c.logger().WarnContext(ctx, "wechat token cache: dropping the rejected token failed", "appid", app.AppID, "err", derr)
 	}
 	renewed, rerr := c.AccessToken(ctx, app)

@@ -1,0 +1,139 @@
+package wechat_test
+
+// The WeCom client calls against the real emulator playing WeCom.
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/wechat"
+)
+
+// The emulator's dev corps, as WeCom apps of wxlogin.
+var (
+	devCorp1 = wxlogin.App{AppID: "wecom-dev", Kind: wxlogin.AppKindWeCom, CorpID: "wwdec0de000000c001",
+		Secret: "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c01"}
+)
+
+func newWeComEmulated(t *testing.T) *emulated {
+	t.Helper()
+	e := newEmulated(t)
+	e.client.WeComBaseURL = e.srv.URL
+	return e
+}
+
+func TestWeComCode2Session(t *testing.T) {
+	t.Parallel()
+	e := newWeComEmulated(t)
+	ctx := t.Context()
+
+	code, err := e.emu.WeComLogin(devCorp1.CorpID, "zhangsan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.client.WeComCode2Session(ctx, devCorp1, code)
+	if err != nil {
+		t.Fatalf("WeComCode2Session: %v", err)
+	}
+	if s.CorpID != devCorp1.CorpID || s.UserID != "zhangsan" || s.SessionKey.Reveal() == "" {
+		t.Errorf("session = %+v, want corp %s, userid zhangsan and a key", s, devCorp1.CorpID)
+	}
+
+	// A code works once: WeCom answers 40029 to its reuse.
+	_, err = e.client.WeComCode2Session(ctx, devCorp1, code)
+	if k := wechat.Classify(err); k != wechat.KindCodeInvalid {
+		t.Errorf("reused code: kind %v (%v), want code_invalid", k, err)
+	}
+	// A WeChat wx.login code is not a WeCom code.
+	wxCode, err := e.emu.Login(devApp1.AppID, "zhangsan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.WeComCode2Session(ctx, devCorp1, wxCode)
+	if k := wechat.Classify(err); k != wechat.KindCodeInvalid {
+		t.Errorf("WeChat code at WeCom: kind %v (%v), want code_invalid", k, err)
+	}
+
+	// A member of another corp associated with the mini program: WeCom
+	// answers their own corp, which the caller must compare.
+	other, err := e.emu.WeComLogin("wwdec0de000000c002", "lisi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = e.client.WeComCode2Session(ctx, devCorp1, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CorpID != "wwdec0de000000c002" || s.UserID != "lisi" {
+		t.Errorf("other corp's member: %+v", s)
+	}
+
+	// Four exchanges, one token: the token is cached like WeChat's.
+	st := e.emu.Stats().APIs
+	if n := st[emulator.APIWeComGetToken].Calls; n != 1 {
+		t.Errorf("gettoken called %d times, want 1", n)
+	}
+	if n := st[emulator.APIToken].Calls + st[emulator.APIStableToken].Calls; n != 0 {
+		t.Errorf("WeChat's token endpoints called %d times for a WeCom app", n)
+	}
+}
+
+func TestWeComTokenExpiredIsRenewed(t *testing.T) {
+	t.Parallel()
+	e := newWeComEmulated(t)
+	ctx := t.Context()
+	if _, err := e.client.AccessToken(ctx, devCorp1); err != nil {
+		t.Fatal(err)
+	}
+	// Only WeCom's clock moves: our cache still believes the token, WeCom
+	// answers 42001, and the client fetches a new one and retries once.
+	e.emu.Advance(3 * time.Hour)
+	code, err := e.emu.WeComLogin(devCorp1.CorpID, "wangwu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.WeComCode2Session(ctx, devCorp1, code); err != nil {
+		t.Fatalf("after the token expired at WeCom: %v", err)
+	}
+	st := e.emu.Stats().APIs
+	if got := st[emulator.APIWeComJSCode2Session].ErrCodes; got["42001"] != 1 || got["0"] != 1 {
+		t.Errorf("jscode2session answers %v, want one 42001 then one success", got)
+	}
+	if n := st[emulator.APIWeComGetToken].Calls; n != 2 {
+		t.Errorf("gettoken called %d times, want 2", n)
+	}
+}
+
+func TestWeComConfigErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		app     wxlogin.App
+		errcode int
+	}{
+		{"wrong secret", wxlogin.App{AppID: "a", Kind: wxlogin.AppKindWeCom, CorpID: devCorp1.CorpID, Secret: "not-the-secret"}, 40001},
+		{"unknown corp", wxlogin.App{AppID: "a", Kind: wxlogin.AppKindWeCom, CorpID: "wwunknown", Secret: devCorp1.Secret}, 40013},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newWeComEmulated(t)
+			code, err := e.emu.WeComLogin(devCorp1.CorpID, "zhaoliu")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.client.WeComCode2Session(t.Context(), tc.app, code)
+			if k := wechat.Classify(err); k != wechat.KindConfig {
+				t.Fatalf("kind %v (%v), want config", k, err)
+			}
+			var we *wechat.Error
+			if !errors.As(err, &we) || we.ErrCode != tc.errcode || we.API != wechat.APIWeComGetToken {
+				t.Errorf("err = %v, want errcode %d at %s", err, tc.errcode, wechat.APIWeComGetToken)
+			}
+			assertNoSecrets(t, "error", err.Error(), tc.app.Secret.Reveal(), code)
+			assertNoSecrets(t, "log", e.log.String(), tc.app.Secret.Reveal(), code)
+		})
+	}
+}
