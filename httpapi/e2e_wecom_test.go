@@ -1,0 +1,156 @@
+package httpapi_test
+
+// WeCom (企业微信) mini program login end to end: wx.qy.login on the
+// emulator's device, POST /v1/login, the session, forward-auth and the
+// admin API, on both stores.
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/httpapi"
+)
+
+// weComApp is the wxlogin app of the emulator's first dev corp.
+const weComApp = "wecom-dev"
+
+var (
+	devCorp1 = emulator.DevCorps()[0]
+	devCorp2 = emulator.DevCorps()[1]
+)
+
+// withWeCom adds the WeCom app of the emulator's first dev corp.
+func withWeCom(_ *world, c *auth.Config, _ *httpapi.Config) {
+	c.Apps = append(c.Apps, wxlogin.App{AppID: weComApp, Kind: wxlogin.AppKindWeCom,
+		CorpID: devCorp1.CorpID, Secret: wxlogin.Secret(devCorp1.Secret)})
+}
+
+type weComUserBody struct {
+	ID      string  `json:"id"`
+	AppID   string  `json:"appid"`
+	OpenID  *string `json:"openid"`
+	CorpID  string  `json:"corpid"`
+	UserID  string  `json:"userid"`
+	Created *bool   `json:"created"`
+}
+
+func (w *world) weComCode(corpid, user string) string {
+	w.t.Helper()
+	c, err := w.em.WeComLogin(corpid, user)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+func TestWeComLogin(t *testing.T) {
+	eachStore(t, func(t *testing.T, kind storeKind) {
+		w := newWorldOn(t, kind, withWeCom)
+
+		var lb struct {
+			Token string        `json:"token"`
+			User  weComUserBody `json:"user"`
+		}
+		code := w.weComCode(devCorp1.CorpID, "zhangsan")
+		w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": code}).ok(t, 200, &lb)
+		if lb.User.CorpID != devCorp1.CorpID || lb.User.UserID != "zhangsan" || lb.User.OpenID != nil ||
+			lb.User.AppID != weComApp || lb.User.Created == nil || !*lb.User.Created {
+			t.Fatalf("login user = %+v, want corp %s, userid zhangsan, no openid, created", lb.User, devCorp1.CorpID)
+		}
+
+		// The same member again: the same user, not a new one.
+		var again struct{ User weComUserBody }
+		w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": w.weComCode(devCorp1.CorpID, "zhangsan")}).ok(t, 200, &again)
+		if again.User.ID != lb.User.ID || *again.User.Created {
+			t.Errorf("second login: %+v, want user %s not created", again.User, lb.User.ID)
+		}
+
+		// The session says who it is.
+		var sess struct{ User weComUserBody }
+		w.request("GET", "/v1/session", lb.Token, nil).ok(t, 200, &sess)
+		if sess.User.CorpID != devCorp1.CorpID || sess.User.UserID != "zhangsan" || sess.User.OpenID != nil {
+			t.Errorf("session user = %+v", sess.User)
+		}
+
+		// Forward-auth: the corp and the userid, no openid; forged values replaced.
+		r := w.request("GET", "/v1/auth", lb.Token, nil, "X-Wxlogin-Corpid", "wwforged", "X-Wxlogin-Openid", "oforged")
+		if r.status != 200 {
+			t.Fatalf("forward-auth: %d %s", r.status, r.body)
+		}
+		for h, want := range map[string]string{
+			"X-Wxlogin-User-Id": lb.User.ID, "X-Wxlogin-Appid": weComApp, "X-Wxlogin-Openid": "",
+			"X-Wxlogin-Corpid": devCorp1.CorpID, "X-Wxlogin-Wecom-Userid": "zhangsan",
+		} {
+			if v := r.header.Values(h); len(v) != 1 || v[0] != want {
+				t.Errorf("%s = %q, want %q", h, v, want)
+			}
+		}
+
+		// A WeChat user's forward-auth carries the new headers empty.
+		wx := w.login(app1, "zhangsan")
+		r = w.request("GET", "/v1/auth", wx.Token, nil, "X-Wxlogin-Corpid", "wwforged")
+		if v := r.header.Values("X-Wxlogin-Corpid"); r.status != 200 || len(v) != 1 || v[0] != "" {
+			t.Errorf("WeChat user: X-Wxlogin-Corpid = %q (status %d), want one empty value", v, r.status)
+		}
+
+		// Admin: find by (corpid, userid); the user shows its corp.
+		var found struct{ Users []weComUserBody }
+		w.request("GET", "/v1/admin/users?corpid="+devCorp1.CorpID+"&userid=zhangsan", adminToken, nil).ok(t, 200, &found)
+		if len(found.Users) != 1 || found.Users[0].ID != lb.User.ID || found.Users[0].CorpID != devCorp1.CorpID {
+			t.Errorf("admin find = %+v, want user %s", found.Users, lb.User.ID)
+		}
+		w.request("GET", "/v1/admin/users?corpid="+devCorp1.CorpID, adminToken, nil).fails(t, 400, wxlogin.EInvalidRequest)
+
+		// Phone codes are WeChat's.
+		w.request("POST", "/v1/phone", lb.Token, map[string]string{"code": "anything"}).fails(t, 400, wxlogin.EInvalidRequest)
+
+		w.assertNotStored([]string{lb.Token}, nil)
+		w.assertNoSecrets(devCorp1.Secret, lb.Token, code)
+	})
+}
+
+func TestWeComLoginRefusals(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, withWeCom)
+
+	// A member of another corp associated with the mini program: 403
+	// wrong_corp, nothing written.
+	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": w.weComCode(devCorp2.CorpID, "lisi")}).
+		fails(t, 403, wxlogin.EWrongCorp)
+	// A used code, an unknown one, a WeChat code: invalid_code.
+	code := w.weComCode(devCorp1.CorpID, "wangwu")
+	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": code}).ok(t, 200, nil)
+	afterOne := w.snapshot()
+	w.clock.Advance(30 * time.Second) // past the code reuse window
+	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": code}).fails(t, 401, wxlogin.EInvalidCode)
+	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": "nonsense"}).fails(t, 401, wxlogin.EInvalidCode)
+	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": w.code(app1, "wangwu")}).fails(t, 401, wxlogin.EInvalidCode)
+	if diff := cmp.Diff(afterOne, w.snapshot()); diff != "" {
+		t.Errorf("refused logins wrote (-want +got):\n%s", diff)
+	}
+
+	// WeCom busy: 503 with Retry-After.
+	if err := w.em.InjectFault(emulator.Fault{API: emulator.APIWeComJSCode2Session, ErrCode: -1}); err != nil {
+		t.Fatal(err)
+	}
+	r := w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": w.weComCode(devCorp1.CorpID, "wangwu")})
+	r.fails(t, 503, wxlogin.EUpstreamUnavailable)
+	if r.header.Get("Retry-After") == "" {
+		t.Errorf("503 without Retry-After")
+	}
+}
+
+func TestWeComWrongSecret(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, func(_ *world, c *auth.Config, _ *httpapi.Config) {
+		c.Apps = append(c.Apps, wxlogin.App{AppID: weComApp, Kind: wxlogin.AppKindWeCom, CorpID: devCorp1.CorpID, Secret: "not-the-corpsecret"})
+	})
+	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": w.weComCode(devCorp1.CorpID, "zhaoliu")}).
+		fails(t, 502, wxlogin.EUpstreamRejected)
+	w.assertNoSecrets("not-the-corpsecret")
+}
