@@ -36,6 +36,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 	emuAddr := fset.String("emulator-addr", "127.0.0.1:8081", "address of the WeChat emulator (port 0 picks a free port)")
 	data := fset.String("data", ".wxlogin", "folder for the SQLite store, avatars and the dev master key")
 	logLevel := fset.String("log-level", "info", "debug, info, warn or error")
+	weCom := fset.Bool("wecom", false, "also serve the WeCom app "+devWeComApp+" (the emulator's first corp; wx.qy.login)")
 	if fset.Parse(args) != nil {
 		return 2
 	}
@@ -81,6 +82,13 @@ func runDev(ctx context.Context, args []string, e env) int {
 	for _, a := range emulator.DevApps() {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret)})
 	}
+	if *weCom {
+		// A mini program inside WeCom: its own appid in wxlogin, the
+		// emulator's first corp and that corp's fake secret.
+		corp := emulator.DevCorps()[0]
+		apps = append(apps, wxlogin.App{AppID: devWeComApp, Kind: wxlogin.AppKindWeCom,
+			CorpID: corp.CorpID, Secret: wxlogin.Secret(corp.Secret)})
+	}
 	app := emulator.DevApps()[0]
 	m := &Main{
 		Config: config{
@@ -88,6 +96,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 			Store:         "sqlite://" + filepath.Join(dir, "wxlogin.db"),
 			Data:          dir,
 			WeChatBaseURL: emuURL,
+			WeComBaseURL:  emuURL,
 			apps:          apps,
 			DefaultApp:    app.AppID,
 			masterKey:     keys,
@@ -113,6 +122,9 @@ func runDev(ctx context.Context, args []string, e env) int {
 		return fail(err)
 	}
 	printDevWelcome(e, m.APIURL, emuURL, app.AppID)
+	if *weCom {
+		printDevWeCom(e, m.APIURL)
+	}
 	<-ctx.Done()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -120,6 +132,18 @@ func runDev(ctx context.Context, args []string, e env) int {
 		return fail(err)
 	}
 	return 0
+}
+
+// devWeComApp is the appid under which `wxlogin dev --wecom` serves the
+// emulator's first WeCom corp.
+const devWeComApp = "wecom-dev"
+
+func printDevWeCom(e env, api string) {
+	corp := emulator.DevCorps()[0]
+	w := e.Stdout
+	fmt.Fprintf(w, "WeCom: app %s is corp %s (fake secret, emulator only). Member zhangsan logs in with wx.qy.login:\n\n", devWeComApp, corp.CorpID)
+	fmt.Fprintf(w, `  CODE=$(curl -s %s/emulator/v1/wecom/login -d '{"corpid":"%s","user":"zhangsan"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')`+"\n", api, corp.CorpID)
+	fmt.Fprintf(w, `  curl -s %s/v1/login -d "{\"appid\":\"%s\",\"code\":\"$CODE\"}"`+"\n\n", api, devWeComApp)
 }
 
 // devMasterKey reads the dev master key from path, creating it (mode 0600)
