@@ -149,6 +149,7 @@ http {
 	forged := map[string]string{
 		"X-Wxlogin-User-Id": "usr_forged", "X-Wxlogin-Openid": "o_forged",
 		"X-Wxlogin-Appid": "wx_forged", "X-Wxlogin-Unionid": "u_forged",
+		"X-Wxlogin-Corpid": "ww_forged", "X-Wxlogin-Wecom-Userid": "forged",
 	}
 	send3 := func(listen, token string) (int, http.Header) {
 		t.Helper()
@@ -195,6 +196,9 @@ http {
 		want := map[string][]string{
 			"X-Wxlogin-User-Id": {tc.lb.User.ID}, "X-Wxlogin-Openid": {tc.lb.User.OpenID},
 			"X-Wxlogin-Appid": {tc.lb.User.AppID}, "X-Wxlogin-Unionid": {tc.lb.User.UnionID},
+			// A WeChat user has no corp: nginx sends no header for the
+			// empty value, and the forged one must be gone.
+			"X-Wxlogin-Corpid": nil, "X-Wxlogin-Wecom-Userid": nil,
 		}
 		if tc.lb.User.UnionID == "" {
 			// nginx sends no header for an empty value; what matters is

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,5 +98,42 @@ func TestDevWeCom(t *testing.T) {
 	}
 	if status, res := weComLogin("wwdec0de000000c002", "lisi"); status != 403 || errCode(res) != "wrong_corp" {
 		t.Errorf("another corp's member: %d %v, want 403 wrong_corp", status, res)
+	}
+}
+
+// TestREADMEWeComLogin runs the README's WeCom walkthrough with bash and
+// curl against `wxlogin dev --wecom` and checks the answer it shows.
+func TestREADMEWeComLogin(t *testing.T) {
+	t.Parallel()
+	requireTools(t, "bash", "curl")
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block string
+	for _, m := range regexp.MustCompile("(?ms)^```sh\n(.*?)^```").FindAllStringSubmatch(string(b), -1) {
+		if strings.Contains(m[1], "/emulator/v1/wecom/login") {
+			block = m[1]
+		}
+	}
+	const dev = "API=http://127.0.0.1:8080\n"
+	if block == "" || !strings.Contains(block, dev) {
+		t.Fatalf("README.md has no sh block with wx.qy.login that sets %q", strings.TrimSpace(dev))
+	}
+	api, stop, stderr := startCommand(t, []string{"dev", "--wecom", "--addr", "127.0.0.1:0", "--emulator-addr", "127.0.0.1:0", "--data", t.TempDir()},
+		func(string) string { return "" }, "api listening on")
+	defer func() {
+		if code := stop(); code != 0 {
+			t.Errorf("dev exited %d; stderr:\n%s", code, stderr.String())
+		}
+	}()
+	out := runBash(t, strings.Replace(block, dev, "API="+api+"\n", 1))
+	for _, want := range []string{`"token":"wxl_`, `"appid":"wecom-dev"`, `"corpid":"wwdec0de000000c001"`, `"userid":"zhangsan"`, `"created":true`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the walkthrough printed %s, lacking %s", out, want)
+		}
+	}
+	if strings.Contains(out, `"openid"`) {
+		t.Errorf("a WeCom member's answer carries an openid: %s", out)
 	}
 }
