@@ -3,12 +3,20 @@ package wechat_test
 // The WeCom client calls against the real emulator playing WeCom.
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -136,4 +144,80 @@ func TestWeComConfigErrors(t *testing.T) {
 			assertNoSecrets(t, "log", e.log.String(), tc.app.Secret.Reveal(), code)
 		})
 	}
+}
+
+// FuzzWeComAnswers is FuzzAnswers for WeCom's two calls: whatever WeCom
+// answers, no panic, no success without the promised fields, a classified
+// error, and neither the corpsecret, the code nor the token in an error or
+// a log line.
+func FuzzWeComAnswers(f *testing.F) {
+	const (
+		code  = "WECOMCODEfuzz0123456789"
+		token = "WECOMTOKENfuzz0123456789"
+	)
+	app := wxlogin.App{AppID: "wecom-fuzz", Kind: wxlogin.AppKindWeCom, CorpID: "wwfuzz", Secret: "CORPSECRETfuzz0123456789abcdef"}
+	// jscode2session sends the token and the code (its gettoken answer is
+	// fixed here); gettoken sends the corpsecret.
+	sent := [2][]string{{token, code}, {app.Secret.Reveal()}}
+	for _, seed := range []struct {
+		call   uint8
+		status int
+		body   string
+	}{
+		{0, 200, `{"corpid":"wwfuzz","userid":"zhangsan","session_key":"a2V5a2V5a2V5a2V5a2V5aw==","errcode":0,"errmsg":"ok"}`},
+		{0, 200, `{"corpid":"ww/x","userid":"a","session_key":"a2V5a2V5a2V5a2V5a2V5aw=="}`},
+		{0, 200, `{"errcode":40029,"errmsg":"invalid code ` + code + `, hint: [1]"}`},
+		{0, 200, `{"errcode":42001,"errmsg":"access_token expired ` + token + `"}`},
+		{1, 200, `{"errcode":40001,"errmsg":"invalid credential corpsecret=` + app.Secret.Reveal() + `"}`},
+		{1, 200, `{"errcode":0,"errmsg":"ok","access_token":"t","expires_in":0}`},
+		{0, 502, `<html></html>`},
+		{0, 200, `{`},
+	} {
+		f.Add(seed.call, seed.status, []byte(seed.body))
+	}
+	f.Fuzz(func(t *testing.T, call uint8, status int, body []byte) {
+		if status < 100 || status > 999 {
+			status = 200
+		}
+		transport := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			s, b := status, body
+			if r.URL.Path == "/cgi-bin/gettoken" && call%2 == 0 {
+				s, b = http.StatusOK, []byte(`{"errcode":0,"errmsg":"ok","access_token":"`+token+`","expires_in":7200}`)
+			}
+			return &http.Response{StatusCode: s, Status: fmt.Sprint(s), Body: io.NopCloser(bytes.NewReader(b)), Request: r}, nil
+		})
+		log := &testlog.Buffer{}
+		c := &wechat.Client{
+			WeComBaseURL:   "http://wecom.invalid",
+			HTTPClient:     &http.Client{Transport: transport},
+			Logger:         slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			MaxBusyRetries: -1,
+			Sleep:          func(context.Context, time.Duration) error { return nil },
+		}
+		var err error
+		var incomplete bool
+		switch call % 2 {
+		case 0:
+			var s *wechat.WeComSession
+			s, err = c.WeComCode2Session(t.Context(), app, code)
+			incomplete = err == nil && (s.CorpID == "" || s.UserID == "" || s.SessionKey == "" ||
+				strings.Contains(s.CorpID+s.UserID, "/"))
+		case 1:
+			var tok wechat.Token
+			tok, err = c.GetWeComAccessToken(t.Context(), app)
+			incomplete = err == nil && (tok.Value == "" || !tok.ExpiresAt.After(time.Now()))
+		}
+		if incomplete {
+			t.Fatalf("call %d succeeded without the promised fields on %d %q", call%2, status, body)
+		}
+		if err != nil {
+			if wechat.Classify(err) == wechat.KindNone {
+				t.Errorf("error %v classified as none", err)
+			}
+			for _, format := range []string{"%v", "%+v", "%#v"} {
+				assertNoSecrets(t, "error "+format, fmt.Sprintf(format, err), sent[call%2]...)
+			}
+		}
+		assertNoSecrets(t, "log", log.String(), sent[call%2]...)
+	})
 }
