@@ -10,7 +10,8 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-// TokenCache keeps one access token per appid. Implementations must be safe
+// TokenCache keeps one access token per key: an appid, or for a WeCom app
+// "wecom:corpid:appid" (WeCom issues that token). Implementations must be safe
 // for concurrent use. A cache shared by several processes (Redis) is what
 // keeps a fleet from fetching, and so invalidating, each other's tokens.
 type TokenCache interface {

@@ -221,3 +221,31 @@ func FuzzWeComAnswers(f *testing.F) {
 		assertNoSecrets(t, "log", log.String(), sent[call%2]...)
 	})
 }
+
+// BenchmarkWeComCode2Session is BenchmarkCode2Session for a WeCom app: one
+// wx.qy.login code traded with the emulator over loopback HTTP, the WeCom
+// token cached after the first call.
+func BenchmarkWeComCode2Session(b *testing.B) {
+	e := newEmulated(b)
+	e.client.WeComBaseURL = e.srv.URL
+	e.client.Logger = slog.New(slog.DiscardHandler)
+	codes := make([]string, b.N)
+	for i := range codes {
+		code, err := e.emu.WeComLogin(devCorp1.CorpID, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		codes[i] = code
+	}
+	ctx := b.Context()
+	if _, err := e.client.AccessToken(ctx, devCorp1); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.client.WeComCode2Session(ctx, devCorp1, codes[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
