@@ -183,6 +183,20 @@ func (e *Emulator) WeComSessionKeyValid(corpid, user string) (bool, error) {
 	return valid, nil
 }
 
+// WeComSessionKey returns the member's current session_key ("" before the
+// first wx.qy.login), for tests that check the key never leaks. A real
+// device never reveals it.
+func (e *Emulator) WeComSessionKey(corpid, user string) (string, error) {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, derr := e.memberLocked("sessionKey", corpid, user)
+	if derr != nil {
+		return "", derr
+	}
+	return m.sessionKey, nil
+}
+
 // weComTokenLocked returns the corp of a valid WeCom access token. A
 // WeChat token is not one (40014), nor is a WeCom token a WeChat one.
 func (e *Emulator) weComTokenLocked(q url.Values, now time.Time) (*corp, *wxError) {

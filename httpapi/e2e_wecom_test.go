@@ -109,8 +109,21 @@ func TestWeComLogin(t *testing.T) {
 		// Phone codes are WeChat's.
 		w.request("POST", "/v1/phone", lb.Token, map[string]string{"code": "anything"}).fails(t, 400, wxlogin.EInvalidRequest)
 
-		w.assertNotStored([]string{lb.Token}, nil)
-		w.assertNoSecrets(devCorp1.Secret, lb.Token, code)
+		// The admin API hands out the WeCom app's access token (WeCom's own).
+		var at struct {
+			AccessToken string `json:"access_token"`
+		}
+		w.request("GET", "/v1/admin/apps/"+weComApp+"/access_token", adminToken, nil).ok(t, 200, &at)
+		if at.AccessToken == "" {
+			t.Fatal("no access token for the WeCom app")
+		}
+
+		key, err := w.em.WeComSessionKey(devCorp1.CorpID, "zhangsan")
+		if err != nil || key == "" {
+			t.Fatalf("session key: %q %v", key, err)
+		}
+		w.assertNotStored([]string{lb.Token}, []string{key})
+		w.assertNoSecrets(devCorp1.Secret, lb.Token, code, key, at.AccessToken)
 	})
 }
 
