@@ -240,6 +240,10 @@ func (s *Service) weComCode2Session(ctx context.Context, app wxlogin.App, code s
 func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, err error, codeMsg string) error {
 	kind := wechat.Classify(err)
 	retry := max(wechat.RetryAfter(err), time.Second)
+	upstream := "WeChat" // who the client is told failed
+	if app.IsWeCom() {
+		upstream = "WeCom"
+	}
 	var we *wechat.Error
 	errcode := 0
 	if errors.As(err, &we) {
@@ -269,18 +273,18 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 		// most likely meet the same.
 		s.log.ErrorContext(ctx, "auth: WeChat's answer is not one WeChat sends; nothing stored",
 			"appid", app.AppID, "api", api, "err", err)
-		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeChat's answer could not be used; the server log has details")
+		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, upstream+"'s answer could not be used; the server log has details")
 	case wechat.KindBusy, wechat.KindQuota, wechat.KindUnavailable:
 		s.log.WarnContext(ctx, "auth: WeChat unavailable", "appid", app.AppID, "api", api,
 			"kind", kind.String(), "errcode", errcode, "err", err)
 		return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: retry, Err: err,
-			Message: "WeChat is busy or unavailable; retry in " + strconv.Itoa(int(retry/time.Second)) + " s"}
+			Message: upstream + " is busy or unavailable; retry in " + strconv.Itoa(int(retry/time.Second)) + " s"}
 	}
 	s.log.WarnContext(ctx, "auth: WeChat call failed", "appid", app.AppID, "api", api,
 		"kind", kind.String(), "errcode", errcode, "err", err)
 	retry = 5 * time.Second
 	return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: retry, Err: err,
-		Message: "WeChat could not complete the request; retry later"}
+		Message: upstream + " could not complete the request; retry later"}
 }
 
 // rateLimited is the error of a hit limit; the wait is rounded up to whole

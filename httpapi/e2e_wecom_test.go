@@ -14,6 +14,7 @@ import (
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/httpapi"
+	"github.com/wxlogin/wxlogin/wechat"
 )
 
 // weComApp is the wxlogin app of the emulator's first dev corp.
@@ -166,4 +167,84 @@ func TestWeComWrongSecret(t *testing.T) {
 	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": w.weComCode(devCorp1.CorpID, "zhaoliu")}).
 		fails(t, 502, wxlogin.EUpstreamRejected)
 	w.assertNoSecrets("not-the-corpsecret")
+}
+
+// TestWeComFaults makes WeCom misbehave through the emulator's faults:
+// each login must answer the documented status and code after the calls
+// the retry rules allow (busy retried, a rejected token renewed once, a
+// spent code never repeated), and write nothing unless it succeeds.
+func TestWeComFaults(t *testing.T) {
+	t.Parallel()
+	wcs := func(f emulator.Fault) emulator.Fault { f.API = emulator.APIWeComJSCode2Session; return f }
+	tok := func(f emulator.Fault) emulator.Fault { f.API = emulator.APIWeComGetToken; return f }
+	for _, tc := range []struct {
+		name           string
+		fault          emulator.Fault
+		status         int
+		code           string // "" for a success
+		retryAfter     bool
+		calls, fetches int // jscode2session and gettoken calls
+	}{
+		{"busy (-1), every attempt", wcs(emulator.Fault{ErrCode: -1}), 503, wxlogin.EUpstreamUnavailable, true, 1 + wechat.DefaultMaxBusyRetries, 1},
+		{"busy (-1) once", wcs(emulator.Fault{ErrCode: -1, Count: 1}), 200, "", false, 2, 1},
+		{"40029 (invalid code)", wcs(emulator.Fault{ErrCode: 40029}), 401, wxlogin.EInvalidCode, false, 1, 1},
+		// A token WeCom rejects while gettoken still hands back the same
+		// one: dropped and fetched again, but not retried with the token
+		// just refused (a real expiry is TestWeComTokenExpiresAtWeCom).
+		{"42001 (token expired) injected", wcs(emulator.Fault{ErrCode: 42001, Count: 1}), 503, wxlogin.EUpstreamUnavailable, true, 1, 2},
+		{"40014 (token rejected)", wcs(emulator.Fault{ErrCode: 40014}), 503, wxlogin.EUpstreamUnavailable, true, 1, 2},
+		{"HTTP 502 (a spent code is not repeated)", wcs(emulator.Fault{HTTPStatus: 502}), 503, wxlogin.EUpstreamUnavailable, true, 1, 1},
+		{"truncated body", wcs(emulator.Fault{Body: emulator.BodyTruncated}), 503, wxlogin.EUpstreamUnavailable, true, 1, 1},
+		{"gettoken 60020 (address not trusted)", tok(emulator.Fault{ErrCode: 60020}), 502, wxlogin.EUpstreamRejected, false, 0, 1},
+		{"gettoken 40013 (unknown corpid)", tok(emulator.Fault{ErrCode: 40013}), 502, wxlogin.EUpstreamRejected, false, 0, 1},
+		{"gettoken busy every time", tok(emulator.Fault{ErrCode: -1}), 503, wxlogin.EUpstreamUnavailable, true, 0, 1 + wechat.DefaultMaxBusyRetries},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, withWeCom)
+			code := w.weComCode(devCorp1.CorpID, "faulty")
+			before := w.snapshot()
+			if err := w.em.InjectFault(tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			r := w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": code})
+			if tc.code == "" {
+				r.ok(t, tc.status, nil)
+			} else {
+				r.fails(t, tc.status, tc.code)
+				if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+					t.Errorf("a refused login wrote (-want +got):\n%s", diff)
+				}
+			}
+			if got := r.header.Get("Retry-After") != ""; got != tc.retryAfter {
+				t.Errorf("Retry-After present %v, want %v", got, tc.retryAfter)
+			}
+			st := w.em.Stats().APIs
+			if n := st[emulator.APIWeComJSCode2Session].Calls; n != tc.calls {
+				t.Errorf("jscode2session called %d times, want %d", n, tc.calls)
+			}
+			if n := st[emulator.APIWeComGetToken].Calls; n != tc.fetches {
+				t.Errorf("gettoken called %d times, want %d", n, tc.fetches)
+			}
+			w.assertNoSecrets(devCorp1.Secret, code)
+		})
+	}
+}
+
+// TestWeComTokenExpiresAtWeCom: WeCom's token expires on WeCom's clock
+// while wxlogin's cache still holds it; the login that meets 42001 fetches
+// the new token and succeeds.
+func TestWeComTokenExpiresAtWeCom(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, withWeCom)
+	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": w.weComCode(devCorp1.CorpID, "early")}).ok(t, 200, nil)
+	w.em.Advance(3 * time.Hour) // only WeCom's clock
+	w.request("POST", "/v1/login", "", map[string]string{"appid": weComApp, "code": w.weComCode(devCorp1.CorpID, "late")}).ok(t, 200, nil)
+	st := w.em.Stats().APIs
+	if got := st[emulator.APIWeComJSCode2Session].ErrCodes; got["0"] != 2 || got["42001"] != 1 {
+		t.Errorf("jscode2session answers %v, want two successes and one 42001", got)
+	}
+	if n := st[emulator.APIWeComGetToken].Calls; n != 2 {
+		t.Errorf("gettoken called %d times, want 2", n)
+	}
 }
