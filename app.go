@@ -1,13 +1,22 @@
 package wxlogin
 
+import "strings"
+
 // App is an application the server logs users in for: its appid and the
 // secret WeChat issued for it, and what kind of WeChat surface it is.
+//
+// A WeCom app (KindWeCom) is a mini program associated with a WeCom
+// (企业微信) corp: its users log in with wx.qy.login, and Secret is the
+// secret of the corp's WeCom app the mini program is associated with, used
+// with CorpID; AppID then only names the app to clients and in the stores.
 type App struct {
 	AppID  string
 	Secret Secret
 
 	// Kind is the surface; "" means KindMiniProgram, the original one.
 	Kind AppKind
+	// CorpID is the WeCom corp of a KindWeCom app; "" for every other kind.
+	CorpID string
 	// RedirectURIs are the pages a web login (KindOfficialAccount,
 	// KindWebsite) may return to: exact absolute URLs. A redirect_uri
 	// not in the list is refused, so the server is no open redirect.
@@ -22,8 +31,12 @@ type AppKind string
 
 // The kinds of apps.
 const (
-	// KindMiniProgram logs in with wx.login codes (jscode2session).
+	// KindMiniProgram logs in with wx.login codes (jscode2session); its
+	// users are (appid, openid).
 	KindMiniProgram AppKind = "mini_program"
+	// KindWeCom is a mini program inside WeCom: wx.qy.login codes traded
+	// at WeCom's miniprogram/jscode2session; its users are (corpid, userid).
+	KindWeCom AppKind = "wecom"
 	// KindOfficialAccount is an Official Account's web pages opened inside
 	// WeChat: OAuth at connect/oauth2/authorize, snsapi_base or
 	// snsapi_userinfo.
@@ -40,6 +53,9 @@ func (a App) KindOf() AppKind {
 	}
 	return a.Kind
 }
+
+// IsWeCom reports whether a is a WeCom app.
+func (a App) IsWeCom() bool { return a.Kind == KindWeCom }
 
 // Web reports whether users log in to the app in a browser (OAuth
 // redirects and a session cookie) rather than with wx.login codes.
@@ -58,4 +74,23 @@ func (a App) RedirectAllowed(uri string) bool {
 		}
 	}
 	return false
+}
+
+// WeComKey is the key under which a WeCom user is stored in the place of an
+// openid (User.OpenID, Session.OpenID): "corpid/userid". Neither part can
+// hold a slash (WeCom's corpids are letters and digits; its userids
+// letters, digits and "_-@."), so the key splits back unambiguously, and
+// a WeChat openid (base64 without slashes) never looks like one. Keeping the
+// one (appid, openid) key means every store, its migrations and its
+// conformance suite serve WeCom users unchanged, and an appid is of one
+// kind only, so the two never meet in one app.
+func WeComKey(corpID, userID string) string { return corpID + "/" + userID }
+
+// SplitWeComKey splits a WeComKey; ok is false for anything else.
+func SplitWeComKey(key string) (corpID, userID string, ok bool) {
+	corpID, userID, ok = strings.Cut(key, "/")
+	if !ok || corpID == "" || userID == "" || strings.Contains(userID, "/") {
+		return "", "", false
+	}
+	return corpID, userID, true
 }

@@ -14,6 +14,7 @@ const (
 	EUnknownApp           = "unknown_app"            // 400: appid not configured
 	EInvalidCode          = "invalid_code"           // 401: wx.login code unknown, expired or used
 	ECodeBlocked          = "code_blocked"           // 403: WeChat flagged the user as high-risk (40226)
+	EWrongCorp            = "wrong_corp"             // 403: a wx.qy.login code of a user of another WeCom corp than the app's
 	ESessionInvalid       = "session_invalid"        // 401: token missing, unknown, expired or revoked
 	EInvalidEncryptedData = "invalid_encrypted_data" // 400: any decrypt failure, one body for every cause
 	EInvalidSignature     = "invalid_signature"      // 400: sha1(rawData+session_key) mismatch

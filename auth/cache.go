@@ -48,7 +48,9 @@ func newVerifyCache(max int) *verifyCache {
 	}
 }
 
-func newEntry(s *wxlogin.Session) *entry {
+// newEntry caches s; weCom reports whether its app is a WeCom app, whose
+// users have a (corpid, userid) in the place of an openid.
+func newEntry(s *wxlogin.Session, weCom bool) *entry {
 	e := &entry{
 		hash: s.TokenHash,
 		principal: wxlogin.Principal{
@@ -59,6 +61,10 @@ func newEntry(s *wxlogin.Session) *entry {
 			UnionID:   s.UnionID,
 		},
 		expiresAt: s.ExpiresAt,
+	}
+	if weCom {
+		e.principal.CorpID, e.principal.WeComUserID, _ = wxlogin.SplitWeComKey(s.OpenID)
+		e.principal.OpenID = ""
 	}
 	e.lastSeen.Store(s.LastSeenAt.UnixNano())
 	return e

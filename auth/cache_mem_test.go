@@ -35,7 +35,7 @@ func BenchmarkCacheMemoryPerSession(b *testing.B) {
 	b.ResetTimer()
 	c := newVerifyCache(n + 1)
 	for i := range sessions {
-		c.add(newEntry(&sessions[i]), c.generation())
+		c.add(newEntry(&sessions[i], false), c.generation())
 	}
 	b.StopTimer()
 	runtime.GC()

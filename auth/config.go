@@ -20,7 +20,10 @@ type Config struct {
 	Sessions wxlogin.SessionStore
 	Blobs    wxlogin.BlobStore // avatars; nil disables avatar upload
 	WeChat   WeChat
-	Keys     *keyring.Keyring // seals session_keys at rest
+	// WeCom trades the wx.qy.login codes of WeCom apps; nil means WeChat
+	// when it implements WeCom too (*wechat.Client does).
+	WeCom WeCom
+	Keys  *keyring.Keyring // seals session_keys at rest
 
 	IdleTimeout      time.Duration // default 7 days
 	AbsoluteLifetime time.Duration // default 30 days
@@ -149,6 +152,12 @@ func (c Config) Validate() error {
 			return bad(fmt.Sprintf("Apps[%d].AppID", i), "%q is configured twice", a.AppID)
 		case a.Secret.Reveal() == "":
 			return bad(fmt.Sprintf("Apps[%d].Secret", i), "is empty for %q", a.AppID)
+		case a.IsWeCom() && a.CorpID == "":
+			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "is empty for the WeCom app %q", a.AppID)
+		case a.IsWeCom() && strings.Contains(a.CorpID, "/"):
+			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "%q holds a slash, which no WeCom corpid does", a.CorpID)
+		case !a.IsWeCom() && a.CorpID != "":
+			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "is set for %q, which is not a WeCom app", a.AppID)
 		}
 		if setting, problem := checkAppKind(a); problem != "" {
 			return bad(fmt.Sprintf("Apps[%d].%s", i, setting), "%s", problem)
@@ -201,6 +210,10 @@ func (c *Config) validate() error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	weComApp := false
+	for _, a := range c.Apps {
+		weComApp = weComApp || a.IsWeCom()
+	}
 	for _, dep := range []struct {
 		setting, problem string
 		missing          bool
@@ -208,6 +221,7 @@ func (c *Config) validate() error {
 		{"Users", "a user store is required", c.Users == nil},
 		{"Sessions", "a session store is required", c.Sessions == nil},
 		{"WeChat", "a WeChat client is required", c.WeChat == nil},
+		{"WeCom", "a WeCom client is required to serve a WeCom app", weComApp && c.weCom() == nil},
 		{"Keys", "a master keyring is required to seal session keys", c.Keys == nil},
 	} {
 		if dep.missing {
@@ -215,6 +229,15 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// weCom is the WeCom client: WeCom, or else WeChat when it is one too.
+func (c *Config) weCom() WeCom {
+	if c.WeCom != nil {
+		return c.WeCom
+	}
+	w, _ := c.WeChat.(WeCom)
+	return w
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -248,14 +271,14 @@ func limitOrDefault(l, def Limit) Limit {
 // could not carry. It returns the field at fault and the problem, or "".
 func checkAppKind(a wxlogin.App) (setting, problem string) {
 	switch a.KindOf() {
-	case wxlogin.KindMiniProgram:
+	case wxlogin.KindMiniProgram, wxlogin.KindWeCom:
 		if len(a.RedirectURIs) > 0 {
 			return "RedirectURIs", "are for web apps (official_account, website), not mini programs"
 		}
 		return "", ""
 	case wxlogin.KindOfficialAccount, wxlogin.KindWebsite:
 	default:
-		return "Kind", fmt.Sprintf("%q is not a kind of app (mini_program, official_account, website)", clip(string(a.Kind), 32))
+		return "Kind", fmt.Sprintf("%q is not a kind of app (mini_program, wecom, official_account, website)", clip(string(a.Kind), 32))
 	}
 	if len(a.RedirectURIs) == 0 {
 		return "RedirectURIs", "a web app needs at least one page to return to after login"

@@ -188,7 +188,7 @@ func TestCacheBoundedAndGenerationGuard(t *testing.T) {
 		return newEntry(&wxlogin.Session{
 			ID: "ses_" + strconv.Itoa(i), UserID: user, TokenHash: wxlogin.TokenHash{byte(i)},
 			LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour),
-		})
+		}, false)
 	}
 	for i := range 5 {
 		c.add(mk(i, "usr_a"), c.generation())

@@ -207,6 +207,9 @@ func checkCode(name, code string) error {
 // code (see exchanges) and maps WeChat's failures to application errors.
 func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c Client) (wechat.Session, bool, error) {
 	ws, shared, err := s.codes.do(ctx, app.AppID, code, c, s.now, func(ctx context.Context) (*wechat.Session, error) {
+		if app.IsWeCom() {
+			return s.weComCode2Session(ctx, app, code)
+		}
 		return s.wechat.Code2Session(ctx, app, code)
 	})
 	switch {
@@ -218,7 +221,33 @@ func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c 
 		// The client checks this too; a session without them is useless.
 		return ws, shared, wxlogin.Errorf(wxlogin.EUpstreamRejected, "WeChat gave an incomplete answer")
 	}
+	if app.IsWeCom() {
+		// Several corps may be associated with one mini program, and
+		// WeCom answers with the member's own corp whatever corp's token
+		// asked. A member of another corp is not a user of this app: the
+		// client must log in with the app of the member's corp.
+		if corp, _, _ := wxlogin.SplitWeComKey(ws.OpenID); corp != app.CorpID {
+			s.log.InfoContext(ctx, "auth: a WeCom code of another corp", "appid", app.AppID, "corpid", corp)
+			return ws, shared, wxlogin.Errorf(wxlogin.EWrongCorp,
+				"the code belongs to a member of another WeCom corp than this app's; log in with the app of that corp")
+		}
+	}
 	return ws, shared, nil
+}
+
+// weComCode2Session trades a wx.qy.login code and gives its answer the
+// shape of WeChat's, the member's (corpid, userid) as the WeComKey in the
+// place of the openid, so the code de-duplication and the stores serve
+// both kinds alike.
+func (s *Service) weComCode2Session(ctx context.Context, app wxlogin.App, code string) (*wechat.Session, error) {
+	if s.wecom == nil { // New refuses a WeCom app without a client
+		return nil, errors.New("auth: no WeCom client")
+	}
+	ws, err := s.wecom.WeComCode2Session(ctx, app, code)
+	if err != nil {
+		return nil, err
+	}
+	return &wechat.Session{OpenID: wxlogin.WeComKey(ws.CorpID, ws.UserID), SessionKey: ws.SessionKey}, nil
 }
 
 // upstreamErr maps an error of a WeChat call to an application error.
@@ -234,6 +263,10 @@ func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c 
 func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, err error, codeMsg string) error {
 	kind := wechat.Classify(err)
 	retry := max(wechat.RetryAfter(err), time.Second)
+	upstream := "WeChat" // who the client is told failed
+	if app.IsWeCom() {
+		upstream = "WeCom"
+	}
 	var we *wechat.Error
 	errcode := 0
 	if errors.As(err, &we) {
@@ -251,6 +284,9 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 	case wechat.KindConfig:
 		s.log.ErrorContext(ctx, "auth: WECHAT REJECTED THIS APP'S APPID OR SECRET: fix the configuration",
 			"appid", app.AppID, "api", api, "errcode", errcode)
+		if app.IsWeCom() {
+			return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeCom rejected this server's corpid or secret for the mini program")
+		}
 		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeChat rejected this server's credentials for the mini program")
 	case wechat.KindInvalidAnswer:
 		// A success WeChat cannot have sent (a session_key that is not 16
@@ -260,18 +296,18 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 		// most likely meet the same.
 		s.log.ErrorContext(ctx, "auth: WeChat's answer is not one WeChat sends; nothing stored",
 			"appid", app.AppID, "api", api, "err", err)
-		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeChat's answer could not be used; the server log has details")
+		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, upstream+"'s answer could not be used; the server log has details")
 	case wechat.KindBusy, wechat.KindQuota, wechat.KindUnavailable:
 		s.log.WarnContext(ctx, "auth: WeChat unavailable", "appid", app.AppID, "api", api,
 			"kind", kind.String(), "errcode", errcode, "err", err)
 		return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: retry, Err: err,
-			Message: "WeChat is busy or unavailable; retry in " + strconv.Itoa(int(retry/time.Second)) + " s"}
+			Message: upstream + " is busy or unavailable; retry in " + strconv.Itoa(int(retry/time.Second)) + " s"}
 	}
 	s.log.WarnContext(ctx, "auth: WeChat call failed", "appid", app.AppID, "api", api,
 		"kind", kind.String(), "errcode", errcode, "err", err)
 	retry = 5 * time.Second
 	return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: retry, Err: err,
-		Message: "WeChat could not complete the request; retry later"}
+		Message: upstream + " could not complete the request; retry later"}
 }
 
 // rateLimited is the error of a hit limit; the wait is rounded up to whole

@@ -74,10 +74,36 @@ func (s *Service) Reload(ctx context.Context, ls LiveSettings) error {
 	s.reloading.Lock()
 	defer s.reloading.Unlock()
 	old := s.live()
+	if err := s.checkAppKinds(old, ls.Apps); err != nil {
+		return err
+	}
 	if err := s.checkDroppedKeys(ctx, old.keys, ls.Keys); err != nil {
 		return err
 	}
 	s.settings.Store(s.newSettings(ls))
+	return nil
+}
+
+// checkAppKinds refuses a reload that changes the kind or corp of an app
+// it keeps: the app's stored users and live sessions are identities of the
+// old kind and corp (a corp's member is stored as corpid/userid), which the
+// changed app would go on accepting as its own. It also refuses a WeCom app
+// when the service has no WeCom client.
+func (s *Service) checkAppKinds(old *liveSettings, apps []wxlogin.App) error {
+	for i, a := range apps {
+		if a.IsWeCom() && s.wecom == nil {
+			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].Kind", i), Problem: "a WeCom app needs a WeCom client, which this service was built without"}
+		}
+		was, ok := old.appByID[a.AppID]
+		if !ok {
+			continue
+		}
+		if was.Kind != a.Kind || was.CorpID != a.CorpID {
+			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].CorpID", i), Problem: fmt.Sprintf(
+				"%q changes from kind %q corp %q to kind %q corp %q: its users belong to the old one; configure the new one under another appid",
+				a.AppID, was.Kind, was.CorpID, a.Kind, a.CorpID)}
+		}
+	}
 	return nil
 }
 

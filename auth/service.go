@@ -26,6 +26,13 @@ type WeChat interface {
 	AccessToken(ctx context.Context, app wxlogin.App) (wechat.Token, error)
 }
 
+// WeCom is what auth needs of WeCom's server APIs for the apps of kind
+// wecom; *wechat.Client implements it. Kept apart from WeChat so that a
+// WeChat stand-in need not know WeCom.
+type WeCom interface {
+	WeComCode2Session(ctx context.Context, app wxlogin.App, code string) (*wechat.WeComSession, error)
+}
+
 // Service implements wxlogin's use cases. It is safe for concurrent use.
 type Service struct {
 	// settings are those Reload may change, swapped whole, read through
@@ -38,6 +45,7 @@ type Service struct {
 	sessions wxlogin.SessionStore
 	blobs    wxlogin.BlobStore
 	wechat   WeChat
+	wecom    WeCom // nil when no WeCom client was given
 	revoked  Revocations
 
 	connectURL string // root of WeChat's browser pages (web logins)
@@ -100,6 +108,7 @@ func New(cfg Config) (*Service, error) {
 		sessions: cfg.Sessions,
 		blobs:    cfg.Blobs,
 		wechat:   cfg.WeChat,
+		wecom:    cfg.weCom(),
 		revoked:  cfg.Revocations,
 
 		connectURL: cmp.Or(cfg.ConnectURL, DefaultConnectURL),
@@ -181,6 +190,14 @@ func (s *Service) Close() error {
 
 // Apps returns the configured apps.
 func (s *Service) Apps() []wxlogin.App { return slices.Clone(s.live().apps) }
+
+// IsWeComApp reports whether appid names a configured WeCom app, whose
+// users are a (corpid, userid) stored as a WeComKey in the place of the
+// openid.
+func (s *Service) IsWeComApp(appid string) bool {
+	a, ok := s.live().appByID[appid]
+	return ok && a.IsWeCom()
+}
 
 // app resolves an appid; "" means the only configured app.
 func (s *Service) app(appid string) (wxlogin.App, error) {

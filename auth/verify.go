@@ -52,7 +52,8 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 		s.noteStoreFailure(err)
 		return wxlogin.Principal{}, s.storeFailed(err)
 	}
-	if _, ok := s.live().appByID[sess.AppID]; !ok || sess.Expired(now) {
+	app, ok := s.live().appByID[sess.AppID]
+	if !ok || sess.Expired(now) {
 		// An app removed from the configuration takes its sessions along.
 		return wxlogin.Principal{}, errSessionInvalid()
 	}
@@ -65,7 +66,7 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 		s.noteStoreFailure(err)
 		return wxlogin.Principal{}, s.storeFailed(err)
 	}
-	e := newEntry(&sess)
+	e := newEntry(&sess, app.IsWeCom())
 	e.principal.AccountID = account
 	if !bypass {
 		s.cache.add(e, gen)

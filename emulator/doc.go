@@ -59,6 +59,30 @@
 // payments: it gives the unionid of any user of a bound app (89002 for an
 // unbound one).
 //
+// # WeCom (企业微信)
+//
+// For mini programs associated with a WeCom corp, the emulator is WeCom
+// too, on the same host (WeCom's paths differ from WeChat's):
+//
+//	GET  /cgi-bin/gettoken?corpid=&corpsecret=
+//	GET  /cgi-bin/miniprogram/jscode2session?access_token=&js_code=&grant_type=authorization_code
+//	POST /emulator/v1/wecom/login   {"corpid","user"} → {"code"}      wx.qy.login
+//	GET  /emulator/v1/wecom/session?corpid=&user= → {"valid"}          wx.qy.checkSession
+//	GET  /emulator/v1/wecom/corps   [{"corpid","secret"}]
+//
+// Corps (nil: DevCorps()) are all associated with the mini program.
+// gettoken returns the same token until it expires (TokenLifetime), then a
+// new one; 41002/41004 for a missing corpid/corpsecret, 40013 an unknown
+// corpid, 40001 a wrong secret (WeCom's meaning of 40001). jscode2session
+// answers {corpid, userid, session_key} of the code's member, whose corpid
+// is their own corp even through another corp's token; an unknown,
+// expired, used or WeChat code answers 40029 (WeCom documents no 40163);
+// 41001 a missing token, 40014 an unknown one (a WeChat token included),
+// 42001 an expired one. A member's userid is the simulated user's name,
+// which must be a valid WeCom userid (letters, digits, "_-@."). Errors read
+// as WeCom's: "invalid code, hint: [...], more info at ...". Faults and
+// stats name these APIs wecom_gettoken and wecom_jscode2session.
+//
 // # The emulator's controls
 //
 //	GET    /emulator/v1/apps    [{"appid","secret","open_platform"}]

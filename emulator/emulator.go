@@ -72,6 +72,11 @@ type Emulator struct {
 	// first use.
 	Apps []App
 
+	// Corps are the WeCom corps served (WeCom's gettoken and
+	// jscode2session, wx.qy.login). Nil means DevCorps(). Read once, on
+	// first use.
+	Corps []Corp
+
 	// Now returns the current time; nil means time.Now. The emulator's
 	// clock is Now() plus the offset moved by Advance (or POST
 	// /emulator/v1/clock), so tests never sleep.
@@ -134,13 +139,15 @@ type Emulator struct {
 	initOnce sync.Once
 	mux      *http.ServeMux
 
-	mu      sync.Mutex
-	offset  time.Duration
-	apps    map[string]*app
-	order   []string            // appids in configured order
-	persons map[string]*person  // by user name
-	openIDs map[string]*account // by openid
-	codes   map[string]*code    // login and phone codes
+	mu        sync.Mutex
+	offset    time.Duration
+	apps      map[string]*app
+	order     []string            // appids in configured order
+	corps     map[string]*corp    // WeCom corps by corpid
+	corpOrder []string            // corpids in configured order
+	persons   map[string]*person  // by user name
+	openIDs   map[string]*account // by openid
+	codes     map[string]*code    // login and phone codes
 	// codeQueue holds the codes by issue time, to forget the expired ones.
 	codeQueue codeQueue
 	// codesExamined counts the codes looked at to find expired ones: the
@@ -191,6 +198,7 @@ func (e *Emulator) init() {
 			e.apps[a.AppID] = &app{App: a, accounts: map[string]*account{}}
 			e.order = append(e.order, a.AppID)
 		}
+		e.initCorps()
 		e.persons = map[string]*person{}
 		e.openIDs = map[string]*account{}
 		e.codes = map[string]*code{}

@@ -47,6 +47,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	d("PUT /emulator/v1/config", e.servePutConfig)
 	e.deviceRoutes(mux, d)
 	e.webRoutes(mux, d)
+	e.weComRoutes(mux, d)
 	return mux
 }
 

@@ -93,18 +93,20 @@ type codeKind int
 const (
 	loginCode codeKind = iota + 1
 	phoneCode
-	webCode // of a web authorization, for sns/oauth2/access_token
+	webCode   // of a web authorization, for sns/oauth2/access_token
+	weComCode // wx.qy.login's, for WeCom's jscode2session
 )
 
 // code is a one-time code: a login code for jscode2session or a phone code
 // for getuserphonenumber.
 type code struct {
 	kind       codeKind
-	acct       *account
-	sessionKey string // login: the key this login issued
-	phone      User   // phone: the number at the time of the tap
-	scope      string // web: the scope the user granted
-	snapshot   bool   // web: issued to WeChat's snapshot-mode virtual user
+	acct       *account // login, phone and web codes
+	member     *member  // WeCom codes
+	sessionKey string   // login: the key this login issued
+	phone      User     // phone: the number at the time of the tap
+	scope      string   // web: the scope the user granted
+	snapshot   bool     // web: issued to WeChat's snapshot-mode virtual user
 	issued     time.Time
 	used       bool
 }
@@ -112,7 +114,8 @@ type code struct {
 // token is an access token of either endpoint.
 type token struct {
 	value   string
-	app     *app
+	app     *app  // nil for a WeCom token
+	corp    *corp // the corp of a WeCom token; nil for WeChat's
 	stable  bool
 	expires time.Time
 	deadAt  time.Time // when it stops working because it was replaced; zero if not replaced

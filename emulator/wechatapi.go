@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wxlogin/wxlogin/wxcrypt"
@@ -16,6 +17,7 @@ import (
 type wxError struct {
 	code int
 	msg  string
+	full bool // msg carries its request id already (WeCom's form)
 }
 
 // errmsgs are WeChat's texts for the errcodes the emulator answers.
@@ -101,6 +103,9 @@ func (e *Emulator) wechat(api string, h wechatHandler) http.HandlerFunc {
 		switch {
 		case f != nil && f.ErrCode != 0:
 			werr = errc(f.ErrCode)
+			if strings.HasPrefix(api, "wecom_") {
+				werr = e.weComErr(f.ErrCode, now)
+			}
 		case f != nil && f.HTTPStatus != 0:
 			e.recordLocked(api, "http_"+strconv.Itoa(f.HTTPStatus))
 			e.recordCallLocked(api, r, body, f.HTTPStatus, nil, now)
@@ -117,10 +122,14 @@ func (e *Emulator) wechat(api string, h wechatHandler) http.HandlerFunc {
 		outcome := "0"
 		if werr != nil {
 			outcome = errcodeOutcome(werr.code)
+			msg := werr.msg
+			if !werr.full {
+				msg += " rid: " + e.requestID(now)
+			}
 			resp = struct {
 				ErrCode int    `json:"errcode"`
 				ErrMsg  string `json:"errmsg"`
-			}{werr.code, werr.msg + " rid: " + e.requestID(now)}
+			}{werr.code, msg}
 		}
 		e.recordLocked(api, outcome)
 		e.mu.Unlock()

@@ -13,6 +13,14 @@ const maxAdminLimit = 1000
 func (s *Server) adminFindUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := wxlogin.UserFilter{AppID: q.Get("appid"), OpenID: q.Get("openid"), UnionID: q.Get("unionid")}
+	if corpid, userid := q.Get("corpid"), q.Get("userid"); corpid != "" || userid != "" {
+		// A WeCom user is stored under its WeComKey in the place of the openid.
+		if corpid == "" || userid == "" || f.OpenID != "" {
+			s.writeError(w, r, wxlogin.Errorf(wxlogin.EInvalidRequest, "parameters \"corpid\" and \"userid\" go together, without \"openid\""))
+			return
+		}
+		f.OpenID = wxlogin.WeComKey(corpid, userid)
+	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > maxAdminLimit {
@@ -38,7 +46,7 @@ func (s *Server) adminFindUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := usersResponse{Users: make([]meJSON, 0, len(users))}
 	for _, u := range users {
-		out.Users = append(out.Users, toMe(u, s.prefix))
+		out.Users = append(out.Users, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -49,7 +57,7 @@ func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
 }
 
 func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request) {

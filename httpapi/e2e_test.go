@@ -109,7 +109,7 @@ func newWorldOn(t testing.TB, kind storeKind, opts ...option) *world {
 	emSrv := httptest.NewServer(w.em)
 	t.Cleanup(emSrv.Close)
 	wc := &wechat.Client{
-		BaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log, Now: w.clock.Now,
+		BaseURL: emSrv.URL, WeComBaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log, Now: w.clock.Now,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
 	w.openStore(kind)

@@ -20,6 +20,7 @@ var statuses = map[string]int{
 	wxlogin.EUnknownApp:           http.StatusBadRequest,
 	wxlogin.EInvalidCode:          http.StatusUnauthorized,
 	wxlogin.ECodeBlocked:          http.StatusForbidden,
+	wxlogin.EWrongCorp:            http.StatusForbidden,
 	wxlogin.ESessionInvalid:       http.StatusUnauthorized,
 	wxlogin.EInvalidEncryptedData: http.StatusBadRequest,
 	wxlogin.EInvalidSignature:     http.StatusBadRequest,

@@ -28,7 +28,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u := toUser(res.User)
+	u := toUser(res.User, s.svc.IsWeComApp(res.User.AppID))
 	created := res.Created
 	u.Created = &created
 	writeJSON(w, http.StatusOK, loginResponse{Token: res.Token.Reveal(), ExpiresAt: res.ExpiresAt.UTC(), User: u})
@@ -40,7 +40,7 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sessionResponse{User: toUser(u), ExpiresAt: p.ExpiresAt.UTC()})
+	writeJSON(w, http.StatusOK, sessionResponse{User: toUser(u, s.svc.IsWeComApp(u.AppID)), ExpiresAt: p.ExpiresAt.UTC()})
 }
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
@@ -124,7 +124,7 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request, p wxlogin.Princip
 		s.writeError(w, r, err)
 		return
 	}
-	me := toMe(u, s.prefix)
+	me := toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID))
 	acct, ids, err := s.svc.Identities(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -169,7 +169,7 @@ func (s *Server) putProfile(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
 }
 
 // postAvatar accepts what wx.uploadFile sends (multipart/form-data with the
@@ -187,7 +187,7 @@ func (s *Server) postAvatar(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
 }
 
 // multipartOverhead is room for the multipart framing and any small form
@@ -286,7 +286,7 @@ func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) {
 // The 200 carries the identity in headers and no body: proxies read the
 // status and copy headers, and drop any body. A caller that wants JSON
 // asks GET /v1/session. This is the hot path of the whole service: the
-// handler allocates only the array behind the four header values.
+// handler allocates only the array behind the six header values.
 func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	p, err := s.verify(r)
 	if err == nil && r.URL.RawQuery != "" {
@@ -297,13 +297,17 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	v := &[5]string{p.UserID, p.OpenID, p.AppID, p.UnionID, p.AccountID}
+	v := &[7]string{p.UserID, p.OpenID, p.AppID, p.UnionID, p.AccountID, p.CorpID, p.WeComUserID}
 	h["X-Wxlogin-User-Id"] = v[0:1:1]
 	h["X-Wxlogin-Openid"] = v[1:2:2]
 	h["X-Wxlogin-Appid"] = v[2:3:3]
-	// Set even when empty, so a proxy copying it replaces a forged one.
+	// Set even when empty, so a proxy copying them replaces forged ones.
 	h["X-Wxlogin-Unionid"] = v[3:4:4]
 	h["X-Wxlogin-Account-Id"] = v[4:5:5]
+	// A WeCom app's user: the corp and the member's userid (the openid is
+	// then empty); both empty for a WeChat user.
+	h["X-Wxlogin-Corpid"] = v[5:6:6]
+	h["X-Wxlogin-Wecom-Userid"] = v[6:7:7]
 	// A caching proxy must not remember an allow: a revoked token has to
 	// fail at once.
 	h["Cache-Control"] = noStore

@@ -153,6 +153,7 @@ http {
 		"X-Wxlogin-User-Id": "usr_forged", "X-Wxlogin-Openid": "o_forged",
 		"X-Wxlogin-Appid": "wx_forged", "X-Wxlogin-Unionid": "u_forged",
 		"X-Wxlogin-Account-Id": "acc_forged",
+		"X-Wxlogin-Corpid":     "ww_forged", "X-Wxlogin-Wecom-Userid": "forged",
 	}
 	send3 := func(listen, token string) (int, http.Header) {
 		t.Helper()
@@ -200,6 +201,9 @@ http {
 			"X-Wxlogin-User-Id": {tc.lb.User.ID}, "X-Wxlogin-Openid": {tc.lb.User.OpenID},
 			"X-Wxlogin-Appid": {tc.lb.User.AppID}, "X-Wxlogin-Unionid": {tc.lb.User.UnionID},
 			"X-Wxlogin-Account-Id": {w.request("GET", "/v1/auth", tc.lb.Token, nil).header.Get("X-Wxlogin-Account-Id")},
+			// A WeChat user has no corp: nginx sends no header for the
+			// empty value, and the forged one must be gone.
+			"X-Wxlogin-Corpid": nil, "X-Wxlogin-Wecom-Userid": nil,
 		}
 		if tc.lb.User.UnionID == "" {
 			// nginx sends no header for an empty value; what matters is

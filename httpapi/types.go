@@ -161,18 +161,28 @@ func (q *clockRequest) validate() error {
 // Response bodies.
 
 // userJSON is the user of the HTTP contract: {id, appid, openid, unionid?,
-// created_at, created?}.
+// created_at, created?}; a user of a WeCom app has corpid and userid
+// instead of openid.
 type userJSON struct {
 	ID        string    `json:"id"`
 	AppID     string    `json:"appid"`
-	OpenID    string    `json:"openid"`
+	OpenID    string    `json:"openid,omitempty"`
+	CorpID    string    `json:"corpid,omitempty"`
+	UserID    string    `json:"userid,omitempty"`
 	UnionID   string    `json:"unionid,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	Created   *bool     `json:"created,omitempty"` // only on login
 }
 
-func toUser(u wxlogin.User) userJSON {
-	return userJSON{ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, CreatedAt: u.CreatedAt.UTC()}
+// toUser is u as the API shows it; weCom reports whether u's app is a
+// WeCom app, whose users are stored under a WeComKey.
+func toUser(u wxlogin.User, weCom bool) userJSON {
+	j := userJSON{ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, CreatedAt: u.CreatedAt.UTC()}
+	if weCom {
+		j.CorpID, j.UserID, _ = wxlogin.SplitWeComKey(u.OpenID)
+		j.OpenID = ""
+	}
+	return j
 }
 
 // meJSON is the user with everything stored about them (GET /v1/me, the
@@ -211,8 +221,8 @@ func avatarPath(prefix, id string) string { return prefix + "/v1/avatars/" + id 
 
 // toMe is the user as the API shows them; prefix is the Server's
 // PathPrefix, which the avatar's URL starts with.
-func toMe(u wxlogin.User, prefix string) meJSON {
-	me := meJSON{userJSON: toUser(u), UpdatedAt: u.UpdatedAt.UTC(), Phone: u.Phone}
+func toMe(u wxlogin.User, prefix string, weCom bool) meJSON {
+	me := meJSON{userJSON: toUser(u, weCom), UpdatedAt: u.UpdatedAt.UTC(), Phone: u.Phone}
 	me.Profile = displayProfile(u, prefix)
 	if !u.Profile.UpdatedAt.IsZero() {
 		t := u.Profile.UpdatedAt.UTC()

@@ -687,6 +687,12 @@ func TestEmulatorNoUnknownRoutes(t *testing.T) {
 	c.WebUserInfo(ctx, wt.AccessToken, wt.OpenID)
 	c.WebCheckToken(ctx, wt.AccessToken, wt.OpenID)
 	c.WebRefreshToken(ctx, devOA, wt.RefreshToken)
+	c.WeComBaseURL = e.srv.URL
+	wc, err := e.emu.WeComLogin(devCorp1.CorpID, "ivan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WeComCode2Session(ctx, devCorp1, wc)
 	stats := e.emu.Stats()
 	if len(stats.UnknownRoutes) != 0 {
 		t.Errorf("the client hit unknown routes: %v", stats.UnknownRoutes)

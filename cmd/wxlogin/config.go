@@ -32,6 +32,7 @@ type config struct {
 	Store         string `yaml:"store"`
 	Data          string `yaml:"data"`
 	WeChatBaseURL string `yaml:"wechat_base_url"`
+	WeComBaseURL  string `yaml:"wecom_base_url"`
 	// WeChatConnectURL is the root of WeChat's browser pages
 	// (connect/oauth2/authorize, connect/qrconnect) web logins redirect to.
 	WeChatConnectURL string `yaml:"wechat_connect_url"`
@@ -85,8 +86,12 @@ type postgresConfig struct {
 type appConfig struct {
 	AppID      string `yaml:"appid"`
 	SecretFile string `yaml:"secret_file"`
-	// Kind is mini_program (the default), official_account or website.
+	// Kind is mini_program (the default), wecom (a mini program inside a
+	// WeCom corp, whose secret is then the corp's WeCom app secret),
+	// official_account or website.
 	Kind string `yaml:"kind"`
+	// CorpID is a wecom app's corp.
+	CorpID string `yaml:"corpid"`
 	// RedirectURIs are the pages a web login may return to (web kinds).
 	RedirectURIs []string `yaml:"redirect_uris"`
 	// OpenPlatform names the Open Platform account the app is bound to.
@@ -128,6 +133,7 @@ func defaultConfig() config {
 		Addr:          "127.0.0.1:8080",
 		Store:         "sqlite:///var/lib/wxlogin/wxlogin.db",
 		WeChatBaseURL: "https://api.weixin.qq.com",
+		WeComBaseURL:  "https://qyapi.weixin.qq.com",
 		Shutdown:      duration(10 * time.Second),
 		// Set here rather than left zero, because 0 in the file means
 		// "share an exchange only while it is in flight".
@@ -192,6 +198,7 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	str("WXLOGIN_WECHAT_BASE_URL", &c.WeChatBaseURL)
 	str("WXLOGIN_WECHAT_CONNECT_URL", &c.WeChatConnectURL)
 	str("WXLOGIN_PUBLIC_URL", &c.PublicURL)
+	str("WXLOGIN_WECOM_BASE_URL", &c.WeComBaseURL)
 	str("WXLOGIN_DEFAULT_APP", &c.DefaultApp)
 	str("WXLOGIN_LOG_LEVEL", &c.LogLevel)
 	str("WXLOGIN_LOG_FORMAT", &c.LogFormat)
@@ -299,6 +306,9 @@ func (c *config) resolve(getenv func(string) string) error {
 	if u, err := url.Parse(c.WeChatBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("wechat_base_url: %q is not an http(s) URL", c.WeChatBaseURL)
 	}
+	if u, err := url.Parse(c.WeComBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("wecom_base_url: %q is not an http(s) URL", c.WeComBaseURL)
+	}
 	if len(c.Apps) == 0 {
 		return errors.New("apps: no mini program configured (WXLOGIN_APPS=wx... or apps: in the config file)")
 	}
@@ -318,8 +328,8 @@ func (c *config) resolve(getenv func(string) string) error {
 		if secret == "" {
 			return fmt.Errorf("apps: no secret for %s: set %s or %s_FILE (secrets are never read from flags or the config file)", a.AppID, appSecretVar(a.AppID), appSecretVar(a.AppID))
 		}
-		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret),
-			Kind: wxlogin.AppKind(a.Kind), RedirectURIs: a.RedirectURIs, OpenPlatform: a.OpenPlatform})
+		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret), Kind: wxlogin.AppKind(a.Kind),
+			CorpID: a.CorpID, RedirectURIs: a.RedirectURIs, OpenPlatform: a.OpenPlatform})
 	}
 	if err := c.checkDefaultApp(); err != nil {
 		return err
@@ -451,6 +461,11 @@ func yamlKey(setting string) string {
 	}
 	if k, ok := yamlKeys[setting]; ok {
 		return k
+	}
+	if rest, ok := strings.CutPrefix(setting, "Apps["); ok {
+		// Apps[1].CorpID is apps[1].corpid: the app fields' YAML keys
+		// are their names in lower case.
+		return "apps[" + strings.ToLower(rest)
 	}
 	if i := strings.LastIndexByte(setting, '.'); i > 0 {
 		if k, ok := yamlKeys[setting[:i]]; ok {

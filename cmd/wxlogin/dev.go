@@ -36,6 +36,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 	emuAddr := fset.String("emulator-addr", "127.0.0.1:8081", "address of the WeChat emulator (port 0 picks a free port)")
 	data := fset.String("data", ".wxlogin", "folder for the SQLite store, avatars and the dev master key")
 	logLevel := fset.String("log-level", "info", "debug, info, warn or error")
+	weCom := fset.Bool("wecom", false, "also serve the WeCom app "+devWeComApp+" (the emulator's first corp; wx.qy.login)")
 	if fset.Parse(args) != nil {
 		return 2
 	}
@@ -93,6 +94,13 @@ func runDev(ctx context.Context, args []string, e env) int {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret), Kind: wxlogin.AppKind(a.Kind),
 			OpenPlatform: "dev", RedirectURIs: devRedirectURIs(*addr)})
 	}
+	if *weCom {
+		// A mini program inside WeCom: its own appid in wxlogin, the
+		// emulator's first corp and that corp's fake secret.
+		corp := emulator.DevCorps()[0]
+		apps = append(apps, wxlogin.App{AppID: devWeComApp, Kind: wxlogin.KindWeCom,
+			CorpID: corp.CorpID, Secret: wxlogin.Secret(corp.Secret)})
+	}
 	app := emulator.DevApps()[0]
 	m := &Main{
 		Config: config{
@@ -104,6 +112,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 			// the API's own origin ("/": the redirect to them is relative),
 			// so that the playground's page and WeChat's share it.
 			WeChatConnectURL: "/",
+			WeComBaseURL:     emuURL,
 			apps:             apps,
 			DefaultApp:       app.AppID,
 			masterKey:        keys,
@@ -129,6 +138,9 @@ func runDev(ctx context.Context, args []string, e env) int {
 		return fail(err)
 	}
 	printDevWelcome(e, m.APIURL, emuURL, app.AppID)
+	if *weCom {
+		printDevWeCom(e, m.APIURL)
+	}
 	<-ctx.Done()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -156,6 +168,18 @@ func devRedirectURIs(addr string) []string {
 		}
 	}
 	return uris
+}
+
+// devWeComApp is the appid under which `wxlogin dev --wecom` serves the
+// emulator's first WeCom corp.
+const devWeComApp = "wecom-dev"
+
+func printDevWeCom(e env, api string) {
+	corp := emulator.DevCorps()[0]
+	w := e.Stdout
+	fmt.Fprintf(w, "WeCom: app %s is corp %s (fake secret, emulator only). Member zhangsan logs in with wx.qy.login:\n\n", devWeComApp, corp.CorpID)
+	fmt.Fprintf(w, `  CODE=$(curl -s %s/emulator/v1/wecom/login -d '{"corpid":"%s","user":"zhangsan"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')`+"\n", api, corp.CorpID)
+	fmt.Fprintf(w, `  curl -s %s/v1/login -d "{\"appid\":\"%s\",\"code\":\"$CODE\"}"`+"\n\n", api, devWeComApp)
 }
 
 // devMasterKey reads the dev master key from path, creating it (mode 0600)

@@ -105,6 +105,7 @@ func fixedSettingChanged(c, next *config) error {
 		{"data", c.Data, next.Data, "the avatar folder is open"},
 		{"redis", c.Redis, next.Redis, "coordination is set up at start"},
 		{"wechat_base_url", c.WeChatBaseURL, next.WeChatBaseURL, "the WeChat client is built at start"},
+		{"wecom_base_url", c.WeComBaseURL, next.WeComBaseURL, "the WeChat client is built at start"},
 		{"sessions", c.Sessions, next.Sessions, "session lifetimes are fixed at start"},
 		{"decrypt_max_age", c.DecryptMaxAge, next.DecryptMaxAge, "it is fixed at start"},
 		{"code_reuse_window", c.CodeReuseWindow, next.CodeReuseWindow, "it is fixed at start"},

@@ -80,7 +80,7 @@ func (m *Main) Start(ctx context.Context) error {
 	authCfg.UnfinishedRegistrations, authCfg.CodeExchanges = m.coord.UnfinishedRegistrations, m.coord.CodeExchanges
 	// The server's clock also dates access tokens, so that the dev clock
 	// (POST /dev/v1/clock) ages them as it ages sessions.
-	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger, Now: m.Now, Tokens: m.coord.Tokens, UseClassicToken: c.WeChatClassicToken}
+	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, WeComBaseURL: c.WeComBaseURL, Logger: m.Logger, Now: m.Now, Tokens: m.coord.Tokens, UseClassicToken: c.WeChatClassicToken}
 	authCfg.WeChat = wc
 	var reg *prometheus.Registry
 	if c.Metrics {

@@ -53,6 +53,13 @@
   function isAnonymousProfile(userInfo) {
     return !!userInfo && userInfo.nickName === ANONYMOUS_NICKNAME;
   }
+  function settled(ret) {
+    if (ret && typeof ret.then === "function") {
+      ;
+      ret.then(void 0, () => {
+      });
+    }
+  }
   function promisify(api, fn, opts = {}) {
     return new Promise((resolve, reject) => {
       if (typeof fn !== "function") {
@@ -60,11 +67,13 @@
         return;
       }
       try {
-        fn({
-          ...opts,
-          success: (res) => resolve(res),
-          fail: (err) => reject(wxFailure(api, err))
-        });
+        settled(
+          fn({
+            ...opts,
+            success: (res) => resolve(res),
+            fail: (err) => reject(wxFailure(api, err))
+          })
+        );
       } catch (err) {
         reject(wxFailure(api, { errMsg: `${api}:fail ${String(err?.message ?? err)}` }));
       }
@@ -80,6 +89,14 @@
       }
     }
     return void 0;
+  }
+  function runsInWeCom(w) {
+    if (typeof w.qy?.login !== "function" || typeof w.getSystemInfoSync !== "function") return false;
+    try {
+      return w.getSystemInfoSync().environment === "wxwork";
+    } catch {
+      return false;
+    }
   }
   function retryAfterSeconds(header, now) {
     const v = headerValue(header, "Retry-After");
@@ -134,7 +151,9 @@
       if (!w) throw new TypeError("createClient: no wx object (pass options.wx outside a mini program)");
       this.wx = w;
       this.baseURL = options.baseURL.replace(/\/+$/, "");
-      if (options.appid) this.appid = options.appid;
+      this.weCom = options.wecom === "auto" || options.wecom === void 0 ? runsInWeCom(w) : options.wecom;
+      const appid2 = this.weCom ? options.wecomAppid ?? options.appid : options.appid;
+      if (appid2) this.appid = appid2;
       this.storageKey = options.storageKey ?? "wxlogin:session";
       this.maxRetryWaitMs = options.maxRetryWaitMs ?? 1e4;
       this.maxRetries = options.maxRetries ?? 2;
@@ -184,7 +203,11 @@
         if (s && !(parseTime(s.expires_at) <= this.now())) {
           if (this.checkedToken === s.token) return s;
           try {
-            await promisify("checkSession", this.wx.checkSession.bind(this.wx));
+            if (this.weCom) {
+              await promisify("qy.checkSession", this.wx.qy?.checkSession?.bind(this.wx.qy));
+            } else {
+              await promisify("checkSession", this.wx.checkSession.bind(this.wx));
+            }
             this.checkedToken = s.token;
             return s;
           } catch {
@@ -220,9 +243,11 @@
       this.pendingCode = null;
       const opts = {};
       if (this.timeoutMs !== void 0) opts.timeout = this.timeoutMs;
-      const res = await promisify("login", this.wx.login.bind(this.wx), opts);
+      const api = this.weCom ? "qy.login" : "login";
+      const fn = this.weCom ? this.wx.qy?.login?.bind(this.wx.qy) : this.wx.login.bind(this.wx);
+      const res = await promisify(api, fn, opts);
       if (!res || typeof res.code !== "string" || res.code === "") {
-        throw new WxloginError(ClientErrorCodes.wxApi, "wx.login returned no code", 0, { errMsg: "login:fail no code" });
+        throw new WxloginError(ClientErrorCodes.wxApi, `wx.${api} returned no code`, 0, { errMsg: `${api}:fail no code` });
       }
       return res.code;
     }
@@ -315,8 +340,7 @@
         if (options.data !== void 0) opts.data = options.data;
         if (this.timeoutMs !== void 0) opts.timeout = this.timeoutMs;
         try {
-          ;
-          this.wx.request(opts);
+          settled(this.wx.request(opts));
         } catch (err) {
           reject(new WxloginError(ClientErrorCodes.network, `request:fail ${String(err?.message ?? err)}`));
         }
@@ -545,14 +569,16 @@
         throw new WxloginError(ClientErrorCodes.wxApi, "wx.uploadFile is not available", 0, { errMsg: "uploadFile:fail not supported" });
       }
       const once = (token) => new Promise((resolve, reject) => {
-        upload.call(this.wx, {
-          url: this.baseURL + "/v1/me/avatar",
-          filePath,
-          name: "file",
-          header: { Authorization: `Bearer ${token}` },
-          success: (res2) => resolve(res2),
-          fail: (err) => reject(wxFailure("uploadFile", err))
-        });
+        settled(
+          upload.call(this.wx, {
+            url: this.baseURL + "/v1/me/avatar",
+            filePath,
+            name: "file",
+            header: { Authorization: `Bearer ${token}` },
+            success: (res2) => resolve(res2),
+            fail: (err) => reject(wxFailure("uploadFile", err))
+          })
+        );
       });
       let session = await this.login();
       let res = await once(session.token);
@@ -758,7 +784,28 @@
     function toQuery(data) {
       return Object.keys(data).filter((k) => data[k] !== void 0).map((k) => encodeURIComponent(k) + "=" + encodeURIComponent(String(data[k]))).join("&");
     }
+    const weCom = options.wecom;
+    const weComWho = () => ({ corpid: weCom?.corpid, user });
     const wxObj = {
+      getSystemInfoSync: () => ({
+        SDKVersion: baseLibrary2 ?? "3.5.0",
+        platform: "devtools",
+        ...weCom ? { environment: "wxwork" } : {}
+      }),
+      qy: {
+        login: api("qy.login", async () => {
+          const r = await rawDevice("POST", "/wecom/login", weComWho());
+          return { code: r.code };
+        }),
+        checkSession: api("qy.checkSession", async () => {
+          const r = await rawDevice(
+            "GET",
+            `/wecom/session?corpid=${encodeURIComponent(weCom?.corpid ?? "")}&user=${encodeURIComponent(user)}`
+          );
+          if (!r.valid) throw { errMsg: "qy.checkSession:fail session time out" };
+          return {};
+        })
+      },
       login: api("login", async () => {
         const r = await device("POST", "/login", who());
         return { code: r.code };
@@ -966,6 +1013,7 @@
       return path;
     }
     const w = wxObj;
+    if (!weCom) delete w.qy;
     if (!has("2.10.4")) delete w.getUserProfile;
     if (!has("2.32.3")) {
       delete w.getPrivacySetting;

@@ -6,6 +6,18 @@ export interface ClientOptions {
     baseURL: string;
     /** The mini program's appid; may be left out when the server serves one app. */
     appid?: string;
+    /**
+     * The appid of the server's WeCom app (kind `wecom`) to log in to when
+     * the mini program runs inside WeCom; default `appid`. With it one build
+     * serves WeChat users through `appid` and WeCom members through this.
+     */
+    wecomAppid?: string;
+    /**
+     * Whether to log in with wx.qy.login (WeCom) rather than wx.login:
+     * `'auto'` (the default) when the wx object has `qy.login` and
+     * wx.getSystemInfoSync() says `environment: "wxwork"`, as inside WeCom.
+     */
+    wecom?: boolean | 'auto';
     /** Storage key of the login state; default `wxlogin:session`. */
     storageKey?: string;
     /** The wx object to use; default the global `wx`. */
@@ -30,7 +42,12 @@ export interface ClientOptions {
 export interface User {
     id: string;
     appid: string;
-    openid: string;
+    /** A WeChat user's openid; absent for a member of a WeCom corp. */
+    openid?: string;
+    /** A WeCom member's corp (a WeCom app's user only). */
+    corpid?: string;
+    /** A WeCom member's userid in that corp (a WeCom app's user only). */
+    userid?: string;
     unionid?: string;
     created_at: string;
     /** Only on login: true when this login registered the user. */
@@ -143,6 +160,12 @@ export declare function isAnonymousProfile(userInfo: {
     nickName?: unknown;
 } | null | undefined): boolean;
 /**
+ * runsInWeCom reports whether w is the wx of a mini program running inside
+ * WeCom: it has wx.qy.login, and wx.getSystemInfoSync() gives
+ * `environment: "wxwork"` (WeCom's documented test; WeChat gives none).
+ */
+export declare function runsInWeCom(w: WxLike): boolean;
+/**
  * Client is wxlogin's mini program client: it keeps the login state in
  * storage, logs in when needed (one login at a time, however many callers
  * wait), and sends requests with the token, logging in again once when the
@@ -152,6 +175,7 @@ export declare class Client {
     private readonly wx;
     private readonly baseURL;
     private readonly appid?;
+    private readonly weCom;
     private readonly storageKey;
     private readonly maxRetryWaitMs;
     private readonly maxRetries;

@@ -12,6 +12,7 @@ export {
   Client,
   createClient,
   isAnonymousProfile,
+  runsInWeCom,
 } from './client'
 export type {
   ClientOptions,
@@ -39,6 +40,7 @@ export type {
   WxPrivacyAnswer,
   WxPrivacyListener,
   WxPrivacySettingResult,
+  WxQyLike,
   WxRequestOptions,
   WxRequestResult,
   WxResult,
