@@ -139,3 +139,16 @@ func TestConcurrentMigrate(t *testing.T) {
 	}
 	openSchema(t, schema) // drops the schema when the test ends
 }
+
+func TestOutboxStore(t *testing.T) {
+	t.Parallel()
+	storetest.RunOutboxStoreTests(t, func(t *testing.T) storetest.OutboxStore { return newDB(t) })
+}
+
+// TestSharedOutboxStore runs the outbox suite on one schema, as instances
+// share one database.
+func TestSharedOutboxStore(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	storetest.RunOutboxStoreTests(t, func(*testing.T) storetest.OutboxStore { return db })
+}
