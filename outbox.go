@@ -121,3 +121,25 @@ type OutboxStore interface {
 	// returns it; ErrNotFound for an unknown id.
 	RedeliverDelivery(ctx context.Context, id string, now, giveUpAt time.Time) (Delivery, error)
 }
+
+// Event is a change that webhooks report, as auth describes it; package
+// webhook owns its JSON form (the payload).
+type Event struct {
+	ID   string // "evt_…"
+	Type string // EventUserRegistered, …
+	At   time.Time
+
+	AppID   string
+	UserID  string
+	OpenID  string
+	UnionID string // "" when unknown
+
+	// SessionIDs are the sessions a sessions.revoked event ended; empty
+	// when AllSessions is set.
+	SessionIDs []string
+	// AllSessions reports whether every session of the user was ended.
+	AllSessions bool
+	// By is who made the change: "user" (the user's own token) or "admin"
+	// (the admin API); empty for a registration.
+	By string
+}

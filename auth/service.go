@@ -39,6 +39,10 @@ type Service struct {
 	blobs    wxlogin.BlobStore
 	wechat   WeChat
 	revoked  Revocations
+	// hooks is nil without webhooks; outbox is the store's outbox when it
+	// keeps one (for the admin view even without webhooks).
+	hooks  Webhooks
+	outbox wxlogin.OutboxStore
 
 	idle, absolute, touchEvery, maxAge time.Duration
 	maxAvatar                          int64
@@ -99,6 +103,7 @@ func New(cfg Config) (*Service, error) {
 		blobs:    cfg.Blobs,
 		wechat:   cfg.WeChat,
 		revoked:  cfg.Revocations,
+		hooks:    cfg.Webhooks,
 
 		idle:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
 		absolute:   orDefault(cfg.AbsoluteLifetime, DefaultAbsoluteLifetime),
@@ -115,6 +120,7 @@ func New(cfg Config) (*Service, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	s.outbox, _ = cfg.Users.(wxlogin.OutboxStore)
 	s.sweepCtx, s.cancelSweep = context.WithCancel(context.Background())
 	if s.maxAge < 0 {
 		s.maxAge = 0 // wxcrypt's "no freshness check"
