@@ -120,6 +120,9 @@ type OutboxStore interface {
 	// due at now, with a fresh day before it gives up (giveUpAt), and
 	// returns it; ErrNotFound for an unknown id.
 	RedeliverDelivery(ctx context.Context, id string, now, giveUpAt time.Time) (Delivery, error)
+	// DeleteFinishedDeliveries removes the delivered and failed deliveries
+	// whose last attempt ended before before, and returns how many.
+	DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int, error)
 }
 
 // Event is a change that webhooks report, as auth describes it; package

@@ -35,6 +35,9 @@ const (
 	// GiveUpAfter is how long a delivery is retried: a receiver down for
 	// most of a day still gets every event.
 	GiveUpAfter = 24 * time.Hour
+	// KeepFinished is how long delivered and failed deliveries stay in the
+	// outbox, for the admin list, before they are deleted.
+	KeepFinished = 7 * 24 * time.Hour
 	// firstRetry and maxRetry bound the backoff: 10 s after the first
 	// failure, doubling, at most an hour apart.
 	firstRetry = 10 * time.Second
@@ -122,6 +125,8 @@ type Dispatcher struct {
 	timeout   time.Duration
 	poll      time.Duration
 	log       *slog.Logger
+
+	lastPrune time.Time // loop's own
 
 	wake   chan struct{}
 	cancel context.CancelFunc
@@ -247,6 +252,7 @@ func (d *Dispatcher) loop(ctx context.Context) {
 	t := time.NewTicker(d.poll)
 	defer t.Stop()
 	for {
+		d.prune(ctx)
 		n, err := d.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("webhook: claiming due deliveries failed; retrying at the next poll", "err", err)
@@ -260,6 +266,23 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		case <-d.wake:
 		case <-t.C:
 		}
+	}
+}
+
+// prune deletes the deliveries finished KeepFinished ago, at most once an
+// hour of the service's clock.
+func (d *Dispatcher) prune(ctx context.Context) {
+	now := d.now()
+	if now.Sub(d.lastPrune) < time.Hour {
+		return
+	}
+	d.lastPrune = now
+	n, err := d.store.DeleteFinishedDeliveries(ctx, now.Add(-KeepFinished))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		d.log.Warn("webhook: deleting old finished deliveries failed; trying again in an hour", "err", err)
+	case n > 0:
+		d.log.Info("webhook: deleted old finished deliveries", "count", n, "older_than", KeepFinished.String())
 	}
 }
 

@@ -180,6 +180,30 @@ func (db *DB) Delivery(ctx context.Context, id string) (wxlogin.Delivery, error)
 	return d, nil
 }
 
+// DeleteFinishedDeliveries implements wxlogin.OutboxStore, in batches,
+// each its own statement and deadline.
+func (db *DB) DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := db.deleteFinishedBatch(ctx, before)
+		total += n
+		if err != nil || n < sweepBatch {
+			return total, err
+		}
+	}
+}
+
+func (db *DB) deleteFinishedBatch(ctx context.Context, before time.Time) (int, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	tag, err := db.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE id IN (
+		SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND last_attempt_at < $1 LIMIT $2)`, before, sweepBatch)
+	if err != nil {
+		return 0, storeError("DeleteFinishedDeliveries", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // RedeliverDelivery implements wxlogin.OutboxStore.
 func (db *DB) RedeliverDelivery(ctx context.Context, id string, now, giveUpAt time.Time) (wxlogin.Delivery, error) {
 	ctx, cancel := db.bound(ctx)

@@ -205,6 +205,28 @@ func (db *DB) Delivery(ctx context.Context, id string) (wxlogin.Delivery, error)
 	return d, nil
 }
 
+// DeleteFinishedDeliveries implements wxlogin.OutboxStore, in batches
+// like the session sweep, so that logins get the write lock in between.
+func (db *DB) DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		res, err := db.exec(ctx, "DeleteFinishedDeliveries", `DELETE FROM webhook_deliveries WHERE id IN (
+			SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND last_attempt_at < ? LIMIT ?)`,
+			micros(before), sweepBatch)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, storeError("DeleteFinishedDeliveries", err)
+		}
+		total += int(n)
+		if n < sweepBatch {
+			return total, nil
+		}
+	}
+}
+
 // RedeliverDelivery implements wxlogin.OutboxStore.
 func (db *DB) RedeliverDelivery(ctx context.Context, id string, now, giveUpAt time.Time) (wxlogin.Delivery, error) {
 	tx, err := db.begin(ctx, "RedeliverDelivery")

@@ -40,6 +40,7 @@ func RunOutboxStoreTests(t *testing.T, newStore func(t *testing.T) OutboxStore) 
 		{"ClaimLeaseAndFinish", testOutboxClaim},
 		{"ConcurrentClaimsNeverShare", testOutboxConcurrentClaims},
 		{"ListAndRedeliver", testOutboxListAndRedeliver},
+		{"DeleteFinished", testOutboxDeleteFinished},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -398,4 +399,49 @@ func testOutboxListAndRedeliver(t *testing.T, s OutboxStore) {
 	checkNotFound(t, "RedeliverDelivery of an unknown id", err)
 	_, err = s.Delivery(t.Context(), uniqueID("dlv_"))
 	checkNotFound(t, "Delivery of an unknown id", err)
+}
+
+// pruneEra is where the DeleteFinishedDeliveries test finishes its
+// deliveries: before every other test's instants, so that its deletion
+// never reaches their rows.
+var pruneEra = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+
+func testOutboxDeleteFinished(t *testing.T, s OutboxStore) {
+	url := newURL()
+	ds := newDeliveries(url, wxlogin.EventUserRegistered, pruneEra, 4)
+	mustEnsureUserWith(t, s, ds)
+	claimed, err := s.ClaimDeliveries(t.Context(), []string{url}, pruneEra, pruneEra.Add(time.Minute), 10)
+	if err != nil || len(claimed) != 4 {
+		t.Fatalf("ClaimDeliveries = %d, %v", len(claimed), err)
+	}
+	for i, d := range claimed {
+		r := wxlogin.DeliveryResult{ID: d.ID, Attempt: d.Attempts, At: pruneEra.Add(time.Duration(i) * time.Hour)}
+		switch i {
+		case 0:
+			r.State = wxlogin.DeliveryDelivered
+		case 1:
+			r.State = wxlogin.DeliveryFailed
+		case 2:
+			r.State, r.NextAttemptAt = wxlogin.DeliveryPending, pruneEra.Add(time.Hour) // still pending: kept
+		case 3:
+			r.State = wxlogin.DeliveryDelivered // finished after the cut: kept
+		}
+		if ok, err := s.FinishDelivery(t.Context(), r); err != nil || !ok {
+			t.Fatalf("FinishDelivery: %v, %v", ok, err)
+		}
+	}
+	n, err := s.DeleteFinishedDeliveries(t.Context(), pruneEra.Add(150*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteFinishedDeliveries = %d, %v; want 2", n, err)
+	}
+	var left []string
+	for _, d := range deliveriesTo(t, s, url) {
+		left = append(left, d.ID)
+	}
+	slices.Sort(left)
+	want := []string{claimed[2].ID, claimed[3].ID}
+	slices.Sort(want)
+	if !slices.Equal(left, want) {
+		t.Errorf("left after the deletion: %v, want %v (the pending one and the one finished after the cut)", left, want)
+	}
 }
