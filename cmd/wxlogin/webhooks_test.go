@@ -512,3 +512,48 @@ func TestWebhookConfigErrors(t *testing.T) {
 		t.Fatalf("loadConfig of a good webhook = %+v, %v", c.webhooks, err)
 	}
 }
+
+// TestWebhooksSurviveMigrate moves a store with an undelivered event from
+// SQLite to PostgreSQL (wxlogin migrate): the event is delivered from
+// there.
+func TestWebhooksSurviveMigrate(t *testing.T) {
+	t.Parallel()
+	target := newPostgresDB(t, testPostgresURL(t))
+	em := emulator.New(emulator.DevApps()...)
+	wechat := httptest.NewServer(em)
+	defer wechat.Close()
+	app := emulator.DevApps()[1]
+	clock := &fakeClock{now: time.Now().UTC()}
+	const secret = "whsec-migrate-endpoint-secret-01"
+	hooks := newReceiver(t, secret, clock)
+	hooks.failing.Store(true)
+	dir := t.TempDir()
+	config := writeFile(t, dir, "wxlogin.yaml", fmt.Sprintf("webhooks: [{url: '%s', secret_file: '%s', events: [user.registered]}]\n",
+		hooks.URL(), writeFile(t, dir, "hook.secret", secret)))
+	mk := keyring.Format(keyring.Generate("k1"))
+	source := "sqlite://" + filepath.Join(dir, "wx.db")
+
+	srv := startWebhookServer(t, source, wechat.URL, app, mk, config, clock)
+	_, me := srv.send("GET", "/v1/me", login(t, em, srv.api, app, "alice"), "")
+	alice, _ := me["id"].(string)
+	srv.waitFor("the failed first attempt", func() bool {
+		d := srv.deliveries("state=pending")
+		return len(d) == 1 && d[0]["last_status"] == 500.0
+	})
+	srv.stop()
+
+	code, out, msg := runCmd(t, nil, "migrate", "--from", source, "--to", target)
+	if code != 0 || !strings.Contains(out, "copied 1 webhook deliveries") {
+		t.Fatalf("migrate: exit %d, stdout %q, stderr %q", code, out, msg)
+	}
+	hooks.failing.Store(false)
+	srv = startWebhookServer(t, target, wechat.URL, app, mk, config, clock)
+	clock.Advance(2 * time.Minute)
+	srv.waitFor("the delivery from PostgreSQL", func() bool {
+		d := srv.deliveries("")
+		return len(d) == 1 && d[0]["state"] == "delivered" && d[0]["attempts"] == 2.0
+	})
+	if got := hooks.hooks("user.registered", alice); len(got) != 2 || got[1].sigErr != nil || got[0].payload["id"] != got[1].payload["id"] {
+		t.Errorf("the receiver got %d requests for alice, want the failed one and the delivered one of one event", len(got))
+	}
+}

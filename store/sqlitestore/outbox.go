@@ -227,6 +227,14 @@ func (db *DB) DeleteFinishedDeliveries(ctx context.Context, before time.Time) (i
 	}
 }
 
+// ExportDeliveries returns up to limit outbox rows whose id is after the
+// given one, in id order, for copying a store elsewhere (wxlogin migrate):
+// pending events must survive the move.
+func (db *DB) ExportDeliveries(ctx context.Context, after string, limit int) ([]wxlogin.Delivery, error) {
+	return queryAll(ctx, db, "ExportDeliveries", scanDelivery,
+		`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+}
+
 // RedeliverDelivery implements wxlogin.OutboxStore.
 func (db *DB) RedeliverDelivery(ctx context.Context, id string, now, giveUpAt time.Time) (wxlogin.Delivery, error) {
 	tx, err := db.begin(ctx, "RedeliverDelivery")
