@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,7 +107,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, urls []string, now, leaseUnti
 	if len(urls) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	return queryAll(ctx, db, "ClaimDeliveries", scanDelivery, `WITH due AS (
+	ds, err := queryAll(ctx, db, "ClaimDeliveries", scanDelivery, `WITH due AS (
 			SELECT id FROM webhook_deliveries
 			WHERE state = 'pending' AND next_attempt_at <= $1
 				AND (lease_until IS NULL OR lease_until <= $1) AND url = ANY($2)
@@ -115,6 +116,14 @@ func (db *DB) ClaimDeliveries(ctx context.Context, urls []string, now, leaseUnti
 		UPDATE webhook_deliveries d SET lease_until = $4, attempts = d.attempts + 1
 		FROM due WHERE d.id = due.id
 		RETURNING `+prefixed("d.", deliveryColumns), now, urls, limit, leaseUntil)
+	// RETURNING gives rows in no promised order.
+	slices.SortFunc(ds, func(a, b wxlogin.Delivery) int {
+		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return ds, err
 }
 
 // prefixed qualifies each column of a column list with p.
