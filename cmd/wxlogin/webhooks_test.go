@@ -557,3 +557,48 @@ func TestWebhooksSurviveMigrate(t *testing.T) {
 		t.Errorf("the receiver got %d requests for alice, want the failed one and the delivered one of one event", len(got))
 	}
 }
+
+// TestReloadRefusesWebhookChanges checks that SIGHUP's reload keeps the
+// webhooks it started with: the dispatcher is built at start.
+func TestReloadRefusesWebhookChanges(t *testing.T) {
+	t.Parallel()
+	em := emulator.New(emulator.DevApps()...)
+	wechat := httptest.NewServer(em)
+	defer wechat.Close()
+	app := emulator.DevApps()[1]
+	clock := &fakeClock{now: time.Now().UTC()}
+	dir := t.TempDir()
+	secretFile := writeFile(t, dir, "hook.secret", "whsec-reload-endpoint-secret-1")
+	yaml := func(events string) string {
+		return fmt.Sprintf("webhooks: [{url: 'https://biz.example/hook', secret_file: '%s', events: [%s]}]\n", secretFile, events)
+	}
+	cfgPath := writeFile(t, dir, "wxlogin.yaml", yaml("user.registered"))
+	mk := keyring.Format(keyring.Generate("k1"))
+	srv := startWebhookServer(t, "sqlite://"+filepath.Join(dir, "wx.db"), wechat.URL, app, mk, cfgPath, clock)
+	vars := serveEnv("sqlite://"+filepath.Join(dir, "wx.db"), wechat.URL, app, mk)
+	vars["WXLOGIN_ADMIN_TOKEN"] = srv.admin
+	next := func() config {
+		t.Helper()
+		c, err := loadConfig(cfgPath, envOf(vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if err := srv.m.Reload(t.Context(), next()); err != nil {
+		t.Errorf("reload with the same webhooks: %v", err)
+	}
+	for name, change := range map[string]func(){
+		"events": func() { writeFile(t, dir, "wxlogin.yaml", yaml("user.registered, user.erased")) },
+		"secret": func() {
+			writeFile(t, dir, "wxlogin.yaml", yaml("user.registered"))
+			writeFile(t, dir, "hook.secret", "whsec-reload-endpoint-secret-2")
+		},
+	} {
+		change()
+		err := srv.m.Reload(t.Context(), next())
+		if err == nil || !strings.Contains(err.Error(), "webhooks: changed") || strings.Contains(err.Error(), "whsec-") {
+			t.Errorf("reload with changed %s: %v, want a refusal naming webhooks and no secret", name, err)
+		}
+	}
+}
