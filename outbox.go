@@ -84,9 +84,12 @@ type DeliveryFilter struct {
 // store without it: an event written apart from its change would be lost by
 // a crash between the two, or sent for a change that never happened.
 type OutboxStore interface {
-	// EnsureUserWithDeliveries is EnsureUser; the deliveries are appended
-	// only when this call registers the user.
-	EnsureUserWithDeliveries(ctx context.Context, u User, ds []Delivery) (User, bool, error)
+	// EnsureUserWithDeliveries is EnsureUser; deliveries is called, and
+	// what it returns appended, only when this call registers the user
+	// (inside the write, so it must be quick and must not call the store;
+	// it may run more than once if the store retries the transaction). A
+	// returning user's login, by far the most common, builds no event.
+	EnsureUserWithDeliveries(ctx context.Context, u User, deliveries func() []Delivery) (User, bool, error)
 	// UpdateUserWithDeliveries is UpdateUser; the deliveries are appended
 	// only when update returns nil and the user is written.
 	UpdateUserWithDeliveries(ctx context.Context, id string, update func(*User) error, ds []Delivery) (User, error)

@@ -83,9 +83,8 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	}
 	// Written only if this login registers the user (and only with
 	// webhooks configured): the event is part of the registration.
-	registered := s.deliveries(wxlogin.Event{Type: wxlogin.EventUserRegistered, AppID: app.AppID,
-		UserID: newUser.ID, OpenID: ws.OpenID, UnionID: ws.UnionID})
-	user, created, err := s.ensureUser(ctx, newUser, registered)
+	user, created, err := s.ensureUser(ctx, newUser, wxlogin.Event{Type: wxlogin.EventUserRegistered,
+		AppID: app.AppID, UserID: newUser.ID, OpenID: ws.OpenID, UnionID: ws.UnionID})
 	if err != nil {
 		return LoginResult{}, s.storeFailed(err)
 	}

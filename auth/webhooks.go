@@ -50,11 +50,18 @@ func (s *Service) delivered(ds []wxlogin.Delivery) {
 	}
 }
 
-func (s *Service) ensureUser(ctx context.Context, u wxlogin.User, ds []wxlogin.Delivery) (wxlogin.User, bool, error) {
-	if len(ds) == 0 {
+// ensureUser is EnsureUser writing e's deliveries when it registers the
+// user. The event is built only then, inside the store's write: a
+// returning user's login, the common case, builds nothing.
+func (s *Service) ensureUser(ctx context.Context, u wxlogin.User, e wxlogin.Event) (wxlogin.User, bool, error) {
+	if s.hooks == nil {
 		return s.users.EnsureUser(ctx, u)
 	}
-	got, created, err := s.outbox.EnsureUserWithDeliveries(ctx, u, ds)
+	var ds []wxlogin.Delivery
+	got, created, err := s.outbox.EnsureUserWithDeliveries(ctx, u, func() []wxlogin.Delivery {
+		ds = s.deliveries(e)
+		return ds
+	})
 	if err == nil && created {
 		s.delivered(ds)
 	}

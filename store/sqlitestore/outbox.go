@@ -49,8 +49,8 @@ func insertDeliveries(ctx context.Context, tx execer, ds []wxlogin.Delivery) err
 }
 
 // EnsureUserWithDeliveries implements wxlogin.OutboxStore.
-func (db *DB) EnsureUserWithDeliveries(ctx context.Context, u wxlogin.User, ds []wxlogin.Delivery) (wxlogin.User, bool, error) {
-	return db.ensureUser(ctx, u, ds)
+func (db *DB) EnsureUserWithDeliveries(ctx context.Context, u wxlogin.User, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+	return db.ensureUser(ctx, u, deliveries)
 }
 
 // UpdateUserWithDeliveries implements wxlogin.OutboxStore.

@@ -93,9 +93,9 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 	return db.ensureUser(ctx, u, nil)
 }
 
-// ensureUser is EnsureUser appending ds to the webhook outbox when it
-// registers the user.
-func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, ds []wxlogin.Delivery) (wxlogin.User, bool, error) {
+// ensureUser is EnsureUser appending what deliveries returns to the webhook
+// outbox when it registers the user.
+func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUser: ID, AppID and OpenID are required")
 	}
@@ -131,8 +131,8 @@ func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, ds []wxlogin.Deliv
 		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
 	created := n == 1
-	if created {
-		if err := insertDeliveries(ctx, tx, ds); err != nil {
+	if created && deliveries != nil {
+		if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
 			return wxlogin.User{}, false, storeError("EnsureUser", err)
 		}
 	}

@@ -107,7 +107,7 @@ func testOutboxRegistration(t *testing.T, s OutboxStore) {
 	url := newURL()
 	u := newUser(uniqueID("wx"), userEra)
 	ds := newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 2)
-	got, created, err := s.EnsureUserWithDeliveries(t.Context(), u, ds)
+	got, created, err := s.EnsureUserWithDeliveries(t.Context(), u, func() []wxlogin.Delivery { return ds })
 	if err != nil || !created || got.ID != u.ID {
 		t.Fatalf("EnsureUserWithDeliveries = %s, %v, %v; want the new user, created", got.ID, created, err)
 	}
@@ -116,7 +116,7 @@ func testOutboxRegistration(t *testing.T, s OutboxStore) {
 	// The same user again: no registration, no event.
 	again := u
 	again.ID = uniqueID("u-")
-	if _, created, err := s.EnsureUserWithDeliveries(t.Context(), again, newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 1)); err != nil || created {
+	if _, created, err := s.EnsureUserWithDeliveries(t.Context(), again, func() []wxlogin.Delivery { return newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 1) }); err != nil || created {
 		t.Fatalf("EnsureUserWithDeliveries of a known user: created %v, %v", created, err)
 	}
 	checkDeliveries(t, s, url, ds)
@@ -130,7 +130,7 @@ func testOutboxFailedRegistration(t *testing.T, s OutboxStore) {
 	u := newUser(uniqueID("wx"), userEra)
 	ds := newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 2)
 	ds[1].ID = ds[0].ID
-	if _, _, err := s.EnsureUserWithDeliveries(t.Context(), u, ds); err == nil {
+	if _, _, err := s.EnsureUserWithDeliveries(t.Context(), u, func() []wxlogin.Delivery { return ds }); err == nil {
 		t.Fatal("EnsureUserWithDeliveries with a duplicate delivery id succeeded")
 	}
 	_, err := s.User(t.Context(), u.ID)
@@ -302,7 +302,7 @@ func testOutboxClaim(t *testing.T, s OutboxStore) {
 // mustEnsureUserWith registers a fresh user with ds.
 func mustEnsureUserWith(t *testing.T, s OutboxStore, ds []wxlogin.Delivery) {
 	t.Helper()
-	if _, created, err := s.EnsureUserWithDeliveries(t.Context(), newUser(uniqueID("wx"), userEra), ds); err != nil || !created {
+	if _, created, err := s.EnsureUserWithDeliveries(t.Context(), newUser(uniqueID("wx"), userEra), func() []wxlogin.Delivery { return ds }); err != nil || !created {
 		t.Fatalf("EnsureUserWithDeliveries: %v, %v", created, err)
 	}
 }
