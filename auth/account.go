@@ -236,7 +236,13 @@ func (s *Service) AccountID(ctx context.Context, u wxlogin.User) (string, error)
 // EraseAccount erases every user of the principal's account, each as
 // EraseMe erases one.
 func (s *Service) EraseAccount(ctx context.Context, p wxlogin.Principal) error {
-	u, err := s.users.User(ctx, p.UserID)
+	return s.eraseAccount(ctx, p.UserID, byUser)
+}
+
+// eraseAccount erases every user of the account of userID; by says who
+// asked, for the erasure events.
+func (s *Service) eraseAccount(ctx context.Context, userID, by string) error {
+	u, err := s.users.User(ctx, userID)
 	if err != nil {
 		return s.userErr(err)
 	}
@@ -245,7 +251,7 @@ func (s *Service) EraseAccount(ctx context.Context, p wxlogin.Principal) error {
 		return s.storeFailed(err)
 	}
 	for _, x := range group {
-		if err := s.erase(ctx, x.ID); err != nil {
+		if err := s.erase(ctx, x.ID, by); err != nil {
 			return err
 		}
 	}
@@ -259,5 +265,5 @@ func (s *Service) AdminEraseAccount(ctx context.Context, id string) error {
 	if _, err := s.AdminUser(ctx, id); err != nil {
 		return err
 	}
-	return s.EraseAccount(ctx, wxlogin.Principal{UserID: id})
+	return s.eraseAccount(ctx, id, byAdmin)
 }

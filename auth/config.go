@@ -67,6 +67,12 @@ type Config struct {
 	// UnfinishedRegistrations remembers registering logins that failed
 	// after storing their user; nil: a LocalUnfinishedRegistrations.
 	UnfinishedRegistrations UnfinishedRegistrations
+	// Webhooks, when set, receives the events of registrations, erasures,
+	// revocations and phone numbers bound: their deliveries are written in
+	// the store transaction of the change, so Users must implement
+	// wxlogin.OutboxStore and Sessions must be the same store. Nil: no
+	// events, and the stores are called as before.
+	Webhooks Webhooks
 	// CodeExchanges records the exchanges of wx.login codes, so that a
 	// code reaches WeChat at most once; nil: a LocalCodeExchanges. One
 	// shared by every instance makes a double tap reaching two of them
@@ -213,6 +219,14 @@ func (c *Config) validate() error {
 	weComApp := false
 	for _, a := range c.Apps {
 		weComApp = weComApp || a.IsWeCom()
+	}
+	if c.Webhooks != nil {
+		if _, ok := c.Users.(wxlogin.OutboxStore); !ok {
+			return &ConfigError{Setting: "Webhooks", Problem: "the store keeps no webhook outbox (SQLite and PostgreSQL do): an event must be written in the transaction of its change"}
+		}
+		if any(c.Sessions) != any(c.Users) {
+			return &ConfigError{Setting: "Webhooks", Problem: "webhooks need users and sessions in one store: a revocation's event is written in the transaction that deletes the sessions"}
+		}
 	}
 	for _, dep := range []struct {
 		setting, problem string

@@ -35,6 +35,18 @@
 // of an exchange keeps the code and the client only as hashes and the
 // session_key sealed with the keyring, so it can live in a shared store.
 //
+// # Events for webhooks
+//
+// With Config.Webhooks set, a registration, an erasure, a revocation (a
+// logout, one session, all of them) and a phone number bound each hand the
+// store the event's deliveries together with the change
+// (wxlogin.OutboxStore), and the store writes them only when the change
+// happened: a returning user's login, a revocation with nothing to revoke
+// or a retried erasure writes none. The event is therefore part of the
+// change's transaction; the sender (package webhook) picks it up after
+// the commit. Without webhooks the plain store methods are called, as
+// before.
+//
 // # Verification and revocation
 //
 // Verify is the hot path: behind a forward-auth endpoint it runs on every

@@ -84,14 +84,18 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, s.storeFailed(err)
 	}
 	now = joinAfter(s.now(), before)
-	user, created, err := s.users.EnsureUser(ctx, wxlogin.User{
+	newUser := wxlogin.User{
 		ID:        newID("usr_"),
 		AppID:     app.AppID,
 		OpenID:    ws.OpenID,
 		UnionID:   ws.UnionID,
 		CreatedAt: now,
 		UpdatedAt: now,
-	})
+	}
+	// Written only if this login registers the user (and only with
+	// webhooks configured): the event is part of the registration.
+	user, created, err := s.ensureUser(ctx, newUser, wxlogin.Event{Type: wxlogin.EventUserRegistered,
+		AppID: app.AppID, UserID: newUser.ID, OpenID: ws.OpenID, UnionID: ws.UnionID})
 	if err != nil {
 		return LoginResult{}, s.storeFailed(err)
 	}

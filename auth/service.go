@@ -47,6 +47,10 @@ type Service struct {
 	wechat   WeChat
 	wecom    WeCom // nil when no WeCom client was given
 	revoked  Revocations
+	// hooks is nil without webhooks; outbox is the store's outbox when it
+	// keeps one (for the admin view even without webhooks).
+	hooks  Webhooks
+	outbox wxlogin.OutboxStore
 
 	connectURL string // root of WeChat's browser pages (web logins)
 
@@ -110,6 +114,7 @@ func New(cfg Config) (*Service, error) {
 		wechat:   cfg.WeChat,
 		wecom:    cfg.weCom(),
 		revoked:  cfg.Revocations,
+		hooks:    cfg.Webhooks,
 
 		connectURL: cmp.Or(cfg.ConnectURL, DefaultConnectURL),
 
@@ -128,6 +133,7 @@ func New(cfg Config) (*Service, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	s.outbox, _ = cfg.Users.(wxlogin.OutboxStore)
 	s.sweepCtx, s.cancelSweep = context.WithCancel(context.Background())
 	if s.maxAge < 0 {
 		s.maxAge = 0 // wxcrypt's "no freshness check"

@@ -134,11 +134,15 @@ func (s *Service) SavePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 	default:
 		return phone, wxlogin.Errorf(wxlogin.EInvalidRequest, "send either code (from the getPhoneNumber button) or encryptedData and iv")
 	}
-	_, err := s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	// Every number bound is an event, the same number bound again too: the
+	// user confirmed it once more. The number itself is not in the event.
+	bound := s.deliveries(wxlogin.Event{Type: wxlogin.EventPhoneBound, AppID: p.AppID, UserID: p.UserID,
+		OpenID: p.OpenID, UnionID: p.UnionID, By: byUser})
+	_, err := s.updateUserWith(ctx, p.UserID, func(u *wxlogin.User) error {
 		u.Phone = &phone
 		u.UpdatedAt = s.now()
 		return nil
-	})
+	}, bound)
 	if err != nil {
 		return wxlogin.Phone{}, s.userErr(err)
 	}

@@ -213,10 +213,14 @@ func (s *Service) webLogin(ctx context.Context, cb WebCallback, c Client) (WebLo
 		return res, s.storeFailed(err)
 	}
 	now = joinAfter(s.now(), before)
-	user, created, err := s.users.EnsureUser(ctx, wxlogin.User{
+	newUser := wxlogin.User{
 		ID: newID("usr_"), AppID: app.AppID, OpenID: wt.OpenID, UnionID: wt.UnionID,
 		CreatedAt: now, UpdatedAt: now,
-	})
+	}
+	// A web login registers a user as a mini program's does, and says so
+	// to the webhooks the same way.
+	user, created, err := s.ensureUser(ctx, newUser, wxlogin.Event{Type: wxlogin.EventUserRegistered,
+		AppID: app.AppID, UserID: newUser.ID, OpenID: wt.OpenID, UnionID: wt.UnionID})
 	if err != nil {
 		return res, s.storeFailed(err)
 	}

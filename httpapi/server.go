@@ -200,6 +200,8 @@ func (s *Server) routes() {
 		s.handle("DELETE /v1/admin/sessions/{id}", s.admin(s.adminRevokeSession))
 		s.handle("GET /v1/admin/apps/{appid}/access_token", s.admin(s.adminAccessToken))
 		s.handle("POST /v1/admin/rotate-key", s.admin(s.adminRotateKey))
+		s.handle("GET /v1/admin/webhooks", s.admin(s.adminWebhooks))
+		s.handle("POST /v1/admin/webhooks/{id}/redeliver", s.admin(s.adminRedeliver))
 	}
 
 	if s.dev != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/webhook"
 )
 
 // config is the whole configuration of `wxlogin serve`: a YAML file, then
@@ -59,6 +61,8 @@ type config struct {
 	// of stable_token; refused with redis (see resolveStore).
 	WeChatClassicToken bool `yaml:"wechat_classic_token"`
 
+	Webhooks []webhookConfig `yaml:"webhooks"`
+
 	MasterKeyFile  string `yaml:"master_key_file"`
 	AdminTokenFile string `yaml:"admin_token_file"`
 
@@ -70,6 +74,8 @@ type config struct {
 	// storePassword is the PostgreSQL role's password
 	// (WXLOGIN_STORE_PASSWORD or its _FILE); store URLs never carry one.
 	storePassword string
+	// webhooks are Webhooks with their secrets read from their files.
+	webhooks []webhook.Endpoint
 	// redisPassword is Redis' password (WXLOGIN_REDIS_PASSWORD or its
 	// _FILE); the redis URL never carries one.
 	redisPassword string
@@ -81,6 +87,14 @@ type postgresConfig struct {
 	MaxConns         int      `yaml:"max_conns"`
 	ConnectTimeout   duration `yaml:"connect_timeout"`
 	StatementTimeout duration `yaml:"statement_timeout"`
+}
+
+// webhookConfig is one webhook endpoint. Its signing secret is read from
+// secret_file only, like every other secret.
+type webhookConfig struct {
+	URL        string   `yaml:"url"`
+	SecretFile string   `yaml:"secret_file"`
+	Events     []string `yaml:"events"`
 }
 
 type appConfig struct {
@@ -334,6 +348,9 @@ func (c *config) resolve(getenv func(string) string) error {
 	if err := c.checkDefaultApp(); err != nil {
 		return err
 	}
+	if err := c.resolveWebhooks(); err != nil {
+		return err
+	}
 	mk, err := secretFromEnvOrFile(getenv, "WXLOGIN_MASTER_KEY", c.MasterKeyFile, "master_key_file")
 	if err != nil {
 		return err
@@ -382,6 +399,44 @@ func (c *config) resolve(getenv func(string) string) error {
 	// The service's own settings are checked by auth, the one place that
 	// knows their rules, before anything is opened or written.
 	return yamlError(c.authConfig().Validate())
+}
+
+// resolveWebhooks reads the webhooks' secret files and checks the
+// endpoints; errors name the YAML key (webhooks[1].events).
+func (c *config) resolveWebhooks() error {
+	c.webhooks = nil
+	for i, w := range c.Webhooks {
+		if w.SecretFile == "" {
+			return fmt.Errorf("webhooks[%d].secret_file: required: the signing secret is read only from a file", i)
+		}
+		b, err := os.ReadFile(w.SecretFile)
+		if err != nil {
+			return fmt.Errorf("webhooks[%d].secret_file: %v", i, err)
+		}
+		c.webhooks = append(c.webhooks, webhook.Endpoint{URL: w.URL, Secret: wxlogin.Secret(strings.TrimSpace(string(b))), Events: w.Events})
+	}
+	var ce *webhook.ConfigError
+	if err := webhook.CheckEndpoints(c.webhooks); errors.As(err, &ce) {
+		field := ce.Field
+		if field == "secret" {
+			field = "secret_file"
+		}
+		return fmt.Errorf("webhooks[%d].%s: %s", ce.Index, field, ce.Problem)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// webhooksKey is a comparable summary of endpoints, for the reload check:
+// the secrets go in as hashes.
+func webhooksKey(eps []webhook.Endpoint) string {
+	var b strings.Builder
+	for _, ep := range eps {
+		sum := sha256.Sum256([]byte(ep.Secret.Reveal()))
+		fmt.Fprintf(&b, "%q %q %x\n", ep.URL, ep.Events, sum)
+	}
+	return b.String()
 }
 
 // checkDefaultApp checks that default_app, when set, is one of the apps.

@@ -113,6 +113,7 @@ func fixedSettingChanged(c, next *config) error {
 		{"metrics", c.Metrics, next.Metrics, "the metrics registry is built at start"},
 		{"log_level", c.LogLevel, next.LogLevel, "the logger is built at start"},
 		{"log_format", c.LogFormat, next.LogFormat, "the logger is built at start"},
+		{"webhooks", webhooksKey(c.webhooks), webhooksKey(next.webhooks), "the webhook sender is built at start"},
 	} {
 		if f.was != f.is {
 			// The values are not shown: one of them is a password.

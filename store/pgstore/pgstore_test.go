@@ -149,3 +149,16 @@ func TestRevocationLogConformance(t *testing.T) {
 		return db.RevocationLog(RevocationLogOptions{Poll: 20 * time.Millisecond})
 	})
 }
+
+func TestOutboxStore(t *testing.T) {
+	t.Parallel()
+	storetest.RunOutboxStoreTests(t, func(t *testing.T) storetest.OutboxStore { return newDB(t) })
+}
+
+// TestSharedOutboxStore runs the outbox suite on one schema, as instances
+// share one database.
+func TestSharedOutboxStore(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	storetest.RunOutboxStoreTests(t, func(*testing.T) storetest.OutboxStore { return db })
+}
