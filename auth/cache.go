@@ -37,6 +37,11 @@ type entry struct {
 	principal wxlogin.Principal // ExpiresAt is filled in per verification
 	expiresAt time.Time         // absolute deadline
 	lastSeen  atomic.Int64      // Unix nanoseconds of the last touch the store has
+	// keyChecked is when this instance last claimed the check of the
+	// session's session_key with WeChat (Unix nanoseconds), first the
+	// session's creation: its key was valid then. Only the key checker
+	// reads and writes it, never Verify.
+	keyChecked atomic.Int64
 }
 
 func newVerifyCache(max int) *verifyCache {
@@ -61,7 +66,21 @@ func newEntry(s *wxlogin.Session) *entry {
 		expiresAt: s.ExpiresAt,
 	}
 	e.lastSeen.Store(s.LastSeenAt.UnixNano())
+	e.keyChecked.Store(s.CreatedAt.UnixNano())
 	return e
+}
+
+// collect appends to dst the cached entries keep reports true for, holding
+// the read lock (which Verify's hits share) only while it walks.
+func (c *verifyCache) collect(dst []*entry, keep func(*entry) bool) []*entry {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, e := range c.byHash {
+		if keep(e) {
+			dst = append(dst, e)
+		}
+	}
+	return dst
 }
 
 // get returns the entry for h, or nil.

@@ -27,6 +27,15 @@ type Config struct {
 
 	Limits Limits
 
+	// SessionPolicies sets, by appid, how long that app's sessions live
+	// beside IdleTimeout and AbsoluteLifetime (see SessionPolicy); an app
+	// not named here has PolicyOwn. A reload may change them.
+	SessionPolicies map[string]SessionPolicy
+	// KeyCheckEvery is how often the session_key checker looks for
+	// sessions of PolicyWeChat apps due a check; default 1s; negative
+	// disables the checker.
+	KeyCheckEvery time.Duration
+
 	// MaxAvatarBytes bounds an uploaded avatar image; default 2 MiB. It is
 	// the one setting of that bound: httpapi sizes its request bodies
 	// from Service.MaxAvatarBytes.
@@ -141,6 +150,9 @@ func (c Config) Validate() error {
 		}
 		seen[a.AppID] = true
 	}
+	if err := validatePolicies(c.SessionPolicies, seen); err != nil {
+		return err
+	}
 	for _, d := range []struct {
 		setting string
 		d       time.Duration
@@ -186,6 +198,14 @@ func (c Config) Validate() error {
 func (c *Config) validate() error {
 	if err := c.Validate(); err != nil {
 		return err
+	}
+	if _, ok := c.WeChat.(SessionKeyChecker); !ok && c.WeChat != nil {
+		for appid, p := range c.SessionPolicies {
+			if p.Mode == PolicyWeChat {
+				return &ConfigError{Setting: "SessionPolicies[" + appid + "]",
+					Problem: "the wechat policy needs a WeChat client that can call checksession (CheckSessionKey)"}
+			}
+		}
 	}
 	for _, dep := range []struct {
 		setting, problem string
