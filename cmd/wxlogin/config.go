@@ -58,6 +58,7 @@ type config struct {
 	masterKey  *keyring.Keyring
 	adminToken wxlogin.Secret
 	apps       []wxlogin.App
+	policies   map[string]auth.SessionPolicy // by appid; from apps[i].session_*
 	proxies    []netip.Prefix
 	// storePassword is the PostgreSQL role's password
 	// (WXLOGIN_STORE_PASSWORD or its _FILE); store URLs never carry one.
@@ -78,6 +79,10 @@ type postgresConfig struct {
 type appConfig struct {
 	AppID      string `yaml:"appid"`
 	SecretFile string `yaml:"secret_file"`
+	// SessionPolicy is "own" (the default) or "wechat": see auth.SessionPolicy.
+	SessionPolicy        string   `yaml:"session_policy"`
+	SessionCheckInterval duration `yaml:"session_check_interval"`
+	SessionCheckRate     float64  `yaml:"session_check_rate"`
 }
 
 type sessionsConfig struct {
@@ -304,6 +309,13 @@ func (c *config) resolve(getenv func(string) string) error {
 			return fmt.Errorf("apps: no secret for %s: set %s or %s_FILE (secrets are never read from flags or the config file)", a.AppID, appSecretVar(a.AppID), appSecretVar(a.AppID))
 		}
 		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret)})
+		if a.SessionPolicy != "" || a.SessionCheckInterval != 0 || a.SessionCheckRate != 0 {
+			if c.policies == nil {
+				c.policies = map[string]auth.SessionPolicy{}
+			}
+			c.policies[a.AppID] = auth.SessionPolicy{Mode: a.SessionPolicy,
+				CheckInterval: time.Duration(a.SessionCheckInterval), CheckRate: a.SessionCheckRate}
+		}
 	}
 	if err := c.checkDefaultApp(); err != nil {
 		return err
@@ -384,6 +396,7 @@ func (c *config) authConfig() auth.Config {
 		CodeReuseWindow:  reuseWindow(time.Duration(c.CodeReuseWindow)),
 		Limits:           c.limits(),
 		MaxAvatarBytes:   c.MaxAvatarBytes,
+		SessionPolicies:  c.policies,
 	}
 }
 
@@ -424,6 +437,15 @@ func yamlError(err error) error {
 }
 
 func yamlKey(setting string) string {
+	// SessionPolicies[wx…].Mode is the session_policy of that app.
+	if rest, ok := strings.CutPrefix(setting, "SessionPolicies["); ok {
+		appid, field, _ := strings.Cut(rest, "]")
+		key := map[string]string{".Mode": "session_policy", ".CheckInterval": "session_check_interval", ".CheckRate": "session_check_rate"}[field]
+		if key == "" {
+			return "apps[" + appid + "]"
+		}
+		return "apps[" + appid + "]." + key
+	}
 	if k, ok := yamlKeys[setting]; ok {
 		return k
 	}

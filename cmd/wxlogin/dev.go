@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/httpapi"
 	"github.com/wxlogin/wxlogin/keyring"
@@ -36,6 +37,8 @@ func runDev(ctx context.Context, args []string, e env) int {
 	emuAddr := fset.String("emulator-addr", "127.0.0.1:8081", "address of the WeChat emulator (port 0 picks a free port)")
 	data := fset.String("data", ".wxlogin", "folder for the SQLite store, avatars and the dev master key")
 	logLevel := fset.String("log-level", "info", "debug, info, warn or error")
+	policy := fset.String("session-policy", auth.PolicyOwn, "the dev apps' session policy: own, or wechat (a session ends when WeChat's session_key for it dies)")
+	checkEvery := fset.Duration("session-check-interval", auth.DefaultKeyCheckInterval, "with --session-policy wechat: least time between two checks of one session's key")
 	if fset.Parse(args) != nil {
 		return 2
 	}
@@ -82,6 +85,13 @@ func runDev(ctx context.Context, args []string, e env) int {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret)})
 	}
 	app := emulator.DevApps()[0]
+	var policies map[string]auth.SessionPolicy
+	if *policy != auth.PolicyOwn {
+		policies = map[string]auth.SessionPolicy{}
+		for _, a := range apps {
+			policies[a.AppID] = auth.SessionPolicy{Mode: *policy, CheckInterval: *checkEvery}
+		}
+	}
 	m := &Main{
 		Config: config{
 			Addr:          *addr,
@@ -89,6 +99,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 			Data:          dir,
 			WeChatBaseURL: emuURL,
 			apps:          apps,
+			policies:      policies,
 			DefaultApp:    app.AppID,
 			masterKey:     keys,
 			adminToken:    wxlogin.Secret(devAdminToken),
