@@ -188,6 +188,7 @@
             this.checkedToken = s.token;
             return s;
           } catch {
+            if (s.session_policy === "wechat") await this.endQuietly(s.token);
           }
         }
       }
@@ -203,6 +204,7 @@
             false
           );
           const session = { token: res.data.token, expires_at: res.data.expires_at, user: res.data.user };
+          if (res.data.session_policy === "wechat" || res.data.session_policy === "own") session.session_policy = res.data.session_policy;
           if (typeof session.token !== "string" || session.token === "") {
             throw new WxloginError(ClientErrorCodes.badResponse, "login answer has no token", res.status);
           }
@@ -236,7 +238,32 @@
      */
     async prepareLoginCode() {
       const code = await this.wxLogin();
+      const s = this.stored();
+      if (s && s.session_policy === "wechat" && await this.handCode(s.token, code)) return;
       this.pendingCode = { code, at: this.now() };
+    }
+    /**
+     * handCode gives the server a code this SDK took with wx.login while
+     * logged in (POST /v1/session/code), under the wechat policy: that
+     * wx.login killed the key the session held, and the server must never
+     * check a key older than the newest. It reports whether the server took
+     * the code; when not (no session there any more, the network), the code
+     * is kept for the next login or payload, which trades it all the same.
+     */
+    async handCode(token, code) {
+      try {
+        await this.send({ path: "/v1/session/code", method: "POST", data: { code } }, token, true);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+    async endQuietly(token) {
+      try {
+        await this.send({ path: "/v1/session", method: "DELETE" }, token, false);
+      } catch {
+      }
     }
     /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */
     hasPreparedLoginCode() {

@@ -26,6 +26,7 @@ export type {
   Response,
   ScopeResult,
   Session,
+  SessionPolicy,
   User,
   UserInfoDetail,
 } from './client'

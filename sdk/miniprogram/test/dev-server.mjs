@@ -30,9 +30,9 @@ function binary() {
  * startDev starts `wxlogin dev` and resolves to {api, emulator, stop, output}
  * once both listening lines are printed (within 60 s).
  */
-export async function startDev() {
+export async function startDev(extraArgs = []) {
   const data = mkdtempSync(join(tmpdir(), 'wxlogin-dev-'))
-  const child = spawn(binary(), ['dev', '--addr', '127.0.0.1:0', '--emulator-addr', '127.0.0.1:0', '--data', data], {
+  const child = spawn(binary(), ['dev', '--addr', '127.0.0.1:0', '--emulator-addr', '127.0.0.1:0', '--data', data, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -78,10 +78,10 @@ export async function startDev() {
  * (api, emulator, stop, output) once the server is up; setup, when given,
  * runs on it first (e.g. to turn an emulator knob on).
  */
-export function devServerForFile(setup) {
+export function devServerForFile(setup, extraArgs = []) {
   const dev = {}
   before(async () => {
-    Object.assign(dev, await startDev())
+    Object.assign(dev, await startDev(extraArgs))
     await setup?.(dev)
   })
   after(async () => {
