@@ -356,3 +356,37 @@ func TestSessionPolicyConfig(t *testing.T) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, wxlogin.ErrNotFound) }
+
+// TestKeyCheckPolicyReload: a reload gives an app the wechat policy (or
+// takes it away), and the checker follows at its next round.
+func TestKeyCheckPolicyReload(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	e := newEnv(t, func(e *env, c *auth.Config) {
+		c.KeyCheckEvery = -1
+		e.em.SessionKeyIdleTimeout = keyIdle
+	})
+	r := e.login(ctx, app1, "alice")
+	e.verify(ctx, r.Token)
+	e.clock.Advance(checkEvery + time.Minute)
+	auth.CheckKeys(e.svc, ctx)
+	if !e.alive(ctx, r.Token) || e.svc.SessionPolicy(app1) != auth.PolicyOwn {
+		t.Fatal("own policy: the session of a dead key ended, or the policy is not own")
+	}
+	ls := auth.LiveSettings{Apps: e.cfg.Apps, Keys: e.keys,
+		SessionPolicies: map[string]auth.SessionPolicy{app1: {Mode: auth.PolicyWeChat, CheckInterval: checkEvery}}}
+	if err := e.svc.Reload(ctx, ls); err != nil {
+		t.Fatal(err)
+	}
+	if e.svc.SessionPolicy(app1) != auth.PolicyWeChat {
+		t.Fatal("the reload did not give app1 the wechat policy")
+	}
+	auth.CheckKeys(e.svc, ctx)
+	if e.alive(ctx, r.Token) {
+		t.Fatal("after the reload the session of a dead key lives on")
+	}
+	ls.SessionPolicies = map[string]auth.SessionPolicy{"wx0000000000000000": {Mode: auth.PolicyWeChat}}
+	if err := e.svc.Reload(ctx, ls); err == nil {
+		t.Error("a reload naming an unknown app in SessionPolicies was accepted")
+	}
+}
