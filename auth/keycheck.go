@@ -204,32 +204,58 @@ func (s *Service) startKeyChecks(w WeChat, every time.Duration) {
 // keyCheckTimeout bounds one checksession call (its retries included).
 const keyCheckTimeout = 5 * time.Second
 
-// checkKeys is one round of the checker: the cached sessions of
-// PolicyWeChat apps due a check, most recently active first, until each
-// app's budget is spent. The verification cache is what knows recent use
-// without a write on the hot path, so sessions nobody verified since this
-// instance started are checked once they are used again.
+// checkKeys is one round of the checker. It works through a list of the
+// cached sessions of PolicyWeChat apps that were due a check, most recently
+// active first, as far as each app's budget allows; what is left waits for
+// the next round. Only once the list is done does it walk the verification
+// cache again, and at most every tenth of the shortest check interval: a
+// walk of 100,000 entries takes tens of milliseconds of a core, and a check
+// may start that much later without harm. The cache is what knows recent
+// use without a write on the hot path, so sessions nobody verified since
+// this instance started are checked once they are used again.
 func (s *Service) checkKeys(ctx context.Context) {
+	if !s.keyRound.TryLock() {
+		return
+	}
+	defer s.keyRound.Unlock()
 	live := s.live()
 	if len(live.policies) == 0 || s.keyChecker == nil {
+		s.keyPending = nil
 		return
 	}
 	now := s.now()
-	due := s.cache.collect(nil, func(e *entry) bool {
+	due := func(e *entry) bool {
 		p, ok := live.policies[e.principal.AppID]
-		return ok && now.Sub(time.Unix(0, e.keyChecked.Load())) >= p.CheckInterval
-	})
-	slices.SortFunc(due, func(a, b *entry) int {
-		return -cmpInt64(a.lastSeen.Load(), b.lastSeen.Load())
-	})
-	spent := make(map[string]bool) // apps whose budget ran out this round
-	held := make(map[string]bool)  // apps holding a budget token no check has used yet
-	for _, e := range due {
-		if ctx.Err() != nil {
+		return ok && !e.removed.Load() && now.Sub(time.Unix(0, e.keyChecked.Load())) >= p.CheckInterval
+	}
+	if len(s.keyPending) == 0 {
+		if now.Sub(s.keyScanned) < scanEvery(live.policies) {
 			return
 		}
+		s.keyScanned = now
+		for _, e := range s.cache.snapshot() {
+			if due(e) {
+				s.keyPending = append(s.keyPending, e)
+			}
+		}
+		slices.SortFunc(s.keyPending, func(a, b *entry) int {
+			return -cmpInt64(a.lastSeen.Load(), b.lastSeen.Load())
+		})
+	}
+	spent := make(map[string]bool) // apps whose budget ran out this round
+	held := make(map[string]bool)  // apps holding a budget token no check has used yet
+	rest := s.keyPending[:0]
+	for i, e := range s.keyPending {
+		if ctx.Err() != nil {
+			rest = append(rest, s.keyPending[i:]...)
+			break
+		}
 		appid := e.principal.AppID
+		if !due(e) {
+			continue
+		}
 		if spent[appid] {
+			rest = append(rest, e)
 			continue
 		}
 		p := live.policies[appid]
@@ -239,6 +265,7 @@ func (s *Service) checkKeys(ctx context.Context) {
 		if !held[appid] {
 			if !s.keyCallAllowed(ctx, appid, p, now) {
 				spent[appid] = true
+				rest = append(rest, e)
 				continue
 			}
 			held[appid] = true
@@ -255,6 +282,18 @@ func (s *Service) checkKeys(ctx context.Context) {
 		held[appid] = false
 		s.checkSessionKey(ctx, live, e, p, now)
 	}
+	clear(s.keyPending[len(rest):]) // let the checked entries go
+	s.keyPending = rest
+}
+
+// scanEvery is how often the checker walks the cache for due sessions: a
+// tenth of the shortest check interval.
+func scanEvery(policies map[string]SessionPolicy) time.Duration {
+	shortest := time.Duration(math.MaxInt64)
+	for _, p := range policies {
+		shortest = min(shortest, p.CheckInterval)
+	}
+	return shortest / 10
 }
 
 func cmpInt64(a, b int64) int {

@@ -89,6 +89,11 @@ type Service struct {
 	keyChecker       SessionKeyChecker // nil when the WeChat client cannot check keys
 	keyChecksStopped chan struct{}     // closed when the key checker has stopped (or never ran)
 	keyCounts        keyCheckCounters
+	// The key checker's work list and when it last walked the cache;
+	// only checkKeys, under keyRound, reads or writes them.
+	keyRound   sync.Mutex
+	keyPending []*entry
+	keyScanned time.Time
 }
 
 // New returns a Service, or a *ConfigError naming the first invalid setting
