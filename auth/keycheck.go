@@ -47,6 +47,9 @@ const (
 // replaced while it asked. A key the server never saw (a wx.login whose
 // code was not handed over) cannot be told from an expired one: such a
 // session ends, and its client logs in again.
+//
+// The checker finds sessions through the verification cache, so with the
+// cache off (Config.CacheSize negative) nothing is checked.
 type SessionPolicy struct {
 	Mode string // PolicyOwn ("" too) or PolicyWeChat
 	// CheckInterval is the least time between two checks of one session's
