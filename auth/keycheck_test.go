@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/wxcrypt"
 )
 
 // The policy of these tests: checks at most every 30 minutes; the emulator's
@@ -215,6 +217,21 @@ func TestKeyCheckWeChatDown(t *testing.T) {
 	}
 	if st := e.svc.KeyCheckStats(); st.Kept < 4 || st.Ended != 1 {
 		t.Errorf("stats %+v, want at least 4 kept and 1 ended", st)
+	}
+	// The checker's log lines (WeChat failing, the session ended) carry
+	// no session_key, signature or login token.
+	key, err := e.em.SessionKey(app1, "alice")
+	if err != nil || key == "" {
+		t.Fatalf("session key: %q %v", key, err)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "auth: session ended") || !strings.Contains(logs, "auth: key check: WeChat failed") {
+		t.Fatalf("the checker's lines are missing from the log:\n%s", logs)
+	}
+	for _, secret := range []string{key, wxcrypt.LoginStateSignature(key, ""), r.Token.Reveal()} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("a secret is in the log")
+		}
 	}
 }
 
