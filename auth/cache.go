@@ -27,6 +27,12 @@ type verifyCache struct {
 	byHash    map[wxlogin.TokenHash]*entry
 	bySession map[string]*entry
 	byUser    map[string]map[*entry]struct{}
+	// all lists the entries in the order they were added, for the key
+	// checker, which walks a copy of its header outside the lock (see
+	// snapshot). It is append-only between compactions, and a compaction
+	// makes a new array, so a snapshot's elements never change under it;
+	// removed entries are marked and skipped until a compaction drops them.
+	all []*entry
 }
 
 // entry is a cached session. Everything but lastSeen is immutable; lastSeen
@@ -37,6 +43,12 @@ type entry struct {
 	principal wxlogin.Principal // ExpiresAt is filled in per verification
 	expiresAt time.Time         // absolute deadline
 	lastSeen  atomic.Int64      // Unix nanoseconds of the last touch the store has
+	// keyChecked is when this instance last claimed the check of the
+	// session's session_key with WeChat (Unix nanoseconds), first the
+	// session's creation: its key was valid then. Only the key checker
+	// reads and writes it, never Verify.
+	keyChecked atomic.Int64
+	removed    atomic.Bool // no longer cached: the key checker skips it
 }
 
 func newVerifyCache(max int) *verifyCache {
@@ -67,7 +79,18 @@ func newEntry(s *wxlogin.Session, weCom bool) *entry {
 		e.principal.OpenID = ""
 	}
 	e.lastSeen.Store(s.LastSeenAt.UnixNano())
+	e.keyChecked.Store(s.CreatedAt.UnixNano())
 	return e
+}
+
+// snapshot returns the entries cached so far, some of them since removed
+// (entry.removed), for the key checker to walk without the lock: the read
+// lock is held only to copy a slice header, so a walk of any length never
+// holds up Verify or a revocation.
+func (c *verifyCache) snapshot() []*entry {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.all
 }
 
 // get returns the entry for h, or nil.
@@ -107,6 +130,18 @@ func (c *verifyCache) add(e *entry, gen uint64) {
 		}
 	}
 	c.byHash[e.hash] = e
+	if len(c.all) >= 2*len(c.byHash)+64 {
+		// More removed entries than live ones: keep the live ones, in a
+		// new array (snapshots being walked keep the old one).
+		live := make([]*entry, 0, 2*len(c.byHash)+64)
+		for _, old := range c.all {
+			if !old.removed.Load() {
+				live = append(live, old)
+			}
+		}
+		c.all = live
+	}
+	c.all = append(c.all, e)
 	c.bySession[e.principal.SessionID] = e
 	u := c.byUser[e.principal.UserID]
 	if u == nil {
@@ -153,12 +188,17 @@ func (c *verifyCache) forgetAll() {
 	clear(c.byHash)
 	clear(c.bySession)
 	clear(c.byUser)
+	for _, e := range c.all {
+		e.removed.Store(true)
+	}
+	c.all = nil
 	c.mu.Unlock()
 }
 
 func (c *verifyCache) bumpLocked() { c.gen.Add(1) }
 
 func (c *verifyCache) removeLocked(e *entry) {
+	e.removed.Store(true)
 	delete(c.byHash, e.hash)
 	if c.bySession[e.principal.SessionID] == e {
 		delete(c.bySession, e.principal.SessionID)

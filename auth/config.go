@@ -39,6 +39,14 @@ type Config struct {
 	// emulator; "/" makes the redirect relative, to the emulator mounted on
 	// the server's own origin (wxlogin dev).
 	ConnectURL string
+	// SessionPolicies sets, by appid, how long that app's sessions live
+	// beside IdleTimeout and AbsoluteLifetime (see SessionPolicy); an app
+	// not named here has PolicyOwn. A reload may change them.
+	SessionPolicies map[string]SessionPolicy
+	// KeyCheckEvery is how often the session_key checker looks for
+	// sessions of PolicyWeChat apps due a check; default 1s; negative
+	// disables the checker.
+	KeyCheckEvery time.Duration
 
 	// MaxAvatarBytes bounds an uploaded avatar image; default 2 MiB. It is
 	// the one setting of that bound: httpapi sizes its request bodies
@@ -150,6 +158,7 @@ func (c Config) Validate() error {
 		return bad("Apps", "at least one app (appid and secret) is required")
 	}
 	seen := make(map[string]bool, len(c.Apps))
+	kinds := make(map[string]wxlogin.AppKind, len(c.Apps))
 	for i, a := range c.Apps {
 		switch {
 		case a.AppID == "":
@@ -169,6 +178,10 @@ func (c Config) Validate() error {
 			return bad(fmt.Sprintf("Apps[%d].%s", i, setting), "%s", problem)
 		}
 		seen[a.AppID] = true
+		kinds[a.AppID] = a.KindOf()
+	}
+	if err := validatePolicies(c.SessionPolicies, kinds); err != nil {
+		return err
 	}
 	for _, d := range []struct {
 		setting string
@@ -226,6 +239,14 @@ func (c *Config) validate() error {
 		}
 		if any(c.Sessions) != any(c.Users) {
 			return &ConfigError{Setting: "Webhooks", Problem: "webhooks need users and sessions in one store: a revocation's event is written in the transaction that deletes the sessions"}
+		}
+	}
+	if _, ok := c.WeChat.(SessionKeyChecker); !ok && c.WeChat != nil {
+		for appid, p := range c.SessionPolicies {
+			if p.Mode == PolicyWeChat {
+				return &ConfigError{Setting: "SessionPolicies[" + appid + "]",
+					Problem: "the wechat policy needs a WeChat client that can call checksession (CheckSessionKey)"}
+			}
 		}
 	}
 	for _, dep := range []struct {

@@ -98,6 +98,17 @@
 // store of record): a revocation is published on each, so it travels as
 // long as one of them works for the revoker and for the listener.
 //
+// # Sessions that live as long as WeChat's session_key
+//
+// Under an app's PolicyWeChat (keycheck.go) a goroutine asks WeChat's
+// checksession about the session_keys of recently verified sessions, off
+// the verification path: it walks a snapshot of the verification cache
+// (an append-only list of its entries, so the cache's lock is held only to
+// copy a slice header), takes each app's budget and a per-session claim
+// from the RateLimiter, and ends a session on 87009 only when no other key
+// the server holds for the user is valid and the session's key did not
+// change while WeChat was asked. See SessionPolicy.
+//
 // # Errors
 //
 // Every error carries a wxlogin code. WeChat's errors map as follows: an

@@ -18,6 +18,8 @@ type LiveSettings struct {
 	Apps   []wxlogin.App
 	Keys   *keyring.Keyring
 	Limits Limits
+	// SessionPolicies are Config.SessionPolicies.
+	SessionPolicies map[string]SessionPolicy
 }
 
 // liveSettings is LiveSettings resolved for the use cases: apps by id and
@@ -29,6 +31,10 @@ type liveSettings struct {
 	keys    *keyring.Keyring
 
 	loginPerIP, loginPerApp, decryptPerSession, avatarPerUser *limiter
+
+	// policies are the apps of PolicyWeChat with their defaults filled
+	// in, by appid; an app absent here has PolicyOwn.
+	policies map[string]SessionPolicy
 }
 
 // live returns the settings in force.
@@ -49,6 +55,7 @@ func (s *Service) newSettings(ls LiveSettings) *liveSettings {
 	l.loginPerApp = newLimiter("login_app", limitOrDefault(ls.Limits.LoginPerApp, DefaultLoginPerApp), s.buckets, s.log)
 	l.decryptPerSession = newLimiter("decrypt", limitOrDefault(ls.Limits.DecryptPerSession, DefaultDecryptPerSession), s.buckets, s.log)
 	l.avatarPerUser = newLimiter("avatar", limitOrDefault(ls.Limits.AvatarPerUser, DefaultAvatarPerUser), s.buckets, s.log)
+	l.policies = resolvePolicies(ls.SessionPolicies)
 	return l
 }
 
@@ -65,7 +72,7 @@ func (s *Service) newSettings(ls LiveSettings) *liveSettings {
 // the swap, so no check before it can be complete). A refused reload
 // changes nothing.
 func (s *Service) Reload(ctx context.Context, ls LiveSettings) error {
-	if err := (Config{Apps: ls.Apps, Limits: ls.Limits}).Validate(); err != nil {
+	if err := (Config{Apps: ls.Apps, Limits: ls.Limits, SessionPolicies: ls.SessionPolicies}).Validate(); err != nil {
 		return err
 	}
 	if ls.Keys == nil {

@@ -99,6 +99,15 @@ type Service struct {
 	sweepCtx    context.Context // canceled by Close, so a sweep under way ends too
 	cancelSweep context.CancelFunc
 	closeOnce   sync.Once
+
+	keyChecker       SessionKeyChecker // nil when the WeChat client cannot check keys
+	keyChecksStopped chan struct{}     // closed when the key checker has stopped (or never ran)
+	keyCounts        keyCheckCounters
+	// The key checker's work list and when it last walked the cache;
+	// only checkKeys, under keyRound, reads or writes them.
+	keyRound   sync.Mutex
+	keyPending []*entry
+	keyScanned time.Time
 }
 
 // New returns a Service, or a *ConfigError naming the first invalid setting
@@ -162,7 +171,7 @@ func New(cfg Config) (*Service, error) {
 	if s.buckets == nil {
 		s.buckets = &LocalRateLimiter{}
 	}
-	s.settings.Store(s.newSettings(LiveSettings{Apps: cfg.Apps, Keys: cfg.Keys, Limits: cfg.Limits}))
+	s.settings.Store(s.newSettings(LiveSettings{Apps: cfg.Apps, Keys: cfg.Keys, Limits: cfg.Limits, SessionPolicies: cfg.SessionPolicies}))
 	// The record keeps session keys sealed while an exchange is shared:
 	// with the keys of the moment, which a reload may change.
 	s.codes = newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow),
@@ -178,6 +187,7 @@ func New(cfg Config) (*Service, error) {
 	s.subscribe()
 	s.sealClearUsers()
 	go s.sweepLoop(every)
+	s.startKeyChecks(cfg.WeChat, orDefault(cfg.KeyCheckEvery, DefaultKeyCheckEvery))
 	return s, nil
 }
 
@@ -187,6 +197,7 @@ func (s *Service) Close() error {
 		close(s.stop)
 		s.cancelSweep()
 		<-s.stopped
+		<-s.keyChecksStopped
 		if s.stopBus != nil {
 			s.stopBus()
 		}

@@ -27,6 +27,9 @@ type Webhooks interface {
 const (
 	byUser  = "user"
 	byAdmin = "admin"
+	// bySessionKey: the wechat session policy ended a session whose
+	// user's session_key WeChat no longer accepts.
+	bySessionKey = "session_key"
 )
 
 // redeliverWindow is how long a redelivered delivery is retried again.

@@ -106,6 +106,21 @@ type Emulator struct {
 	// until the next login rotates it.
 	SessionKeyLifetime time.Duration
 
+	// SessionKeyIdleTimeout, when positive, makes a session_key invalid
+	// once the user has not used the mini program for that long, as WeChat
+	// does for a user who stops opening it (its real period is not
+	// published and is said to grow with use). The user's activity renews
+	// the key: a wx.login (which issues a new one), a wx.checkSession that
+	// finds the key valid, the device calls that hand out data signed or
+	// encrypted with it (getUserInfo, getUserProfile, getPhoneNumber,
+	// getWeRunData, getShareInfo), and Activity (POST /emulator/v1/activity,
+	// the user opening the mini program). What a server does is not the
+	// user's activity: jscode2session, checksession and the other server
+	// APIs never renew a key, so a server that checks keys cannot keep a
+	// session alive on its own. Zero means no idle expiry. It applies
+	// beside SessionKeyLifetime: a key dies at whichever comes first.
+	SessionKeyIdleTimeout time.Duration
+
 	// LoginsPerSecond, when positive, limits the device's wx.login calls
 	// per user and app per second (WeChat: 4). Zero disables the limit.
 	LoginsPerSecond int

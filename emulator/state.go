@@ -77,6 +77,7 @@ type account struct {
 
 	sessionKey string // "" before the first login
 	keyIssued  time.Time
+	keyUsed    time.Time // the user's last activity with this key (see SessionKeyIdleTimeout)
 
 	scopes map[string]bool // absent: never asked
 
@@ -179,13 +180,28 @@ func (e *Emulator) keyValidLocked(acct *account, now time.Time) bool {
 	if acct.sessionKey == "" {
 		return false
 	}
+	if e.SessionKeyIdleTimeout > 0 && !now.Before(acct.keyUsed.Add(e.SessionKeyIdleTimeout)) {
+		return false
+	}
 	return e.SessionKeyLifetime <= 0 || now.Before(acct.keyIssued.Add(e.SessionKeyLifetime))
+}
+
+// useKeyLocked is the user's activity in the account's app: it reports
+// whether the session_key is valid at now and, when it is, renews its idle
+// expiry. A dead key stays dead: only a wx.login gives a new one.
+func (e *Emulator) useKeyLocked(acct *account, now time.Time) bool {
+	if !e.keyValidLocked(acct, now) {
+		return false
+	}
+	acct.keyUsed = now
+	return true
 }
 
 // rotateKey gives acct a new session_key; the previous one is dead.
 func (acct *account) rotateKey(now time.Time) string {
 	acct.sessionKey = wxcrypt.NewSessionKey()
 	acct.keyIssued = now
+	acct.keyUsed = now
 	return acct.sessionKey
 }
 

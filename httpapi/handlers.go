@@ -31,7 +31,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	u := toUser(res.User, s.svc.IsWeComApp(res.User.AppID))
 	created := res.Created
 	u.Created = &created
-	writeJSON(w, http.StatusOK, loginResponse{Token: res.Token.Reveal(), ExpiresAt: res.ExpiresAt.UTC(), User: u})
+	writeJSON(w, http.StatusOK, loginResponse{Token: res.Token.Reveal(), ExpiresAt: res.ExpiresAt.UTC(), User: u,
+		SessionPolicy: s.svc.SessionPolicy(res.User.AppID)})
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
@@ -40,7 +41,22 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sessionResponse{User: toUser(u, s.svc.IsWeComApp(u.AppID)), ExpiresAt: p.ExpiresAt.UTC()})
+	writeJSON(w, http.StatusOK, sessionResponse{User: toUser(u, s.svc.IsWeComApp(u.AppID)), ExpiresAt: p.ExpiresAt.UTC(), SessionPolicy: s.svc.SessionPolicy(p.AppID)})
+}
+
+// putSessionCode takes a fresh wx.login code for the current session, whose
+// session_key that wx.login replaced.
+func (s *Server) putSessionCode(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	var q sessionCodeRequest
+	if err := s.decodeJSON(w, r, &q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.UpdateSessionKey(r.Context(), p, q.Code); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	noContent(w)
 }
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {

@@ -173,6 +173,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/login", s.login)
 	s.handle("GET /v1/session", s.authed(s.getSession))
 	s.handle("DELETE /v1/session", s.authed(s.deleteSession))
+	s.handle("POST /v1/session/code", s.authed(s.putSessionCode))
 	s.handle("GET /v1/sessions", s.authed(s.listSessions))
 	s.handle("DELETE /v1/sessions/{id}", s.authed(s.revokeSession))
 	s.handle("DELETE /v1/sessions", s.authed(s.revokeAllSessions))

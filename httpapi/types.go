@@ -282,11 +282,30 @@ type loginResponse struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 	User      userJSON  `json:"user"`
+	// SessionPolicy is the app's: under "wechat" the SDK hands every
+	// wx.login code it takes to POST /v1/session/code at once.
+	SessionPolicy string `json:"session_policy"`
 }
 
 type sessionResponse struct {
-	User      userJSON  `json:"user"`
-	ExpiresAt time.Time `json:"expires_at"`
+	User          userJSON  `json:"user"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	SessionPolicy string    `json:"session_policy"`
+}
+
+// sessionCodeRequest hands a fresh wx.login code to the current session.
+type sessionCodeRequest struct {
+	Code string `json:"code"`
+}
+
+func (q *sessionCodeRequest) validate() error {
+	switch {
+	case q.Code == "":
+		return missing("code")
+	case len(q.Code) > maxCodeLen:
+		return tooLong("code", maxCodeLen)
+	}
+	return nil
 }
 
 type sessionJSON struct {

@@ -70,6 +70,7 @@ type config struct {
 	masterKey  *keyring.Keyring
 	adminToken wxlogin.Secret
 	apps       []wxlogin.App
+	policies   map[string]auth.SessionPolicy // by appid; from apps[i].session_*
 	proxies    []netip.Prefix
 	// storePassword is the PostgreSQL role's password
 	// (WXLOGIN_STORE_PASSWORD or its _FILE); store URLs never carry one.
@@ -110,6 +111,10 @@ type appConfig struct {
 	RedirectURIs []string `yaml:"redirect_uris"`
 	// OpenPlatform names the Open Platform account the app is bound to.
 	OpenPlatform string `yaml:"open_platform"`
+	// SessionPolicy is "own" (the default) or "wechat": see auth.SessionPolicy.
+	SessionPolicy        string   `yaml:"session_policy"`
+	SessionCheckInterval duration `yaml:"session_check_interval"`
+	SessionCheckRate     float64  `yaml:"session_check_rate"`
 }
 
 type sessionsConfig struct {
@@ -344,6 +349,13 @@ func (c *config) resolve(getenv func(string) string) error {
 		}
 		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret), Kind: wxlogin.AppKind(a.Kind),
 			CorpID: a.CorpID, RedirectURIs: a.RedirectURIs, OpenPlatform: a.OpenPlatform})
+		if a.SessionPolicy != "" || a.SessionCheckInterval != 0 || a.SessionCheckRate != 0 {
+			if c.policies == nil {
+				c.policies = map[string]auth.SessionPolicy{}
+			}
+			c.policies[a.AppID] = auth.SessionPolicy{Mode: a.SessionPolicy,
+				CheckInterval: time.Duration(a.SessionCheckInterval), CheckRate: a.SessionCheckRate}
+		}
 	}
 	if err := c.checkDefaultApp(); err != nil {
 		return err
@@ -466,6 +478,7 @@ func (c *config) authConfig() auth.Config {
 		Limits:           c.limits(),
 		MaxAvatarBytes:   c.MaxAvatarBytes,
 		ConnectURL:       c.WeChatConnectURL,
+		SessionPolicies:  c.policies,
 	}
 }
 
@@ -509,18 +522,22 @@ func yamlKey(setting string) string {
 	if rest, ok := strings.CutPrefix(setting, "Apps["); ok {
 		// An app's field: Apps[2].RedirectURIs[0] is apps[2].redirect_uris[0].
 		for _, f := range [...][2]string{{"RedirectURIs", "redirect_uris"}, {"OpenPlatform", "open_platform"},
-			{"AppID", "appid"}, {"Secret", "secret"}, {"Kind", "kind"}} {
+			{"AppID", "appid"}, {"Secret", "secret"}, {"Kind", "kind"}, {"CorpID", "corpid"}} {
 			rest = strings.Replace(rest, "."+f[0], "."+f[1], 1)
 		}
 		return "apps[" + rest
 	}
+	// SessionPolicies[wx…].Mode is the session_policy of that app.
+	if rest, ok := strings.CutPrefix(setting, "SessionPolicies["); ok {
+		appid, field, _ := strings.Cut(rest, "]")
+		key := map[string]string{".Mode": "session_policy", ".CheckInterval": "session_check_interval", ".CheckRate": "session_check_rate"}[field]
+		if key == "" {
+			return "apps[" + appid + "]"
+		}
+		return "apps[" + appid + "]." + key
+	}
 	if k, ok := yamlKeys[setting]; ok {
 		return k
-	}
-	if rest, ok := strings.CutPrefix(setting, "Apps["); ok {
-		// Apps[1].CorpID is apps[1].corpid: the app fields' YAML keys
-		// are their names in lower case.
-		return "apps[" + strings.ToLower(rest)
 	}
 	if i := strings.LastIndexByte(setting, '.'); i > 0 {
 		if k, ok := yamlKeys[setting[:i]]; ok {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/httpapi"
 	"github.com/wxlogin/wxlogin/keyring"
@@ -37,6 +38,8 @@ func runDev(ctx context.Context, args []string, e env) int {
 	data := fset.String("data", ".wxlogin", "folder for the SQLite store, avatars and the dev master key")
 	logLevel := fset.String("log-level", "info", "debug, info, warn or error")
 	weCom := fset.Bool("wecom", false, "also serve the WeCom app "+devWeComApp+" (the emulator's first corp; wx.qy.login)")
+	policy := fset.String("session-policy", auth.PolicyOwn, "the dev apps' session policy: own, or wechat (a session ends when WeChat's session_key for it dies)")
+	checkEvery := fset.Duration("session-check-interval", auth.DefaultKeyCheckInterval, "with --session-policy wechat: least time between two checks of one session's key")
 	if fset.Parse(args) != nil {
 		return 2
 	}
@@ -102,6 +105,17 @@ func runDev(ctx context.Context, args []string, e env) int {
 			CorpID: corp.CorpID, Secret: wxlogin.Secret(corp.Secret)})
 	}
 	app := emulator.DevApps()[0]
+	var policies map[string]auth.SessionPolicy
+	if *policy != auth.PolicyOwn {
+		policies = map[string]auth.SessionPolicy{}
+		for _, a := range apps {
+			// Only a WeChat mini program's session has a session_key
+			// that WeChat's checksession knows.
+			if a.KindOf() == wxlogin.KindMiniProgram {
+				policies[a.AppID] = auth.SessionPolicy{Mode: *policy, CheckInterval: *checkEvery}
+			}
+		}
+	}
 	m := &Main{
 		Config: config{
 			Addr:          *addr,
@@ -114,6 +128,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 			WeChatConnectURL: "/",
 			WeComBaseURL:     emuURL,
 			apps:             apps,
+			policies:         policies,
 			DefaultApp:       app.AppID,
 			masterKey:        keys,
 			adminToken:       wxlogin.Secret(devAdminToken),

@@ -55,7 +55,7 @@ func (m *Main) Reload(ctx context.Context, next config) error {
 	if err := fixedSettingChanged(&m.Config, &next); err != nil {
 		return err
 	}
-	err := m.Service.Reload(ctx, auth.LiveSettings{Apps: next.apps, Keys: next.masterKey, Limits: next.limits()})
+	err := m.Service.Reload(ctx, auth.LiveSettings{Apps: next.apps, Keys: next.masterKey, Limits: next.limits(), SessionPolicies: next.policies})
 	if err != nil {
 		return yamlError(err)
 	}

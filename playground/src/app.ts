@@ -367,6 +367,7 @@ async function refreshState(): Promise<void> {
   const s = client.getSession()
   $('st-token').textContent = s ? shortToken(s.token) : '— (logged out)'
   $('st-expires').textContent = s ? s.expires_at : '—'
+  $('st-policy').textContent = s ? (s.session_policy ?? 'own') : '—'
   $('st-user').textContent = s?.user?.id ?? '—'
   $('st-openid').textContent = s?.user?.openid ?? '—'
   if (!s) showProfile(null)
@@ -563,6 +564,51 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
     run: async () => {
       await wx.login()
       sdkNote('WeChat rotated the session key; wxlogin still holds the old one', 'Encrypted data from now on is encrypted with the new key. Without a fresh login_code wxlogin cannot decrypt it (untick the box and try getUserProfile).', false)
+    },
+  },
+  'btn-key-expire': {
+    label: "let WeChat's session_key expire (dev)",
+    run: async () => {
+      const s = client.getSession()
+      if (!s) {
+        sdkNote('no session: log in first', undefined, false)
+        return
+      }
+      const json = { 'Content-Type': 'application/json' }
+      // The user leaves the mini program alone: with an idle timeout of 10
+      // minutes on the emulator and the clocks 31 minutes on (past the
+      // server's default check interval), WeChat's key for this session dies.
+      await traced('/emulator/v1/config', { method: 'PUT', headers: json, body: JSON.stringify({ session_key_idle_timeout: '10m' }) })
+      try {
+        await traced('/dev/v1/clock', { method: 'POST', headers: json, body: JSON.stringify({ advance: '31m' }) })
+        // The server checks keys in the background, about once a second:
+        // watch this token without putting every look on the timeline.
+        const policy = s.session_policy ?? 'own'
+        const until = Date.now() + (policy === 'wechat' ? 10_000 : 2_500)
+        let ended = false
+        while (!ended && Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, 250))
+          const r = await rawFetch('/v1/session', { headers: { Authorization: 'Bearer ' + s.token } })
+          ended = r.status === 401
+        }
+        await traced('/v1/session', { headers: { Authorization: 'Bearer ' + s.token } })
+        if (ended) {
+          sdkNote(
+            '✓ the server ended the session: WeChat reports its session_key dead (session_policy: wechat)',
+            'wxlogin asked WeChat (checksession, on the timeline) about every key it holds for the user; none was valid, so the session ended as a logout does. Press "Protected request": the SDK gets 401, its wx.login gives a new key and a new session.',
+          )
+        } else {
+          sdkNote(
+            `the session lives on (session_policy: ${policy})`,
+            policy === 'wechat'
+              ? 'No check has reached this session yet: it is checked once it has been verified recently and its check interval is over.'
+              : 'Under the own policy a session lives by wxlogin\'s idle and absolute timeouts alone. Start `wxlogin dev --session-policy wechat` to see the session end with the key.',
+            policy !== 'wechat',
+          )
+        }
+      } finally {
+        await traced('/emulator/v1/config', { method: 'PUT', headers: json, body: JSON.stringify({ session_key_idle_timeout: '0s' }) })
+      }
     },
   },
   'btn-deny': {

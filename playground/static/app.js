@@ -211,6 +211,7 @@
             this.checkedToken = s.token;
             return s;
           } catch {
+            if (s.session_policy === "wechat") await this.endQuietly(s.token);
           }
         }
       }
@@ -226,6 +227,7 @@
             false
           );
           const session = { token: res.data.token, expires_at: res.data.expires_at, user: res.data.user };
+          if (res.data.session_policy === "wechat" || res.data.session_policy === "own") session.session_policy = res.data.session_policy;
           if (typeof session.token !== "string" || session.token === "") {
             throw new WxloginError(ClientErrorCodes.badResponse, "login answer has no token", res.status);
           }
@@ -261,7 +263,32 @@
      */
     async prepareLoginCode() {
       const code = await this.wxLogin();
+      const s = this.stored();
+      if (s && s.session_policy === "wechat" && await this.handCode(s.token, code)) return;
       this.pendingCode = { code, at: this.now() };
+    }
+    /**
+     * handCode gives the server a code this SDK took with wx.login while
+     * logged in (POST /v1/session/code), under the wechat policy: that
+     * wx.login killed the key the session held, and the server must never
+     * check a key older than the newest. It reports whether the server took
+     * the code; when not (no session there any more, the network), the code
+     * is kept for the next login or payload, which trades it all the same.
+     */
+    async handCode(token, code) {
+      try {
+        await this.send({ path: "/v1/session/code", method: "POST", data: { code } }, token, true);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+    async endQuietly(token) {
+      try {
+        await this.send({ path: "/v1/session", method: "DELETE" }, token, false);
+      } catch {
+      }
     }
     /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */
     hasPreparedLoginCode() {
@@ -1322,6 +1349,7 @@ ${pretty(v)}`;
     const s = client.getSession();
     $("st-token").textContent = s ? shortToken(s.token) : "— (logged out)";
     $("st-expires").textContent = s ? s.expires_at : "—";
+    $("st-policy").textContent = s ? s.session_policy ?? "own" : "—";
     $("st-user").textContent = s?.user?.id ?? "—";
     $("st-openid").textContent = s?.user?.openid ?? "—";
     if (!s) showProfile(null);
@@ -1487,6 +1515,44 @@ ${pretty(v)}`;
       run: async () => {
         await wx2.login();
         sdkNote("WeChat rotated the session key; wxlogin still holds the old one", "Encrypted data from now on is encrypted with the new key. Without a fresh login_code wxlogin cannot decrypt it (untick the box and try getUserProfile).", false);
+      }
+    },
+    "btn-key-expire": {
+      label: "let WeChat's session_key expire (dev)",
+      run: async () => {
+        const s = client.getSession();
+        if (!s) {
+          sdkNote("no session: log in first", void 0, false);
+          return;
+        }
+        const json = { "Content-Type": "application/json" };
+        await traced("/emulator/v1/config", { method: "PUT", headers: json, body: JSON.stringify({ session_key_idle_timeout: "10m" }) });
+        try {
+          await traced("/dev/v1/clock", { method: "POST", headers: json, body: JSON.stringify({ advance: "31m" }) });
+          const policy = s.session_policy ?? "own";
+          const until = Date.now() + (policy === "wechat" ? 1e4 : 2500);
+          let ended = false;
+          while (!ended && Date.now() < until) {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            const r = await rawFetch("/v1/session", { headers: { Authorization: "Bearer " + s.token } });
+            ended = r.status === 401;
+          }
+          await traced("/v1/session", { headers: { Authorization: "Bearer " + s.token } });
+          if (ended) {
+            sdkNote(
+              "✓ the server ended the session: WeChat reports its session_key dead (session_policy: wechat)",
+              'wxlogin asked WeChat (checksession, on the timeline) about every key it holds for the user; none was valid, so the session ended as a logout does. Press "Protected request": the SDK gets 401, its wx.login gives a new key and a new session.'
+            );
+          } else {
+            sdkNote(
+              `the session lives on (session_policy: ${policy})`,
+              policy === "wechat" ? "No check has reached this session yet: it is checked once it has been verified recently and its check interval is over." : "Under the own policy a session lives by wxlogin's idle and absolute timeouts alone. Start `wxlogin dev --session-policy wechat` to see the session end with the key.",
+              policy !== "wechat"
+            );
+          }
+        } finally {
+          await traced("/emulator/v1/config", { method: "PUT", headers: json, body: JSON.stringify({ session_key_idle_timeout: "0s" }) });
+        }
       }
     },
     "btn-deny": {

@@ -54,12 +54,20 @@ export interface User {
     created?: boolean;
     [key: string]: unknown;
 }
+/**
+ * SessionPolicy is the app's session policy as the server says it at login.
+ * `wechat`: a session lives while WeChat's session_key for it is valid, so
+ * the SDK hands every wx.login code it takes to the server at once.
+ */
+export type SessionPolicy = 'own' | 'wechat';
 /** Session is the stored login state. */
 export interface Session {
     token: string;
     /** RFC 3339; the earlier of the idle and absolute deadlines when it was issued. */
     expires_at: string;
     user: User;
+    /** The app's session policy; absent from servers that predate it (then `own`). */
+    session_policy?: SessionPolicy;
 }
 /** RequestOptions describes one call to wxlogin (or to an API behind it). */
 export interface RequestOptions {
@@ -215,6 +223,17 @@ export declare class Client {
      * (a wx.login there rotates the key the data was encrypted with).
      */
     prepareLoginCode(): Promise<void>;
+    /**
+     * handCode gives the server a code this SDK took with wx.login while
+     * logged in (POST /v1/session/code), under the wechat policy: that
+     * wx.login killed the key the session held, and the server must never
+     * check a key older than the newest. It reports whether the server took
+     * the code; when not (no session there any more, the network), the code
+     * is kept for the next login or payload, which trades it all the same.
+     */
+    private handCode;
+    /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+    private endQuietly;
     /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */
     hasPreparedLoginCode(): boolean;
     private takePendingCode;

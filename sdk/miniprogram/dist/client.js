@@ -218,6 +218,11 @@ class Client {
                 }
                 catch (_d) {
                     // WeChat's side of the login state is gone: log in afresh.
+                    // Under the wechat policy the server would end that session on
+                    // its own once it checks the key; ending it now keeps the two in
+                    // step, and keeps the new login's key from keeping it alive.
+                    if (s.session_policy === 'wechat')
+                        await this.endQuietly(s.token);
                 }
             }
         }
@@ -232,6 +237,8 @@ class Client {
             try {
                 const res = await this.send({ path: '/v1/login', method: 'POST', data: body, auth: false }, null, false);
                 const session = { token: res.data.token, expires_at: res.data.expires_at, user: res.data.user };
+                if (res.data.session_policy === 'wechat' || res.data.session_policy === 'own')
+                    session.session_policy = res.data.session_policy;
                 if (typeof session.token !== 'string' || session.token === '') {
                     throw new errors_1.WxloginError(errors_1.ClientErrorCodes.badResponse, 'login answer has no token', res.status);
                 }
@@ -276,7 +283,36 @@ class Client {
      */
     async prepareLoginCode() {
         const code = await this.wxLogin();
+        const s = this.stored();
+        if (s && s.session_policy === 'wechat' && (await this.handCode(s.token, code)))
+            return;
         this.pendingCode = { code, at: this.now() };
+    }
+    /**
+     * handCode gives the server a code this SDK took with wx.login while
+     * logged in (POST /v1/session/code), under the wechat policy: that
+     * wx.login killed the key the session held, and the server must never
+     * check a key older than the newest. It reports whether the server took
+     * the code; when not (no session there any more, the network), the code
+     * is kept for the next login or payload, which trades it all the same.
+     */
+    async handCode(token, code) {
+        try {
+            await this.send({ path: '/v1/session/code', method: 'POST', data: { code } }, token, true);
+            return true;
+        }
+        catch (_a) {
+            return false;
+        }
+    }
+    /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+    async endQuietly(token) {
+        try {
+            await this.send({ path: '/v1/session', method: 'DELETE' }, token, false);
+        }
+        catch (_a) {
+            // Already gone, or unreachable: the server's own check ends it.
+        }
     }
     /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */
     hasPreparedLoginCode() {

@@ -60,12 +60,21 @@ export interface User {
   [key: string]: unknown
 }
 
+/**
+ * SessionPolicy is the app's session policy as the server says it at login.
+ * `wechat`: a session lives while WeChat's session_key for it is valid, so
+ * the SDK hands every wx.login code it takes to the server at once.
+ */
+export type SessionPolicy = 'own' | 'wechat'
+
 /** Session is the stored login state. */
 export interface Session {
   token: string
   /** RFC 3339; the earlier of the idle and absolute deadlines when it was issued. */
   expires_at: string
   user: User
+  /** The app's session policy; absent from servers that predate it (then `own`). */
+  session_policy?: SessionPolicy
 }
 
 /** RequestOptions describes one call to wxlogin (or to an API behind it). */
@@ -392,6 +401,10 @@ export class Client {
           return s
         } catch {
           // WeChat's side of the login state is gone: log in afresh.
+          // Under the wechat policy the server would end that session on
+          // its own once it checks the key; ending it now keeps the two in
+          // step, and keeps the new login's key from keeping it alive.
+          if (s.session_policy === 'wechat') await this.endQuietly(s.token)
         }
       }
     }
@@ -403,12 +416,13 @@ export class Client {
       const body: Record<string, unknown> = { code }
       if (this.appid) body.appid = this.appid
       try {
-        const res = await this.send<{ token: string; expires_at: string; user: User }>(
+        const res = await this.send<{ token: string; expires_at: string; user: User; session_policy?: SessionPolicy }>(
           { path: '/v1/login', method: 'POST', data: body, auth: false },
           null,
           false,
         )
         const session: Session = { token: res.data.token, expires_at: res.data.expires_at, user: res.data.user }
+        if (res.data.session_policy === 'wechat' || res.data.session_policy === 'own') session.session_policy = res.data.session_policy
         if (typeof session.token !== 'string' || session.token === '') {
           throw new WxloginError(ClientErrorCodes.badResponse, 'login answer has no token', res.status)
         }
@@ -450,7 +464,35 @@ export class Client {
    */
   async prepareLoginCode(): Promise<void> {
     const code = await this.wxLogin()
+    const s = this.stored()
+    if (s && s.session_policy === 'wechat' && (await this.handCode(s.token, code))) return
     this.pendingCode = { code, at: this.now() }
+  }
+
+  /**
+   * handCode gives the server a code this SDK took with wx.login while
+   * logged in (POST /v1/session/code), under the wechat policy: that
+   * wx.login killed the key the session held, and the server must never
+   * check a key older than the newest. It reports whether the server took
+   * the code; when not (no session there any more, the network), the code
+   * is kept for the next login or payload, which trades it all the same.
+   */
+  private async handCode(token: string, code: string): Promise<boolean> {
+    try {
+      await this.send({ path: '/v1/session/code', method: 'POST', data: { code } }, token, true)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+  private async endQuietly(token: string): Promise<void> {
+    try {
+      await this.send({ path: '/v1/session', method: 'DELETE' }, token, false)
+    } catch {
+      // Already gone, or unreachable: the server's own check ends it.
+    }
   }
 
   /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */

@@ -27,6 +27,7 @@ export type {
   Response,
   ScopeResult,
   Session,
+  SessionPolicy,
   User,
   UserInfoDetail,
 } from './client'
