@@ -14,6 +14,7 @@ const (
 	EUnknownApp           = "unknown_app"            // 400: appid not configured
 	EInvalidCode          = "invalid_code"           // 401: wx.login code unknown, expired or used
 	ECodeBlocked          = "code_blocked"           // 403: WeChat flagged the user as high-risk (40226)
+	EWrongCorp            = "wrong_corp"             // 403: a wx.qy.login code of a user of another WeCom corp than the app's
 	ESessionInvalid       = "session_invalid"        // 401: token missing, unknown, expired or revoked
 	EInvalidEncryptedData = "invalid_encrypted_data" // 400: any decrypt failure, one body for every cause
 	EInvalidSignature     = "invalid_signature"      // 400: sha1(rawData+session_key) mismatch
@@ -26,6 +27,11 @@ const (
 	EUnsupportedMediaType = "unsupported_media_type" // 415: an upload that is not an accepted image
 	EPrivacyNotAuthorized = "privacy_not_authorized" // 403: the user has not agreed to the privacy guidelines
 	EStoreUnavailable     = "store_unavailable"      // 503: the store cannot be reached
+	EInvalidState         = "invalid_state"          // 400: a web login's state is missing, expired or not this browser's
+	ERedirectNotAllowed   = "redirect_not_allowed"   // 400: redirect_uri is not on the app's allow-list
+	ESnapshotUser         = "snapshot_user"          // 403: WeChat's snapshot-mode virtual user; the page must be opened for real
+	ECSRFRejected         = "csrf_rejected"          // 403: a cookie-authenticated unsafe request without the page's CSRF token
+	EAccessDenied         = "access_denied"          // 403: the user refused the web authorization
 	EInternal             = "internal"               // 500: a bug; details only in the server log
 )
 

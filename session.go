@@ -45,7 +45,15 @@ type Principal struct {
 	SessionID string
 	UserID    string
 	AppID     string
-	OpenID    string
+	OpenID    string // "" for a user of a WeCom app, who has none
 	UnionID   string
-	ExpiresAt time.Time // the session's deadline as of this verification
+	// AccountID is the person's account: the same for every user (app and
+	// openid) with the same unionid under one Open Platform account.
+	AccountID string
+	// CorpID and WeComUserID are the identity of a user of a WeCom app
+	// (wx.qy.login): the corp and the member's userid in it. Both are ""
+	// for a WeChat user.
+	CorpID      string
+	WeComUserID string
+	ExpiresAt   time.Time // the session's deadline as of this verification
 }

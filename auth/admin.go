@@ -54,10 +54,11 @@ func (s *Service) AdminUserSessions(ctx context.Context, userID string) ([]Sessi
 // unknown user, as its GET and DELETE answer, rather than a 204 that would
 // tell an operator a typo had logged someone out.
 func (s *Service) AdminRevokeUserSessions(ctx context.Context, userID string) error {
-	if _, err := s.AdminUser(ctx, userID); err != nil {
+	u, err := s.AdminUser(ctx, userID)
+	if err != nil {
 		return err
 	}
-	n, err := s.revokeUser(ctx, userID)
+	n, err := s.revokeUser(ctx, userID, revokedEvent(principalOf(u), byAdmin))
 	if err != nil {
 		return err
 	}
@@ -67,10 +68,12 @@ func (s *Service) AdminRevokeUserSessions(ctx context.Context, userID string) er
 
 // AdminRevokeSession ends one session by id.
 func (s *Service) AdminRevokeSession(ctx context.Context, id string) error {
-	if _, err := s.ownSession(ctx, "", id); err != nil {
+	sess, err := s.ownSession(ctx, "", id)
+	if err != nil {
 		return err
 	}
-	if err := s.revokeSession(ctx, id); err != nil {
+	owner := wxlogin.Principal{UserID: sess.UserID, AppID: sess.AppID, OpenID: sess.OpenID, UnionID: sess.UnionID}
+	if err := s.revokeSession(ctx, id, revokedEvent(owner, byAdmin, id)); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "auth: admin revoked a session", "session_id", id)
@@ -82,7 +85,7 @@ func (s *Service) AdminEraseUser(ctx context.Context, id string) error {
 	if _, err := s.AdminUser(ctx, id); err != nil {
 		return err
 	}
-	return s.erase(ctx, id)
+	return s.erase(ctx, id, byAdmin)
 }
 
 // AccessToken returns the app's cached WeChat access token, so the app's

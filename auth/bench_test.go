@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/wxlogin/wxlogin/auth"
@@ -65,5 +66,51 @@ func BenchmarkLogin(b *testing.B) {
 		if _, err := e.svc.Login(ctx, app1, code, auth.Client{IP: "192.0.2.1"}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLoginWebhooks compares logins with and without a webhook
+// subscribed to user.registered, in one run: a returning user's login
+// builds the event it will not write (EnsureUser decides inside the
+// store), a new user's also writes its delivery in the registration's
+// transaction.
+//
+//	go test -run '^$' -bench LoginWebhooks -benchmem ./auth/
+func BenchmarkLoginWebhooks(b *testing.B) {
+	for _, hooks := range []bool{false, true} {
+		name := "none"
+		if hooks {
+			name = "webhook"
+		}
+		e := newEnv(b, func(e *env, c *auth.Config) {
+			c.Limits = auth.Limits{LoginPerIP: auth.Limit{Rate: -1}, LoginPerApp: auth.Limit{Rate: -1}}
+			if hooks {
+				withWebhooks(e, c)
+			}
+		})
+		ctx := context.Background()
+		login := func(b *testing.B, user string) {
+			code, err := e.em.Login(app1, user)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := e.svc.Login(ctx, app1, code, auth.Client{IP: "192.0.2.1"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run("returning/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				login(b, "alice")
+			}
+		})
+		b.Run("new/"+name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				n++
+				login(b, fmt.Sprintf("user-%s-%d", name, n))
+			}
+		})
 	}
 }

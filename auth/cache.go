@@ -2,6 +2,7 @@ package auth
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +37,10 @@ import (
 //
 // Slots are reused once freed, so a Verify holding a copy of a slot (an
 // entry) names it by number and generation: the slot's gen changes on every
-// reuse, and a touch of a slot whose gen moved is dropped.
+// reuse, and a touch of a slot whose gen moved is dropped. The key checker
+// names the sessions it will check the same way (keyRef), so a session
+// removed since its walk is told by its slot's gen, with no flag or object
+// per session.
 type verifyCache struct {
 	mu  sync.RWMutex
 	gen atomic.Uint64 // bumped by every forget, under mu
@@ -55,18 +59,25 @@ type verifyCache struct {
 
 const slotsPerChunk = 4096
 
-// slot is a cached session. Everything but lastSeen changes only under the
-// write lock; lastSeen moves when a touch is written, by compare-and-swap
-// so that one Verify writes it.
+// slot is a cached session. Everything but lastSeen and keyChecked changes
+// only under the write lock; lastSeen moves when a touch is written, by
+// compare-and-swap so that one Verify writes it.
 type slot struct {
 	hash      wxlogin.TokenHash
 	expiresAt int64        // absolute deadline, Unix nanoseconds
 	lastSeen  atomic.Int64 // Unix nanoseconds of the last touch the store has
-	// text is SessionID, UserID, OpenID and UnionID, one after the other;
-	// ends holds where the first three end.
+	// keyChecked is when this instance last claimed the check of the
+	// session's session_key with WeChat (Unix nanoseconds), first the
+	// session's creation: its key was valid then. Only the key checker
+	// reads and writes it (under the read lock), never Verify.
+	keyChecked atomic.Int64
+	// text is SessionID, UserID, OpenID, UnionID and AccountID, one after
+	// the other; ends holds where the first four end. A WeCom member's
+	// OpenID part is its corpid/userid key (weCom set), split by get.
 	text     string
-	ends     [3]uint16
+	ends     [4]uint16
 	app      uint16
+	weCom    bool
 	gen      uint32
 	hashNext int32 // next slot of the same hashKey, or -1
 	// sessNext is the next slot of the same session-id hash, or -1; while
@@ -105,6 +116,9 @@ type entry struct {
 	principal wxlogin.Principal // ExpiresAt is filled in per verification
 	expiresAt time.Time         // absolute deadline
 	lastSeen  int64             // Unix nanoseconds, as of the copy
+	// keyChecked is the slot's keyChecked as of the copy; for an entry
+	// not yet cached, the session's creation, which add stores.
+	keyChecked int64
 }
 
 func newVerifyCache(max int) *verifyCache {
@@ -118,8 +132,11 @@ func newVerifyCache(max int) *verifyCache {
 	}
 }
 
-func newEntry(s *wxlogin.Session) *entry {
-	return &entry{
+// newEntry is the entry of s; weCom reports whether its app is a WeCom
+// app, whose users have a (corpid, userid) in the place of an openid. The
+// caller fills in the account (Principal.AccountID).
+func newEntry(s *wxlogin.Session, weCom bool) *entry {
+	e := &entry{
 		idx:  -1,
 		hash: s.TokenHash,
 		principal: wxlogin.Principal{
@@ -129,9 +146,15 @@ func newEntry(s *wxlogin.Session) *entry {
 			OpenID:    s.OpenID,
 			UnionID:   s.UnionID,
 		},
-		expiresAt: s.ExpiresAt,
-		lastSeen:  s.LastSeenAt.UnixNano(),
+		expiresAt:  s.ExpiresAt,
+		lastSeen:   s.LastSeenAt.UnixNano(),
+		keyChecked: s.CreatedAt.UnixNano(),
 	}
+	if weCom {
+		e.principal.CorpID, e.principal.WeComUserID, _ = wxlogin.SplitWeComKey(s.OpenID)
+		e.principal.OpenID = ""
+	}
+	return e
 }
 
 func (c *verifyCache) slot(i int32) *slot {
@@ -149,25 +172,38 @@ func (c *verifyCache) get(h wxlogin.TokenHash, e *entry) bool {
 	i := c.lookupLocked(&h)
 	ok := i >= 0
 	if ok {
-		sl := c.slot(i)
-		t := sl.text
-		*e = entry{
-			idx:  i,
-			gen:  sl.gen,
-			hash: h,
-			principal: wxlogin.Principal{
-				SessionID: t[:sl.ends[0]],
-				UserID:    t[sl.ends[0]:sl.ends[1]],
-				AppID:     c.apps[sl.app],
-				OpenID:    t[sl.ends[1]:sl.ends[2]],
-				UnionID:   t[sl.ends[2]:],
-			},
-			expiresAt: time.Unix(0, sl.expiresAt),
-			lastSeen:  sl.lastSeen.Load(),
-		}
+		c.copyLocked(i, e)
 	}
 	c.mu.RUnlock()
 	return ok
+}
+
+// copyLocked fills e with slot i, which is in use. The strings are parts
+// of the slot's one string: no allocation.
+func (c *verifyCache) copyLocked(i int32, e *entry) {
+	sl := c.slot(i)
+	t := sl.text
+	*e = entry{
+		idx:  i,
+		gen:  sl.gen,
+		hash: sl.hash,
+		principal: wxlogin.Principal{
+			SessionID: t[:sl.ends[0]],
+			UserID:    t[sl.ends[0]:sl.ends[1]],
+			AppID:     c.apps[sl.app],
+			OpenID:    t[sl.ends[1]:sl.ends[2]],
+			UnionID:   t[sl.ends[2]:sl.ends[3]],
+			AccountID: t[sl.ends[3]:],
+		},
+		expiresAt:  time.Unix(0, sl.expiresAt),
+		lastSeen:   sl.lastSeen.Load(),
+		keyChecked: sl.keyChecked.Load(),
+	}
+	if sl.weCom {
+		p := &e.principal
+		p.CorpID, p.WeComUserID, _ = strings.Cut(p.OpenID, "/")
+		p.OpenID = ""
+	}
 }
 
 // casLastSeen moves the last touch of e from old to new, in its slot when
@@ -205,7 +241,13 @@ func (c *verifyCache) generation() uint64 { return c.gen.Load() }
 // records in e the slot it took.
 func (c *verifyCache) add(e *entry, gen uint64) {
 	p := &e.principal
-	if c.max <= 0 || len(p.SessionID)+len(p.UserID)+len(p.OpenID) > 0xffff {
+	// A WeCom member is kept by its corpid/userid key, the form the store
+	// has, and split again by get.
+	openid, weCom := p.OpenID, p.CorpID != ""
+	if weCom {
+		openid = p.CorpID + "/" + p.WeComUserID
+	}
+	if c.max <= 0 || len(p.SessionID)+len(p.UserID)+len(openid)+len(p.UnionID) > 0xffff {
 		return
 	}
 	c.mu.Lock()
@@ -230,13 +272,16 @@ func (c *verifyCache) add(e *entry, gen uint64) {
 	sl.hash = e.hash
 	sl.expiresAt = e.expiresAt.UnixNano()
 	sl.lastSeen.Store(e.lastSeen)
-	sl.text = p.SessionID + p.UserID + p.OpenID + p.UnionID
-	sl.ends = [3]uint16{
+	sl.keyChecked.Store(e.keyChecked)
+	sl.text = p.SessionID + p.UserID + openid + p.UnionID + p.AccountID
+	sl.ends = [4]uint16{
 		uint16(len(p.SessionID)),
 		uint16(len(p.SessionID) + len(p.UserID)),
-		uint16(len(p.SessionID) + len(p.UserID) + len(p.OpenID)),
+		uint16(len(p.SessionID) + len(p.UserID) + len(openid)),
+		uint16(len(p.SessionID) + len(p.UserID) + len(openid) + len(p.UnionID)),
 	}
 	sl.app = c.appLocked(p.AppID)
+	sl.weCom = weCom
 	sl.gen++
 	hk := hashKey(&e.hash)
 	sl.hashNext = -1
@@ -289,6 +334,72 @@ func (c *verifyCache) appLocked(appid string) uint16 {
 	}
 	c.apps = append(c.apps, appid)
 	return uint16(len(c.apps) - 1)
+}
+
+// keyRef names a cached session for the key checker: its slot and the
+// slot's gen when it was walked (a different gen: removed since), and its
+// last touch then, by which the checker orders its list.
+type keyRef struct {
+	idx      int32
+	gen      uint32
+	lastSeen int64
+}
+
+// keyScanChunk is how many slots keyScan looks at per hold of the read
+// lock: short enough that a revocation waiting for the write lock waits
+// tens of microseconds, not the whole walk.
+const keyScanChunk = 1024
+
+// keyScan appends to refs the cached sessions of which due(appid,
+// keyChecked) is true. The read lock is taken for keyScanChunk slots at a
+// time, so a walk of a million never holds up a revocation (and with it,
+// new Verifies behind it) for long; a session added or removed meanwhile
+// may be missed or named stale, which keyEntry tells.
+func (c *verifyCache) keyScan(refs []keyRef, due func(appid string, keyChecked int64) bool) []keyRef {
+	for base := int32(0); ; base += keyScanChunk {
+		c.mu.RLock()
+		end := min(int32(len(c.chunks)*slotsPerChunk), base+keyScanChunk)
+		if base >= end {
+			c.mu.RUnlock()
+			return refs
+		}
+		for i := base; i < end; i++ {
+			sl := c.slot(i)
+			if sl.text != "" && due(c.apps[sl.app], sl.keyChecked.Load()) {
+				refs = append(refs, keyRef{idx: i, gen: sl.gen, lastSeen: sl.lastSeen.Load()})
+			}
+		}
+		c.mu.RUnlock()
+	}
+}
+
+// keyEntry fills e with the session r names and reports whether it is
+// still cached.
+func (c *verifyCache) keyEntry(r keyRef, e *entry) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if int(r.idx) >= len(c.chunks)*slotsPerChunk {
+		return false
+	}
+	if sl := c.slot(r.idx); sl.gen != r.gen || sl.text == "" {
+		return false
+	}
+	c.copyLocked(r.idx, e)
+	return true
+}
+
+// setKeyChecked records at (Unix nanoseconds) as the last key check of
+// e's session, if it is still cached.
+func (c *verifyCache) setKeyChecked(e *entry, at int64) {
+	e.keyChecked = at
+	if e.idx < 0 {
+		return
+	}
+	c.mu.RLock()
+	if sl := c.slot(e.idx); sl.gen == e.gen {
+		sl.keyChecked.Store(at)
+	}
+	c.mu.RUnlock()
 }
 
 // drop removes e if it is still cached; it is not a revocation (an expired

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -17,7 +20,10 @@ type Config struct {
 	Sessions wxlogin.SessionStore
 	Blobs    wxlogin.BlobStore // avatars; nil disables avatar upload
 	WeChat   WeChat
-	Keys     *keyring.Keyring // seals session_keys at rest
+	// WeCom trades the wx.qy.login codes of WeCom apps; nil means WeChat
+	// when it implements WeCom too (*wechat.Client does).
+	WeCom WeCom
+	Keys  *keyring.Keyring // seals session_keys at rest
 
 	IdleTimeout      time.Duration // default 7 days
 	AbsoluteLifetime time.Duration // default 30 days
@@ -26,6 +32,21 @@ type Config struct {
 	DecryptMaxAge    time.Duration // watermark freshness window; default 1h; negative disables
 
 	Limits Limits
+
+	// ConnectURL is the root of WeChat's browser pages, where web logins
+	// send the browser (connect/oauth2/authorize, connect/qrconnect);
+	// default DefaultConnectURL. Dev mode and tests point it at the
+	// emulator; "/" makes the redirect relative, to the emulator mounted on
+	// the server's own origin (wxlogin dev).
+	ConnectURL string
+	// SessionPolicies sets, by appid, how long that app's sessions live
+	// beside IdleTimeout and AbsoluteLifetime (see SessionPolicy); an app
+	// not named here has PolicyOwn. A reload may change them.
+	SessionPolicies map[string]SessionPolicy
+	// KeyCheckEvery is how often the session_key checker looks for
+	// sessions of PolicyWeChat apps due a check; default 1s; negative
+	// disables the checker.
+	KeyCheckEvery time.Duration
 
 	// MaxAvatarBytes bounds an uploaded avatar image; default 2 MiB. It is
 	// the one setting of that bound: httpapi sizes its request bodies
@@ -58,6 +79,12 @@ type Config struct {
 	// UnfinishedRegistrations remembers registering logins that failed
 	// after storing their user; nil: a LocalUnfinishedRegistrations.
 	UnfinishedRegistrations UnfinishedRegistrations
+	// Webhooks, when set, receives the events of registrations, erasures,
+	// revocations and phone numbers bound: their deliveries are written in
+	// the store transaction of the change, so Users must implement
+	// wxlogin.OutboxStore and Sessions must be the same store. Nil: no
+	// events, and the stores are called as before.
+	Webhooks Webhooks
 	// CodeExchanges records the exchanges of wx.login codes, so that a
 	// code reaches WeChat at most once; nil: a LocalCodeExchanges. One
 	// shared by every instance makes a double tap reaching two of them
@@ -97,6 +124,7 @@ const (
 	DefaultCacheSize        = 1_000_000
 	DefaultHealthInterval   = 2 * time.Second
 	DefaultMaxAvatarBytes   = 2 << 20
+	DefaultConnectURL       = "https://open.weixin.qq.com"
 )
 
 // Default limits; Limits' comments name them too.
@@ -134,6 +162,7 @@ func (c Config) Validate() error {
 		return bad("Apps", "at least one app (appid and secret) is required")
 	}
 	seen := make(map[string]bool, len(c.Apps))
+	kinds := make(map[string]wxlogin.AppKind, len(c.Apps))
 	for i, a := range c.Apps {
 		switch {
 		case a.AppID == "":
@@ -142,8 +171,21 @@ func (c Config) Validate() error {
 			return bad(fmt.Sprintf("Apps[%d].AppID", i), "%q is configured twice", a.AppID)
 		case a.Secret.Reveal() == "":
 			return bad(fmt.Sprintf("Apps[%d].Secret", i), "is empty for %q", a.AppID)
+		case a.IsWeCom() && a.CorpID == "":
+			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "is empty for the WeCom app %q", a.AppID)
+		case a.IsWeCom() && strings.Contains(a.CorpID, "/"):
+			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "%q holds a slash, which no WeCom corpid does", a.CorpID)
+		case !a.IsWeCom() && a.CorpID != "":
+			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "is set for %q, which is not a WeCom app", a.AppID)
+		}
+		if setting, problem := checkAppKind(a); problem != "" {
+			return bad(fmt.Sprintf("Apps[%d].%s", i, setting), "%s", problem)
 		}
 		seen[a.AppID] = true
+		kinds[a.AppID] = a.KindOf()
+	}
+	if err := validatePolicies(c.SessionPolicies, kinds); err != nil {
+		return err
 	}
 	for _, d := range []struct {
 		setting string
@@ -191,6 +233,26 @@ func (c *Config) validate() error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	weComApp := false
+	for _, a := range c.Apps {
+		weComApp = weComApp || a.IsWeCom()
+	}
+	if c.Webhooks != nil {
+		if _, ok := c.Users.(wxlogin.OutboxStore); !ok {
+			return &ConfigError{Setting: "Webhooks", Problem: "the store keeps no webhook outbox (SQLite and PostgreSQL do): an event must be written in the transaction of its change"}
+		}
+		if any(c.Sessions) != any(c.Users) {
+			return &ConfigError{Setting: "Webhooks", Problem: "webhooks need users and sessions in one store: a revocation's event is written in the transaction that deletes the sessions"}
+		}
+	}
+	if _, ok := c.WeChat.(SessionKeyChecker); !ok && c.WeChat != nil {
+		for appid, p := range c.SessionPolicies {
+			if p.Mode == PolicyWeChat {
+				return &ConfigError{Setting: "SessionPolicies[" + appid + "]",
+					Problem: "the wechat policy needs a WeChat client that can call checksession (CheckSessionKey)"}
+			}
+		}
+	}
 	for _, dep := range []struct {
 		setting, problem string
 		missing          bool
@@ -198,6 +260,7 @@ func (c *Config) validate() error {
 		{"Users", "a user store is required", c.Users == nil},
 		{"Sessions", "a session store is required", c.Sessions == nil},
 		{"WeChat", "a WeChat client is required", c.WeChat == nil},
+		{"WeCom", "a WeCom client is required to serve a WeCom app", weComApp && c.weCom() == nil},
 		{"Keys", "a master keyring is required to seal session keys", c.Keys == nil},
 	} {
 		if dep.missing {
@@ -205,6 +268,15 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// weCom is the WeCom client: WeCom, or else WeChat when it is one too.
+func (c *Config) weCom() WeCom {
+	if c.WeCom != nil {
+		return c.WeCom
+	}
+	w, _ := c.WeChat.(WeCom)
+	return w
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -230,4 +302,57 @@ func limitOrDefault(l, def Limit) Limit {
 		l.Burst = max(1, int(math.Ceil(l.Rate)))
 	}
 	return l
+}
+
+// checkAppKind checks what an app's kind asks of it: a web app needs the
+// pages it may return to, each an absolute https URL (http only on a
+// loopback host, for development), without a fragment, which a redirect
+// could not carry. It returns the field at fault and the problem, or "".
+func checkAppKind(a wxlogin.App) (setting, problem string) {
+	switch a.KindOf() {
+	case wxlogin.KindMiniProgram, wxlogin.KindWeCom:
+		if len(a.RedirectURIs) > 0 {
+			return "RedirectURIs", "are for web apps (official_account, website), not mini programs"
+		}
+		return "", ""
+	case wxlogin.KindOfficialAccount, wxlogin.KindWebsite:
+	default:
+		return "Kind", fmt.Sprintf("%q is not a kind of app (mini_program, wecom, official_account, website)", clip(string(a.Kind), 32))
+	}
+	if len(a.RedirectURIs) == 0 {
+		return "RedirectURIs", "a web app needs at least one page to return to after login"
+	}
+	for j, raw := range a.RedirectURIs {
+		if p := checkRedirectURI(raw); p != "" {
+			return fmt.Sprintf("RedirectURIs[%d]", j), p
+		}
+	}
+	return "", ""
+}
+
+// checkRedirectURI says what is wrong with a configured redirect URI, or "".
+func checkRedirectURI(raw string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return fmt.Sprintf("%q is not an absolute URL", clip(raw, 128))
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Sprintf("%q has a fragment", clip(raw, 128))
+	case u.User != nil:
+		return fmt.Sprintf("%q carries user information", clip(raw, 128))
+	case u.Scheme == "https":
+		return ""
+	case u.Scheme == "http" && loopbackHost(u.Hostname()):
+		return ""
+	}
+	return fmt.Sprintf("%q is not https (http only for localhost): the session cookie is Secure", clip(raw, 128))
+}
+
+// loopbackHost reports whether host is localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }

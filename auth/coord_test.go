@@ -1,7 +1,12 @@
 package auth_test
 
 import (
+	"context"
+	"errors"
+	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
@@ -57,4 +62,83 @@ func TestLocalCodeExchanges(t *testing.T) {
 	t.Parallel()
 	x := &auth.LocalCodeExchanges{}
 	coordtest.RunCodeExchangesTests(t, func(*testing.T) auth.CodeExchanges { return x })
+}
+
+func TestJoinedRevocations(t *testing.T) {
+	t.Parallel()
+	a, b := &auth.LocalRevocations{}, &auth.LocalRevocations{}
+	joined := auth.JoinRevocations(a, b)
+	coordtest.RunRevocationsTests(t, func(*testing.T) auth.Revocations { return joined })
+}
+
+// switchBus is a Revocations whose one subscription's liveness and
+// publications the test drives.
+type switchBus struct {
+	mu      sync.Mutex
+	revoked func(auth.Revocation)
+	live    func(bool)
+	fail    error
+}
+
+func (s *switchBus) Publish(_ context.Context, r auth.Revocation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	if s.revoked != nil {
+		s.revoked(r)
+	}
+	return nil
+}
+
+func (s *switchBus) Subscribe(revoked func(auth.Revocation), live func(bool)) func() {
+	s.mu.Lock()
+	s.revoked, s.live = revoked, live
+	s.mu.Unlock()
+	return func() {}
+}
+
+func (s *switchBus) setLive(l bool) { s.live(l) }
+
+// A joined subscription is live while either bus is, empties the cache
+// (false then true) whenever one of them changes while the other stays
+// live, and a publication one bus refuses still arrives over the other.
+func TestJoinedRevocationsLiveness(t *testing.T) {
+	t.Parallel()
+	fast, log := &switchBus{}, &switchBus{}
+	var reports []bool
+	var heard []auth.Revocation
+	stop := auth.JoinRevocations(fast, log).Subscribe(
+		func(r auth.Revocation) { heard = append(heard, r) },
+		func(l bool) { reports = append(reports, l) })
+	defer stop()
+	steps := []struct {
+		bus  *switchBus
+		live bool
+		want []bool
+	}{
+		{fast, true, []bool{true}},
+		{log, true, []bool{false, true}},
+		{fast, false, []bool{false, true}},
+		{fast, true, []bool{false, true}},
+		{fast, false, []bool{false, true}},
+		{log, false, []bool{false}},
+		{log, true, []bool{true}},
+	}
+	for i, st := range steps {
+		reports = nil
+		st.bus.setLive(st.live)
+		if diff := cmp.Diff(st.want, reports); diff != "" {
+			t.Errorf("step %d: live reports (-want +got):\n%s", i, diff)
+		}
+	}
+	fast.fail = errors.New("redis down")
+	r := auth.Revocation{SessionID: "ses_x"}
+	if err := auth.JoinRevocations(fast, log).Publish(t.Context(), r); err == nil {
+		t.Error("Publish with one bus failing answered nil; want its error, so that the caller retries")
+	}
+	if diff := cmp.Diff([]auth.Revocation{r}, heard); diff != "" {
+		t.Errorf("heard (-want +got):\n%s", diff)
+	}
 }

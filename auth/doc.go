@@ -35,6 +35,18 @@
 // of an exchange keeps the code and the client only as hashes and the
 // session_key sealed with the keyring, so it can live in a shared store.
 //
+// # Events for webhooks
+//
+// With Config.Webhooks set, a registration, an erasure, a revocation (a
+// logout, one session, all of them) and a phone number bound each hand the
+// store the event's deliveries together with the change
+// (wxlogin.OutboxStore), and the store writes them only when the change
+// happened: a returning user's login, a revocation with nothing to revoke
+// or a retried erasure writes none. The event is therefore part of the
+// change's transaction; the sender (package webhook) picks it up after
+// the commit. Without webhooks the plain store methods are called, as
+// before.
+//
 // # Verification and revocation
 //
 // Verify is the hot path: behind a forward-auth endpoint it runs on every
@@ -82,6 +94,20 @@
 // store fails the Verify and drops the entry — so no instance accepts a
 // revoked token for longer than TouchInterval. LocalRevocations is the
 // in-process bus; auth/coordtest is the suite every bus passes.
+// JoinRevocations makes one bus of several (Redis pub/sub and a log in the
+// store of record): a revocation is published on each, so it travels as
+// long as one of them works for the revoker and for the listener.
+//
+// # Sessions that live as long as WeChat's session_key
+//
+// Under an app's PolicyWeChat (keycheck.go) a goroutine asks WeChat's
+// checksession about the session_keys of recently verified sessions, off
+// the verification path: it walks a snapshot of the verification cache
+// (an append-only list of its entries, so the cache's lock is held only to
+// copy a slice header), takes each app's budget and a per-session claim
+// from the RateLimiter, and ends a session on 87009 only when no other key
+// the server holds for the user is valid and the session's key did not
+// change while WeChat was asked. See SessionPolicy.
 //
 // # Errors
 //

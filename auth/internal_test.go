@@ -188,7 +188,7 @@ func TestCacheBoundedAndGenerationGuard(t *testing.T) {
 		return newEntry(&wxlogin.Session{
 			ID: "ses_" + strconv.Itoa(i), UserID: user, TokenHash: wxlogin.TokenHash{byte(i)},
 			LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour),
-		})
+		}, false)
 	}
 	for i := range 5 {
 		c.add(mk(i, "usr_a"), c.generation())
@@ -413,7 +413,7 @@ func TestCacheSlotsReused(t *testing.T) {
 			ID: "ses_" + strconv.Itoa(i), UserID: user, AppID: "wx" + user, OpenID: "o" + strconv.Itoa(i),
 			UnionID: "un" + strconv.Itoa(i), TokenHash: wxlogin.TokenHash{byte(i)},
 			LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour),
-		})
+		}, false)
 	}
 	for i := range 3 {
 		c.add(mk(i, "usr_a"), c.generation())
@@ -470,7 +470,7 @@ func TestCacheKeyCollisions(t *testing.T) {
 	h := func(i int) wxlogin.TokenHash { return wxlogin.TokenHash{1, 2, 3, 4, 31: byte(i)} }
 	for i := range 4 {
 		c.add(newEntry(&wxlogin.Session{ID: "ses_" + strconv.Itoa(i), UserID: "usr_x", TokenHash: h(i),
-			LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}), c.generation())
+			LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}, false), c.generation())
 	}
 	c.forgetSession("ses_2")
 	var e entry

@@ -31,6 +31,7 @@ type LoginResult struct {
 	Token     wxlogin.Secret
 	User      wxlogin.User
 	Created   bool // this is the user's first completed login (see UnfinishedRegistrations)
+	AccountID string
 	Session   wxlogin.Session
 	ExpiresAt time.Time
 }
@@ -54,6 +55,12 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	if err != nil {
 		return LoginResult{}, err
 	}
+	if app.Web() {
+		// Its codes come from a browser redirect, and jscode2session
+		// would refuse them anyway.
+		return LoginResult{}, wxlogin.Errorf(wxlogin.EInvalidRequest,
+			"%s is a %s app: its users log in at /v1/web/authorize", app.AppID, app.KindOf())
+	}
 	if err := checkCode("code", code); err != nil {
 		return LoginResult{}, err
 	}
@@ -72,7 +79,11 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		return LoginResult{}, err
 	}
 
-	now = s.now()
+	before, err := s.unionGroupBefore(ctx, app, ws.UnionID)
+	if err != nil {
+		return LoginResult{}, s.storeFailed(err)
+	}
+	now = joinAfter(s.now(), before)
 	newUser := wxlogin.User{
 		ID:        newID("usr_"),
 		AppID:     app.AppID,
@@ -81,12 +92,54 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
+	sealedKey := s.live().keys.Seal([]byte(ws.SessionKey.Reveal()))
+	if s.logins != nil && s.hooks == nil {
+		// One transaction for the user and the session. With webhooks a
+		// registration must write its event in the user's transaction,
+		// which EnsureUserWithSession has no way to do: those logins take
+		// the two steps below (EnsureUserWithDeliveries, then the
+		// session), so a crash never loses a user.registered event.
+		token, sess := s.newSession(app, sealedKey, c, now)
+		user, created, err := s.storeLogin(ctx, newUser, &sess)
+		var openErr errOpenUser
+		if errors.As(err, &openErr) {
+			return LoginResult{}, openErr.err
+		}
+		if err == nil {
+			s.noteLink(ctx, app, user, created, before)
+		}
+		r, err := s.finishLogin(ctx, app, user, created, token, sess, err, shared)
+		r.AccountID = s.accountIDAfter(app, user, before)
+		return r, err
+	}
+	// Written only if this login registers the user (and only with
+	// webhooks configured): the event is part of the registration.
+	user, created, err := s.ensureUser(ctx, newUser, wxlogin.Event{Type: wxlogin.EventUserRegistered,
+		AppID: app.AppID, UserID: newUser.ID, OpenID: ws.OpenID, UnionID: ws.UnionID})
+	if err != nil {
+		return LoginResult{}, s.storeFailed(err)
+	}
+	if err := s.openUser(&user); err != nil {
+		s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", user.ID, "err", err)
+		return LoginResult{}, err
+	}
+
+	s.noteLink(ctx, app, user, created, before)
+	r, err := s.startSession(ctx, app, user, created, sealedKey, c, shared)
+	r.AccountID = s.accountIDAfter(app, user, before)
+	return r, err
+}
+
+// newSession returns a new session of app holding sealedKey (the sealed
+// session_key; a web login has none) and its token; the user fields are
+// left to the caller.
+func (s *Service) newSession(app wxlogin.App, sealedKey []byte, c Client, now time.Time) (wxlogin.Secret, wxlogin.Session) {
 	token, hash := newToken()
-	sess := wxlogin.Session{
+	return token, wxlogin.Session{
 		ID:               newID("ses_"),
 		TokenHash:        hash,
 		AppID:            app.AppID,
-		SealedSessionKey: s.live().keys.Seal([]byte(ws.SessionKey.Reveal())),
+		SealedSessionKey: sealedKey,
 		CreatedAt:        now,
 		LastSeenAt:       now,
 		IdleExpiresAt:    now.Add(s.idle),
@@ -94,19 +147,47 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UserAgent:        clip(c.UserAgent, maxUserAgentLen),
 		IP:               clip(c.IP, maxIPLen),
 	}
-	var (
-		user    wxlogin.User
-		created bool
-	)
-	if s.logins != nil {
-		user, created, err = s.storeLogin(ctx, newUser, &sess)
-	} else {
-		user, created, err = s.storeLoginApart(ctx, newUser, &sess)
+}
+
+// startSession creates a session of user (already registered) in app
+// holding sealedKey and hands out its token once. shared says whether the
+// code's exchange was shared, for the log.
+func (s *Service) startSession(ctx context.Context, app wxlogin.App, user wxlogin.User, created bool,
+	sealedKey []byte, c Client, shared bool) (LoginResult, error) {
+	token, sess := s.newSession(app, sealedKey, c, s.now())
+	err := s.createSession(ctx, user, &sess)
+	return s.finishLogin(ctx, app, user, created, token, sess, err, shared)
+}
+
+// createSession stores sess as user's, the second of a two-step login, and
+// checks that the user still exists.
+func (s *Service) createSession(ctx context.Context, user wxlogin.User, sess *wxlogin.Session) error {
+	sess.UserID, sess.OpenID, sess.UnionID = user.ID, user.OpenID, user.UnionID
+	err := s.sessions.CreateSession(ctx, *sess)
+	if err == nil {
+		// The user may have been erased after EnsureUser found it, and a
+		// session store apart from the users cannot refuse the session.
+		// Erasure deletes the user before its sessions, so once the user
+		// is seen here the erasure, if any, has yet to delete the
+		// sessions and will take this one too.
+		if _, uerr := s.users.User(ctx, user.ID); uerr != nil {
+			// The token is never handed out, so a session this fails to
+			// delete cannot be used; the sweep removes it once expired.
+			if derr := s.sessions.DeleteSession(ctx, sess.ID); derr != nil {
+				s.log.WarnContext(ctx, "auth: deleting the session of a login whose user check failed", "session_id", sess.ID, "err", derr)
+			}
+			err = uerr
+		}
 	}
-	var openErr errOpenUser
-	if errors.As(err, &openErr) {
-		return LoginResult{}, openErr.err
-	}
+	return err
+}
+
+// finishLogin answers a login whose session store returned err: the token
+// of sess once it is stored, the user's registration remembered when the
+// session failed after it.
+func (s *Service) finishLogin(ctx context.Context, app wxlogin.App, user wxlogin.User, created bool,
+	token wxlogin.Secret, sess wxlogin.Session, err error, shared bool) (LoginResult, error) {
+	now := sess.CreatedAt
 	if errors.Is(err, wxlogin.ErrNotFound) {
 		// The user was erased after EnsureUser found or registered it (the
 		// store refused the session of a missing user, or the check above
@@ -146,7 +227,8 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 
 // loginStore returns the store that keeps both users and sessions when it
 // can store a login in one transaction (wxlogin.LoginStore), else nil: with
-// users and sessions apart, a login takes two writes (storeLoginApart).
+// users and sessions apart, a login takes two writes (ensureUser, then
+// createSession).
 func loginStore(users wxlogin.UserStore, sessions wxlogin.SessionStore) wxlogin.LoginStore {
 	ls, ok := users.(wxlogin.LoginStore)
 	if !ok || any(users) != any(sessions) {
@@ -184,38 +266,6 @@ type errOpenUser struct{ err error }
 func (e errOpenUser) Error() string { return e.err.Error() }
 func (e errOpenUser) Unwrap() error { return e.err }
 
-// storeLoginApart stores a login in two steps, for users and sessions in
-// different stores: EnsureUser, then CreateSession, then a check that the
-// user still exists.
-func (s *Service) storeLoginApart(ctx context.Context, u wxlogin.User, sess *wxlogin.Session) (wxlogin.User, bool, error) {
-	user, created, err := s.users.EnsureUser(ctx, u)
-	if err != nil {
-		return user, false, err
-	}
-	if err := s.openUser(&user); err != nil {
-		s.log.ErrorContext(ctx, "auth: cannot open a user's sealed data", "user_id", user.ID, "err", err)
-		return user, created, errOpenUser{err}
-	}
-	sess.UserID, sess.OpenID, sess.UnionID = user.ID, user.OpenID, user.UnionID
-	err = s.sessions.CreateSession(ctx, *sess)
-	if err == nil {
-		// The user may have been erased after EnsureUser found it, and a
-		// session store apart from the users cannot refuse the session.
-		// Erasure deletes the user before its sessions, so once the user
-		// is seen here the erasure, if any, has yet to delete the
-		// sessions and will take this one too.
-		if _, uerr := s.users.User(ctx, user.ID); uerr != nil {
-			// The token is never handed out, so a session this fails to
-			// delete cannot be used; the sweep removes it once expired.
-			if derr := s.sessions.DeleteSession(ctx, sess.ID); derr != nil {
-				s.log.WarnContext(ctx, "auth: deleting the session of a login whose user check failed", "session_id", sess.ID, "err", derr)
-			}
-			err = uerr
-		}
-	}
-	return user, created, err
-}
-
 // ipKey is the rate-limit key of a client address: an IPv6 client usually
 // holds a whole /64 and could otherwise take a fresh bucket per request.
 func ipKey(ip string) string {
@@ -242,6 +292,9 @@ func checkCode(name, code string) error {
 // code (see exchanges) and maps WeChat's failures to application errors.
 func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c Client) (wechat.Session, bool, error) {
 	ws, shared, err := s.codes.do(ctx, app.AppID, code, c, s.now, func(ctx context.Context) (*wechat.Session, error) {
+		if app.IsWeCom() {
+			return s.weComCode2Session(ctx, app, code)
+		}
 		return s.wechat.Code2Session(ctx, app, code)
 	})
 	switch {
@@ -253,7 +306,33 @@ func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c 
 		// The client checks this too; a session without them is useless.
 		return ws, shared, wxlogin.Errorf(wxlogin.EUpstreamRejected, "WeChat gave an incomplete answer")
 	}
+	if app.IsWeCom() {
+		// Several corps may be associated with one mini program, and
+		// WeCom answers with the member's own corp whatever corp's token
+		// asked. A member of another corp is not a user of this app: the
+		// client must log in with the app of the member's corp.
+		if corp, _, _ := wxlogin.SplitWeComKey(ws.OpenID); corp != app.CorpID {
+			s.log.InfoContext(ctx, "auth: a WeCom code of another corp", "appid", app.AppID, "corpid", corp)
+			return ws, shared, wxlogin.Errorf(wxlogin.EWrongCorp,
+				"the code belongs to a member of another WeCom corp than this app's; log in with the app of that corp")
+		}
+	}
 	return ws, shared, nil
+}
+
+// weComCode2Session trades a wx.qy.login code and gives its answer the
+// shape of WeChat's, the member's (corpid, userid) as the WeComKey in the
+// place of the openid, so the code de-duplication and the stores serve
+// both kinds alike.
+func (s *Service) weComCode2Session(ctx context.Context, app wxlogin.App, code string) (*wechat.Session, error) {
+	if s.wecom == nil { // New refuses a WeCom app without a client
+		return nil, errors.New("auth: no WeCom client")
+	}
+	ws, err := s.wecom.WeComCode2Session(ctx, app, code)
+	if err != nil {
+		return nil, err
+	}
+	return &wechat.Session{OpenID: wxlogin.WeComKey(ws.CorpID, ws.UserID), SessionKey: ws.SessionKey}, nil
 }
 
 // upstreamErr maps an error of a WeChat call to an application error.
@@ -269,6 +348,10 @@ func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c 
 func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, err error, codeMsg string) error {
 	kind := wechat.Classify(err)
 	retry := max(wechat.RetryAfter(err), time.Second)
+	upstream := "WeChat" // who the client is told failed
+	if app.IsWeCom() {
+		upstream = "WeCom"
+	}
 	var we *wechat.Error
 	errcode := 0
 	if errors.As(err, &we) {
@@ -286,6 +369,9 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 	case wechat.KindConfig:
 		s.log.ErrorContext(ctx, "auth: WECHAT REJECTED THIS APP'S APPID OR SECRET: fix the configuration",
 			"appid", app.AppID, "api", api, "errcode", errcode)
+		if app.IsWeCom() {
+			return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeCom rejected this server's corpid or secret for the mini program")
+		}
 		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeChat rejected this server's credentials for the mini program")
 	case wechat.KindInvalidAnswer:
 		// A success WeChat cannot have sent (a session_key that is not 16
@@ -295,18 +381,18 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 		// most likely meet the same.
 		s.log.ErrorContext(ctx, "auth: WeChat's answer is not one WeChat sends; nothing stored",
 			"appid", app.AppID, "api", api, "err", err)
-		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeChat's answer could not be used; the server log has details")
+		return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, upstream+"'s answer could not be used; the server log has details")
 	case wechat.KindBusy, wechat.KindQuota, wechat.KindUnavailable:
 		s.log.WarnContext(ctx, "auth: WeChat unavailable", "appid", app.AppID, "api", api,
 			"kind", kind.String(), "errcode", errcode, "err", err)
 		return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: retry, Err: err,
-			Message: "WeChat is busy or unavailable; retry in " + strconv.Itoa(int(retry/time.Second)) + " s"}
+			Message: upstream + " is busy or unavailable; retry in " + strconv.Itoa(int(retry/time.Second)) + " s"}
 	}
 	s.log.WarnContext(ctx, "auth: WeChat call failed", "appid", app.AppID, "api", api,
 		"kind", kind.String(), "errcode", errcode, "err", err)
 	retry = 5 * time.Second
 	return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: retry, Err: err,
-		Message: "WeChat could not complete the request; retry later"}
+		Message: upstream + " could not complete the request; retry later"}
 }
 
 // rateLimited is the error of a hit limit; the wait is rounded up to whole

@@ -93,7 +93,12 @@ func (s *Service) user(ctx context.Context, id string) (wxlogin.User, error) {
 // getting, the user's personal data in clear, sealed again before it is
 // written. A row still in clear is sealed by any update.
 func (s *Service) updateUser(ctx context.Context, id string, update func(*wxlogin.User) error) (wxlogin.User, error) {
-	u, err := s.users.UpdateUser(ctx, id, func(u *wxlogin.User) error {
+	return s.updateUserWith(ctx, id, update, nil)
+}
+
+// updateUserWith is updateUser writing ds to the outbox with the update.
+func (s *Service) updateUserWith(ctx context.Context, id string, update func(*wxlogin.User) error, ds []wxlogin.Delivery) (wxlogin.User, error) {
+	sealed := func(u *wxlogin.User) error {
 		if err := s.openUser(u); err != nil {
 			return err
 		}
@@ -101,7 +106,16 @@ func (s *Service) updateUser(ctx context.Context, id string, update func(*wxlogi
 			return err
 		}
 		return s.sealUser(u)
-	})
+	}
+	var (
+		u   wxlogin.User
+		err error
+	)
+	if len(ds) == 0 {
+		u, err = s.users.UpdateUser(ctx, id, sealed)
+	} else if u, err = s.outbox.UpdateUserWithDeliveries(ctx, id, sealed, ds); err == nil {
+		s.delivered(ds)
+	}
 	if err != nil {
 		return wxlogin.User{}, err
 	}

@@ -229,7 +229,7 @@ func (s *Service) Avatar(ctx context.Context, id string) (wxlogin.Blob, error) {
 
 // EraseMe erases the principal's user: sessions, data, avatar.
 func (s *Service) EraseMe(ctx context.Context, p wxlogin.Principal) error {
-	return s.erase(ctx, p.UserID)
+	return s.erase(ctx, p.UserID, byUser)
 }
 
 // erase deletes a user and everything of theirs: the avatar, then the user,
@@ -245,7 +245,10 @@ func (s *Service) EraseMe(ctx context.Context, p wxlogin.Principal) error {
 // deleted nothing is revoked, so a failed erasure can be retried with the
 // same token (a missing user is not an error here). A later login of the
 // same openid registers a new user.
-func (s *Service) erase(ctx context.Context, userID string) error {
+//
+// The user.erased event is written with the deletion of the user, so a
+// retried erasure (the user already gone) writes no second one.
+func (s *Service) erase(ctx context.Context, userID, by string) error {
 	u, err := s.users.User(ctx, userID)
 	if err != nil && !errors.Is(err, wxlogin.ErrNotFound) {
 		return s.storeFailed(err)
@@ -255,7 +258,12 @@ func (s *Service) erase(ctx context.Context, userID string) error {
 			return s.storeFailed(err)
 		}
 	}
-	if err := s.users.DeleteUser(ctx, userID); err != nil {
+	var erased []wxlogin.Delivery
+	if err == nil {
+		erased = s.deliveries(wxlogin.Event{Type: wxlogin.EventUserErased, AppID: u.AppID, UserID: u.ID,
+			OpenID: u.OpenID, UnionID: u.UnionID, By: by})
+	}
+	if err := s.deleteUser(ctx, userID, erased); err != nil {
 		return s.storeFailed(err)
 	}
 	if _, err := s.sessions.DeleteUserSessions(ctx, userID); err != nil {

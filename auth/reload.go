@@ -18,6 +18,8 @@ type LiveSettings struct {
 	Apps   []wxlogin.App
 	Keys   *keyring.Keyring
 	Limits Limits
+	// SessionPolicies are Config.SessionPolicies.
+	SessionPolicies map[string]SessionPolicy
 }
 
 // liveSettings is LiveSettings resolved for the use cases: apps by id and
@@ -29,6 +31,10 @@ type liveSettings struct {
 	keys    *keyring.Keyring
 
 	loginPerIP, loginPerApp, decryptPerSession, avatarPerUser *limiter
+
+	// policies are the apps of PolicyWeChat with their defaults filled
+	// in, by appid; an app absent here has PolicyOwn.
+	policies map[string]SessionPolicy
 }
 
 // live returns the settings in force.
@@ -49,6 +55,7 @@ func (s *Service) newSettings(ls LiveSettings) *liveSettings {
 	l.loginPerApp = newLimiter("login_app", limitOrDefault(ls.Limits.LoginPerApp, DefaultLoginPerApp), s.buckets, s.log)
 	l.decryptPerSession = newLimiter("decrypt", limitOrDefault(ls.Limits.DecryptPerSession, DefaultDecryptPerSession), s.buckets, s.log)
 	l.avatarPerUser = newLimiter("avatar", limitOrDefault(ls.Limits.AvatarPerUser, DefaultAvatarPerUser), s.buckets, s.log)
+	l.policies = resolvePolicies(ls.SessionPolicies)
 	return l
 }
 
@@ -65,7 +72,7 @@ func (s *Service) newSettings(ls LiveSettings) *liveSettings {
 // the swap, so no check before it can be complete). A refused reload
 // changes nothing.
 func (s *Service) Reload(ctx context.Context, ls LiveSettings) error {
-	if err := (Config{Apps: ls.Apps, Limits: ls.Limits}).Validate(); err != nil {
+	if err := (Config{Apps: ls.Apps, Limits: ls.Limits, SessionPolicies: ls.SessionPolicies}).Validate(); err != nil {
 		return err
 	}
 	if ls.Keys == nil {
@@ -74,10 +81,36 @@ func (s *Service) Reload(ctx context.Context, ls LiveSettings) error {
 	s.reloading.Lock()
 	defer s.reloading.Unlock()
 	old := s.live()
+	if err := s.checkAppKinds(old, ls.Apps); err != nil {
+		return err
+	}
 	if err := s.checkDroppedKeys(ctx, old.keys, ls.Keys); err != nil {
 		return err
 	}
 	s.settings.Store(s.newSettings(ls))
+	return nil
+}
+
+// checkAppKinds refuses a reload that changes the kind or corp of an app
+// it keeps: the app's stored users and live sessions are identities of the
+// old kind and corp (a corp's member is stored as corpid/userid), which the
+// changed app would go on accepting as its own. It also refuses a WeCom app
+// when the service has no WeCom client.
+func (s *Service) checkAppKinds(old *liveSettings, apps []wxlogin.App) error {
+	for i, a := range apps {
+		if a.IsWeCom() && s.wecom == nil {
+			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].Kind", i), Problem: "a WeCom app needs a WeCom client, which this service was built without"}
+		}
+		was, ok := old.appByID[a.AppID]
+		if !ok {
+			continue
+		}
+		if was.Kind != a.Kind || was.CorpID != a.CorpID {
+			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].CorpID", i), Problem: fmt.Sprintf(
+				"%q changes from kind %q corp %q to kind %q corp %q: its users belong to the old one; configure the new one under another appid",
+				a.AppID, was.Kind, was.CorpID, a.Kind, a.CorpID)}
+		}
+	}
 	return nil
 }
 

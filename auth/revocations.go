@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -117,4 +118,73 @@ func (s *Service) busLive(live bool) {
 	s.busDown.Store(true)
 	s.cache.forgetAll()
 	s.log.Warn("auth: revocation subscription lost; verifying every token against the store until it is back")
+}
+
+// JoinRevocations returns one Revocations over several buses (a fast
+// pub/sub bus and a slower log, say), so that a revocation still travels
+// when one of them fails for the publisher or for a subscriber.
+//
+// Publish publishes on every bus at once; it fails if any bus failed (the caller's
+// retry then publishes again on all of them, and a revocation heard twice
+// is harmless), but a revocation that one bus took is already on its way.
+//
+// A subscription is live while any of its buses is: a revocation is
+// published on all of them, so a subscriber that hears one of them hears
+// it. Whenever one of the buses is lost or comes back while another stays
+// live, the subscription reports live(false) and at once live(true) again,
+// so that the subscriber still empties its cache: in the moment before a
+// loss is noticed, a revocation sent only on that bus may have been missed.
+func JoinRevocations(buses ...Revocations) Revocations {
+	if len(buses) == 1 {
+		return buses[0]
+	}
+	return joinedRevocations(buses)
+}
+
+type joinedRevocations []Revocations
+
+// Publish publishes on every bus at once: a bus that hangs until its
+// timeout must not hold back the others.
+func (j joinedRevocations) Publish(ctx context.Context, r Revocation) error {
+	errs := make([]error, len(j))
+	var wg sync.WaitGroup
+	for i, b := range j {
+		wg.Go(func() { errs[i] = b.Publish(ctx, r) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (j joinedRevocations) Subscribe(revoked func(Revocation), live func(bool)) (stop func()) {
+	var mu sync.Mutex // serialises live reports from the buses' goroutines
+	up := make([]bool, len(j))
+	anyUp := func() bool {
+		for _, u := range up {
+			if u {
+				return true
+			}
+		}
+		return false
+	}
+	stops := make([]func(), len(j))
+	for i, b := range j {
+		stops[i] = b.Subscribe(revoked, func(l bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			was := anyUp()
+			up[i] = l
+			switch now := anyUp(); {
+			case was != now:
+				live(now)
+			case now:
+				live(false)
+				live(true)
+			}
+		})
+	}
+	return func() {
+		for _, s := range stops {
+			s()
+		}
+	}
 }

@@ -26,6 +26,13 @@ type WeChat interface {
 	AccessToken(ctx context.Context, app wxlogin.App) (wechat.Token, error)
 }
 
+// WeCom is what auth needs of WeCom's server APIs for the apps of kind
+// wecom; *wechat.Client implements it. Kept apart from WeChat so that a
+// WeChat stand-in need not know WeCom.
+type WeCom interface {
+	WeComCode2Session(ctx context.Context, app wxlogin.App, code string) (*wechat.WeComSession, error)
+}
+
 // Service implements wxlogin's use cases. It is safe for concurrent use.
 type Service struct {
 	// settings are those Reload may change, swapped whole, read through
@@ -41,7 +48,14 @@ type Service struct {
 	logins  wxlogin.LoginStore
 	blobs   wxlogin.BlobStore
 	wechat  WeChat
+	wecom   WeCom // nil when no WeCom client was given
 	revoked Revocations
+	// hooks is nil without webhooks; outbox is the store's outbox when it
+	// keeps one (for the admin view even without webhooks).
+	hooks  Webhooks
+	outbox wxlogin.OutboxStore
+
+	connectURL string // root of WeChat's browser pages (web logins)
 
 	idle, absolute, touchEvery, maxAge time.Duration
 	maxAvatar                          int64
@@ -88,6 +102,15 @@ type Service struct {
 	sweepCtx    context.Context // canceled by Close, so a sweep under way ends too
 	cancelSweep context.CancelFunc
 	closeOnce   sync.Once
+
+	keyChecker       SessionKeyChecker // nil when the WeChat client cannot check keys
+	keyChecksStopped chan struct{}     // closed when the key checker has stopped (or never ran)
+	keyCounts        keyCheckCounters
+	// The key checker's work list and when it last walked the cache;
+	// only checkKeys, under keyRound, reads or writes them.
+	keyRound   sync.Mutex
+	keyPending []keyRef
+	keyScanned time.Time
 }
 
 // New returns a Service, or a *ConfigError naming the first invalid setting
@@ -101,7 +124,11 @@ func New(cfg Config) (*Service, error) {
 		sessions: cfg.Sessions,
 		blobs:    cfg.Blobs,
 		wechat:   cfg.WeChat,
+		wecom:    cfg.weCom(),
 		revoked:  cfg.Revocations,
+		hooks:    cfg.Webhooks,
+
+		connectURL: cmp.Or(cfg.ConnectURL, DefaultConnectURL),
 
 		idle:       orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
 		absolute:   orDefault(cfg.AbsoluteLifetime, DefaultAbsoluteLifetime),
@@ -119,6 +146,7 @@ func New(cfg Config) (*Service, error) {
 		stopped: make(chan struct{}),
 	}
 	s.logins = loginStore(cfg.Users, cfg.Sessions)
+	s.outbox, _ = cfg.Users.(wxlogin.OutboxStore)
 	s.sweepCtx, s.cancelSweep = context.WithCancel(context.Background())
 	if s.maxAge < 0 {
 		s.maxAge = 0 // wxcrypt's "no freshness check"
@@ -147,7 +175,7 @@ func New(cfg Config) (*Service, error) {
 	if s.buckets == nil {
 		s.buckets = &LocalRateLimiter{}
 	}
-	s.settings.Store(s.newSettings(LiveSettings{Apps: cfg.Apps, Keys: cfg.Keys, Limits: cfg.Limits}))
+	s.settings.Store(s.newSettings(LiveSettings{Apps: cfg.Apps, Keys: cfg.Keys, Limits: cfg.Limits, SessionPolicies: cfg.SessionPolicies}))
 	// The record keeps session keys sealed while an exchange is shared:
 	// with the keys of the moment, which a reload may change.
 	s.codes = newExchanges(orDefault(cfg.CodeReuseWindow, DefaultCodeReuseWindow),
@@ -163,6 +191,7 @@ func New(cfg Config) (*Service, error) {
 	s.subscribe()
 	s.sealClearUsers()
 	go s.sweepLoop(every)
+	s.startKeyChecks(cfg.WeChat, orDefault(cfg.KeyCheckEvery, DefaultKeyCheckEvery))
 	return s, nil
 }
 
@@ -172,6 +201,7 @@ func (s *Service) Close() error {
 		close(s.stop)
 		s.cancelSweep()
 		<-s.stopped
+		<-s.keyChecksStopped
 		if s.stopBus != nil {
 			s.stopBus()
 		}
@@ -181,6 +211,14 @@ func (s *Service) Close() error {
 
 // Apps returns the configured apps.
 func (s *Service) Apps() []wxlogin.App { return slices.Clone(s.live().apps) }
+
+// IsWeComApp reports whether appid names a configured WeCom app, whose
+// users are a (corpid, userid) stored as a WeComKey in the place of the
+// openid.
+func (s *Service) IsWeComApp(appid string) bool {
+	a, ok := s.live().appByID[appid]
+	return ok && a.IsWeCom()
+}
 
 // app resolves an appid; "" means the only configured app.
 func (s *Service) app(appid string) (wxlogin.App, error) {

@@ -31,6 +31,21 @@ func TestNewValidates(t *testing.T) {
 		{"no keys", func(c *auth.Config) { c.Keys = nil }, "Keys"},
 		{"negative idle", func(c *auth.Config) { c.IdleTimeout = -1 }, "IdleTimeout"},
 		{"negative burst", func(c *auth.Config) { c.Limits.LoginPerIP = auth.Limit{Rate: 1, Burst: -1} }, "Limits.LoginPerIP"},
+		{"WeCom app", func(c *auth.Config) {
+			c.Apps = append(c.Apps, wxlogin.App{AppID: "wecom", Kind: wxlogin.KindWeCom, CorpID: "ww1", Secret: "s"})
+		}, ""},
+		{"WeCom app without corpid", func(c *auth.Config) {
+			c.Apps = append(c.Apps, wxlogin.App{AppID: "wecom", Kind: wxlogin.KindWeCom, Secret: "s"})
+		}, ".CorpID: is empty"},
+		{"corpid with a slash", func(c *auth.Config) {
+			c.Apps = append(c.Apps, wxlogin.App{AppID: "wecom", Kind: wxlogin.KindWeCom, CorpID: "ww/1", Secret: "s"})
+		}, "holds a slash"},
+		{"corpid on a WeChat app", func(c *auth.Config) { c.Apps[0].CorpID = "ww1" }, "Apps[0].CorpID"},
+		{"unknown kind", func(c *auth.Config) { c.Apps[0].Kind = "alipay" }, "Apps[0].Kind"},
+		{"WeCom app, WeChat client without WeCom", func(c *auth.Config) {
+			c.WeChat = struct{ auth.WeChat }{c.WeChat}
+			c.Apps = append(c.Apps, wxlogin.App{AppID: "wecom", Kind: wxlogin.KindWeCom, CorpID: "ww1", Secret: "s"})
+		}, "WeCom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 // Logout ends the principal's session at once.
 func (s *Service) Logout(ctx context.Context, p wxlogin.Principal) error {
-	if err := s.revokeSession(ctx, p.SessionID); err != nil {
+	if err := s.revokeSession(ctx, p.SessionID, revokedEvent(p, byUser, p.SessionID)); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "auth: logout", "user_id", p.UserID, "session_id", p.SessionID)
@@ -47,7 +47,7 @@ func (s *Service) RevokeSession(ctx context.Context, p wxlogin.Principal, id str
 	if _, err := s.ownSession(ctx, p.UserID, id); err != nil {
 		return err
 	}
-	if err := s.revokeSession(ctx, id); err != nil {
+	if err := s.revokeSession(ctx, id, revokedEvent(p, byUser, id)); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "auth: session revoked", "user_id", p.UserID, "session_id", id, "by_session_id", p.SessionID)
@@ -56,7 +56,7 @@ func (s *Service) RevokeSession(ctx context.Context, p wxlogin.Principal, id str
 
 // RevokeAllSessions ends every session of the principal's user.
 func (s *Service) RevokeAllSessions(ctx context.Context, p wxlogin.Principal) error {
-	n, err := s.revokeUser(ctx, p.UserID)
+	n, err := s.revokeUser(ctx, p.UserID, revokedEvent(p, byUser))
 	if err != nil {
 		return err
 	}
@@ -64,9 +64,10 @@ func (s *Service) RevokeAllSessions(ctx context.Context, p wxlogin.Principal) er
 	return nil
 }
 
-// revokeSession deletes one session and makes its token fail at once.
-func (s *Service) revokeSession(ctx context.Context, id string) error {
-	if err := s.sessions.DeleteSession(ctx, id); err != nil {
+// revokeSession deletes one session and makes its token fail at once; the
+// event is written with the deletion, if the session was there.
+func (s *Service) revokeSession(ctx context.Context, id string, e wxlogin.Event) error {
+	if err := s.deleteSession(ctx, id, s.deliveries(e)); err != nil {
 		return s.storeFailed(err)
 	}
 	s.announce(ctx, Revocation{SessionID: id})
@@ -74,9 +75,9 @@ func (s *Service) revokeSession(ctx context.Context, id string) error {
 }
 
 // revokeUser deletes every session of a user and makes their tokens fail at
-// once.
-func (s *Service) revokeUser(ctx context.Context, userID string) (int, error) {
-	n, err := s.sessions.DeleteUserSessions(ctx, userID)
+// once; the event is written with the deletion, if there were sessions.
+func (s *Service) revokeUser(ctx context.Context, userID string, e wxlogin.Event) (int, error) {
+	n, err := s.deleteUserSessions(ctx, userID, s.deliveries(e))
 	if err != nil {
 		return 0, s.storeFailed(err)
 	}

@@ -103,6 +103,9 @@ func (s *Service) SavePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 		if err != nil {
 			return phone, err
 		}
+		if app.IsWeCom() {
+			return phone, wxlogin.Errorf(wxlogin.EInvalidRequest, "phone codes are WeChat's: WeCom has no getuserphonenumber for a WeCom app")
+		}
 		if err := s.limitDecrypt(ctx, p); err != nil {
 			return phone, err
 		}
@@ -131,11 +134,15 @@ func (s *Service) SavePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 	default:
 		return phone, wxlogin.Errorf(wxlogin.EInvalidRequest, "send either code (from the getPhoneNumber button) or encryptedData and iv")
 	}
-	_, err := s.updateUser(ctx, p.UserID, func(u *wxlogin.User) error {
+	// Every number bound is an event, the same number bound again too: the
+	// user confirmed it once more. The number itself is not in the event.
+	bound := s.deliveries(wxlogin.Event{Type: wxlogin.EventPhoneBound, AppID: p.AppID, UserID: p.UserID,
+		OpenID: p.OpenID, UnionID: p.UnionID, By: byUser})
+	_, err := s.updateUserWith(ctx, p.UserID, func(u *wxlogin.User) error {
 		u.Phone = &phone
 		u.UpdatedAt = s.now()
 		return nil
-	})
+	}, bound)
 	if err != nil {
 		return wxlogin.Phone{}, s.userErr(err)
 	}
@@ -244,7 +251,7 @@ func (s *Service) openSession(ctx context.Context, p wxlogin.Principal, loginCod
 		if err != nil {
 			return app, "", err
 		}
-		if ws.OpenID != p.OpenID {
+		if ws.OpenID != principalKey(p) {
 			s.log.WarnContext(ctx, "auth: login_code of another user", "session_id", p.SessionID)
 			return app, "", wxlogin.Errorf(wxlogin.EInvalidRequest, "login_code belongs to another user than this session's")
 		}
@@ -332,6 +339,14 @@ func (s *Service) limitDecrypt(ctx context.Context, p wxlogin.Principal) error {
 }
 
 // principalApp returns the app of a verified principal.
+// principalKey is the stored key of p's user: the openid, or the WeComKey.
+func principalKey(p wxlogin.Principal) string {
+	if p.CorpID != "" {
+		return wxlogin.WeComKey(p.CorpID, p.WeComUserID)
+	}
+	return p.OpenID
+}
+
 func (s *Service) principalApp(p wxlogin.Principal) (wxlogin.App, error) {
 	app, ok := s.live().appByID[p.AppID]
 	if !ok {

@@ -53,11 +53,22 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 		s.noteStoreFailure(err)
 		return wxlogin.Principal{}, s.storeFailed(err)
 	}
-	if _, ok := s.live().appByID[sess.AppID]; !ok || sess.Expired(now) {
+	app, ok := s.live().appByID[sess.AppID]
+	if !ok || sess.Expired(now) {
 		// An app removed from the configuration takes its sessions along.
 		return wxlogin.Principal{}, errSessionInvalid()
 	}
-	e := newEntry(&sess)
+	account, err := s.accountOfSession(ctx, &sess)
+	if errors.Is(err, wxlogin.ErrNotFound) {
+		return wxlogin.Principal{}, errSessionInvalid() // the user is being erased
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "auth: verify: reading the session's account failed", "err", err)
+		s.noteStoreFailure(err)
+		return wxlogin.Principal{}, s.storeFailed(err)
+	}
+	e := newEntry(&sess, app.IsWeCom())
+	e.principal.AccountID = account
 	if !bypass {
 		s.cache.add(e, gen)
 	}

@@ -56,8 +56,12 @@ func TestVerify(t *testing.T) {
 	p := e.verify(ctx, r.Token)
 	diff(t, "principal", wxlogin.Principal{
 		SessionID: r.Session.ID, UserID: r.User.ID, AppID: app1, OpenID: id.OpenID, UnionID: id.UnionID,
+		AccountID: "acc_" + r.User.ID[len("usr_"):], // an app of no Open Platform account: the user alone
 		ExpiresAt: e.clock.Now().Add(auth.DefaultIdleTimeout),
 	}, p)
+	if r.AccountID != p.AccountID {
+		t.Errorf("login's account %q, verify's %q", r.AccountID, p.AccountID)
+	}
 	if n := cs.reads.Load(); n != 1 {
 		t.Fatalf("first verify: %d store reads, want 1", n)
 	}

@@ -20,7 +20,8 @@ type Call struct {
 	Method string    `json:"method"`
 	Path   string    `json:"path"`
 	// AppID is the app the call was made for: its appid parameter, or
-	// the app of its access_token. Empty when neither names a known app.
+	// the app of its access_token; for a WeCom call, the corpid. Empty
+	// when neither names a known app or corp.
 	AppID string `json:"appid"`
 	// Request holds the query parameters and the JSON body's top-level
 	// fields.
@@ -43,7 +44,8 @@ const maxCalls = 256
 const redacted = "(redacted)"
 
 var secretFields = map[string]bool{
-	"secret": true, "session_key": true, "access_token": true, "signature": true,
+	"secret": true, "corpsecret": true, "session_key": true, "access_token": true, "signature": true,
+	"refresh_token": true, // a web login's, which mints access tokens for 30 days
 }
 
 func redact(m map[string]any) map[string]any {
@@ -103,7 +105,13 @@ func (e *Emulator) callAppLocked(q url.Values) string {
 	if a := e.apps[q.Get("appid")]; a != nil {
 		return a.AppID
 	}
+	if c := e.corps[q.Get("corpid")]; c != nil {
+		return c.CorpID // WeCom's calls are made for a corp
+	}
 	if t := e.tokens[q.Get("access_token")]; t != nil {
+		if t.corp != nil {
+			return t.corp.CorpID
+		}
 		return t.app.AppID
 	}
 	return ""

@@ -9,7 +9,7 @@ import (
 
 // Configure runs change with the emulator's lock held, so that the knobs
 // read while serving (NoPrivacyCheck, LoginsPerSecond, Code2SessionPerMinute,
-// SessionKeyLifetime, CodeLifetime, TokenGrace, TokenLifetime, Now) can be
+// SessionKeyLifetime, SessionKeyIdleTimeout, CodeLifetime, TokenGrace, TokenLifetime, Now) can be
 // changed while requests are in flight. change must not call the
 // emulator's methods. Apps, Logger and CORSOrigin are read without the
 // lock: set them before serving.
@@ -32,6 +32,7 @@ type Config struct {
 	LoginsPerSecond       *int    `json:"logins_per_second,omitempty"`
 	Code2SessionPerMinute *int    `json:"code2session_per_minute,omitempty"`
 	SessionKeyLifetime    *string `json:"session_key_lifetime,omitempty"`
+	SessionKeyIdleTimeout *string `json:"session_key_idle_timeout,omitempty"`
 	CodeLifetime          *string `json:"code_lifetime,omitempty"`
 	TokenGrace            *string `json:"token_grace,omitempty"`
 	TokenLifetime         *string `json:"token_lifetime,omitempty"`
@@ -45,6 +46,7 @@ func (e *Emulator) configLocked() Config {
 		LoginsPerSecond:       &e.LoginsPerSecond,
 		Code2SessionPerMinute: &e.Code2SessionPerMinute,
 		SessionKeyLifetime:    s(e.SessionKeyLifetime),
+		SessionKeyIdleTimeout: s(e.SessionKeyIdleTimeout),
 		CodeLifetime:          s(e.codeLifetime()),
 		TokenGrace:            s(e.tokenGrace()),
 		TokenLifetime:         s(e.tokenLifetime()),
@@ -73,6 +75,7 @@ func (e *Emulator) servePutConfig(r *http.Request) (any, error) {
 		d    time.Duration
 	}{
 		{"session_key_lifetime", c.SessionKeyLifetime, &e.SessionKeyLifetime, 0},
+		{"session_key_idle_timeout", c.SessionKeyIdleTimeout, &e.SessionKeyIdleTimeout, 0},
 		{"code_lifetime", c.CodeLifetime, &e.CodeLifetime, 0},
 		{"token_grace", c.TokenGrace, &e.TokenGrace, 0},
 		{"token_lifetime", c.TokenLifetime, &e.TokenLifetime, 0},

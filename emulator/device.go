@@ -113,6 +113,8 @@ func (e *Emulator) Login(appid, user string) (string, error) {
 
 // SessionKeyValid is wx.checkSession: it reports whether user's latest
 // session_key in appid is still valid. It is false before the first login.
+// A check that finds the key valid is the user's activity: it renews the
+// key's idle expiry (SessionKeyIdleTimeout).
 func (e *Emulator) SessionKeyValid(appid, user string) (bool, error) {
 	e.init()
 	e.mu.Lock()
@@ -121,7 +123,21 @@ func (e *Emulator) SessionKeyValid(appid, user string) (bool, error) {
 	if derr != nil {
 		return false, derr
 	}
-	return e.keyValidLocked(acct, e.nowLocked()), nil
+	return e.useKeyLocked(acct, e.nowLocked()), nil
+}
+
+// Activity is user opening or using the mini program appid: it renews the
+// idle expiry of a session_key that is still valid (SessionKeyIdleTimeout)
+// and reports whether it is. It never revives a dead key.
+func (e *Emulator) Activity(appid, user string) (bool, error) {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	acct, derr := e.deviceAccountLocked("activity", appid, user)
+	if derr != nil {
+		return false, derr
+	}
+	return e.useKeyLocked(acct, e.nowLocked()), nil
 }
 
 // SessionKey returns user's current session_key in appid ("" before the
@@ -251,7 +267,7 @@ func (e *Emulator) Phone(appid, user string) (PhoneNumber, error) {
 	if hasCode {
 		out.Code = e.newCodeLocked(&code{kind: phoneCode, acct: acct, phone: u, issued: now})
 	}
-	if e.keyValidLocked(acct, now) {
+	if e.useKeyLocked(acct, now) {
 		p := newPhoneInfo(u, appid, now)
 		var err error
 		if out.EncryptedData, out.IV, err = encryptPayload(acct.sessionKey, p); err != nil {

@@ -59,6 +59,30 @@
 // payments: it gives the unionid of any user of a bound app (89002 for an
 // unbound one).
 //
+// # WeCom (企业微信)
+//
+// For mini programs associated with a WeCom corp, the emulator is WeCom
+// too, on the same host (WeCom's paths differ from WeChat's):
+//
+//	GET  /cgi-bin/gettoken?corpid=&corpsecret=
+//	GET  /cgi-bin/miniprogram/jscode2session?access_token=&js_code=&grant_type=authorization_code
+//	POST /emulator/v1/wecom/login   {"corpid","user"} → {"code"}      wx.qy.login
+//	GET  /emulator/v1/wecom/session?corpid=&user= → {"valid"}          wx.qy.checkSession
+//	GET  /emulator/v1/wecom/corps   [{"corpid","secret"}]
+//
+// Corps (nil: DevCorps()) are all associated with the mini program.
+// gettoken returns the same token until it expires (TokenLifetime), then a
+// new one; 41002/41004 for a missing corpid/corpsecret, 40013 an unknown
+// corpid, 40001 a wrong secret (WeCom's meaning of 40001). jscode2session
+// answers {corpid, userid, session_key} of the code's member, whose corpid
+// is their own corp even through another corp's token; an unknown,
+// expired, used or WeChat code answers 40029 (WeCom documents no 40163);
+// 41001 a missing token, 40014 an unknown one (a WeChat token included),
+// 42001 an expired one. A member's userid is the simulated user's name,
+// which must be a valid WeCom userid (letters, digits, "_-@."). Errors read
+// as WeCom's: "invalid code, hint: [...], more info at ...". Faults and
+// stats name these APIs wecom_gettoken and wecom_jscode2session.
+//
 // # The emulator's controls
 //
 //	GET    /emulator/v1/apps    [{"appid","secret","open_platform"}]
@@ -88,7 +112,8 @@
 // session_key, one set of scopes and one privacy decision per app.
 //
 //	POST   /emulator/v1/login     {"appid","user"} → {"code"}                        wx.login (rotates the session_key)
-//	GET    /emulator/v1/session?appid=&user= → {"valid"}                            wx.checkSession
+//	GET    /emulator/v1/session?appid=&user= → {"valid"}                            wx.checkSession (renews the key's idle expiry)
+//	POST   /emulator/v1/activity  {"appid","user"} → {"valid"}                      the user opens or uses the mini program (renews it too)
 //	POST   /emulator/v1/userinfo  {"appid","user"} → {"userInfo","rawData","signature","encryptedData","iv"}
 //	                                                                              wx.getUserInfo({withCredentials: true}); openId/unionId inside
 //	POST   /emulator/v1/profile   {"appid","user","desc"} → the same                wx.getUserProfile; no openId/unionId inside
@@ -150,10 +175,21 @@
 //
 // The exported fields of Emulator, all off or WeChat's values when zero:
 // Now (the clock, moved by Advance), Logger, CodeLifetime, TokenGrace,
-// TokenLifetime, SessionKeyLifetime, LoginsPerSecond (WeChat: 4),
+// TokenLifetime, SessionKeyLifetime, SessionKeyIdleTimeout, LoginsPerSecond (WeChat: 4),
 // Code2SessionPerMinute (45011; one doc says 100), NoPrivacyCheck, CORSOrigin.
 // Configure (or PUT /emulator/v1/config) changes them while serving, e.g.
 // to turn the privacy check on in a dev server that is already running.
+//
+// A session_key dies in three ways: the user's next wx.login replaces it
+// (at once), SessionKeyLifetime after the login that issued it, or
+// SessionKeyIdleTimeout after the user's last activity with it. Activity
+// is what the user does in the mini program: wx.login, a wx.checkSession
+// that finds the key valid, the device calls that sign or encrypt with it
+// (getUserInfo, getUserProfile, getPhoneNumber, getWeRunData,
+// getShareInfo) and POST /emulator/v1/activity. A server's calls
+// (jscode2session, checksession, ...) are not: a server asking whether a
+// key is alive must not keep it alive. After either expiry checksession
+// answers 87009 and wx.checkSession fails, as for a rotated key.
 // Faults (InjectFault) make WeChat's server APIs fail, hang or answer
 // garbage; Stats counts what was called.
 package emulator

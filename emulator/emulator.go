@@ -18,6 +18,14 @@ type App struct {
 	AppID        string `json:"appid"`
 	Secret       string `json:"secret"`
 	OpenPlatform bool   `json:"open_platform"`
+	// Kind is "" (a mini program), "official_account" (web pages in
+	// WeChat: connect/oauth2/authorize) or "website" (an Open Platform
+	// website app: connect/qrconnect).
+	Kind string `json:"kind,omitempty"`
+	// RedirectDomains, when set, are the hosts a web authorization may
+	// return to (WeChat's 网页授权域名 / 授权回调域); another host is
+	// refused with errcode 10003. Empty allows any host.
+	RedirectDomains []string `json:"redirect_domains,omitempty"`
 }
 
 // DevApps returns the apps a zero Emulator serves, which the dev server and
@@ -64,6 +72,11 @@ type Emulator struct {
 	// first use.
 	Apps []App
 
+	// Corps are the WeCom corps served (WeCom's gettoken and
+	// jscode2session, wx.qy.login). Nil means DevCorps(). Read once, on
+	// first use.
+	Corps []Corp
+
 	// Now returns the current time; nil means time.Now. The emulator's
 	// clock is Now() plus the offset moved by Advance (or POST
 	// /emulator/v1/clock), so tests never sleep.
@@ -93,6 +106,21 @@ type Emulator struct {
 	// until the next login rotates it.
 	SessionKeyLifetime time.Duration
 
+	// SessionKeyIdleTimeout, when positive, makes a session_key invalid
+	// once the user has not used the mini program for that long, as WeChat
+	// does for a user who stops opening it (its real period is not
+	// published and is said to grow with use). The user's activity renews
+	// the key: a wx.login (which issues a new one), a wx.checkSession that
+	// finds the key valid, the device calls that hand out data signed or
+	// encrypted with it (getUserInfo, getUserProfile, getPhoneNumber,
+	// getWeRunData, getShareInfo), and Activity (POST /emulator/v1/activity,
+	// the user opening the mini program). What a server does is not the
+	// user's activity: jscode2session, checksession and the other server
+	// APIs never renew a key, so a server that checks keys cannot keep a
+	// session alive on its own. Zero means no idle expiry. It applies
+	// beside SessionKeyLifetime: a key dies at whichever comes first.
+	SessionKeyIdleTimeout time.Duration
+
 	// LoginsPerSecond, when positive, limits the device's wx.login calls
 	// per user and app per second (WeChat: 4). Zero disables the limit.
 	LoginsPerSecond int
@@ -111,6 +139,12 @@ type Emulator struct {
 	// mini program that declares no privacy guidelines.
 	NoPrivacyCheck bool
 
+	// AutoApproveWeb, when set, names the simulated user who approves
+	// every web authorization at once (the authorize page and the QR code
+	// redirect straight back with a code), for tests that do not drive
+	// the phone through the device API.
+	AutoApproveWeb string
+
 	// CORSOrigin, when not empty, is sent as Access-Control-Allow-Origin on
 	// the device API (/emulator/v1/) and preflight requests are answered,
 	// for a page served from another origin. Empty (the default) suits
@@ -120,13 +154,15 @@ type Emulator struct {
 	initOnce sync.Once
 	mux      *http.ServeMux
 
-	mu      sync.Mutex
-	offset  time.Duration
-	apps    map[string]*app
-	order   []string            // appids in configured order
-	persons map[string]*person  // by user name
-	openIDs map[string]*account // by openid
-	codes   map[string]*code    // login and phone codes
+	mu        sync.Mutex
+	offset    time.Duration
+	apps      map[string]*app
+	order     []string            // appids in configured order
+	corps     map[string]*corp    // WeCom corps by corpid
+	corpOrder []string            // corpids in configured order
+	persons   map[string]*person  // by user name
+	openIDs   map[string]*account // by openid
+	codes     map[string]*code    // login and phone codes
 	// codeQueue holds the codes by issue time, to forget the expired ones.
 	codeQueue codeQueue
 	// codesExamined counts the codes looked at to find expired ones: the
@@ -140,6 +176,11 @@ type Emulator struct {
 	callSeq       int64                // Seq of the latest call
 	tmp           map[string]*tmpFile  // chooseAvatar images
 	tmpIDs        []string             // tmp in creation order, to bound memory
+
+	webAuths   map[string]*webAuth  // web authorizations (authorize page, QR) by id
+	webOrder   []string             // webAuths in creation order, to bound memory
+	webTokens  map[string]*webToken // users' web access tokens
+	webRefresh map[string]*webToken // the same, by refresh token
 }
 
 // New returns an emulator serving apps, or DevApps when none are given.
@@ -172,12 +213,16 @@ func (e *Emulator) init() {
 			e.apps[a.AppID] = &app{App: a, accounts: map[string]*account{}}
 			e.order = append(e.order, a.AppID)
 		}
+		e.initCorps()
 		e.persons = map[string]*person{}
 		e.openIDs = map[string]*account{}
 		e.codes = map[string]*code{}
 		e.tokens = map[string]*token{}
 		e.stats = map[string]*APIStats{}
 		e.tmp = map[string]*tmpFile{}
+		e.webAuths = map[string]*webAuth{}
+		e.webTokens = map[string]*webToken{}
+		e.webRefresh = map[string]*webToken{}
 		e.mux = e.routes()
 	})
 }

@@ -17,12 +17,19 @@ const (
 	APIResetUserSessionKey = "resetusersessionkey"
 	APIGetUserPhoneNumber  = "getuserphonenumber"
 	APIGetPaidUnionID      = "getpaidunionid"
+	APIOAuth2AccessToken   = "oauth2_access_token"
+	APIOAuth2RefreshToken  = "oauth2_refresh_token"
+	APISNSUserInfo         = "sns_userinfo"
+	APISNSAuth             = "sns_auth"
+	// WeCom's: APIWeComGetToken, APIWeComJSCode2Session (wecom.go).
 )
 
 // APIs returns the names of the WeChat server APIs the emulator serves.
 func APIs() []string {
 	return []string{APIJSCode2Session, APIToken, APIStableToken, APICheckSession,
-		APIResetUserSessionKey, APIGetUserPhoneNumber, APIGetPaidUnionID}
+		APIResetUserSessionKey, APIGetUserPhoneNumber, APIGetPaidUnionID,
+		APIOAuth2AccessToken, APIOAuth2RefreshToken, APISNSUserInfo, APISNSAuth,
+		APIWeComGetToken, APIWeComJSCode2Session}
 }
 
 // Fault bodies.

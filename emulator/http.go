@@ -33,6 +33,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	d("GET /emulator/v1/apps", e.serveApps)
 	d("POST /emulator/v1/login", e.serveLogin)
 	d("GET /emulator/v1/session", e.serveSession)
+	d("POST /emulator/v1/activity", e.serveActivity)
 	d("GET /emulator/v1/users/{user}", e.serveGetUser)
 	d("PUT /emulator/v1/users/{user}", e.servePutUser)
 	d("GET /emulator/v1/stats", e.serveStats)
@@ -46,6 +47,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	d("GET /emulator/v1/config", e.serveConfig)
 	d("PUT /emulator/v1/config", e.servePutConfig)
 	e.deviceRoutes(mux, d)
+	e.webRoutes(mux, d)
+	e.weComRoutes(mux, d)
 	return mux
 }
 
@@ -187,6 +190,18 @@ func (e *Emulator) serveLogin(r *http.Request) (any, error) {
 func (e *Emulator) serveSession(r *http.Request) (any, error) {
 	t := queryTarget(r)
 	valid, err := e.SessionKeyValid(t.AppID, t.User)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]bool{"valid": valid}, nil
+}
+
+func (e *Emulator) serveActivity(r *http.Request) (any, error) {
+	var req target
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	valid, err := e.Activity(req.AppID, req.User)
 	if err != nil {
 		return nil, err
 	}

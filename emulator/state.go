@@ -77,6 +77,7 @@ type account struct {
 
 	sessionKey string // "" before the first login
 	keyIssued  time.Time
+	keyUsed    time.Time // the user's last activity with this key (see SessionKeyIdleTimeout)
 
 	scopes map[string]bool // absent: never asked
 
@@ -93,15 +94,20 @@ type codeKind int
 const (
 	loginCode codeKind = iota + 1
 	phoneCode
+	webCode   // of a web authorization, for sns/oauth2/access_token
+	weComCode // wx.qy.login's, for WeCom's jscode2session
 )
 
 // code is a one-time code: a login code for jscode2session or a phone code
 // for getuserphonenumber.
 type code struct {
 	kind       codeKind
-	acct       *account
-	sessionKey string // login: the key this login issued
-	phone      User   // phone: the number at the time of the tap
+	acct       *account // login, phone and web codes
+	member     *member  // WeCom codes
+	sessionKey string   // login: the key this login issued
+	phone      User     // phone: the number at the time of the tap
+	scope      string   // web: the scope the user granted
+	snapshot   bool     // web: issued to WeChat's snapshot-mode virtual user
 	issued     time.Time
 	used       bool
 }
@@ -109,7 +115,8 @@ type code struct {
 // token is an access token of either endpoint.
 type token struct {
 	value   string
-	app     *app
+	app     *app  // nil for a WeCom token
+	corp    *corp // the corp of a WeCom token; nil for WeChat's
 	stable  bool
 	expires time.Time
 	deadAt  time.Time // when it stops working because it was replaced; zero if not replaced
@@ -173,13 +180,28 @@ func (e *Emulator) keyValidLocked(acct *account, now time.Time) bool {
 	if acct.sessionKey == "" {
 		return false
 	}
+	if e.SessionKeyIdleTimeout > 0 && !now.Before(acct.keyUsed.Add(e.SessionKeyIdleTimeout)) {
+		return false
+	}
 	return e.SessionKeyLifetime <= 0 || now.Before(acct.keyIssued.Add(e.SessionKeyLifetime))
+}
+
+// useKeyLocked is the user's activity in the account's app: it reports
+// whether the session_key is valid at now and, when it is, renews its idle
+// expiry. A dead key stays dead: only a wx.login gives a new one.
+func (e *Emulator) useKeyLocked(acct *account, now time.Time) bool {
+	if !e.keyValidLocked(acct, now) {
+		return false
+	}
+	acct.keyUsed = now
+	return true
 }
 
 // rotateKey gives acct a new session_key; the previous one is dead.
 func (acct *account) rotateKey(now time.Time) string {
 	acct.sessionKey = wxcrypt.NewSessionKey()
 	acct.keyIssued = now
+	acct.keyUsed = now
 	return acct.sessionKey
 }
 

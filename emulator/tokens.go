@@ -20,7 +20,7 @@ func (e *Emulator) tokenLocked(q url.Values, now time.Time) (*app, *wxError) {
 	}
 	t := e.tokens[v]
 	switch {
-	case t == nil:
+	case t == nil || t.app == nil: // a WeCom token is not WeChat's
 		return nil, errc(40001)
 	case !now.Before(t.expires):
 		return nil, errc(42001)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wxlogin/wxlogin/wxcrypt"
@@ -16,6 +17,7 @@ import (
 type wxError struct {
 	code int
 	msg  string
+	full bool // msg carries its request id already (WeCom's form)
 }
 
 // errmsgs are WeChat's texts for the errcodes the emulator answers.
@@ -27,6 +29,7 @@ var errmsgs = map[int]string{
 	40013: "invalid appid",
 	40014: "invalid access_token",
 	40029: "invalid code",
+	40030: "invalid refresh_token",
 	40066: "invalid url",
 	40125: "invalid appsecret",
 	40163: "code been used",
@@ -37,10 +40,12 @@ var errmsgs = map[int]string{
 	41008: "missing code",
 	41009: "missing openid",
 	42001: "access_token expired",
+	42002: "refresh_token expired",
 	44002: "empty post data",
 	45009: "reach max api daily quota limit",
 	45011: "api minute-quota reach limit  mustslower  retry next minute",
 	47001: "data format error",
+	48001: "api unauthorized",
 	87008: "invalid sig_method",
 	87009: "invalid signature",
 	89002: "open not exists",
@@ -98,6 +103,9 @@ func (e *Emulator) wechat(api string, h wechatHandler) http.HandlerFunc {
 		switch {
 		case f != nil && f.ErrCode != 0:
 			werr = errc(f.ErrCode)
+			if strings.HasPrefix(api, "wecom_") {
+				werr = e.weComErr(f.ErrCode, now)
+			}
 		case f != nil && f.HTTPStatus != 0:
 			e.recordLocked(api, "http_"+strconv.Itoa(f.HTTPStatus))
 			e.recordCallLocked(api, r, body, f.HTTPStatus, nil, now)
@@ -114,10 +122,14 @@ func (e *Emulator) wechat(api string, h wechatHandler) http.HandlerFunc {
 		outcome := "0"
 		if werr != nil {
 			outcome = errcodeOutcome(werr.code)
+			msg := werr.msg
+			if !werr.full {
+				msg += " rid: " + e.requestID(now)
+			}
 			resp = struct {
 				ErrCode int    `json:"errcode"`
 				ErrMsg  string `json:"errmsg"`
-			}{werr.code, werr.msg + " rid: " + e.requestID(now)}
+			}{werr.code, msg}
 		}
 		e.recordLocked(api, outcome)
 		e.mu.Unlock()

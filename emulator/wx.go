@@ -91,7 +91,7 @@ type userInfoPlain struct {
 // keyLocked returns acct's valid session_key or the error WeChat's
 // credentialed APIs give before a login.
 func (e *Emulator) keyLocked(api string, acct *account, now time.Time) (string, *DeviceError) {
-	if !e.keyValidLocked(acct, now) {
+	if !e.useKeyLocked(acct, now) {
 		return "", deviceErr(wxlogin.ESessionInvalid, api+":fail login first",
 			"%s with credentials needs a valid login: call login first", api)
 	}

@@ -18,7 +18,30 @@ const (
 	HeaderOpenID  = "X-Wxlogin-Openid"
 	HeaderAppID   = "X-Wxlogin-Appid"
 	HeaderUnionID = "X-Wxlogin-Unionid"
+	// HeaderAccountID is the person's account: one for every identity
+	// with the same unionid under one Open Platform account.
+	HeaderAccountID = "X-Wxlogin-Account-Id"
+	// HeaderCorpID and HeaderWeComUserID are a WeCom app's user: its corp
+	// and its userid there (HeaderOpenID is then empty).
+	HeaderCorpID      = "X-Wxlogin-Corpid"
+	HeaderWeComUserID = "X-Wxlogin-Wecom-Userid"
 )
+
+// principalFromHeaders reads forward-auth's identity headers. ok is false
+// when they name no one: a user id, an app and either an openid or a WeCom
+// userid are required.
+func principalFromHeaders(h http.Header) (p wxlogin.Principal, ok bool) {
+	p = wxlogin.Principal{
+		UserID:      first(h[HeaderUserID]),
+		OpenID:      first(h[HeaderOpenID]),
+		AppID:       first(h[HeaderAppID]),
+		UnionID:     first(h[HeaderUnionID]),
+		AccountID:   first(h[HeaderAccountID]),
+		CorpID:      first(h[HeaderCorpID]),
+		WeComUserID: first(h[HeaderWeComUserID]),
+	}
+	return p, p.UserID != "" && p.AppID != "" && (p.OpenID != "" || p.WeComUserID != "")
+}
 
 // Guard finds the wxlogin principal of requests; BehindProxy, Remote and
 // InProcess make one. It is safe for concurrent use.

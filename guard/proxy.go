@@ -59,16 +59,10 @@ func (pr *proxy) identify(r *http.Request) (wxlogin.Principal, bool, error) {
 		stripIdentity(r.Header)
 		return wxlogin.Principal{}, false, nil
 	}
-	h := r.Header
-	p := wxlogin.Principal{
-		UserID:  first(h[HeaderUserID]),
-		OpenID:  first(h[HeaderOpenID]),
-		AppID:   first(h[HeaderAppID]),
-		UnionID: first(h[HeaderUnionID]),
-	}
+	p, ok := principalFromHeaders(r.Header)
 	// A proxy that let a request through without asking wxlogin (a route
 	// it does not guard) sends no identity: the request is anonymous.
-	if p.UserID == "" || p.OpenID == "" || p.AppID == "" {
+	if !ok {
 		return wxlogin.Principal{}, false, nil
 	}
 	if pr.appID != "" && p.AppID != pr.appID {
@@ -96,7 +90,7 @@ func (pr *proxy) isTrusted(remoteAddr string) bool {
 // client spelled it.
 const identityPrefix = "X-Wxlogin-"
 
-// stripIdentity removes every X-Wxlogin-* header, not only the four this
+// stripIdentity removes every X-Wxlogin-* header, not only the ones this
 // package reads: a handler further on may read another one.
 func stripIdentity(h http.Header) {
 	for k := range h {

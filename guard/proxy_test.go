@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/guard"
 )
 
@@ -22,7 +23,7 @@ const proxyAddr = "127.0.0.2"
 
 // forwardAuthProxy does what the README's nginx block does: for every
 // request under /api/ it asks wxlogin's forward-auth with the client's
-// Authorization header, refuses what wxlogin refuses, and sets the four
+// Authorization header, refuses what wxlogin refuses, and sets the
 // X-Wxlogin-* headers from the answer, replacing the client's; other
 // paths pass without asking, their X-Wxlogin-* headers removed.
 func forwardAuthProxy(t testing.TB, wxloginURL, appid string, backend string) *httptest.Server {
@@ -34,7 +35,8 @@ func forwardAuthProxy(t testing.TB, wxloginURL, appid string, backend string) *h
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(proxyAddr)}}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = &http.Transport{DialContext: dialer.DialContext}
-	headers := []string{guard.HeaderUserID, guard.HeaderOpenID, guard.HeaderAppID, guard.HeaderUnionID}
+	headers := []string{guard.HeaderUserID, guard.HeaderOpenID, guard.HeaderAppID, guard.HeaderUnionID,
+		guard.HeaderAccountID, guard.HeaderCorpID, guard.HeaderWeComUserID}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, h := range headers {
 			r.Header.Del(h)
@@ -221,3 +223,36 @@ func TestBehindProxyUnit(t *testing.T) {
 }
 
 func jsonHas(body, fragment string) bool { return strings.Contains(body, fragment) }
+
+// TestIdentityHeaders checks that every identity header forward-auth sets
+// reaches the handler, in proxy and in remote mode: the account id, and a
+// WeCom member, who has a corp and a userid and no openid (and must not be
+// taken for nobody for want of one).
+func TestIdentityHeaders(t *testing.T) {
+	t.Parallel()
+	wx := newStack(t)
+	backend := proxiedBackend(t, guard.ProxyConfig{})
+	proxy := forwardAuthProxy(t, wx.URL, "", backend.URL)
+	_, remote := remoteBackend(t, guard.RemoteConfig{URL: wx.URL})
+	alice := wx.mustLogin(t, app1, "alice")
+	member := wx.mustLogin(t, appWeCom, "zhangsan")
+	corp := emulator.DevCorps()[0].CorpID
+	for _, mode := range []struct {
+		name string
+		c    *http.Client
+		url  string
+	}{{"proxy", proxy.Client(), proxy.URL}, {"remote", remote.Client(), remote.URL}} {
+		t.Run(mode.name, func(t *testing.T) {
+			a := get(t, mode.c, mode.url+"/api/me", alice.Token)
+			if p := decodePrincipal(t, a.body); a.status != http.StatusOK || p.UserID != alice.User.ID || !strings.HasPrefix(p.AccountID, "acc_") || p.CorpID != "" {
+				t.Errorf("alice: status %d principal %+v, want her account id and no corp", a.status, p)
+			}
+			a = get(t, mode.c, mode.url+"/api/me", member.Token, guard.HeaderCorpID, "ww_forged")
+			p := decodePrincipal(t, a.body)
+			if a.status != http.StatusOK || p.UserID != member.User.ID || p.AppID != appWeCom || p.OpenID != "" ||
+				p.CorpID != corp || p.WeComUserID != "zhangsan" {
+				t.Errorf("WeCom member: status %d principal %+v, want corp %s, userid zhangsan, no openid", a.status, p, corp)
+			}
+		})
+	}
+}

@@ -200,14 +200,8 @@ func (rm *remote) ask(tok string, key tokenKey) (wxlogin.Principal, error) {
 
 	switch {
 	case resp.StatusCode == http.StatusOK:
-		h := resp.Header
-		p := wxlogin.Principal{
-			UserID:  first(h[HeaderUserID]),
-			OpenID:  first(h[HeaderOpenID]),
-			AppID:   first(h[HeaderAppID]),
-			UnionID: first(h[HeaderUnionID]),
-		}
-		if p.UserID == "" || p.OpenID == "" || p.AppID == "" {
+		p, ok := principalFromHeaders(resp.Header)
+		if !ok {
 			rm.log.Error("guard: wxlogin answered 200 without an identity: is RemoteConfig.URL wxlogin's?", "url", rm.authURL)
 			return wxlogin.Principal{}, errInternal
 		}

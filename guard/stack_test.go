@@ -37,6 +37,9 @@ const (
 	app2 = "wxdec0de0000000002"
 )
 
+// appWeCom is a WeCom app of the stack: the emulator's first corp.
+const appWeCom = "wecom-guard"
+
 const adminToken = "guard-test-admin-token-0123456789"
 
 type stackOptions struct {
@@ -93,9 +96,11 @@ func startStack(o stackOptions, mount func(api http.Handler, svc *auth.Service) 
 	for _, a := range emulator.DevApps() {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret)})
 	}
+	corp := emulator.DevCorps()[0]
+	apps = append(apps, wxlogin.App{AppID: appWeCom, Kind: wxlogin.KindWeCom, CorpID: corp.CorpID, Secret: wxlogin.Secret(corp.Secret)})
 	svc, err := auth.New(auth.Config{
 		Apps: apps, Users: db, Sessions: db, Blobs: blobs, Keys: keys,
-		WeChat: &wechat.Client{BaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log},
+		WeChat: &wechat.Client{BaseURL: emSrv.URL, WeComBaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log},
 		Logger: log, SweepInterval: -1,
 	})
 	if err != nil {
@@ -152,7 +157,11 @@ type loginAnswer struct {
 // login runs wx.login on the emulated phone of user and trades the code
 // at wxlogin, as a mini program does.
 func (s *stack) login(appid, user string) (loginAnswer, error) {
-	code, err := s.em.Login(appid, user)
+	login := s.em.Login
+	if appid == appWeCom {
+		login = func(_, user string) (string, error) { return s.em.WeComLogin(emulator.DevCorps()[0].CorpID, user) }
+	}
+	code, err := login(appid, user)
 	if err != nil {
 		return loginAnswer{}, err
 	}

@@ -13,6 +13,14 @@ const maxAdminLimit = 1000
 func (s *Server) adminFindUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := wxlogin.UserFilter{AppID: q.Get("appid"), OpenID: q.Get("openid"), UnionID: q.Get("unionid")}
+	if corpid, userid := q.Get("corpid"), q.Get("userid"); corpid != "" || userid != "" {
+		// A WeCom user is stored under its WeComKey in the place of the openid.
+		if corpid == "" || userid == "" || f.OpenID != "" {
+			s.writeError(w, r, wxlogin.Errorf(wxlogin.EInvalidRequest, "parameters \"corpid\" and \"userid\" go together, without \"openid\""))
+			return
+		}
+		f.OpenID = wxlogin.WeComKey(corpid, userid)
+	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > maxAdminLimit {
@@ -21,14 +29,24 @@ func (s *Server) adminFindUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
-	users, err := s.svc.AdminFindUsers(r.Context(), f)
+	var users []wxlogin.User
+	var err error
+	if acct := q.Get("account_id"); acct != "" {
+		// An account's users: every identity of one person.
+		users, err = s.svc.AccountUsers(r.Context(), acct)
+		if wxlogin.ErrorCode(err) == wxlogin.ENotFound {
+			users, err = nil, nil
+		}
+	} else {
+		users, err = s.svc.AdminFindUsers(r.Context(), f)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	out := usersResponse{Users: make([]meJSON, 0, len(users))}
 	for _, u := range users {
-		out.Users = append(out.Users, toMe(u, s.prefix))
+		out.Users = append(out.Users, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -39,7 +57,7 @@ func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
 }
 
 func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +86,16 @@ func (s *Server) adminRevokeSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminEraseUser(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.AdminEraseUser(r.Context(), r.PathValue("id")); err != nil {
+	erase := s.svc.AdminEraseUser
+	switch r.URL.Query().Get("scope") {
+	case "", "identity":
+	case "account":
+		erase = s.svc.AdminEraseAccount
+	default:
+		s.writeError(w, r, errEraseScope)
+		return
+	}
+	if err := erase(r.Context(), r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

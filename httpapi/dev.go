@@ -15,6 +15,9 @@ import (
 func (s *Server) devRoutes() {
 	if s.dev.Emulator != nil {
 		s.handle("/emulator/v1/", s.dev.Emulator.ServeHTTP)
+		// WeChat's browser pages of the web logins, on the same origin as
+		// the playground (wxlogin dev's connect URL is this server).
+		s.handle("GET /connect/", s.dev.Emulator.ServeHTTP)
 	}
 	if s.dev.Playground != nil {
 		s.handle("/playground/", s.dev.Playground.ServeHTTP)

@@ -19,8 +19,10 @@
 // subrequest carrying the original request's headers, so the client's
 // "Authorization: Bearer <token>" reaches wxlogin unchanged. A 200 answer
 // carries X-Wxlogin-User-Id, X-Wxlogin-Openid, X-Wxlogin-Appid and
-// X-Wxlogin-Unionid (always present, empty when unknown, so a proxy that
-// copies them overwrites anything the client forged) and no body; any other
+// X-Wxlogin-Unionid, and for a WeCom app's user X-Wxlogin-Corpid and
+// X-Wxlogin-Wecom-Userid with X-Wxlogin-Openid empty (all always present,
+// empty when unknown, so a proxy that copies them overwrites anything the
+// client forged) and no body; any other
 // answer means "deny". With ?appid=wx… a valid token of any other app
 // answers 401 as an unknown one does, so that one proxy configuration
 // guards the backend of one app.

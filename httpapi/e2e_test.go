@@ -109,7 +109,7 @@ func newWorldOn(t testing.TB, kind storeKind, opts ...option) *world {
 	emSrv := httptest.NewServer(w.em)
 	t.Cleanup(emSrv.Close)
 	wc := &wechat.Client{
-		BaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log, Now: w.clock.Now,
+		BaseURL: emSrv.URL, WeComBaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log, Now: w.clock.Now,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	}
 	w.openStore(kind)
@@ -1384,6 +1384,11 @@ func BenchmarkForwardAuth(b *testing.B) {
 			b.Run("wxlogin-appid", func(b *testing.B) {
 				benchForwardAuth(b, bc.h, "/v1/auth?appid="+app1, lb.Token)
 			})
+			// A web session: the same token in the session cookie, beside
+			// the other cookies a site sets; a GET needs no CSRF token.
+			b.Run("wxlogin-cookie", func(b *testing.B) {
+				benchForwardAuth(b, bc.h, "/v1/auth", "", "Cookie", "_ga=GA1.2.3; "+httpapi.SessionCookie+"="+lb.Token+"; lang=zh")
+			})
 		}
 		// The same over loopback HTTP with keep-alive, closer to what a
 		// proxy sees.
@@ -1492,9 +1497,14 @@ func testE2EClientIP(t *testing.T, kind storeKind) {
 
 // benchForwardAuth runs target through h in process with token, which must
 // answer 200 (the warm-up puts the token in the verification cache).
-func benchForwardAuth(b *testing.B, h http.Handler, target, token string) {
+func benchForwardAuth(b *testing.B, h http.Handler, target, token string, header ...string) {
 	req := httptest.NewRequest("GET", target, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	warm := httptest.NewRecorder()
 	h.ServeHTTP(warm, req)
 	if warm.Code != 200 {

@@ -20,6 +20,7 @@ var statuses = map[string]int{
 	wxlogin.EUnknownApp:           http.StatusBadRequest,
 	wxlogin.EInvalidCode:          http.StatusUnauthorized,
 	wxlogin.ECodeBlocked:          http.StatusForbidden,
+	wxlogin.EWrongCorp:            http.StatusForbidden,
 	wxlogin.ESessionInvalid:       http.StatusUnauthorized,
 	wxlogin.EInvalidEncryptedData: http.StatusBadRequest,
 	wxlogin.EInvalidSignature:     http.StatusBadRequest,
@@ -32,6 +33,11 @@ var statuses = map[string]int{
 	wxlogin.EUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	wxlogin.EPrivacyNotAuthorized: http.StatusForbidden,
 	wxlogin.EStoreUnavailable:     http.StatusServiceUnavailable,
+	wxlogin.EInvalidState:         http.StatusBadRequest,
+	wxlogin.ERedirectNotAllowed:   http.StatusBadRequest,
+	wxlogin.ESnapshotUser:         http.StatusForbidden,
+	wxlogin.ECSRFRejected:         http.StatusForbidden,
+	wxlogin.EAccessDenied:         http.StatusForbidden,
 	wxlogin.EInternal:             http.StatusInternalServerError,
 }
 

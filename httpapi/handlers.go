@@ -28,10 +28,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u := toUser(res.User)
+	u := toUser(res.User, s.svc.IsWeComApp(res.User.AppID))
 	created := res.Created
 	u.Created = &created
-	writeJSON(w, http.StatusOK, loginResponse{Token: res.Token.Reveal(), ExpiresAt: res.ExpiresAt.UTC(), User: u})
+	writeJSON(w, http.StatusOK, loginResponse{Token: res.Token.Reveal(), ExpiresAt: res.ExpiresAt.UTC(), User: u,
+		SessionPolicy: s.svc.SessionPolicy(res.User.AppID)})
 }
 
 func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
@@ -40,7 +41,22 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sessionResponse{User: toUser(u), ExpiresAt: p.ExpiresAt.UTC()})
+	writeJSON(w, http.StatusOK, sessionResponse{User: toUser(u, s.svc.IsWeComApp(u.AppID)), ExpiresAt: p.ExpiresAt.UTC(), SessionPolicy: s.svc.SessionPolicy(p.AppID)})
+}
+
+// putSessionCode takes a fresh wx.login code for the current session, whose
+// session_key that wx.login replaced.
+func (s *Server) putSessionCode(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+	var q sessionCodeRequest
+	if err := s.decodeJSON(w, r, &q); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.UpdateSessionKey(r.Context(), p, q.Code); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	noContent(w)
 }
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
@@ -124,11 +140,34 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request, p wxlogin.Princip
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
+	me := toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID))
+	acct, ids, err := s.svc.Identities(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	me.AccountID = acct
+	for _, id := range ids {
+		me.Identities = append(me.Identities, identityJSON{UserID: id.UserID, AppID: id.AppID, Kind: string(id.Kind), OpenID: id.OpenID})
+	}
+	writeJSON(w, http.StatusOK, me)
 }
 
+// errEraseScope answers an erasure whose scope is neither one identity nor
+// the whole account.
+var errEraseScope = wxlogin.Errorf(wxlogin.EInvalidRequest, "scope must be identity (this app's user, the default) or account (every identity of the person)")
+
 func (s *Server) eraseMe(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
-	if err := s.svc.EraseMe(r.Context(), p); err != nil {
+	erase := s.svc.EraseMe
+	switch r.URL.Query().Get("scope") {
+	case "", "identity":
+	case "account":
+		erase = s.svc.EraseAccount
+	default:
+		s.writeError(w, r, errEraseScope)
+		return
+	}
+	if err := erase(r.Context(), p); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -146,7 +185,7 @@ func (s *Server) putProfile(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
 }
 
 // postAvatar accepts what wx.uploadFile sends (multipart/form-data with the
@@ -164,7 +203,7 @@ func (s *Server) postAvatar(w http.ResponseWriter, r *http.Request, p wxlogin.Pr
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix))
+	writeJSON(w, http.StatusOK, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
 }
 
 // multipartOverhead is room for the multipart framing and any small form
@@ -263,7 +302,7 @@ func (s *Server) getAvatar(w http.ResponseWriter, r *http.Request) {
 // The 200 carries the identity in headers and no body: proxies read the
 // status and copy headers, and drop any body. A caller that wants JSON
 // asks GET /v1/session. This is the hot path of the whole service: the
-// handler allocates only the array behind the four header values.
+// handler allocates only the array behind the six header values.
 func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	p, err := s.verify(r)
 	if err == nil && r.URL.RawQuery != "" {
@@ -274,12 +313,17 @@ func (s *Server) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	v := &[4]string{p.UserID, p.OpenID, p.AppID, p.UnionID}
+	v := &[7]string{p.UserID, p.OpenID, p.AppID, p.UnionID, p.AccountID, p.CorpID, p.WeComUserID}
 	h["X-Wxlogin-User-Id"] = v[0:1:1]
 	h["X-Wxlogin-Openid"] = v[1:2:2]
 	h["X-Wxlogin-Appid"] = v[2:3:3]
-	// Set even when empty, so a proxy copying it replaces a forged one.
+	// Set even when empty, so a proxy copying them replaces forged ones.
 	h["X-Wxlogin-Unionid"] = v[3:4:4]
+	h["X-Wxlogin-Account-Id"] = v[4:5:5]
+	// A WeCom app's user: the corp and the member's userid (the openid is
+	// then empty); both empty for a WeChat user.
+	h["X-Wxlogin-Corpid"] = v[5:6:6]
+	h["X-Wxlogin-Wecom-Userid"] = v[6:7:7]
 	// A caching proxy must not remember an allow: a revoked token has to
 	// fail at once.
 	h["Cache-Control"] = noStore

@@ -171,7 +171,8 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 	s := New(Config{Logger: slog.New(slog.DiscardHandler), AdminToken: "x", Dev: &DevConfig{}})
 	// Everything mounted with every option on is documented, except the
 	// dev-only mounts of other components (the emulator's device API and
-	// the playground, documented with the emulator).
+	// the playground and WeChat's browser pages, documented with the
+	// emulator).
 	all := New(Config{Logger: slog.New(slog.DiscardHandler), AdminToken: "x", Metrics: prometheus.NewRegistry(),
 		Dev: &DevConfig{Emulator: http.NotFoundHandler(), Playground: http.NotFoundHandler(), AdvanceClock: func(time.Duration) time.Time { return time.Time{} }}})
 	for _, pattern := range all.patterns {
@@ -180,7 +181,7 @@ func TestOpenAPIRoutesMatchServer(t *testing.T) {
 			method, path = "", pattern
 		}
 		switch path {
-		case "/emulator/v1/", "/playground/", "/playground", "/{$}":
+		case "/emulator/v1/", "/connect/", "/playground/", "/playground", "/{$}":
 			continue
 		}
 		item := doc.Paths.Find(path)

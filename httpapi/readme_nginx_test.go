@@ -19,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin/httpapi"
 )
 
 // readme returns README.md.
@@ -149,6 +152,8 @@ http {
 	forged := map[string]string{
 		"X-Wxlogin-User-Id": "usr_forged", "X-Wxlogin-Openid": "o_forged",
 		"X-Wxlogin-Appid": "wx_forged", "X-Wxlogin-Unionid": "u_forged",
+		"X-Wxlogin-Account-Id": "acc_forged",
+		"X-Wxlogin-Corpid":     "ww_forged", "X-Wxlogin-Wecom-Userid": "forged",
 	}
 	send3 := func(listen, token string) (int, http.Header) {
 		t.Helper()
@@ -195,6 +200,10 @@ http {
 		want := map[string][]string{
 			"X-Wxlogin-User-Id": {tc.lb.User.ID}, "X-Wxlogin-Openid": {tc.lb.User.OpenID},
 			"X-Wxlogin-Appid": {tc.lb.User.AppID}, "X-Wxlogin-Unionid": {tc.lb.User.UnionID},
+			"X-Wxlogin-Account-Id": {w.request("GET", "/v1/auth", tc.lb.Token, nil).header.Get("X-Wxlogin-Account-Id")},
+			// A WeChat user has no corp: nginx sends no header for the
+			// empty value, and the forged one must be gone.
+			"X-Wxlogin-Corpid": nil, "X-Wxlogin-Wecom-Userid": nil,
 		}
 		if tc.lb.User.UnionID == "" {
 			// nginx sends no header for an empty value; what matters is
@@ -205,6 +214,32 @@ http {
 			if got := h.Values(k); !slices.Equal(got, v) {
 				t.Errorf("%s: the backend got %s %q, want %q", tc.name, k, got, v)
 			}
+		}
+	}
+	// A web session's cookie through the same block: nginx passes the
+	// Cookie header and the guarded request's own method to the
+	// subrequest, so a POST by cookie passes only with the CSRF token.
+	for _, tc := range []struct {
+		name, method, csrf string
+		want               int
+	}{
+		{"GET by cookie", "GET", "", 200},
+		{"POST by cookie without the CSRF token", "POST", "", 403},
+		{"POST by cookie with it", "POST", auth.CSRFToken(withUnion.Token), 200},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+listen+"/api/orders", nil)
+		req.Header.Set("Cookie", "theme=dark; "+httpapi.SessionCookie+"="+withUnion.Token)
+		if tc.csrf != "" {
+			req.Header.Set(httpapi.CSRFHeader, tc.csrf)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s: nginx answered %d, want %d", tc.name, res.StatusCode, tc.want)
 		}
 	}
 	// A valid token of another app than the guarded one never passes.

@@ -54,7 +54,8 @@ func (s *Server) authed(h principalHandler) http.HandlerFunc {
 func (s *Server) verify(r *http.Request) (wxlogin.Principal, error) {
 	token := bearerToken(r)
 	if token == "" {
-		return wxlogin.Principal{}, errNoToken
+		// Only a request without a Bearer token pays for the cookie.
+		return s.verifyCookie(r)
 	}
 	return s.svc.Verify(r.Context(), token)
 }

@@ -73,6 +73,11 @@ type Config struct {
 	// of several apps. Empty: such a login is refused unless the server
 	// serves exactly one app.
 	DefaultApp string
+	// PublicURL is the server's address as browsers reach it
+	// ("https://login.example.com"), the root of the web logins' callback
+	// URL. Empty: the request's own scheme and Host, right only when
+	// browsers reach this server directly.
+	PublicURL string
 }
 
 // DefaultRequestTimeout is the default Config.RequestTimeout: shorter than
@@ -106,6 +111,7 @@ type Server struct {
 	dev            *DevConfig
 	prefix         string // PathPrefix in the form "/wx", or ""
 	defaultApp     string
+	publicURL      string
 	mux            *http.ServeMux
 	patterns       []string // every pattern handle mounted, in order
 	metrics        *requestMetrics
@@ -126,6 +132,7 @@ func New(cfg Config) *Server {
 		mux:     http.NewServeMux(),
 
 		defaultApp: cfg.DefaultApp,
+		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -166,6 +173,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/login", s.login)
 	s.handle("GET /v1/session", s.authed(s.getSession))
 	s.handle("DELETE /v1/session", s.authed(s.deleteSession))
+	s.handle("POST /v1/session/code", s.authed(s.putSessionCode))
 	s.handle("GET /v1/sessions", s.authed(s.listSessions))
 	s.handle("DELETE /v1/sessions/{id}", s.authed(s.revokeSession))
 	s.handle("DELETE /v1/sessions", s.authed(s.revokeAllSessions))
@@ -180,6 +188,9 @@ func (s *Server) routes() {
 	// Proxies forward the method of the request they guard, so /v1/auth
 	// answers every method.
 	s.handle(forwardAuthPattern, s.forwardAuth)
+	s.handle("GET /v1/web/authorize", s.webAuthorize)
+	s.handle("GET /v1/web/callback", s.webCallback)
+	s.handle("POST /v1/web/logout", s.authed(s.webLogout))
 
 	if s.adminOn {
 		s.handle("GET /v1/admin/users", s.admin(s.adminFindUsers))
@@ -190,6 +201,8 @@ func (s *Server) routes() {
 		s.handle("DELETE /v1/admin/sessions/{id}", s.admin(s.adminRevokeSession))
 		s.handle("GET /v1/admin/apps/{appid}/access_token", s.admin(s.adminAccessToken))
 		s.handle("POST /v1/admin/rotate-key", s.admin(s.adminRotateKey))
+		s.handle("GET /v1/admin/webhooks", s.admin(s.adminWebhooks))
+		s.handle("POST /v1/admin/webhooks/{id}/redeliver", s.admin(s.adminRedeliver))
 	}
 
 	if s.dev != nil {

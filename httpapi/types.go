@@ -161,18 +161,28 @@ func (q *clockRequest) validate() error {
 // Response bodies.
 
 // userJSON is the user of the HTTP contract: {id, appid, openid, unionid?,
-// created_at, created?}.
+// created_at, created?}; a user of a WeCom app has corpid and userid
+// instead of openid.
 type userJSON struct {
 	ID        string    `json:"id"`
 	AppID     string    `json:"appid"`
-	OpenID    string    `json:"openid"`
+	OpenID    string    `json:"openid,omitempty"`
+	CorpID    string    `json:"corpid,omitempty"`
+	UserID    string    `json:"userid,omitempty"`
 	UnionID   string    `json:"unionid,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	Created   *bool     `json:"created,omitempty"` // only on login
 }
 
-func toUser(u wxlogin.User) userJSON {
-	return userJSON{ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, CreatedAt: u.CreatedAt.UTC()}
+// toUser is u as the API shows it; weCom reports whether u's app is a
+// WeCom app, whose users are stored under a WeComKey.
+func toUser(u wxlogin.User, weCom bool) userJSON {
+	j := userJSON{ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, CreatedAt: u.CreatedAt.UTC()}
+	if weCom {
+		j.CorpID, j.UserID, _ = wxlogin.SplitWeComKey(u.OpenID)
+		j.OpenID = ""
+	}
+	return j
 }
 
 // meJSON is the user with everything stored about them (GET /v1/me, the
@@ -183,6 +193,17 @@ type meJSON struct {
 	Profile   profileJSON     `json:"profile"`
 	UserInfo  json.RawMessage `json:"user_info,omitempty"`
 	Phone     *wxlogin.Phone  `json:"phone,omitempty"`
+	// AccountID and Identities: GET /v1/me only.
+	AccountID  string         `json:"account_id,omitempty"`
+	Identities []identityJSON `json:"identities,omitempty"`
+}
+
+// identityJSON is one user of an account (GET /v1/me).
+type identityJSON struct {
+	UserID string `json:"user_id"`
+	AppID  string `json:"appid"`
+	Kind   string `json:"kind"`
+	OpenID string `json:"openid"`
 }
 
 type profileJSON struct {
@@ -200,8 +221,8 @@ func avatarPath(prefix, id string) string { return prefix + "/v1/avatars/" + id 
 
 // toMe is the user as the API shows them; prefix is the Server's
 // PathPrefix, which the avatar's URL starts with.
-func toMe(u wxlogin.User, prefix string) meJSON {
-	me := meJSON{userJSON: toUser(u), UpdatedAt: u.UpdatedAt.UTC(), Phone: u.Phone}
+func toMe(u wxlogin.User, prefix string, weCom bool) meJSON {
+	me := meJSON{userJSON: toUser(u, weCom), UpdatedAt: u.UpdatedAt.UTC(), Phone: u.Phone}
 	me.Profile = displayProfile(u, prefix)
 	if !u.Profile.UpdatedAt.IsZero() {
 		t := u.Profile.UpdatedAt.UTC()
@@ -261,11 +282,30 @@ type loginResponse struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 	User      userJSON  `json:"user"`
+	// SessionPolicy is the app's: under "wechat" the SDK hands every
+	// wx.login code it takes to POST /v1/session/code at once.
+	SessionPolicy string `json:"session_policy"`
 }
 
 type sessionResponse struct {
-	User      userJSON  `json:"user"`
-	ExpiresAt time.Time `json:"expires_at"`
+	User          userJSON  `json:"user"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	SessionPolicy string    `json:"session_policy"`
+}
+
+// sessionCodeRequest hands a fresh wx.login code to the current session.
+type sessionCodeRequest struct {
+	Code string `json:"code"`
+}
+
+func (q *sessionCodeRequest) validate() error {
+	switch {
+	case q.Code == "":
+		return missing("code")
+	case len(q.Code) > maxCodeLen:
+		return tooLong("code", maxCodeLen)
+	}
+	return nil
 }
 
 type sessionJSON struct {

@@ -5,5 +5,8 @@
 // handler that answers as /v1/auth does. Rounds alternate which side goes
 // first, because on a shared machine two runs one after the other see
 // different machines; the ratio reported is the median of the rounds'
-// ratios. It is the engine of `wxlogin bench`.
+// ratios. Against a cluster, logins at the load balancer can be measured
+// against logins at one instance (Config.BaselineAPIURL), and
+// MeasureRevocation times a logout at one instance until the others refuse
+// the token. It is the engine of `wxlogin bench`.
 package loadgen

@@ -53,6 +53,12 @@ type Config struct {
 	Users     int           // returning users in the pool; 1,000
 	Workloads []string      // default: all of Workloads
 
+	// BaselineAPIURL, when set, makes the login workloads' baseline the
+	// same login at this other wxlogin (sharing the emulator) instead of
+	// the emulator round trip: the cluster behind a load balancer against
+	// one of its instances, say.
+	BaselineAPIURL string
+
 	// Progress, when set, receives a progress line about once a second.
 	Progress io.Writer
 }
@@ -65,6 +71,9 @@ type Report struct {
 	Rounds       int        `json:"rounds"`
 	Results      []Result   `json:"results"`
 	Timeline     []Interval `json:"timeline"`
+	// Revocation is filled in by the caller that also ran
+	// MeasureRevocation (wxlogin bench's revocation workload).
+	Revocation *RevocationReport `json:"revocation,omitempty"`
 }
 
 // Result is one workload, wxlogin beside its baseline.
@@ -243,8 +252,12 @@ func (r *runner) workload(ctx context.Context, w string) (Result, error) {
 		if w == LoginReturning {
 			user = r.returningUser
 		}
-		subject = func(ctx context.Context) error { _, err := r.login(ctx, user()); return err }
+		subject = func(ctx context.Context) error { _, err := r.loginAt(ctx, r.cfg.APIURL, user()); return err }
 		baseline = func(ctx context.Context) error { return r.code2Session(ctx, user()) }
+		if b := r.cfg.BaselineAPIURL; b != "" {
+			res.Baseline = "the same logins at " + b
+			baseline = func(ctx context.Context) error { _, err := r.loginAt(ctx, b, user()); return err }
+		}
 	case Verify:
 		res.Baseline = "bare net/http handler"
 		subject = func(ctx context.Context) error { return r.verify(ctx, r.cfg.APIURL) }
@@ -466,8 +479,13 @@ func (r *runner) wxLogin(ctx context.Context, user string) (string, error) {
 	return out.Code, nil
 }
 
-// login is a mini program's login: wx.login, then POST /v1/login.
+// login is a mini program's login at cfg.APIURL.
 func (r *runner) login(ctx context.Context, user string) (string, error) {
+	return r.loginAt(ctx, r.cfg.APIURL, user)
+}
+
+// loginAt is a mini program's login: wx.login, then POST /v1/login at api.
+func (r *runner) loginAt(ctx context.Context, api, user string) (string, error) {
 	code, err := r.wxLogin(ctx, user)
 	if err != nil {
 		return "", err
@@ -476,7 +494,7 @@ func (r *runner) login(ctx context.Context, user string) (string, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
-	if err := r.do(ctx, "POST /v1/login", http.MethodPost, r.cfg.APIURL+"/v1/login", body, "", &out); err != nil {
+	if err := r.do(ctx, "POST /v1/login", http.MethodPost, api+"/v1/login", body, "", &out); err != nil {
 		return "", err
 	}
 	if out.Token == "" {
@@ -512,6 +530,7 @@ func (r *runner) verify(ctx context.Context, base string) error {
 }
 
 // do sends one request and decodes a 200's JSON into out (nil: discard).
+// A 204 counts as success too (a logout).
 // Its errors name the step and the status, never the URL (the baseline's
 // query carries the app secret) or a body (it may carry a code).
 func (r *runner) do(ctx context.Context, step, method, u string, body []byte, auth string, out any) error {
@@ -538,7 +557,7 @@ func (r *runner) do(ctx context.Context, step, method, u string, body []byte, au
 		return fmt.Errorf("%s: %v", step, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
 		var e struct {
 			Error struct {
 				Code string `json:"code"`

@@ -67,6 +67,10 @@ type Client struct {
 	// tests point it at the emulator.
 	BaseURL string
 
+	// WeComBaseURL is WeCom's API root, for WeCom apps; "" means
+	// DefaultWeComBaseURL. Dev mode points it at the emulator too.
+	WeComBaseURL string
+
 	// HTTPClient sends the requests; nil means one with a 10 s overall
 	// timeout that follows no redirects.
 	HTTPClient *http.Client
@@ -120,7 +124,7 @@ type Client struct {
 	// ends; nil means a timer. Tests replace it to record the backoff.
 	Sleep func(ctx context.Context, d time.Duration) error
 
-	defaultTokens MemoryTokenCache
+	defaultTokens MemoryTokenCache // the cache without Tokens; with them, this process's copy for while they fail
 	flights       singleflight.Group
 	fetchedAt     sync.Map // appid → time.Time of its last token fetch
 }
@@ -221,6 +225,7 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 
 // call describes one request to WeChat.
 type call struct {
+	base   string // the API root; "" means the Client's BaseURL
 	api    string // WeChat's name for it, in errors and logs
 	method string
 	path   string
@@ -302,7 +307,11 @@ func (c *Client) observe(api string, err error, retrying bool) {
 
 // send makes one attempt of cl.
 func (c *Client) send(ctx context.Context, cl *call, out answer) error {
-	target := c.baseURL() + cl.path
+	base := cl.base
+	if base == "" {
+		base = c.baseURL()
+	}
+	target := base + cl.path
 	if len(cl.query) > 0 {
 		target += "?" + cl.query.Encode()
 	}

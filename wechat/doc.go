@@ -34,7 +34,11 @@
 // a cache shared by many instances keeps them from overwriting each other's
 // tokens. AccessToken uses stable_token unless UseClassicToken is set, renews
 // a token RefreshBefore its expiry, and lets the concurrent callers of one
-// process share one fetch.
+// process share one fetch. A shared cache that is also a FetchLocker makes
+// that one fetch for every process: the first to miss takes the cache's
+// fetch lock, the others wait (up to 5 s) for its token to appear in the
+// cache, and a token stored meanwhile by a slower fetch never replaces a
+// newer one (put-if-newer).
 //
 // An Observer, when set, is told of every attempt of a call (its API, a
 // bounded errcode label from ErrCodeLabel, whether it is retried) and every

@@ -29,6 +29,8 @@ var (
 	devApp1 = wxlogin.App{AppID: "wxdec0de0000000001", Secret: "0123456789abcdef0123456789abcdef"}
 	devApp2 = wxlogin.App{AppID: "wxdec0de0000000002", Secret: "fedcba9876543210fedcba9876543210"}
 	devApp3 = wxlogin.App{AppID: "wxdec0de0000000003", Secret: "00112233445566778899aabbccddeeff"}
+	devOA   = wxlogin.App{AppID: "wxdec0de00000000a1", Secret: "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", Kind: wxlogin.KindOfficialAccount}
+	devSite = wxlogin.App{AppID: "wxdec0de00000000b1", Secret: "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1", Kind: wxlogin.KindWebsite}
 )
 
 // emulated is a Client talking to a fresh emulator; both read one fake
@@ -44,7 +46,8 @@ type emulated struct {
 func newEmulated(t testing.TB) *emulated {
 	t.Helper()
 	clock := newFakeClock()
-	emu := &emulator.Emulator{Now: clock.Now, Logger: slog.New(slog.DiscardHandler)}
+	emu := &emulator.Emulator{Now: clock.Now, Logger: slog.New(slog.DiscardHandler),
+		Apps: append(emulator.DevApps(), emulator.DevWebApps()...)}
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	log := &testlog.Buffer{}
@@ -673,6 +676,23 @@ func TestEmulatorNoUnknownRoutes(t *testing.T) {
 	}
 	c.PhoneNumber(ctx, devApp1, p.Code, "")
 	c.PaidUnionID(ctx, devApp1, s.OpenID, "")
+	webCode, err := e.emu.WebCode(devOA.AppID, "ivan", "snsapi_userinfo", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, err := c.WebAccessToken(ctx, devOA, webCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WebUserInfo(ctx, wt.AccessToken, wt.OpenID)
+	c.WebCheckToken(ctx, wt.AccessToken, wt.OpenID)
+	c.WebRefreshToken(ctx, devOA, wt.RefreshToken)
+	c.WeComBaseURL = e.srv.URL
+	wc, err := e.emu.WeComLogin(devCorp1.CorpID, "ivan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WeComCode2Session(ctx, devCorp1, wc)
 	stats := e.emu.Stats()
 	if len(stats.UnknownRoutes) != 0 {
 		t.Errorf("the client hit unknown routes: %v", stats.UnknownRoutes)

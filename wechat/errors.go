@@ -52,6 +52,16 @@ func Classify(err error) Kind {
 			// wrong, with no special handling.
 			return KindCodeInvalid
 		}
+		if we.API == APIWeComGetToken {
+			switch we.ErrCode {
+			case 40001, 60020:
+				// WeCom's gettoken answers 40001 for a wrong corpsecret
+				// (WeChat's 40001 is a bad access token) and 60020 for a
+				// server address missing from the app's trusted IPs:
+				// both are the configuration, and a retry cannot help.
+				return KindConfig
+			}
+		}
 		return kindOf(we.ErrCode)
 	}
 	var invalid *InvalidAnswerError

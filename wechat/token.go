@@ -10,7 +10,8 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-// TokenCache keeps one access token per appid. Implementations must be safe
+// TokenCache keeps one access token per key: an appid, or for a WeCom app
+// "wecom:corpid:appid" (WeCom issues that token). Implementations must be safe
 // for concurrent use. A cache shared by several processes (Redis) is what
 // keeps a fleet from fetching, and so invalidating, each other's tokens.
 type TokenCache interface {
@@ -28,6 +29,23 @@ type TokenCache interface {
 	// have stored a good replacement, which must survive.
 	Delete(ctx context.Context, appid string, failed wxlogin.Secret) error
 }
+
+// FetchLocker is implemented by a TokenCache that several processes share.
+// Their callers that miss the cache at the same moment would each fetch a
+// token; the lock lets one of them fetch while the others wait for its
+// token to appear in the cache.
+type FetchLocker interface {
+	// LockFetch tries to take the appid's fetch lock for at most ttl; ok is
+	// false while another holder has it. unlock releases the lock only if
+	// it is still this caller's (it may have run out and been taken since).
+	LockFetch(ctx context.Context, appid string, ttl time.Duration) (unlock func(), ok bool, err error)
+}
+
+// fetchLockWait bounds how long a process waits for the one holding the
+// fetch lock: past it, the holder is presumed stuck or dead and the waiter
+// fetches itself (stable_token hands it the same token, so the only cost is
+// one more call).
+const fetchLockWait = 5 * time.Second
 
 // MemoryTokenCache is a TokenCache private to one process. Its zero value
 // is ready to use.
@@ -148,15 +166,16 @@ func (c *Client) GetStableAccessToken(ctx context.Context, app wxlogin.App, forc
 // process share one fetch. When a renewal fails but the cached token has not
 // expired yet, that token is returned and the failure logged.
 func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error) {
-	cached, ok, err := c.tokens().Get(ctx, app.AppID)
+	key := tokenKey(app)
+	cached, ok, err := c.tokens().Get(ctx, key)
 	if err != nil {
-		// Better a fetch than an outage; stable_token hands every instance
-		// the same token anyway.
-		c.logger().WarnContext(ctx, "wechat token cache unreadable; fetching", "appid", app.AppID, "err", err)
-		ok = false
+		// Better this process's own copy, or a fetch, than an outage;
+		// stable_token hands every instance the same token anyway.
+		c.logger().WarnContext(ctx, "wechat token cache unreadable; using this process's copy or fetching", "appid", app.AppID, "err", err)
+		cached, ok, _ = c.defaultTokens.Get(ctx, key)
 	}
 	now := c.now()
-	if ok && c.fresh(app.AppID, cached, now) {
+	if ok && c.fresh(key, cached, now) {
 		return cached, nil
 	}
 	t, err := c.fetchShared(ctx, app)
@@ -169,6 +188,15 @@ func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error
 		return Token{}, err
 	}
 	return t, nil
+}
+
+// tokenKey is the TokenCache key of the app's token: its appid, or for a
+// WeCom app a key of its own (WeCom issues the token, from the corp).
+func tokenKey(app wxlogin.App) string {
+	if app.IsWeCom() {
+		return weComTokenKey(app)
+	}
+	return app.AppID
 }
 
 // fresh reports whether t can be handed out without asking WeChat.
@@ -189,20 +217,24 @@ func (c *Client) fresh(appid string, t Token, now time.Time) bool {
 // stores it in the cache. Each caller waits only as long as its own context
 // allows; the fetch itself goes on for the others.
 func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error) {
-	ch := c.flights.DoChan(app.AppID, func() (any, error) {
+	key := tokenKey(app)
+	ch := c.flights.DoChan(key, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.tokenFetchTimeout())
 		defer cancel()
-		// While this caller waited for the flight, another process sharing
-		// the cache may have renewed the token.
-		if t, ok, err := c.tokens().Get(ctx, app.AppID); err == nil && ok &&
-			c.now().Before(t.ExpiresAt.Add(-c.refreshBefore())) {
-			return t, nil
+		cached, ok, unlock := c.takeFetch(ctx, key)
+		if ok {
+			c.defaultTokens.Put(ctx, key, cached)
+			return cached, nil
 		}
+		defer unlock()
 		var t Token
 		var err error
-		if c.UseClassicToken {
+		switch {
+		case app.IsWeCom():
+			t, err = c.GetWeComAccessToken(ctx, app)
+		case c.UseClassicToken:
 			t, err = c.GetAccessToken(ctx, app)
-		} else {
+		default:
 			t, err = c.GetStableAccessToken(ctx, app, false)
 		}
 		if c.Observer != nil {
@@ -211,8 +243,11 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 		if err != nil {
 			return Token{}, err
 		}
-		c.fetchedAt.Store(app.AppID, c.now())
-		if err := c.tokens().Put(ctx, app.AppID, t); err != nil {
+		c.fetchedAt.Store(key, c.now())
+		// This process's own copy too, for while a shared cache is down:
+		// without it every call would fetch.
+		c.defaultTokens.Put(ctx, key, t)
+		if err := c.tokens().Put(ctx, key, t); err != nil {
 			c.logger().WarnContext(ctx, "wechat token cache unwritable", "appid", app.AppID, "err", err)
 		}
 		c.logger().InfoContext(ctx, "wechat access token fetched", "appid", app.AppID,
@@ -230,6 +265,61 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 	}
 }
 
+// takeFetch decides whether this process fetches the app's token. ok
+// means no: the cache has a token to use, t. Otherwise the caller fetches,
+// holding the fetch lock if the cache is shared and the lock could be
+// taken; it calls unlock when its token is in the cache.
+//
+// While another process holds the lock, takeFetch waits (up to
+// fetchLockWait) for it to finish. A token that process leaves in the
+// cache is used even inside its renewal window: stable_token switches only
+// about five minutes before expiry, so asking again now would bring the
+// same token back.
+func (c *Client) takeFetch(ctx context.Context, key string) (t Token, ok bool, unlock func()) {
+	nothing := func() {}
+	// While this caller waited for the in-process flight, another process
+	// sharing the cache may have renewed the token.
+	if t, ok, err := c.tokens().Get(ctx, key); err == nil && ok && c.now().Before(t.ExpiresAt.Add(-c.refreshBefore())) {
+		return t, true, nil
+	}
+	locker, shared := c.tokens().(FetchLocker)
+	if !shared {
+		return Token{}, false, nothing
+	}
+	deadline := time.Now().Add(fetchLockWait)
+	waited := false
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		unlock, locked, err := locker.LockFetch(ctx, key, c.tokenFetchTimeout())
+		if err != nil {
+			c.logger().WarnContext(ctx, "wechat token cache: no fetch lock; fetching without it", "key", key, "err", err)
+			return Token{}, false, nothing
+		}
+		if locked {
+			t, ok, err := c.tokens().Get(ctx, key)
+			if err == nil && ok && c.now().Before(t.ExpiresAt) &&
+				(waited || c.now().Before(t.ExpiresAt.Add(-c.refreshBefore()))) {
+				unlock()
+				c.fetchedAt.Store(key, c.now())
+				return t, true, nil
+			}
+			return Token{}, false, unlock
+		}
+		waited = true
+		if time.Now().After(deadline) {
+			c.logger().WarnContext(ctx, "wechat token cache: another instance holds the fetch lock too long; fetching", "key", key)
+			return Token{}, false, nothing
+		}
+		select {
+		case <-ctx.Done():
+			return Token{}, false, nothing
+		case <-time.After(pause):
+		}
+		if t, ok, err := c.tokens().Get(ctx, key); err == nil && ok && c.now().Before(t.ExpiresAt.Add(-c.refreshBefore())) {
+			return t, true, nil
+		}
+	}
+}
+
 // withAccessToken runs f with the app's access token. When WeChat rejects
 // the token, it is dropped from the cache (unless another caller already
 // replaced it), a new one is obtained and f runs once more.
@@ -243,8 +333,9 @@ func (c *Client) withAccessToken(ctx context.Context, app wxlogin.App, api strin
 		return err
 	}
 	c.logger().WarnContext(ctx, "wechat rejected the access token; renewing it", "appid", app.AppID, "api", api, "err", err)
-	c.fetchedAt.Delete(app.AppID)
-	if derr := c.tokens().Delete(ctx, app.AppID, t.Value); derr != nil {
+	c.fetchedAt.Delete(tokenKey(app))
+	c.defaultTokens.Delete(ctx, tokenKey(app), t.Value)
+	if derr := c.tokens().Delete(ctx, tokenKey(app), t.Value); derr != nil {
 		c.logger().WarnContext(ctx, "wechat token cache: dropping the rejected token failed", "appid", app.AppID, "err", derr)
 	}
 	renewed, rerr := c.AccessToken(ctx, app)

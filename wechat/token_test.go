@@ -447,3 +447,20 @@ func TestAccessTokenSurvivesABrokenCache(t *testing.T) {
 		t.Errorf("AccessToken = %v, %v; want a fetched token", tok.Value.Reveal(), err)
 	}
 }
+
+// While the shared cache is down (Redis), the process keeps the token it
+// fetched in its own memory: one fetch, not one per call.
+func TestBrokenCacheFallsBackToMemory(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]script{"/cgi-bin/stable_token": stableTokens(true)})
+	f.client.Tokens = brokenCache{}
+	for i := range 3 {
+		tok, err := f.client.AccessToken(t.Context(), testApp)
+		if err != nil || tok.Value.Reveal() != tokenName(1) {
+			t.Fatalf("call %d: AccessToken = %v, %v; want the first token", i, tok.Value.Reveal(), err)
+		}
+	}
+	if n := f.wechat.count("/cgi-bin/stable_token"); n != 1 {
+		t.Errorf("three calls with the shared cache down fetched %d tokens, want 1", n)
+	}
+}

@@ -43,6 +43,12 @@ the bench leaves its users and sessions there. With --url, point --emulator at t
 emulator that wxlogin's wechat_base_url names, give the app's --appid and
 --secret (the emulator's, never WeChat's), and raise wxlogin's login limits.
 
+Against a cluster (scripts/cluster): --baseline-url names one instance, and
+the login workloads then compare --url (the load balancer) with that
+instance instead of with the emulator round trip; the revocation workload
+logs a user in and out at --url, each time polling every instance of --peers
+for its first 401, and reports the delays' percentiles (--samples logouts).
+
 Flags:
 `
 
@@ -59,7 +65,10 @@ func runBench(ctx context.Context, args []string, e env) int {
 	round := fset.Duration("round", 2*time.Second, "how long each side runs per round")
 	rounds := fset.Int("rounds", 3, "rounds per workload")
 	users := fset.Int("users", 1000, "returning users (each logged in once before the run)")
-	workloads := fset.String("workloads", strings.Join(loadgen.Workloads, ","), "comma-separated workloads: "+strings.Join(loadgen.Workloads, ", "))
+	workloads := fset.String("workloads", strings.Join(loadgen.Workloads, ","), "comma-separated workloads: "+strings.Join(loadgen.Workloads, ", ")+", "+revocationWorkload+" (with --url and --peers)")
+	baselineURL := fset.String("baseline-url", "", "with --url: measure the login workloads against the same logins at this wxlogin (one instance of a cluster) instead of the emulator round trip")
+	peers := fset.String("peers", "", "with --url: comma-separated base URLs of the other instances, for the "+revocationWorkload+" workload")
+	samples := fset.Int("samples", 200, "logouts the "+revocationWorkload+" workload measures")
 	storeURL := fset.String("store", "", "store of the wxlogin bench starts (empty: SQLite in a temporary folder); not with --url")
 	jsonPath := fset.String("json", "", "write the report as JSON to this file")
 	svgPath := fset.String("svg", "", "write an SVG chart of throughput and latency over the run to this file")
@@ -76,14 +85,33 @@ func runBench(ctx context.Context, args []string, e env) int {
 		return 2
 	}
 	var names []string
+	revocation := false
 	for _, w := range strings.Split(*workloads, ",") {
 		if w = strings.TrimSpace(w); w == "" {
 			continue
 		}
+		if w == revocationWorkload {
+			revocation = true
+			continue
+		}
 		if !slices.Contains(loadgen.Workloads, w) {
-			return fail(fmt.Errorf("unknown workload %q (known: %s)", w, strings.Join(loadgen.Workloads, ", ")))
+			return fail(fmt.Errorf("unknown workload %q (known: %s, %s)", w, strings.Join(loadgen.Workloads, ", "), revocationWorkload))
 		}
 		names = append(names, w)
+	}
+	var peerURLs []string
+	for _, p := range strings.Split(*peers, ",") {
+		if p = strings.TrimRight(strings.TrimSpace(p), "/"); p != "" {
+			peerURLs = append(peerURLs, p)
+		}
+	}
+	if (*baselineURL != "" || revocation || len(peerURLs) > 0) && *apiURL == "" {
+		fmt.Fprintln(e.Stderr, "wxlogin bench: --baseline-url, --peers and the "+revocationWorkload+" workload measure a running deployment: give --url and --emulator")
+		return 2
+	}
+	if revocation != (len(peerURLs) > 0) {
+		fmt.Fprintln(e.Stderr, "wxlogin bench: the "+revocationWorkload+" workload and --peers go together")
+		return 2
 	}
 	if (*apiURL == "") != (*emuURL == "") {
 		fmt.Fprintln(e.Stderr, "wxlogin bench: --url and --emulator go together")
@@ -120,20 +148,34 @@ func runBench(ctx context.Context, args []string, e env) int {
 		}()
 	}
 	cfg := loadgen.Config{
-		APIURL:      strings.TrimRight(*apiURL, "/"),
-		EmulatorURL: strings.TrimRight(*emuURL, "/"),
-		AppID:       *appID,
-		Secret:      *secret,
-		Clients:     *clients,
-		Round:       *round,
-		Rounds:      *rounds,
-		Users:       *users,
-		Workloads:   names,
-		Progress:    e.Stderr,
+		APIURL:         strings.TrimRight(*apiURL, "/"),
+		EmulatorURL:    strings.TrimRight(*emuURL, "/"),
+		AppID:          *appID,
+		Secret:         *secret,
+		Clients:        *clients,
+		Round:          *round,
+		Rounds:         *rounds,
+		Users:          *users,
+		Workloads:      names,
+		BaselineAPIURL: strings.TrimRight(*baselineURL, "/"),
+		Progress:       e.Stderr,
 	}
-	rep, err := loadgen.Run(ctx, cfg)
-	if err != nil {
-		return fail(err)
+	rep := &loadgen.Report{Started: time.Now().UTC(), Clients: *clients, RoundSeconds: round.Seconds(), Rounds: *rounds}
+	if len(names) > 0 {
+		var err error
+		if rep, err = loadgen.Run(ctx, cfg); err != nil {
+			return fail(err)
+		}
+	}
+	if revocation {
+		rev, err := loadgen.MeasureRevocation(ctx, loadgen.RevocationConfig{
+			APIURL: cfg.APIURL, Peers: peerURLs, EmulatorURL: cfg.EmulatorURL, AppID: cfg.AppID,
+			Samples: *samples, Progress: e.Stderr,
+		})
+		if err != nil {
+			return fail(err)
+		}
+		rep.Revocation = rev
 	}
 	printBench(e.Stdout, rep)
 	if stack != nil {
@@ -152,7 +194,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 			return fail(err)
 		}
 	}
-	if *svgPath != "" {
+	if *svgPath != "" && len(rep.Results) > 0 {
 		f, err := os.Create(*svgPath)
 		if err != nil {
 			return fail(err)
@@ -169,6 +211,14 @@ func runBench(ctx context.Context, args []string, e env) int {
 }
 
 func printBench(w io.Writer, rep *loadgen.Report) {
+	defer func() {
+		if rep.Revocation != nil {
+			printRevocation(w, rep.Revocation)
+		}
+	}()
+	if len(rep.Results) == 0 {
+		return
+	}
 	fmt.Fprintf(w, "wxlogin bench: %d clients, %d rounds of %gs per side\n\n", rep.Clients, rep.Rounds, rep.RoundSeconds)
 	fmt.Fprintf(w, "%-16s %-9s %9s %9s %8s %8s %8s %7s\n", "workload", "side", "ops", "per_s", "p50_ms", "p90_ms", "p99_ms", "errors")
 	for _, r := range rep.Results {
@@ -185,6 +235,23 @@ func printBench(w io.Writer, rep *loadgen.Report) {
 			}
 		}
 	}
+}
+
+// revocationWorkload is the workload that is not a side-by-side
+// comparison: a logout at --url, timed until each of --peers refuses the
+// token (loadgen.MeasureRevocation).
+const revocationWorkload = "revocation"
+
+func printRevocation(w io.Writer, rev *loadgen.RevocationReport) {
+	fmt.Fprintf(w, "\nrevocation: logout at %s answered, then the first 401 at each peer (%d samples)\n", rev.APIURL, rev.Samples)
+	fmt.Fprintf(w, "%-28s %7s %8s %8s %8s %8s %11s %13s\n", "peer", "samples", "p50_ms", "p90_ms", "p99_ms", "max_ms", "not_refused", "before_answer")
+	row := func(name string, p loadgen.Propagation) {
+		fmt.Fprintf(w, "%-28s %7d %8.2f %8.2f %8.2f %8.2f %11d %13d\n", name, p.Samples, p.P50ms, p.P90ms, p.P99ms, p.MaxMs, p.NotRefused, p.BeforeAnswer)
+	}
+	for _, p := range rev.Peers {
+		row(p.URL, p.Propagation)
+	}
+	row("all peers", rev.All)
 }
 
 func formatRatios(v []float64) string {

@@ -37,7 +37,9 @@ func TestBenchCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	jsonPath, svgPath := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.svg")
-	code, stdout, stderr := runBenchCommand(t, "--clients", "4", "--round", "150ms", "--rounds", "2", "--users", "20",
+	// Rounds of 300 ms: under -race, beside the package's other tests, a
+	// login can take over 150 ms, and a round that completes none fails.
+	code, stdout, stderr := runBenchCommand(t, "--clients", "4", "--round", "300ms", "--rounds", "2", "--users", "20",
 		"--json", jsonPath, "--svg", svgPath)
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
@@ -162,6 +164,43 @@ func TestBenchCommandURL(t *testing.T) {
 	}
 }
 
+// TestBenchCommandBaselineURL compares logins at --url with logins at
+// --baseline-url (here the same server, as a cluster's load balancer and one
+// of its instances would be): the baseline side logs in at that URL, not at
+// the emulator, and both sides do work.
+func TestBenchCommandBaselineURL(t *testing.T) {
+	t.Parallel()
+	stack, err := startBenchStack(t.Context(), "", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Close()
+	jsonPath := filepath.Join(t.TempDir(), "bench.json")
+	code, stdout, stderr := runBenchCommand(t, "--url", stack.api.APIURL, "--emulator", stack.emuURL, "--baseline-url", stack.api.APIURL,
+		"--clients", "2", "--round", "500ms", "--rounds", "2", "--workloads", "login-new", "--json", jsonPath)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Results) != 1 {
+		t.Fatalf("report %s (%v), want one result", b, err)
+	}
+	r := rep.Results[0]
+	if want := "the same logins at " + stack.api.APIURL; r.Baseline != want {
+		t.Errorf("baseline %q, want %q", r.Baseline, want)
+	}
+	if r.Wxlogin.Ops == 0 || r.BaselineRun.Ops == 0 || r.Wxlogin.Errors+r.BaselineRun.Errors != 0 {
+		t.Errorf("sides: %+v and %+v, want work and no errors on both", r.Wxlogin, r.BaselineRun)
+	}
+	if !strings.Contains(stdout, "baseline: the same logins at "+stack.api.APIURL) {
+		t.Errorf("stdout does not name the baseline URL:\n%s", stdout)
+	}
+}
+
 func TestBenchCommandBadFlags(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -173,6 +212,9 @@ func TestBenchCommandBadFlags(t *testing.T) {
 		{"unknown workload", []string{"--workloads", "logins", "--round", time.Millisecond.String()}, 1, `unknown workload "logins"`},
 		{"url without emulator", []string{"--url", "http://127.0.0.1:1"}, 2, "--url and --emulator go together"},
 		{"stray argument", []string{"now"}, 2, `unexpected argument "now"`},
+		{"revocation without url", []string{"--workloads", "revocation", "--peers", "http://127.0.0.1:1"}, 2, "give --url and --emulator"},
+		{"revocation without peers", []string{"--url", "http://127.0.0.1:1", "--emulator", "http://127.0.0.1:2", "--workloads", "revocation"}, 2, "--peers go together"},
+		{"baseline url without url", []string{"--baseline-url", "http://127.0.0.1:1"}, 2, "give --url and --emulator"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,5 +261,46 @@ func TestBenchCommandPostgres(t *testing.T) {
 
 	if code, _, stderr := runBenchCommand(t, "--store", dbURL, "--url", "http://127.0.0.1:1", "--emulator", "http://127.0.0.1:1"); code != 2 {
 		t.Errorf("--store with --url: exit %d, want 2; stderr:\n%s", code, stderr)
+	}
+}
+
+// TestBenchRevocationSeesStaleInstances checks that the revocation
+// measurement can fail: two instances on one PostgreSQL without Redis (each
+// told it is the only one) do not tell each other of a logout, so the peer
+// keeps accepting the token from its cache, and every sample must say so.
+func TestBenchRevocationSeesStaleInstances(t *testing.T) {
+	t.Parallel()
+	dbURL := newPostgresDB(t, testPostgresURL(t))
+	getenv := func(string) string { return "" }
+	a, err := startBenchStack(t.Context(), dbURL, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := startBenchStack(t.Context(), dbURL, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rev, err := loadgen.MeasureRevocation(t.Context(), loadgen.RevocationConfig{
+		APIURL: a.api.APIURL, Peers: []string{b.api.APIURL}, EmulatorURL: a.emuURL,
+		AppID: emulator.DevApps()[0].AppID, Samples: 3, Timeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rev.Peers[0]; p.Samples != 3 || p.NotRefused != 3 {
+		t.Errorf("peer without the revocation bus: %+v, want all 3 samples not refused", p)
+	}
+	// The instance that logged the token out refuses it at once.
+	rev, err = loadgen.MeasureRevocation(t.Context(), loadgen.RevocationConfig{
+		APIURL: a.api.APIURL, Peers: []string{a.api.APIURL}, EmulatorURL: a.emuURL,
+		AppID: emulator.DevApps()[0].AppID, Samples: 3, Timeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rev.Peers[0]; p.Samples != 3 || p.NotRefused != 0 {
+		t.Errorf("the logging-out instance itself: %+v, want all 3 samples refused", p)
 	}
 }

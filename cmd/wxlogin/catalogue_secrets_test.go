@@ -15,7 +15,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/internal/testlog"
@@ -177,8 +179,53 @@ func TestCatalogueSecrets(t *testing.T) {
 	for _, a := range emulator.DevApps() {
 		secrets = append(secrets, newSecret("app secret", a.Secret))
 	}
+	// A webhook receiver: what it is sent is scanned too, and its secret
+	// must appear nowhere (the signature is an HMAC of it, never it).
+	const webhookSecret = "whsec-for-the-secrets-catalogue-0123"
+	secrets = append(secrets, newSecret("webhook secret", webhookSecret))
+	var (
+		hooksMu sync.Mutex
+		hooks   []place
+	)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var head bytes.Buffer
+		r.Header.Write(&head)
+		hooksMu.Lock()
+		hooks = append(hooks, place{name: fmt.Sprintf("webhook request %d", len(hooks)+1), data: append(head.Bytes(), body...)})
+		hooksMu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	// Outside dir, whose files are scanned: a secret file holds its secret.
+	confDir := t.TempDir()
+	secretFile := filepath.Join(confDir, "webhook.secret")
+	if err := os.WriteFile(secretFile, []byte(webhookSecret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	envs["WXLOGIN_CONFIG"] = filepath.Join(confDir, "wxlogin.yaml")
+	if err := os.WriteFile(envs["WXLOGIN_CONFIG"], []byte("webhooks: [{url: '"+receiver.URL+"', secret_file: '"+secretFile+
+		"', events: [user.registered, user.erased, sessions.revoked, phone.bound]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var places []place
 	api, stop, stderr := startServe(t, envs)
+	// drained waits until the outbox has nothing pending, so that every
+	// event of the run reached the receiver.
+	drained := func() {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			status, m := get(t, api+"/v1/admin/webhooks?state=pending", adminToken)
+			if list, _ := m["deliveries"].([]any); status == 200 && len(list) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("webhook deliveries still pending after 15 s: %d %v", status, m)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	var logs []*testlog.Buffer
 
 	// call sends one request and keeps its answer, headers included, as a
@@ -347,6 +394,9 @@ func TestCatalogueSecrets(t *testing.T) {
 	secrets = append(secrets, newSecret("access token", accessToken))
 	st, m = call("GET", "/v1/admin/users", "wrong-admin-token", nil)
 	must(401, st, "admin with a wrong token", m)
+	drained()
+	st, m = call("GET", "/v1/admin/webhooks", adminToken, nil)
+	must(200, st, "admin webhooks", m)
 
 	st, m = call("GET", "/metrics", "", nil)
 	must(200, st, "metrics", m)
@@ -372,6 +422,13 @@ func TestCatalogueSecrets(t *testing.T) {
 	must(401, st, "forward-auth after logout", m)
 	st, m = call("GET", "/metrics", "", nil)
 	must(200, st, "metrics after restart", m)
+	drained()
+	hooksMu.Lock()
+	if len(hooks) < 6 {
+		t.Errorf("the webhook receiver got %d requests, want at least 6 (registrations, phone, revocations)", len(hooks))
+	}
+	places = append(places, hooks...)
+	hooksMu.Unlock()
 	places = append(places, rawFiles(t, dir, "after rotate-key")...)
 	places = append(places, dumpDatabase(t, dbPath))
 	if code := stop(); code != 0 {

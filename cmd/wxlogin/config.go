@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/keyring"
+	"github.com/wxlogin/wxlogin/webhook"
 )
 
 // config is the whole configuration of `wxlogin serve`: a YAML file, then
@@ -26,12 +28,20 @@ import (
 // from flags or the YAML itself, so they stay out of shell history, process
 // lists and config repositories.
 type config struct {
-	Addr            string         `yaml:"addr"`
-	TLSCertFile     string         `yaml:"tls_cert_file"`
-	TLSKeyFile      string         `yaml:"tls_key_file"`
-	Store           string         `yaml:"store"`
-	Data            string         `yaml:"data"`
-	WeChatBaseURL   string         `yaml:"wechat_base_url"`
+	Addr          string `yaml:"addr"`
+	TLSCertFile   string `yaml:"tls_cert_file"`
+	TLSKeyFile    string `yaml:"tls_key_file"`
+	Store         string `yaml:"store"`
+	Data          string `yaml:"data"`
+	WeChatBaseURL string `yaml:"wechat_base_url"`
+	WeComBaseURL  string `yaml:"wecom_base_url"`
+	// WeChatConnectURL is the root of WeChat's browser pages
+	// (connect/oauth2/authorize, connect/qrconnect) web logins redirect to.
+	WeChatConnectURL string `yaml:"wechat_connect_url"`
+	// PublicURL is this server's address as browsers reach it, the root of
+	// the web logins' callback (PublicURL + /v1/web/callback). Empty: the
+	// request's own scheme and host.
+	PublicURL       string         `yaml:"public_url"`
 	Apps            []appConfig    `yaml:"apps"`
 	DefaultApp      string         `yaml:"default_app"`
 	Sessions        sessionsConfig `yaml:"sessions"`
@@ -51,6 +61,8 @@ type config struct {
 	// of stable_token; refused with redis (see resolveStore).
 	WeChatClassicToken bool `yaml:"wechat_classic_token"`
 
+	Webhooks []webhookConfig `yaml:"webhooks"`
+
 	MasterKeyFile  string `yaml:"master_key_file"`
 	AdminTokenFile string `yaml:"admin_token_file"`
 
@@ -58,10 +70,13 @@ type config struct {
 	masterKey  *keyring.Keyring
 	adminToken wxlogin.Secret
 	apps       []wxlogin.App
+	policies   map[string]auth.SessionPolicy // by appid; from apps[i].session_*
 	proxies    []netip.Prefix
 	// storePassword is the PostgreSQL role's password
 	// (WXLOGIN_STORE_PASSWORD or its _FILE); store URLs never carry one.
 	storePassword string
+	// webhooks are Webhooks with their secrets read from their files.
+	webhooks []webhook.Endpoint
 	// redisPassword is Redis' password (WXLOGIN_REDIS_PASSWORD or its
 	// _FILE); the redis URL never carries one.
 	redisPassword string
@@ -75,9 +90,31 @@ type postgresConfig struct {
 	StatementTimeout duration `yaml:"statement_timeout"`
 }
 
+// webhookConfig is one webhook endpoint. Its signing secret is read from
+// secret_file only, like every other secret.
+type webhookConfig struct {
+	URL        string   `yaml:"url"`
+	SecretFile string   `yaml:"secret_file"`
+	Events     []string `yaml:"events"`
+}
+
 type appConfig struct {
 	AppID      string `yaml:"appid"`
 	SecretFile string `yaml:"secret_file"`
+	// Kind is mini_program (the default), wecom (a mini program inside a
+	// WeCom corp, whose secret is then the corp's WeCom app secret),
+	// official_account or website.
+	Kind string `yaml:"kind"`
+	// CorpID is a wecom app's corp.
+	CorpID string `yaml:"corpid"`
+	// RedirectURIs are the pages a web login may return to (web kinds).
+	RedirectURIs []string `yaml:"redirect_uris"`
+	// OpenPlatform names the Open Platform account the app is bound to.
+	OpenPlatform string `yaml:"open_platform"`
+	// SessionPolicy is "own" (the default) or "wechat": see auth.SessionPolicy.
+	SessionPolicy        string   `yaml:"session_policy"`
+	SessionCheckInterval duration `yaml:"session_check_interval"`
+	SessionCheckRate     float64  `yaml:"session_check_rate"`
 }
 
 type sessionsConfig struct {
@@ -115,6 +152,7 @@ func defaultConfig() config {
 		Addr:          "127.0.0.1:8080",
 		Store:         "sqlite:///var/lib/wxlogin/wxlogin.db",
 		WeChatBaseURL: "https://api.weixin.qq.com",
+		WeComBaseURL:  "https://qyapi.weixin.qq.com",
 		Shutdown:      duration(10 * time.Second),
 		// Set here rather than left zero, because 0 in the file means
 		// "share an exchange only while it is in flight".
@@ -177,6 +215,9 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	str("WXLOGIN_STORE", &c.Store)
 	str("WXLOGIN_DATA", &c.Data)
 	str("WXLOGIN_WECHAT_BASE_URL", &c.WeChatBaseURL)
+	str("WXLOGIN_WECHAT_CONNECT_URL", &c.WeChatConnectURL)
+	str("WXLOGIN_PUBLIC_URL", &c.PublicURL)
+	str("WXLOGIN_WECOM_BASE_URL", &c.WeComBaseURL)
 	str("WXLOGIN_DEFAULT_APP", &c.DefaultApp)
 	str("WXLOGIN_LOG_LEVEL", &c.LogLevel)
 	str("WXLOGIN_LOG_FORMAT", &c.LogFormat)
@@ -284,6 +325,9 @@ func (c *config) resolve(getenv func(string) string) error {
 	if u, err := url.Parse(c.WeChatBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("wechat_base_url: %q is not an http(s) URL", c.WeChatBaseURL)
 	}
+	if u, err := url.Parse(c.WeComBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("wecom_base_url: %q is not an http(s) URL", c.WeComBaseURL)
+	}
 	if len(c.Apps) == 0 {
 		return errors.New("apps: no mini program configured (WXLOGIN_APPS=wx... or apps: in the config file)")
 	}
@@ -303,9 +347,20 @@ func (c *config) resolve(getenv func(string) string) error {
 		if secret == "" {
 			return fmt.Errorf("apps: no secret for %s: set %s or %s_FILE (secrets are never read from flags or the config file)", a.AppID, appSecretVar(a.AppID), appSecretVar(a.AppID))
 		}
-		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret)})
+		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret), Kind: wxlogin.AppKind(a.Kind),
+			CorpID: a.CorpID, RedirectURIs: a.RedirectURIs, OpenPlatform: a.OpenPlatform})
+		if a.SessionPolicy != "" || a.SessionCheckInterval != 0 || a.SessionCheckRate != 0 {
+			if c.policies == nil {
+				c.policies = map[string]auth.SessionPolicy{}
+			}
+			c.policies[a.AppID] = auth.SessionPolicy{Mode: a.SessionPolicy,
+				CheckInterval: time.Duration(a.SessionCheckInterval), CheckRate: a.SessionCheckRate}
+		}
 	}
 	if err := c.checkDefaultApp(); err != nil {
+		return err
+	}
+	if err := c.resolveWebhooks(); err != nil {
 		return err
 	}
 	mk, err := secretFromEnvOrFile(getenv, "WXLOGIN_MASTER_KEY", c.MasterKeyFile, "master_key_file")
@@ -358,6 +413,44 @@ func (c *config) resolve(getenv func(string) string) error {
 	return yamlError(c.authConfig().Validate())
 }
 
+// resolveWebhooks reads the webhooks' secret files and checks the
+// endpoints; errors name the YAML key (webhooks[1].events).
+func (c *config) resolveWebhooks() error {
+	c.webhooks = nil
+	for i, w := range c.Webhooks {
+		if w.SecretFile == "" {
+			return fmt.Errorf("webhooks[%d].secret_file: required: the signing secret is read only from a file", i)
+		}
+		b, err := os.ReadFile(w.SecretFile)
+		if err != nil {
+			return fmt.Errorf("webhooks[%d].secret_file: %v", i, err)
+		}
+		c.webhooks = append(c.webhooks, webhook.Endpoint{URL: w.URL, Secret: wxlogin.Secret(strings.TrimSpace(string(b))), Events: w.Events})
+	}
+	var ce *webhook.ConfigError
+	if err := webhook.CheckEndpoints(c.webhooks); errors.As(err, &ce) {
+		field := ce.Field
+		if field == "secret" {
+			field = "secret_file"
+		}
+		return fmt.Errorf("webhooks[%d].%s: %s", ce.Index, field, ce.Problem)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// webhooksKey is a comparable summary of endpoints, for the reload check:
+// the secrets go in as hashes.
+func webhooksKey(eps []webhook.Endpoint) string {
+	var b strings.Builder
+	for _, ep := range eps {
+		sum := sha256.Sum256([]byte(ep.Secret.Reveal()))
+		fmt.Fprintf(&b, "%q %q %x\n", ep.URL, ep.Events, sum)
+	}
+	return b.String()
+}
+
 // checkDefaultApp checks that default_app, when set, is one of the apps.
 func (c *config) checkDefaultApp() error {
 	if c.DefaultApp == "" {
@@ -384,6 +477,8 @@ func (c *config) authConfig() auth.Config {
 		CodeReuseWindow:  reuseWindow(time.Duration(c.CodeReuseWindow)),
 		Limits:           c.limits(),
 		MaxAvatarBytes:   c.MaxAvatarBytes,
+		ConnectURL:       c.WeChatConnectURL,
+		SessionPolicies:  c.policies,
 	}
 }
 
@@ -424,6 +519,23 @@ func yamlError(err error) error {
 }
 
 func yamlKey(setting string) string {
+	if rest, ok := strings.CutPrefix(setting, "Apps["); ok {
+		// An app's field: Apps[2].RedirectURIs[0] is apps[2].redirect_uris[0].
+		for _, f := range [...][2]string{{"RedirectURIs", "redirect_uris"}, {"OpenPlatform", "open_platform"},
+			{"AppID", "appid"}, {"Secret", "secret"}, {"Kind", "kind"}, {"CorpID", "corpid"}} {
+			rest = strings.Replace(rest, "."+f[0], "."+f[1], 1)
+		}
+		return "apps[" + rest
+	}
+	// SessionPolicies[wx…].Mode is the session_policy of that app.
+	if rest, ok := strings.CutPrefix(setting, "SessionPolicies["); ok {
+		appid, field, _ := strings.Cut(rest, "]")
+		key := map[string]string{".Mode": "session_policy", ".CheckInterval": "session_check_interval", ".CheckRate": "session_check_rate"}[field]
+		if key == "" {
+			return "apps[" + appid + "]"
+		}
+		return "apps[" + appid + "]." + key
+	}
 	if k, ok := yamlKeys[setting]; ok {
 		return k
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/httpapi"
 	"github.com/wxlogin/wxlogin/keyring"
@@ -36,6 +37,9 @@ func runDev(ctx context.Context, args []string, e env) int {
 	emuAddr := fset.String("emulator-addr", "127.0.0.1:8081", "address of the WeChat emulator (port 0 picks a free port)")
 	data := fset.String("data", ".wxlogin", "folder for the SQLite store, avatars and the dev master key")
 	logLevel := fset.String("log-level", "info", "debug, info, warn or error")
+	weCom := fset.Bool("wecom", false, "also serve the WeCom app "+devWeComApp+" (the emulator's first corp; wx.qy.login)")
+	policy := fset.String("session-policy", auth.PolicyOwn, "the dev apps' session policy: own, or wechat (a session ends when WeChat's session_key for it dies)")
+	checkEvery := fset.Duration("session-check-interval", auth.DefaultKeyCheckInterval, "with --session-policy wechat: least time between two checks of one session's key")
 	if fset.Parse(args) != nil {
 		return 2
 	}
@@ -63,7 +67,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 	// (POST /dev/v1/clock), WeChat's moves too, so watermarks stay fresh
 	// and codes age. The emulator's own clock control adds on top of it.
 	clock := &offsetClock{}
-	em := emulator.New(emulator.DevApps()...)
+	em := emulator.New(append(emulator.DevApps(), emulator.DevWebApps()...)...)
 	em.Logger = logger.With("component", "emulator")
 	em.Now = clock.Now
 	emuLn, err := net.Listen("tcp", *emuAddr)
@@ -81,18 +85,54 @@ func runDev(ctx context.Context, args []string, e env) int {
 	for _, a := range emulator.DevApps() {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret)})
 	}
+	// The web apps return to the playground, so the API's address must be
+	// known before the apps are: a port 0 is turned into a free port now.
+	if _, port, err := net.SplitHostPort(*addr); err == nil && port == "0" {
+		if ln, err := net.Listen("tcp", *addr); err == nil {
+			*addr = ln.Addr().String()
+			ln.Close()
+		}
+	}
+	for _, a := range emulator.DevWebApps() {
+		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret), Kind: wxlogin.AppKind(a.Kind),
+			OpenPlatform: "dev", RedirectURIs: devRedirectURIs(*addr)})
+	}
+	if *weCom {
+		// A mini program inside WeCom: its own appid in wxlogin, the
+		// emulator's first corp and that corp's fake secret.
+		corp := emulator.DevCorps()[0]
+		apps = append(apps, wxlogin.App{AppID: devWeComApp, Kind: wxlogin.KindWeCom,
+			CorpID: corp.CorpID, Secret: wxlogin.Secret(corp.Secret)})
+	}
 	app := emulator.DevApps()[0]
+	var policies map[string]auth.SessionPolicy
+	if *policy != auth.PolicyOwn {
+		policies = map[string]auth.SessionPolicy{}
+		for _, a := range apps {
+			// Only a WeChat mini program's session has a session_key
+			// that WeChat's checksession knows.
+			if a.KindOf() == wxlogin.KindMiniProgram {
+				policies[a.AppID] = auth.SessionPolicy{Mode: *policy, CheckInterval: *checkEvery}
+			}
+		}
+	}
 	m := &Main{
 		Config: config{
 			Addr:          *addr,
 			Store:         "sqlite://" + filepath.Join(dir, "wxlogin.db"),
 			Data:          dir,
 			WeChatBaseURL: emuURL,
-			apps:          apps,
-			DefaultApp:    app.AppID,
-			masterKey:     keys,
-			adminToken:    wxlogin.Secret(devAdminToken),
-			Metrics:       true,
+			// The emulator serves WeChat's browser pages too, mounted on
+			// the API's own origin ("/": the redirect to them is relative),
+			// so that the playground's page and WeChat's share it.
+			WeChatConnectURL: "/",
+			WeComBaseURL:     emuURL,
+			apps:             apps,
+			policies:         policies,
+			DefaultApp:       app.AppID,
+			masterKey:        keys,
+			adminToken:       wxlogin.Secret(devAdminToken),
+			Metrics:          true,
 			// Generous limits: a developer clicking around, or a test
 			// suite, should not meet production's per-IP login limit.
 			Limits: limitsConfig{
@@ -113,6 +153,9 @@ func runDev(ctx context.Context, args []string, e env) int {
 		return fail(err)
 	}
 	printDevWelcome(e, m.APIURL, emuURL, app.AppID)
+	if *weCom {
+		printDevWeCom(e, m.APIURL)
+	}
 	<-ctx.Done()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -120,6 +163,38 @@ func runDev(ctx context.Context, args []string, e env) int {
 		return fail(err)
 	}
 	return 0
+}
+
+// devRedirectURIs are the pages the dev web apps may return to: the
+// playground at addr, and at localhost for a loopback addr.
+func devRedirectURIs(addr string) []string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" {
+		return []string{"http://localhost/playground/", "http://localhost/playground/web-done.html"}
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	var uris []string
+	for _, h := range []string{net.JoinHostPort(host, port), "localhost:" + port} {
+		uris = append(uris, "http://"+h+"/playground/", "http://"+h+"/playground/web-done.html")
+		if host == "localhost" {
+			break
+		}
+	}
+	return uris
+}
+
+// devWeComApp is the appid under which `wxlogin dev --wecom` serves the
+// emulator's first WeCom corp.
+const devWeComApp = "wecom-dev"
+
+func printDevWeCom(e env, api string) {
+	corp := emulator.DevCorps()[0]
+	w := e.Stdout
+	fmt.Fprintf(w, "WeCom: app %s is corp %s (fake secret, emulator only). Member zhangsan logs in with wx.qy.login:\n\n", devWeComApp, corp.CorpID)
+	fmt.Fprintf(w, `  CODE=$(curl -s %s/emulator/v1/wecom/login -d '{"corpid":"%s","user":"zhangsan"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')`+"\n", api, corp.CorpID)
+	fmt.Fprintf(w, `  curl -s %s/v1/login -d "{\"appid\":\"%s\",\"code\":\"$CODE\"}"`+"\n\n", api, devWeComApp)
 }
 
 // devMasterKey reads the dev master key from path, creating it (mode 0600)

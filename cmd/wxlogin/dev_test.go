@@ -2,7 +2,9 @@ package main
 
 import (
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestDevServesTheEmulatorsApps checks that dev mode serves every app the
@@ -66,5 +68,48 @@ func TestDevServesTheEmulatorsApps(t *testing.T) {
 	}
 	if after := accessToken(); after == before {
 		t.Error("three hours later on the dev clock the cache still serves the token WeChat issued for two hours")
+	}
+}
+
+// TestDevSessionPolicyWeChat: `dev --session-policy wechat` ends a session
+// once the emulator's session_key for it dies (here of idleness, after the
+// dev clock moved past the emulator's idle timeout and the check interval).
+func TestDevSessionPolicyWeChat(t *testing.T) {
+	t.Parallel()
+	api, stop, stderr := startCommand(t, []string{"dev", "--addr", "127.0.0.1:0", "--emulator-addr", "127.0.0.1:0", "--data", t.TempDir(),
+		"--session-policy", "wechat", "--session-check-interval", "1m"},
+		func(string) string { return "" }, "api listening on")
+	defer func() {
+		if code := stop(); code != 0 {
+			t.Errorf("dev exited %d; stderr:\n%s", code, stderr.String())
+		}
+	}()
+	_, res := postJSON(t, api+"/emulator/v1/login", "", `{"appid":"wxdec0de0000000001","user":"alice"}`)
+	code, _ := res["code"].(string)
+	status, res := postJSON(t, api+"/v1/login", "", `{"code":"`+code+`"}`)
+	token, _ := res["token"].(string)
+	if status != 200 || token == "" || res["session_policy"] != "wechat" {
+		t.Fatalf("login: %d %v; want a token and session_policy wechat", status, res)
+	}
+	session := func() int {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, api+"/v1/session", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		status, _ := do(t, req)
+		return status
+	}
+	if got := session(); got != 200 {
+		t.Fatalf("session right after login: %d", got)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, api+"/emulator/v1/config", strings.NewReader(`{"session_key_idle_timeout":"10m"}`))
+	if status, body := do(t, req); status != 200 {
+		t.Fatalf("emulator config: %d %v", status, body)
+	}
+	if status, body := postJSON(t, api+"/dev/v1/clock", "", `{"advance":"11m"}`); status != 200 {
+		t.Fatalf("dev clock: %d %v", status, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); session() != 401; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the session of a key dead on the emulator still verifies after 10 s; stderr:\n%s", stderr.String())
+		}
 	}
 }

@@ -157,6 +157,9 @@ func runEmulator(ctx context.Context, args []string, e env) int {
 		}
 		fmt.Fprintf(e.Stdout, "wxlogin emulator: app %s secret %s, %s\n", a.AppID, a.Secret, bound)
 	}
+	for _, c := range em.CorpList() {
+		fmt.Fprintf(e.Stdout, "wxlogin emulator: WeCom corp %s corpsecret %s (wx.qy.login)\n", c.CorpID, c.Secret)
+	}
 	fmt.Fprintf(e.Stdout, "wxlogin emulator: WeChat base URL %s; device API %s%s\n", url, url, emulator.DevicePrefix)
 
 	select {

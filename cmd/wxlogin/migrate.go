@@ -253,6 +253,28 @@ func copyStore(ctx context.Context, e env, from, to, fromData string, force bool
 		progress.report("sessions", sessions, srcSessions)
 	}
 
+	// The webhook outbox: events not yet delivered must survive the move,
+	// and the finished ones stay listed.
+	deliveries := 0
+	after = ""
+	for {
+		page, err := src.ExportDeliveries(ctx, after, copyPage)
+		if err != nil {
+			return fmt.Errorf("--from: %v", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if err := dst.ImportDeliveries(ctx, page); err != nil {
+			return fmt.Errorf("--to: %v", err)
+		}
+		deliveries += len(page)
+		after = page[len(page)-1].ID
+	}
+	if deliveries > 0 {
+		fmt.Fprintf(e.Stdout, "wxlogin migrate: copied %d webhook deliveries\n", deliveries)
+	}
+
 	gotUsers, gotSessions, _, err := dst.Counts(ctx)
 	if err != nil {
 		return fmt.Errorf("--to: %v", err)

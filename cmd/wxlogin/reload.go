@@ -36,6 +36,7 @@ func (m *Main) newHandler(c *config) *httpapi.Server {
 		TrustedProxies: c.proxies,
 		Dev:            m.Dev,
 		DefaultApp:     c.DefaultApp,
+		PublicURL:      c.PublicURL,
 	}
 	if m.registry != nil {
 		api.Metrics = m.registry
@@ -54,7 +55,7 @@ func (m *Main) Reload(ctx context.Context, next config) error {
 	if err := fixedSettingChanged(&m.Config, &next); err != nil {
 		return err
 	}
-	err := m.Service.Reload(ctx, auth.LiveSettings{Apps: next.apps, Keys: next.masterKey, Limits: next.limits()})
+	err := m.Service.Reload(ctx, auth.LiveSettings{Apps: next.apps, Keys: next.masterKey, Limits: next.limits(), SessionPolicies: next.policies})
 	if err != nil {
 		return yamlError(err)
 	}
@@ -104,6 +105,7 @@ func fixedSettingChanged(c, next *config) error {
 		{"data", c.Data, next.Data, "the avatar folder is open"},
 		{"redis", c.Redis, next.Redis, "coordination is set up at start"},
 		{"wechat_base_url", c.WeChatBaseURL, next.WeChatBaseURL, "the WeChat client is built at start"},
+		{"wecom_base_url", c.WeComBaseURL, next.WeComBaseURL, "the WeChat client is built at start"},
 		{"sessions", c.Sessions, next.Sessions, "session lifetimes are fixed at start"},
 		{"decrypt_max_age", c.DecryptMaxAge, next.DecryptMaxAge, "it is fixed at start"},
 		{"code_reuse_window", c.CodeReuseWindow, next.CodeReuseWindow, "it is fixed at start"},
@@ -111,6 +113,7 @@ func fixedSettingChanged(c, next *config) error {
 		{"metrics", c.Metrics, next.Metrics, "the metrics registry is built at start"},
 		{"log_level", c.LogLevel, next.LogLevel, "the logger is built at start"},
 		{"log_format", c.LogFormat, next.LogFormat, "the logger is built at start"},
+		{"webhooks", webhooksKey(c.webhooks), webhooksKey(next.webhooks), "the webhook sender is built at start"},
 	} {
 		if f.was != f.is {
 			// The values are not shown: one of them is a password.

@@ -14,8 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/httpapi"
+	"github.com/wxlogin/wxlogin/webhook"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -37,6 +39,7 @@ type Main struct {
 	APIURL  string
 	Service *auth.Service
 
+	webhooks *webhook.Dispatcher // nil without webhooks
 	stores   *storeSet
 	coord    *coordination
 	certs    *certFiles           // nil without TLS
@@ -71,7 +74,7 @@ func (m *Main) Start(ctx context.Context) error {
 		}
 	}
 	authCfg.Users, authCfg.Sessions, authCfg.Blobs = m.stores.Users, m.stores.Sessions, m.stores.Blobs
-	m.coord, err = openCoordination(ctx, c, c.masterKey, m.Logger)
+	m.coord, err = openCoordination(ctx, c, m.stores, c.masterKey, m.Logger)
 	if err != nil {
 		m.stores.Close()
 		return err
@@ -80,7 +83,7 @@ func (m *Main) Start(ctx context.Context) error {
 	authCfg.UnfinishedRegistrations, authCfg.CodeExchanges = m.coord.UnfinishedRegistrations, m.coord.CodeExchanges
 	// The server's clock also dates access tokens, so that the dev clock
 	// (POST /dev/v1/clock) ages them as it ages sessions.
-	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, Logger: m.Logger, Now: m.Now, Tokens: m.coord.Tokens, UseClassicToken: c.WeChatClassicToken}
+	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, WeComBaseURL: c.WeComBaseURL, Logger: m.Logger, Now: m.Now, Tokens: m.coord.Tokens, UseClassicToken: c.WeChatClassicToken}
 	authCfg.WeChat = wc
 	var reg *prometheus.Registry
 	if c.Metrics {
@@ -90,12 +93,28 @@ func (m *Main) Start(ctx context.Context) error {
 		wc.Observer, authCfg.Metrics = sm, sm
 	}
 	authCfg.Now, authCfg.Logger = m.Now, m.Logger
+	if len(c.webhooks) > 0 {
+		outbox, ok := m.stores.Users.(wxlogin.OutboxStore)
+		if !ok {
+			m.coord.Close()
+			m.stores.Close()
+			return errors.New("webhooks: the store keeps no webhook outbox")
+		}
+		m.webhooks, err = webhook.New(webhook.Config{Endpoints: c.webhooks, Store: outbox, Now: m.Now, Logger: m.Logger})
+		if err != nil {
+			m.coord.Close()
+			m.stores.Close()
+			return fmt.Errorf("webhooks: %v", err)
+		}
+		authCfg.Webhooks = m.webhooks
+	}
 	m.Service, err = auth.New(authCfg)
 	if err != nil {
 		m.coord.Close()
 		m.stores.Close()
 		return err
 	}
+
 	m.registry = reg
 	m.handler.Store(m.newHandler(c))
 	m.listener, err = net.Listen("tcp", c.Addr)
@@ -126,6 +145,11 @@ func (m *Main) Start(ctx context.Context) error {
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	// Started last, so that no failure above leaves it running against
+	// a closed store.
+	if m.webhooks != nil {
+		m.webhooks.Start()
+	}
 	m.done = make(chan error, 1)
 	if m.certs != nil {
 		m.server.TLSConfig = serverTLSConfig(m.certs)
@@ -145,6 +169,10 @@ func (m *Main) Close(ctx context.Context) error {
 		if err := <-m.done; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if m.webhooks != nil {
+		// Before the store closes: an attempt under way records its outcome.
+		errs = append(errs, m.webhooks.Close())
 	}
 	if m.Service != nil {
 		errs = append(errs, m.Service.Close())

@@ -165,8 +165,11 @@ type storeSet struct {
 	Users    wxlogin.UserStore
 	Sessions wxlogin.SessionStore
 	Blobs    wxlogin.BlobStore
-	migrator migrator
-	closers  []func() error
+	// revocationLog is a revocation bus in the store itself (PostgreSQL),
+	// which several instances share; nil for SQLite, which they cannot.
+	revocationLog *pgstore.DB
+	migrator      migrator
+	closers       []func() error
 }
 
 func (s *storeSet) Close() error {
@@ -243,6 +246,7 @@ func openStores(ctx context.Context, c *config, o openOptions) (*storeSet, error
 		s.closers = append(s.closers, db.Close)
 		// Avatars live in the database: instances cannot share a folder.
 		s.Users, s.Sessions, s.Blobs, s.migrator = db, db, db, db
+		s.revocationLog = db
 	}
 	return s, nil
 }
@@ -290,7 +294,12 @@ func (c *coordination) Close() error {
 // openCoordination connects to the Redis c.Redis names, if any. It does
 // not wait for Redis to answer: a Redis that is down at start is an outage
 // the instance falls back from (see coord/rediscoord), and it is logged.
-func openCoordination(ctx context.Context, c *config, keys *keyring.Keyring, log *slog.Logger) (*coordination, error) {
+//
+// Revocations travel over Redis and, on PostgreSQL, also through the
+// store's revocation log: an instance that deleted a session can nearly
+// always write the log row in the same database, even when it cannot reach
+// Redis, and the others read the log several times a second.
+func openCoordination(ctx context.Context, c *config, stores *storeSet, keys *keyring.Keyring, log *slog.Logger) (*coordination, error) {
 	if c.Redis == "" {
 		return &coordination{}, nil
 	}
@@ -301,8 +310,12 @@ func openCoordination(ctx context.Context, c *config, keys *keyring.Keyring, log
 	if err := rc.Ping(ctx); err != nil {
 		log.Warn("redis: not answering at start; each instance keeps its own limits and code exchanges, and verifies every token against the store, until it does", "err", err)
 	}
+	var revocations auth.Revocations = rc.Revocations()
+	if stores.revocationLog != nil {
+		revocations = auth.JoinRevocations(revocations, stores.revocationLog.RevocationLog(pgstore.RevocationLogOptions{Logger: log}))
+	}
 	return &coordination{
-		Revocations:             rc.Revocations(),
+		Revocations:             revocations,
 		RateLimiter:             rc.RateLimiter(),
 		UnfinishedRegistrations: rc.UnfinishedRegistrations(),
 		CodeExchanges:           rc.CodeExchanges(),

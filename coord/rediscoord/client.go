@@ -186,10 +186,16 @@ func (c *Client) call(ctx context.Context, f func(context.Context) error) error 
 	if errors.As(err, &reply) && !strings.HasPrefix(reply.Error(), "LOADING") {
 		return err // Redis answered, with an error
 	}
+	c.rest(err)
+	return err
+}
+
+// rest makes calls fail at once (ErrDown) for RetryAfter, after err showed
+// Redis failing.
+func (c *Client) rest(err error) {
 	if c.downUntil.Swap(time.Now().Add(c.retryAfter).UnixNano()) < time.Now().UnixNano() {
 		c.log.Warn("rediscoord: Redis failed; falling back to this instance's own records for a while", "err", err)
 	}
-	return err
 }
 
 // key names a Redis key of this deployment.

@@ -5,16 +5,19 @@
 // (RateLimiter), a code sent to two instances is exchanged once
 // (CodeExchanges), a registering login that failed is remembered across
 // instances (UnfinishedRegistrations), and the fleet shares one WeChat
-// access token per app (TokenCache). Each passes the suite its in-process
-// counterpart passes (auth/coordtest, wechat/tokencachetest).
+// access token per app (TokenCache, whose fetch lock lets one instance
+// fetch while the others wait for its token). Each passes the suite its
+// in-process counterpart passes (auth/coordtest, wechat/tokencachetest).
 //
 // Redis coordinates; it is never the authority. Users and sessions of
 // record stay in the store, and nothing here is needed to verify a token:
 // while the revocation subscription is down auth verifies against the
 // store, and every other part falls back to a record of its own process
 // (limits and code sharing then hold per instance) until Redis answers
-// again. A Client that saw Redis fail stops asking it for a moment
-// (RetryAfter), so an outage costs one timeout, not one per request.
+// again. A Client that saw Redis fail (a call, or the subscription's
+// heartbeat finding a connection that answers nothing) stops asking it for
+// a moment (RetryAfter), so an outage costs one timeout, not one per
+// request.
 //
 // Nothing in Redis is a secret in clear: codes and limiter keys are kept as
 // SHA-256 hashes, the session_key of a shared exchange only as auth sealed

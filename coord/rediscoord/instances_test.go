@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -282,4 +283,94 @@ func readAll(t *testing.T, rdb *redis.Client, prefix string) (string, map[string
 		t.Fatal(err)
 	}
 	return b.String(), kinds
+}
+
+// TestOneTokenFetchAcrossInstances has three instances need the same app's
+// access token at once, several callers each: the fleet fetches it once, and
+// they all hold the one token.
+func TestOneTokenFetchAcrossInstances(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, 3, redistest.URL(t), redistest.Prefix(), rediscoord.Options{})
+	// Slow WeChat answers widen the window in which every instance misses
+	// the cache.
+	app := d.apps[1]
+	if err := d.em.InjectFault(emulator.Fault{API: emulator.APIStableToken, Delay: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	values := map[string]int{}
+	start := make(chan struct{})
+	for _, in := range d.instances {
+		for range 4 {
+			wg.Go(func() {
+				<-start
+				tok, err := in.wc.AccessToken(t.Context(), app)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				values[tok.Value.Reveal()]++
+				mu.Unlock()
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	if n := d.em.Stats().APIs["stable_token"].Calls; n != 1 {
+		t.Errorf("three instances needing one token made %d stable_token calls, want 1", n)
+	}
+	if len(values) != 1 {
+		t.Errorf("the callers hold %d different tokens, want 1", len(values))
+	}
+}
+
+// TestOneTokenRenewalAcrossInstances moves the clocks into the renewal
+// window of the shared access token (5 minutes before its expiry, when
+// stable_token starts handing out the next one): three instances that all
+// find it due renew it with one stable_token call.
+func TestOneTokenRenewalAcrossInstances(t *testing.T) {
+	t.Parallel()
+	d := newDeployment(t, 3, redistest.URL(t), redistest.Prefix(), rediscoord.Options{})
+	var offset atomic.Int64
+	for _, in := range d.instances {
+		in.wc.Now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	}
+	app := d.apps[2]
+	first, err := d.instances[0].wc.AccessToken(t.Context(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	into := 2*time.Hour - 5*time.Minute + 10*time.Second
+	d.em.Advance(into)
+	offset.Store(int64(into))
+	if err := d.em.InjectFault(emulator.Fault{API: emulator.APIStableToken, Delay: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	before := d.em.Stats().APIs["stable_token"].Calls
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	values := map[string]int{}
+	for _, in := range d.instances {
+		for range 4 {
+			wg.Go(func() {
+				tok, err := in.wc.AccessToken(t.Context(), app)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				values[tok.Value.Reveal()]++
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	if n := d.em.Stats().APIs["stable_token"].Calls - before; n != 1 {
+		t.Errorf("three instances renewing one token made %d stable_token calls, want 1", n)
+	}
+	if len(values) != 1 || values[first.Value.Reveal()] != 0 {
+		t.Errorf("after the renewal the callers hold %d tokens (the old one %d times); want one, the new one", len(values), values[first.Value.Reveal()])
+	}
 }

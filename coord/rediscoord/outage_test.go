@@ -1,6 +1,8 @@
 package rediscoord_test
 
 import (
+	"errors"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -191,5 +193,41 @@ func TestFallbacksHoldPerInstance(t *testing.T) {
 	}
 	if _, _, err := c.TokenCache().Get(ctx, "wxapp"); err == nil {
 		t.Error("the token cache read a stopped Redis without an error")
+	}
+}
+
+// When the subscription's heartbeat finds Redis silent (paused: the
+// connections stay open), the Client's other calls fall back at once
+// (ErrDown) rather than each waiting out its timeout on the same dead
+// server.
+func TestSilentSubscriptionRestsTheClient(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	o := outageOptions
+	o.Logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	c := newClient(t, srv.URL(), redistest.Prefix(), newKeys(t), o)
+	states := make(chan bool, 16)
+	stop := c.Revocations().Subscribe(func(auth.Revocation) {}, func(live bool) { states <- live })
+	defer stop()
+	wait := func(want bool) {
+		t.Helper()
+		select {
+		case got := <-states:
+			if got != want {
+				t.Fatalf("live(%v), want live(%v)", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no live(%v) within 5 s", want)
+		}
+	}
+	wait(true)
+	if err := c.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping before the pause: %v", err)
+	}
+	srv.Pause()
+	defer srv.Resume()
+	wait(false)
+	if err := c.Ping(t.Context()); !errors.Is(err, rediscoord.ErrDown) {
+		t.Errorf("Ping right after the heartbeat found Redis silent = %v, want ErrDown (no wait on the dead server)", err)
 	}
 }

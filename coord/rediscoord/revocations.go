@@ -99,6 +99,14 @@ func (s *subscription) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errSilent) {
+			// A Redis that accepts connections and answers nothing (a
+			// paused server, a dead route) would cost every other call a
+			// full timeout: the subscription has just found out, so the
+			// others fall back at once, for as long as a failed call
+			// would make them.
+			s.r.c.rest(err)
+		}
 		if live {
 			live = false
 			s.live(false)

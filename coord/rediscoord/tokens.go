@@ -2,6 +2,7 @@ package rediscoord
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -25,7 +26,10 @@ import (
 // token itself (stable_token hands every instance the same one).
 type TokenCache struct{ c *Client }
 
-var _ wechat.TokenCache = (*TokenCache)(nil)
+var (
+	_ wechat.TokenCache  = (*TokenCache)(nil)
+	_ wechat.FetchLocker = (*TokenCache)(nil)
+)
 
 // TokenCache returns the deployment's shared access-token cache.
 func (c *Client) TokenCache() *TokenCache { return &TokenCache{c: c} }
@@ -98,4 +102,34 @@ func (t *TokenCache) Delete(ctx context.Context, appid string, failed wxlogin.Se
 	return t.c.call(ctx, func(ctx context.Context) error {
 		return deleteTokenScript.Run(ctx, t.c.rdb, []string{t.c.key("token", appid)}, tokenHash(failed)).Err()
 	})
+}
+
+// unlockFetchScript: KEYS lock; ARGV the holder's id.
+var unlockFetchScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// LockFetch implements wechat.FetchLocker: SET NX with a random holder id
+// and an expiry, so that a holder that died frees the lock by itself, and
+// an unlock that comes after the expiry cannot free a later holder's.
+func (t *TokenCache) LockFetch(ctx context.Context, appid string, ttl time.Duration) (func(), bool, error) {
+	key, id := t.c.key("tokenlock", appid), rand.Text()
+	var locked bool
+	err := t.c.call(ctx, func(ctx context.Context) error {
+		var err error
+		locked, err = t.c.rdb.SetNX(ctx, key, id, max(ttl, time.Millisecond)).Result()
+		return err
+	})
+	if err != nil || !locked {
+		return nil, false, err
+	}
+	unlock := func() {
+		// Detached from ctx: the fetch's context may have ended, and a lock
+		// left behind makes the others wait for its expiry.
+		t.c.call(context.Background(), func(ctx context.Context) error {
+			return unlockFetchScript.Run(ctx, t.c.rdb, []string{key}, id).Err()
+		})
+	}
+	return unlock, true, nil
 }

@@ -367,6 +367,7 @@ async function refreshState(): Promise<void> {
   const s = client.getSession()
   $('st-token').textContent = s ? shortToken(s.token) : '— (logged out)'
   $('st-expires').textContent = s ? s.expires_at : '—'
+  $('st-policy').textContent = s ? (s.session_policy ?? 'own') : '—'
   $('st-user').textContent = s?.user?.id ?? '—'
   $('st-openid').textContent = s?.user?.openid ?? '—'
   if (!s) showProfile(null)
@@ -565,6 +566,51 @@ const actions: Record<string, { label: string; run: () => Promise<void> }> = {
       sdkNote('WeChat rotated the session key; wxlogin still holds the old one', 'Encrypted data from now on is encrypted with the new key. Without a fresh login_code wxlogin cannot decrypt it (untick the box and try getUserProfile).', false)
     },
   },
+  'btn-key-expire': {
+    label: "let WeChat's session_key expire (dev)",
+    run: async () => {
+      const s = client.getSession()
+      if (!s) {
+        sdkNote('no session: log in first', undefined, false)
+        return
+      }
+      const json = { 'Content-Type': 'application/json' }
+      // The user leaves the mini program alone: with an idle timeout of 10
+      // minutes on the emulator and the clocks 31 minutes on (past the
+      // server's default check interval), WeChat's key for this session dies.
+      await traced('/emulator/v1/config', { method: 'PUT', headers: json, body: JSON.stringify({ session_key_idle_timeout: '10m' }) })
+      try {
+        await traced('/dev/v1/clock', { method: 'POST', headers: json, body: JSON.stringify({ advance: '31m' }) })
+        // The server checks keys in the background, about once a second:
+        // watch this token without putting every look on the timeline.
+        const policy = s.session_policy ?? 'own'
+        const until = Date.now() + (policy === 'wechat' ? 10_000 : 2_500)
+        let ended = false
+        while (!ended && Date.now() < until) {
+          await new Promise((resolve) => setTimeout(resolve, 250))
+          const r = await rawFetch('/v1/session', { headers: { Authorization: 'Bearer ' + s.token } })
+          ended = r.status === 401
+        }
+        await traced('/v1/session', { headers: { Authorization: 'Bearer ' + s.token } })
+        if (ended) {
+          sdkNote(
+            '✓ the server ended the session: WeChat reports its session_key dead (session_policy: wechat)',
+            'wxlogin asked WeChat (checksession, on the timeline) about every key it holds for the user; none was valid, so the session ended as a logout does. Press "Protected request": the SDK gets 401, its wx.login gives a new key and a new session.',
+          )
+        } else {
+          sdkNote(
+            `the session lives on (session_policy: ${policy})`,
+            policy === 'wechat'
+              ? 'No check has reached this session yet: it is checked once it has been verified recently and its check interval is over.'
+              : 'Under the own policy a session lives by wxlogin\'s idle and absolute timeouts alone. Start `wxlogin dev --session-policy wechat` to see the session end with the key.',
+            policy !== 'wechat',
+          )
+        }
+      } finally {
+        await traced('/emulator/v1/config', { method: 'PUT', headers: json, body: JSON.stringify({ session_key_idle_timeout: '0s' }) })
+      }
+    },
+  },
   'btn-deny': {
     label: 'deny a scope (scope.werun)',
     run: async () => {
@@ -749,6 +795,141 @@ function bind(): void {
   })
 }
 
+
+// ---- web logins (Official Account page, website QR code) ----------------
+
+// The dev web apps (emulator.DevWebApps): an Official Account and a website
+// app, bound to the same Open Platform account as the first two mini programs.
+const WEB_APPS = { h5: 'wxdec0de00000000a1', qr: 'wxdec0de00000000b1' } as const
+type WebPane = keyof typeof WEB_APPS
+const webPending: Partial<Record<WebPane, string>> = {}
+
+function cookie(name: string): string {
+  const c = document.cookie.split('; ').find((x) => x.startsWith(name + '='))
+  return c ? decodeURIComponent(c.slice(name.length + 1)) : ''
+}
+
+async function waitingAuthorizations(): Promise<Array<{ id: string; appid: string; status: string }>> {
+  const r = await rawFetch('/emulator/v1/web/authorizations')
+  return ((await r.json()) as { authorizations: Array<{ id: string; appid: string; status: string }> }).authorizations
+}
+
+/** webStart sends the pane's frame to /v1/web/authorize and finds the authorization WeChat's page waits on. */
+async function webStart(pane: WebPane, scope: string): Promise<void> {
+  const known = new Set((await waitingAuthorizations()).map((a) => a.id))
+  const redirect = location.origin + '/playground/web-done.html'
+  const url = `/v1/web/authorize?appid=${WEB_APPS[pane]}&redirect_uri=${encodeURIComponent(redirect)}${scope ? '&scope=' + scope : ''}`
+  addEntry({ lane: 'wxlogin', title: `GET ${url.split('&redirect_uri')[0]}…`, why: 'wxlogin checks redirect_uri against the app\'s allow-list, sets the state cookie and redirects to WeChat.' })
+  $<HTMLIFrameElement>(pane + '-frame').src = url
+  for (let i = 0; i < 50; i++) {
+    const found = (await waitingAuthorizations()).find((a) => a.appid === WEB_APPS[pane] && !known.has(a.id))
+    if (found) {
+      webPending[pane] = found.id
+      $(pane + '-status').textContent = 'waiting for the phone'
+      addEntry({ lane: 'wx', title: `WeChat shows ${pane === 'qr' ? 'the QR code' : 'the authorize page'} (${found.id.slice(0, 6)}…)` })
+      return
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error("WeChat's page did not open")
+}
+
+/** webPhone is the simulated phone's answer to the pane's authorization. */
+async function webPhone(pane: WebPane, action: string, snapshot = false): Promise<void> {
+  const id = webPending[pane]
+  if (!id) throw new Error('open the page first')
+  const r = await rawFetch('/emulator/v1/web/authorizations/' + id, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user: userName(), action, snapshot }),
+  })
+  const a = (await r.json()) as { status?: string; error?: { message: string } }
+  if (!r.ok) throw new Error(a.error?.message ?? 'the phone failed')
+  $(pane + '-status').textContent = a.status ?? ''
+  addEntry({ lane: 'wx', title: `phone: ${action}${snapshot ? ' (snapshot mode)' : ''} as ${userName()}`, status: a.status })
+}
+
+/** webCall asks forward-auth by cookie, as a proxy guarding the page's backend would. */
+async function webCall(method: string, withCSRF: boolean): Promise<void> {
+  const headers: Record<string, string> = {}
+  if (withCSRF) headers['X-Wxlogin-Csrf'] = cookie('wxlogin_csrf')
+  const r = await rawFetch('/v1/auth', { method, headers, credentials: 'same-origin' })
+  const code = r.ok ? '' : (((await r.json()) as { error?: { code: string } }).error?.code ?? '')
+  addEntry({
+    lane: 'wxlogin',
+    title: `${method} /v1/auth by cookie${withCSRF ? ' + X-Wxlogin-Csrf' : ''}`,
+    status: String(r.status),
+    code: code || undefined,
+    ok: r.ok,
+    why: r.ok
+      ? `allowed: X-Wxlogin-Account-Id ${r.headers.get('X-Wxlogin-Account-Id')}`
+      : code === 'csrf_rejected'
+        ? 'An unsafe request by cookie needs the page\'s CSRF token: another site could make the browser send the cookie, not the header.'
+        : undefined,
+  })
+  await refreshWeb()
+}
+
+async function refreshWeb(): Promise<void> {
+  const r = await rawFetch('/v1/auth', { credentials: 'same-origin' })
+  $('st-web').textContent = r.ok ? `${r.headers.get('X-Wxlogin-Appid')} · ${r.headers.get('X-Wxlogin-Openid')}` : 'none'
+  $('st-account').textContent = r.ok ? (r.headers.get('X-Wxlogin-Account-Id') ?? '') : '—'
+}
+
+function bindWeb(): void {
+  const run = (id: string, f: () => Promise<void>) =>
+    $(id).addEventListener('click', async () => {
+      setBusy(1)
+      try {
+        await f()
+      } catch (err) {
+        explainError(err)
+      } finally {
+        setBusy(-1)
+      }
+    })
+  run('btn-h5-base', () => webStart('h5', 'snsapi_base'))
+  run('btn-h5-userinfo', () => webStart('h5', 'snsapi_userinfo'))
+  run('btn-h5-allow', () => webPhone('h5', 'approve'))
+  run('btn-h5-snapshot', () => webPhone('h5', 'approve', true))
+  run('btn-h5-refuse', () => webPhone('h5', 'refuse'))
+  run('btn-qr-start', () => webStart('qr', ''))
+  run('btn-qr-scan', () => webPhone('qr', 'scan'))
+  run('btn-qr-confirm', () => webPhone('qr', 'approve'))
+  run('btn-qr-refuse', () => webPhone('qr', 'refuse'))
+  run('btn-web-get', () => webCall('GET', false))
+  run('btn-web-post-bare', () => webCall('POST', false))
+  run('btn-web-post', () => webCall('POST', true))
+  run('btn-web-logout', async () => {
+    const r = await rawFetch('/v1/web/logout', { method: 'POST', headers: { 'X-Wxlogin-Csrf': cookie('wxlogin_csrf') }, credentials: 'same-origin' })
+    addEntry({ lane: 'wxlogin', title: 'POST /v1/web/logout', status: String(r.status), ok: r.ok })
+    await refreshWeb()
+  })
+  window.addEventListener('message', async (e: MessageEvent) => {
+    const d = (e.data as { wxloginWeb?: { error: string | null } })?.wxloginWeb
+    if (e.origin !== location.origin || !d) return
+    for (const pane of Object.keys(WEB_APPS) as WebPane[]) {
+      const frame = $<HTMLIFrameElement>(pane + '-frame')
+      if (frame.contentWindow === e.source) {
+        $(pane + '-status').textContent = d.error ? 'back with ' + d.error : 'logged in'
+        delete webPending[pane]
+      }
+    }
+    addEntry({
+      lane: 'wxlogin',
+      title: 'GET /v1/web/callback → the page',
+      ok: !d.error,
+      code: d.error ?? undefined,
+      why: d.error === 'snapshot_user'
+        ? 'WeChat opened the page in snapshot mode: a virtual user, never an account. Ask the user to open the page for real.'
+        : d.error
+          ? undefined
+          : 'state matched the browser\'s cookie; the code was traded at sns/oauth2/access_token; wxlogin_session (HttpOnly) and wxlogin_csrf are set.',
+    })
+    await refreshWeb()
+  })
+}
+
 async function main(): Promise<void> {
   setBusy(1)
   try {
@@ -762,7 +943,9 @@ async function main(): Promise<void> {
   lastCall = (await readCalls()).next
   await showPrivacyCheck()
   bind()
+  bindWeb()
   setupDevice()
+  await refreshWeb()
   setBusy(-1)
 }
 

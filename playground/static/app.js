@@ -53,6 +53,13 @@
   function isAnonymousProfile(userInfo) {
     return !!userInfo && userInfo.nickName === ANONYMOUS_NICKNAME;
   }
+  function settled(ret) {
+    if (ret && typeof ret.then === "function") {
+      ;
+      ret.then(void 0, () => {
+      });
+    }
+  }
   function promisify(api, fn, opts = {}) {
     return new Promise((resolve, reject) => {
       if (typeof fn !== "function") {
@@ -60,11 +67,13 @@
         return;
       }
       try {
-        fn({
-          ...opts,
-          success: (res) => resolve(res),
-          fail: (err) => reject(wxFailure(api, err))
-        });
+        settled(
+          fn({
+            ...opts,
+            success: (res) => resolve(res),
+            fail: (err) => reject(wxFailure(api, err))
+          })
+        );
       } catch (err) {
         reject(wxFailure(api, { errMsg: `${api}:fail ${String(err?.message ?? err)}` }));
       }
@@ -80,6 +89,14 @@
       }
     }
     return void 0;
+  }
+  function runsInWeCom(w) {
+    if (typeof w.qy?.login !== "function" || typeof w.getSystemInfoSync !== "function") return false;
+    try {
+      return w.getSystemInfoSync().environment === "wxwork";
+    } catch {
+      return false;
+    }
   }
   function retryAfterSeconds(header, now) {
     const v = headerValue(header, "Retry-After");
@@ -134,7 +151,9 @@
       if (!w) throw new TypeError("createClient: no wx object (pass options.wx outside a mini program)");
       this.wx = w;
       this.baseURL = options.baseURL.replace(/\/+$/, "");
-      if (options.appid) this.appid = options.appid;
+      this.weCom = options.wecom === "auto" || options.wecom === void 0 ? runsInWeCom(w) : options.wecom;
+      const appid2 = this.weCom ? options.wecomAppid ?? options.appid : options.appid;
+      if (appid2) this.appid = appid2;
       this.storageKey = options.storageKey ?? "wxlogin:session";
       this.maxRetryWaitMs = options.maxRetryWaitMs ?? 1e4;
       this.maxRetries = options.maxRetries ?? 2;
@@ -184,10 +203,15 @@
         if (s && !(parseTime(s.expires_at) <= this.now())) {
           if (this.checkedToken === s.token) return s;
           try {
-            await promisify("checkSession", this.wx.checkSession.bind(this.wx));
+            if (this.weCom) {
+              await promisify("qy.checkSession", this.wx.qy?.checkSession?.bind(this.wx.qy));
+            } else {
+              await promisify("checkSession", this.wx.checkSession.bind(this.wx));
+            }
             this.checkedToken = s.token;
             return s;
           } catch {
+            if (s.session_policy === "wechat") await this.endQuietly(s.token);
           }
         }
       }
@@ -203,6 +227,7 @@
             false
           );
           const session = { token: res.data.token, expires_at: res.data.expires_at, user: res.data.user };
+          if (res.data.session_policy === "wechat" || res.data.session_policy === "own") session.session_policy = res.data.session_policy;
           if (typeof session.token !== "string" || session.token === "") {
             throw new WxloginError(ClientErrorCodes.badResponse, "login answer has no token", res.status);
           }
@@ -220,9 +245,11 @@
       this.pendingCode = null;
       const opts = {};
       if (this.timeoutMs !== void 0) opts.timeout = this.timeoutMs;
-      const res = await promisify("login", this.wx.login.bind(this.wx), opts);
+      const api = this.weCom ? "qy.login" : "login";
+      const fn = this.weCom ? this.wx.qy?.login?.bind(this.wx.qy) : this.wx.login.bind(this.wx);
+      const res = await promisify(api, fn, opts);
       if (!res || typeof res.code !== "string" || res.code === "") {
-        throw new WxloginError(ClientErrorCodes.wxApi, "wx.login returned no code", 0, { errMsg: "login:fail no code" });
+        throw new WxloginError(ClientErrorCodes.wxApi, `wx.${api} returned no code`, 0, { errMsg: `${api}:fail no code` });
       }
       return res.code;
     }
@@ -236,7 +263,32 @@
      */
     async prepareLoginCode() {
       const code = await this.wxLogin();
+      const s = this.stored();
+      if (s && s.session_policy === "wechat" && await this.handCode(s.token, code)) return;
       this.pendingCode = { code, at: this.now() };
+    }
+    /**
+     * handCode gives the server a code this SDK took with wx.login while
+     * logged in (POST /v1/session/code), under the wechat policy: that
+     * wx.login killed the key the session held, and the server must never
+     * check a key older than the newest. It reports whether the server took
+     * the code; when not (no session there any more, the network), the code
+     * is kept for the next login or payload, which trades it all the same.
+     */
+    async handCode(token, code) {
+      try {
+        await this.send({ path: "/v1/session/code", method: "POST", data: { code } }, token, true);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+    async endQuietly(token) {
+      try {
+        await this.send({ path: "/v1/session", method: "DELETE" }, token, false);
+      } catch {
+      }
     }
     /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */
     hasPreparedLoginCode() {
@@ -315,8 +367,7 @@
         if (options.data !== void 0) opts.data = options.data;
         if (this.timeoutMs !== void 0) opts.timeout = this.timeoutMs;
         try {
-          ;
-          this.wx.request(opts);
+          settled(this.wx.request(opts));
         } catch (err) {
           reject(new WxloginError(ClientErrorCodes.network, `request:fail ${String(err?.message ?? err)}`));
         }
@@ -545,14 +596,16 @@
         throw new WxloginError(ClientErrorCodes.wxApi, "wx.uploadFile is not available", 0, { errMsg: "uploadFile:fail not supported" });
       }
       const once = (token) => new Promise((resolve, reject) => {
-        upload.call(this.wx, {
-          url: this.baseURL + "/v1/me/avatar",
-          filePath,
-          name: "file",
-          header: { Authorization: `Bearer ${token}` },
-          success: (res2) => resolve(res2),
-          fail: (err) => reject(wxFailure("uploadFile", err))
-        });
+        settled(
+          upload.call(this.wx, {
+            url: this.baseURL + "/v1/me/avatar",
+            filePath,
+            name: "file",
+            header: { Authorization: `Bearer ${token}` },
+            success: (res2) => resolve(res2),
+            fail: (err) => reject(wxFailure("uploadFile", err))
+          })
+        );
       });
       let session = await this.login();
       let res = await once(session.token);
@@ -758,7 +811,28 @@
     function toQuery(data) {
       return Object.keys(data).filter((k) => data[k] !== void 0).map((k) => encodeURIComponent(k) + "=" + encodeURIComponent(String(data[k]))).join("&");
     }
+    const weCom = options.wecom;
+    const weComWho = () => ({ corpid: weCom?.corpid, user });
     const wxObj = {
+      getSystemInfoSync: () => ({
+        SDKVersion: baseLibrary2 ?? "3.5.0",
+        platform: "devtools",
+        ...weCom ? { environment: "wxwork" } : {}
+      }),
+      qy: {
+        login: api("qy.login", async () => {
+          const r = await rawDevice("POST", "/wecom/login", weComWho());
+          return { code: r.code };
+        }),
+        checkSession: api("qy.checkSession", async () => {
+          const r = await rawDevice(
+            "GET",
+            `/wecom/session?corpid=${encodeURIComponent(weCom?.corpid ?? "")}&user=${encodeURIComponent(user)}`
+          );
+          if (!r.valid) throw { errMsg: "qy.checkSession:fail session time out" };
+          return {};
+        })
+      },
       login: api("login", async () => {
         const r = await device("POST", "/login", who());
         return { code: r.code };
@@ -966,6 +1040,7 @@
       return path;
     }
     const w = wxObj;
+    if (!weCom) delete w.qy;
     if (!has("2.10.4")) delete w.getUserProfile;
     if (!has("2.32.3")) {
       delete w.getPrivacySetting;
@@ -1274,6 +1349,7 @@ ${pretty(v)}`;
     const s = client.getSession();
     $("st-token").textContent = s ? shortToken(s.token) : "— (logged out)";
     $("st-expires").textContent = s ? s.expires_at : "—";
+    $("st-policy").textContent = s ? s.session_policy ?? "own" : "—";
     $("st-user").textContent = s?.user?.id ?? "—";
     $("st-openid").textContent = s?.user?.openid ?? "—";
     if (!s) showProfile(null);
@@ -1439,6 +1515,44 @@ ${pretty(v)}`;
       run: async () => {
         await wx2.login();
         sdkNote("WeChat rotated the session key; wxlogin still holds the old one", "Encrypted data from now on is encrypted with the new key. Without a fresh login_code wxlogin cannot decrypt it (untick the box and try getUserProfile).", false);
+      }
+    },
+    "btn-key-expire": {
+      label: "let WeChat's session_key expire (dev)",
+      run: async () => {
+        const s = client.getSession();
+        if (!s) {
+          sdkNote("no session: log in first", void 0, false);
+          return;
+        }
+        const json = { "Content-Type": "application/json" };
+        await traced("/emulator/v1/config", { method: "PUT", headers: json, body: JSON.stringify({ session_key_idle_timeout: "10m" }) });
+        try {
+          await traced("/dev/v1/clock", { method: "POST", headers: json, body: JSON.stringify({ advance: "31m" }) });
+          const policy = s.session_policy ?? "own";
+          const until = Date.now() + (policy === "wechat" ? 1e4 : 2500);
+          let ended = false;
+          while (!ended && Date.now() < until) {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            const r = await rawFetch("/v1/session", { headers: { Authorization: "Bearer " + s.token } });
+            ended = r.status === 401;
+          }
+          await traced("/v1/session", { headers: { Authorization: "Bearer " + s.token } });
+          if (ended) {
+            sdkNote(
+              "✓ the server ended the session: WeChat reports its session_key dead (session_policy: wechat)",
+              'wxlogin asked WeChat (checksession, on the timeline) about every key it holds for the user; none was valid, so the session ended as a logout does. Press "Protected request": the SDK gets 401, its wx.login gives a new key and a new session.'
+            );
+          } else {
+            sdkNote(
+              `the session lives on (session_policy: ${policy})`,
+              policy === "wechat" ? "No check has reached this session yet: it is checked once it has been verified recently and its check interval is over." : "Under the own policy a session lives by wxlogin's idle and absolute timeouts alone. Start `wxlogin dev --session-policy wechat` to see the session end with the key.",
+              policy !== "wechat"
+            );
+          }
+        } finally {
+          await traced("/emulator/v1/config", { method: "PUT", headers: json, body: JSON.stringify({ session_key_idle_timeout: "0s" }) });
+        }
       }
     },
     "btn-deny": {
@@ -1609,6 +1723,115 @@ ${pretty(v)}`;
       }
     });
   }
+  var WEB_APPS = { h5: "wxdec0de00000000a1", qr: "wxdec0de00000000b1" };
+  var webPending = {};
+  function cookie(name) {
+    const c = document.cookie.split("; ").find((x) => x.startsWith(name + "="));
+    return c ? decodeURIComponent(c.slice(name.length + 1)) : "";
+  }
+  async function waitingAuthorizations() {
+    const r = await rawFetch("/emulator/v1/web/authorizations");
+    return (await r.json()).authorizations;
+  }
+  async function webStart(pane, scope) {
+    const known = new Set((await waitingAuthorizations()).map((a) => a.id));
+    const redirect = location.origin + "/playground/web-done.html";
+    const url = `/v1/web/authorize?appid=${WEB_APPS[pane]}&redirect_uri=${encodeURIComponent(redirect)}${scope ? "&scope=" + scope : ""}`;
+    addEntry({ lane: "wxlogin", title: `GET ${url.split("&redirect_uri")[0]}…`, why: "wxlogin checks redirect_uri against the app's allow-list, sets the state cookie and redirects to WeChat." });
+    $(pane + "-frame").src = url;
+    for (let i = 0; i < 50; i++) {
+      const found = (await waitingAuthorizations()).find((a) => a.appid === WEB_APPS[pane] && !known.has(a.id));
+      if (found) {
+        webPending[pane] = found.id;
+        $(pane + "-status").textContent = "waiting for the phone";
+        addEntry({ lane: "wx", title: `WeChat shows ${pane === "qr" ? "the QR code" : "the authorize page"} (${found.id.slice(0, 6)}…)` });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("WeChat's page did not open");
+  }
+  async function webPhone(pane, action, snapshot = false) {
+    const id = webPending[pane];
+    if (!id) throw new Error("open the page first");
+    const r = await rawFetch("/emulator/v1/web/authorizations/" + id, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: userName(), action, snapshot })
+    });
+    const a = await r.json();
+    if (!r.ok) throw new Error(a.error?.message ?? "the phone failed");
+    $(pane + "-status").textContent = a.status ?? "";
+    addEntry({ lane: "wx", title: `phone: ${action}${snapshot ? " (snapshot mode)" : ""} as ${userName()}`, status: a.status });
+  }
+  async function webCall(method, withCSRF) {
+    const headers = {};
+    if (withCSRF) headers["X-Wxlogin-Csrf"] = cookie("wxlogin_csrf");
+    const r = await rawFetch("/v1/auth", { method, headers, credentials: "same-origin" });
+    const code = r.ok ? "" : (await r.json()).error?.code ?? "";
+    addEntry({
+      lane: "wxlogin",
+      title: `${method} /v1/auth by cookie${withCSRF ? " + X-Wxlogin-Csrf" : ""}`,
+      status: String(r.status),
+      code: code || void 0,
+      ok: r.ok,
+      why: r.ok ? `allowed: X-Wxlogin-Account-Id ${r.headers.get("X-Wxlogin-Account-Id")}` : code === "csrf_rejected" ? "An unsafe request by cookie needs the page's CSRF token: another site could make the browser send the cookie, not the header." : void 0
+    });
+    await refreshWeb();
+  }
+  async function refreshWeb() {
+    const r = await rawFetch("/v1/auth", { credentials: "same-origin" });
+    $("st-web").textContent = r.ok ? `${r.headers.get("X-Wxlogin-Appid")} · ${r.headers.get("X-Wxlogin-Openid")}` : "none";
+    $("st-account").textContent = r.ok ? r.headers.get("X-Wxlogin-Account-Id") ?? "" : "—";
+  }
+  function bindWeb() {
+    const run = (id, f) => $(id).addEventListener("click", async () => {
+      setBusy(1);
+      try {
+        await f();
+      } catch (err) {
+        explainError(err);
+      } finally {
+        setBusy(-1);
+      }
+    });
+    run("btn-h5-base", () => webStart("h5", "snsapi_base"));
+    run("btn-h5-userinfo", () => webStart("h5", "snsapi_userinfo"));
+    run("btn-h5-allow", () => webPhone("h5", "approve"));
+    run("btn-h5-snapshot", () => webPhone("h5", "approve", true));
+    run("btn-h5-refuse", () => webPhone("h5", "refuse"));
+    run("btn-qr-start", () => webStart("qr", ""));
+    run("btn-qr-scan", () => webPhone("qr", "scan"));
+    run("btn-qr-confirm", () => webPhone("qr", "approve"));
+    run("btn-qr-refuse", () => webPhone("qr", "refuse"));
+    run("btn-web-get", () => webCall("GET", false));
+    run("btn-web-post-bare", () => webCall("POST", false));
+    run("btn-web-post", () => webCall("POST", true));
+    run("btn-web-logout", async () => {
+      const r = await rawFetch("/v1/web/logout", { method: "POST", headers: { "X-Wxlogin-Csrf": cookie("wxlogin_csrf") }, credentials: "same-origin" });
+      addEntry({ lane: "wxlogin", title: "POST /v1/web/logout", status: String(r.status), ok: r.ok });
+      await refreshWeb();
+    });
+    window.addEventListener("message", async (e) => {
+      const d = e.data?.wxloginWeb;
+      if (e.origin !== location.origin || !d) return;
+      for (const pane of Object.keys(WEB_APPS)) {
+        const frame = $(pane + "-frame");
+        if (frame.contentWindow === e.source) {
+          $(pane + "-status").textContent = d.error ? "back with " + d.error : "logged in";
+          delete webPending[pane];
+        }
+      }
+      addEntry({
+        lane: "wxlogin",
+        title: "GET /v1/web/callback → the page",
+        ok: !d.error,
+        code: d.error ?? void 0,
+        why: d.error === "snapshot_user" ? "WeChat opened the page in snapshot mode: a virtual user, never an account. Ask the user to open the page for real." : d.error ? void 0 : "state matched the browser's cookie; the code was traded at sns/oauth2/access_token; wxlogin_session (HttpOnly) and wxlogin_csrf are set."
+      });
+      await refreshWeb();
+    });
+  }
   async function main() {
     setBusy(1);
     try {
@@ -1621,7 +1844,9 @@ ${pretty(v)}`;
     lastCall = (await readCalls()).next;
     await showPrivacyCheck();
     bind();
+    bindWeb();
     setupDevice();
+    await refreshWeb();
     setBusy(-1);
   }
   void main();

@@ -23,4 +23,10 @@
 // Sessions reference their user with ON DELETE CASCADE: DeleteUser deletes
 // the user's sessions in the same statement, and CreateSession refuses a
 // session of a missing user with an error matching wxlogin.ErrNotFound.
+//
+// RevocationLog is an auth.Revocations in the same database: a row per
+// revocation, which every subscriber reads a few times a second. It is the
+// path a revocation takes when its instance cannot reach Redis: the
+// instance just deleted the session in this database, so it can nearly
+// always write the row too.
 package pgstore

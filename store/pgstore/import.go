@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/wxlogin/wxlogin"
@@ -48,6 +49,31 @@ func (db *DB) ImportSessions(ctx context.Context, sessions []wxlogin.Session) er
 			s.CreatedAt, s.LastSeenAt, s.IdleExpiresAt, s.ExpiresAt, s.UserAgent, s.IP)
 	}
 	return db.sendBatch(ctx, "ImportSessions", batch)
+}
+
+// ImportDeliveries stores webhook outbox rows as they are, replacing one
+// with the same id; leases are not copied (the copy is made while no
+// instance runs).
+func (db *DB) ImportDeliveries(ctx context.Context, ds []wxlogin.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	batch := &pgx.Batch{}
+	for _, d := range ds {
+		var last *time.Time
+		if !d.LastAttemptAt.IsZero() {
+			last = &d.LastAttemptAt
+		}
+		batch.Queue(`INSERT INTO webhook_deliveries (`+deliveryColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, attempts = EXCLUDED.attempts,
+			next_attempt_at = EXCLUDED.next_attempt_at, give_up_at = EXCLUDED.give_up_at,
+			last_attempt_at = EXCLUDED.last_attempt_at, last_status = EXCLUDED.last_status,
+			last_error = EXCLUDED.last_error, lease_until = NULL`,
+			d.ID, d.EventID, d.Event, d.URL, d.Payload, d.State, d.Attempts, d.CreatedAt,
+			d.NextAttemptAt, d.GiveUpAt, last, d.LastStatus, d.LastError)
+	}
+	return db.sendBatch(ctx, "ImportDeliveries", batch)
 }
 
 func (db *DB) sendBatch(ctx context.Context, op string, batch *pgx.Batch) error {

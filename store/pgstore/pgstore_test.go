@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin/auth/coordtest"
 	"github.com/wxlogin/wxlogin/store/storetest"
 )
 
@@ -138,4 +140,25 @@ func TestConcurrentMigrate(t *testing.T) {
 		}
 	}
 	openSchema(t, schema) // drops the schema when the test ends
+}
+
+func TestRevocationLogConformance(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	coordtest.RunRevocationsTests(t, func(t *testing.T) auth.Revocations {
+		return db.RevocationLog(RevocationLogOptions{Poll: 20 * time.Millisecond})
+	})
+}
+
+func TestOutboxStore(t *testing.T) {
+	t.Parallel()
+	storetest.RunOutboxStoreTests(t, func(t *testing.T) storetest.OutboxStore { return newDB(t) })
+}
+
+// TestSharedOutboxStore runs the outbox suite on one schema, as instances
+// share one database.
+func TestSharedOutboxStore(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	storetest.RunOutboxStoreTests(t, func(*testing.T) storetest.OutboxStore { return db })
 }

@@ -72,6 +72,12 @@ func phoneArg(p *wxlogin.Phone) (any, error) {
 // the other finds its row; a non-empty unionid is recorded in the same
 // statement's fallback.
 func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, bool, error) {
+	return db.ensureUser(ctx, u, nil)
+}
+
+// ensureUser is EnsureUser appending what deliveries returns to the webhook
+// outbox when it registers the user.
+func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("pgstore: EnsureUser: ID, AppID and OpenID are required")
 	}
@@ -103,6 +109,11 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 			return err
 		}
 		created = tag.RowsAffected() == 1
+		if created && deliveries != nil {
+			if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
+				return err
+			}
+		}
 		if !created && u.UnionID != "" {
 			if _, err := tx.Exec(ctx, `UPDATE users SET union_id = $1
 				WHERE app_id = $2 AND open_id = $3 AND union_id <> $1`,
@@ -173,6 +184,12 @@ func (db *DB) FindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.Us
 // same user. After a deadlock the transaction runs again, and update with
 // it, on the user as it is then.
 func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.User) error) (wxlogin.User, error) {
+	return db.updateUser(ctx, id, update, nil)
+}
+
+// updateUser is UpdateUser appending ds to the webhook outbox when it
+// writes the user.
+func (db *DB) updateUser(ctx context.Context, id string, update func(*wxlogin.User) error, ds []wxlogin.Delivery) (wxlogin.User, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	var (
@@ -199,7 +216,10 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 			phone = $4, nickname = $5, avatar_id = $6, profile_updated_at = $7, sealed_personal = $8 WHERE id = $9`,
 			u.UnionID, u.UpdatedAt, jsonArg(u.UserInfo), phone,
 			u.Profile.Nickname, u.Profile.AvatarID, u.Profile.UpdatedAt, bytesArg(u.Sealed), id)
-		return err
+		if err != nil {
+			return err
+		}
+		return insertDeliveries(ctx, tx, ds)
 	})
 	switch {
 	case updateErr != nil:

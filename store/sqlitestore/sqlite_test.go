@@ -49,3 +49,16 @@ func TestSharedStore(t *testing.T) {
 		storetest.RunSessionStoreTests(t, func(*testing.T) wxlogin.SessionStore { return db })
 	})
 }
+
+func TestOutboxStore(t *testing.T) {
+	t.Parallel()
+	storetest.RunOutboxStoreTests(t, func(t *testing.T) storetest.OutboxStore { return newDB(t) })
+}
+
+// TestSharedOutboxStore runs the outbox suite on one database, as
+// instances share one.
+func TestSharedOutboxStore(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	storetest.RunOutboxStoreTests(t, func(*testing.T) storetest.OutboxStore { return db })
+}

@@ -90,6 +90,12 @@ func normalized(u wxlogin.User) wxlogin.User {
 // write transaction, so of two concurrent first logins one inserts and the
 // other finds its row.
 func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, bool, error) {
+	return db.ensureUser(ctx, u, nil)
+}
+
+// ensureUser is EnsureUser appending what deliveries returns to the webhook
+// outbox when it registers the user.
+func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUser: ID, AppID and OpenID are required")
 	}
@@ -125,6 +131,11 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
 	created := n == 1
+	if created && deliveries != nil {
+		if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
+			return wxlogin.User{}, false, storeError("EnsureUser", err)
+		}
+	}
 	if !created && u.UnionID != "" {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ?
 			WHERE app_id = ? AND open_id = ? AND union_id <> ?`,
@@ -190,6 +201,12 @@ func (db *DB) FindUsers(ctx context.Context, f wxlogin.UserFilter) ([]wxlogin.Us
 // lost. update runs while this DB's write lock is held: it must be quick and
 // must not call the store (it would wait for itself).
 func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.User) error) (wxlogin.User, error) {
+	return db.updateUser(ctx, id, update, nil)
+}
+
+// updateUser is UpdateUser appending ds to the webhook outbox when it
+// writes the user.
+func (db *DB) updateUser(ctx context.Context, id string, update func(*wxlogin.User) error, ds []wxlogin.Delivery) (wxlogin.User, error) {
 	tx, err := db.begin(ctx, "UpdateUser")
 	if err != nil {
 		return wxlogin.User{}, err
@@ -215,6 +232,9 @@ func (db *DB) UpdateUser(ctx context.Context, id string, update func(*wxlogin.Us
 		phone = ?, nickname = ?, avatar_id = ?, profile_updated_at = ?, sealed_personal = ? WHERE id = ?`,
 		u.UnionID, micros(u.UpdatedAt), nullableText(u.UserInfo), phone,
 		u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt), nullableBlob(u.Sealed), id); err != nil {
+		return wxlogin.User{}, storeError("UpdateUser", err)
+	}
+	if err := insertDeliveries(ctx, tx, ds); err != nil {
 		return wxlogin.User{}, storeError("UpdateUser", err)
 	}
 	if err := db.commit(tx, "UpdateUser"); err != nil {

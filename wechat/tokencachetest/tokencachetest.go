@@ -172,4 +172,44 @@ func Run(t *testing.T, newCache func(t *testing.T) wechat.TokenCache) {
 			t.Errorf("after the race: %q, %v, %v; want new", got.Value.Reveal(), ok, err)
 		}
 	})
+
+	// A cache several processes share offers a fetch lock (FetchLocker);
+	// one private to a process needs none.
+	t.Run("fetch lock", func(t *testing.T) {
+		t.Parallel()
+		locker, ok := newCache(t).(wechat.FetchLocker)
+		if !ok {
+			t.Skip("the cache has no fetch lock (wechat.FetchLocker)")
+		}
+		ctx := t.Context()
+		unlock, locked, err := locker.LockFetch(ctx, "wxapp", time.Minute)
+		if err != nil || !locked {
+			t.Fatalf("first LockFetch = %v, %v; want the lock", locked, err)
+		}
+		if _, locked, err := locker.LockFetch(ctx, "wxapp", time.Minute); err != nil || locked {
+			t.Errorf("LockFetch while held = %v, %v; want refused", locked, err)
+		}
+		if u, locked, err := locker.LockFetch(ctx, "wxother", time.Minute); err != nil || !locked {
+			t.Errorf("LockFetch of another app = %v, %v; want the lock", locked, err)
+		} else {
+			u()
+		}
+		unlock()
+		u2, locked, err := locker.LockFetch(ctx, "wxapp", 50*time.Millisecond)
+		if err != nil || !locked {
+			t.Fatalf("LockFetch after unlock = %v, %v; want the lock", locked, err)
+		}
+		// The lock runs out by itself (a holder that died), and the late
+		// unlock of the holder it ran out on frees nobody else's lock.
+		time.Sleep(150 * time.Millisecond)
+		u3, locked, err := locker.LockFetch(ctx, "wxapp", time.Minute)
+		if err != nil || !locked {
+			t.Fatalf("LockFetch after the expiry = %v, %v; want the lock", locked, err)
+		}
+		u2()
+		if _, locked, err := locker.LockFetch(ctx, "wxapp", time.Minute); err != nil || locked {
+			t.Errorf("LockFetch after a stale unlock = %v, %v; want refused (the lock is the third holder's)", locked, err)
+		}
+		u3()
+	})
 }

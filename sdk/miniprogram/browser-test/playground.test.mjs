@@ -416,3 +416,70 @@ test("today's WeChat: privacy popup, avatar and nickname", async () => {
   await assertTokensHidden()
   assert.deepEqual(pageErrors, [], 'no errors on the page')
 })
+
+test('web logins: an H5 page in WeChat and a website QR code, one account, CSRF at forward-auth', async () => {
+  await openPlayground()
+  await page.fill('#user', 'webby')
+  await page.dispatchEvent('#user', 'change')
+  await idle()
+  const status = (pane) => page.textContent(`#${pane}-status`)
+
+  // The H5 page: snsapi_userinfo, allowed on the phone; back on the page with the session cookie.
+  await click('btn-h5-userinfo')
+  assert.equal(await status('h5'), 'waiting for the phone')
+  await click('btn-h5-allow')
+  await page.waitForFunction(() => document.getElementById('h5-status').textContent === 'logged in', null, { timeout: 15_000 })
+  await idle()
+  const cookies = await context.cookies(dev.api)
+  const session = cookies.find((c) => c.name === 'wxlogin_session')
+  assert.ok(session, 'the callback set the session cookie')
+  assert.equal(session.httpOnly, true)
+  assert.equal(session.sameSite, 'Lax')
+  assert.equal(session.path, '/')
+  assert.ok(!(await page.evaluate(() => document.cookie)).includes('wxlogin_session='), "the page's script cannot read the session cookie")
+  assert.ok((await page.evaluate(() => document.cookie)).includes('wxlogin_csrf='), "the page's script reads the CSRF cookie")
+  const account = await page.textContent('#st-account')
+  assert.match(account, /^acc_/)
+
+  // Forward-auth by cookie: GET passes, POST only with the CSRF token.
+  await click('btn-web-get')
+  assert.equal((await lastEntry()).status, '200')
+  await click('btn-web-post-bare')
+  let e = await lastEntry()
+  assert.equal(e.status, '403')
+  assert.equal(e.code, 'csrf_rejected')
+  await click('btn-web-post')
+  assert.equal((await lastEntry()).status, '200')
+
+  // The website: QR code scanned and confirmed by the same person: the same account.
+  await click('btn-qr-start')
+  assert.equal(await status('qr'), 'waiting for the phone')
+  await click('btn-qr-scan')
+  assert.equal(await status('qr'), 'scanned')
+  await click('btn-qr-confirm')
+  await page.waitForFunction(() => document.getElementById('qr-status').textContent === 'logged in', null, { timeout: 15_000 })
+  await idle()
+  assert.equal(await page.textContent('#st-account'), account, 'the website identity is the same account')
+  assert.match(await page.textContent('#st-web'), /^wxdec0de00000000b1 /)
+
+  // Snapshot mode: a virtual user, sent back with snapshot_user and no new session.
+  await click('btn-h5-base')
+  await click('btn-h5-snapshot')
+  await page.waitForFunction(() => document.getElementById('h5-status').textContent === 'back with snapshot_user', null, { timeout: 15_000 })
+  await idle()
+
+  // Logout clears the cookie: forward-auth by cookie is refused.
+  await click('btn-web-logout')
+  await click('btn-web-get')
+  assert.equal((await lastEntry()).status, '401')
+  assert.equal(await page.textContent('#st-web'), 'none')
+  assert.deepEqual(pageErrors, [])
+})
+
+/** lastEntry returns the timeline's last entry. */
+async function lastEntry() {
+  return page.$$eval('#timeline > li', (lis) => {
+    const li = lis[lis.length - 1]
+    return { status: li.dataset.status ?? '', code: li.dataset.code ?? '', title: li.querySelector('.title')?.textContent ?? '' }
+  })
+}

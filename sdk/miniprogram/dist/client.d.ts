@@ -6,6 +6,18 @@ export interface ClientOptions {
     baseURL: string;
     /** The mini program's appid; may be left out when the server serves one app. */
     appid?: string;
+    /**
+     * The appid of the server's WeCom app (kind `wecom`) to log in to when
+     * the mini program runs inside WeCom; default `appid`. With it one build
+     * serves WeChat users through `appid` and WeCom members through this.
+     */
+    wecomAppid?: string;
+    /**
+     * Whether to log in with wx.qy.login (WeCom) rather than wx.login:
+     * `'auto'` (the default) when the wx object has `qy.login` and
+     * wx.getSystemInfoSync() says `environment: "wxwork"`, as inside WeCom.
+     */
+    wecom?: boolean | 'auto';
     /** Storage key of the login state; default `wxlogin:session`. */
     storageKey?: string;
     /** The wx object to use; default the global `wx`. */
@@ -30,19 +42,32 @@ export interface ClientOptions {
 export interface User {
     id: string;
     appid: string;
-    openid: string;
+    /** A WeChat user's openid; absent for a member of a WeCom corp. */
+    openid?: string;
+    /** A WeCom member's corp (a WeCom app's user only). */
+    corpid?: string;
+    /** A WeCom member's userid in that corp (a WeCom app's user only). */
+    userid?: string;
     unionid?: string;
     created_at: string;
     /** Only on login: true when this login registered the user. */
     created?: boolean;
     [key: string]: unknown;
 }
+/**
+ * SessionPolicy is the app's session policy as the server says it at login.
+ * `wechat`: a session lives while WeChat's session_key for it is valid, so
+ * the SDK hands every wx.login code it takes to the server at once.
+ */
+export type SessionPolicy = 'own' | 'wechat';
 /** Session is the stored login state. */
 export interface Session {
     token: string;
     /** RFC 3339; the earlier of the idle and absolute deadlines when it was issued. */
     expires_at: string;
     user: User;
+    /** The app's session policy; absent from servers that predate it (then `own`). */
+    session_policy?: SessionPolicy;
 }
 /** RequestOptions describes one call to wxlogin (or to an API behind it). */
 export interface RequestOptions {
@@ -143,6 +168,12 @@ export declare function isAnonymousProfile(userInfo: {
     nickName?: unknown;
 } | null | undefined): boolean;
 /**
+ * runsInWeCom reports whether w is the wx of a mini program running inside
+ * WeCom: it has wx.qy.login, and wx.getSystemInfoSync() gives
+ * `environment: "wxwork"` (WeCom's documented test; WeChat gives none).
+ */
+export declare function runsInWeCom(w: WxLike): boolean;
+/**
  * Client is wxlogin's mini program client: it keeps the login state in
  * storage, logs in when needed (one login at a time, however many callers
  * wait), and sends requests with the token, logging in again once when the
@@ -152,6 +183,7 @@ export declare class Client {
     private readonly wx;
     private readonly baseURL;
     private readonly appid?;
+    private readonly weCom;
     private readonly storageKey;
     private readonly maxRetryWaitMs;
     private readonly maxRetries;
@@ -191,6 +223,17 @@ export declare class Client {
      * (a wx.login there rotates the key the data was encrypted with).
      */
     prepareLoginCode(): Promise<void>;
+    /**
+     * handCode gives the server a code this SDK took with wx.login while
+     * logged in (POST /v1/session/code), under the wechat policy: that
+     * wx.login killed the key the session held, and the server must never
+     * check a key older than the newest. It reports whether the server took
+     * the code; when not (no session there any more, the network), the code
+     * is kept for the next login or payload, which trades it all the same.
+     */
+    private handCode;
+    /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+    private endQuietly;
     /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */
     hasPreparedLoginCode(): boolean;
     private takePendingCode;

@@ -2,6 +2,7 @@
 Object.defineProperty(exports, "__esModule", { value: true });
 exports.Client = exports.ANONYMOUS_NICKNAME = void 0;
 exports.isAnonymousProfile = isAnonymousProfile;
+exports.runsInWeCom = runsInWeCom;
 exports.createClient = createClient;
 const errors_1 = require("./errors");
 /** A code kept by prepareLoginCode stays usable this long (WeChat's limit is 5 minutes). */
@@ -19,6 +20,18 @@ exports.ANONYMOUS_NICKNAME = '微信用户';
 function isAnonymousProfile(userInfo) {
     return !!userInfo && userInfo.nickName === exports.ANONYMOUS_NICKNAME;
 }
+/**
+ * settled marks what a wx-style API returned as handled. The SDK always
+ * passes callbacks and reads the answer from them; Taro's APIs also return
+ * a promise that rejects on failure even then, and left alone that promise
+ * would be an unhandled rejection in the app.
+ */
+function settled(ret) {
+    if (ret && typeof ret.then === 'function') {
+        ;
+        ret.then(undefined, () => { });
+    }
+}
 function promisify(api, fn, opts = {}) {
     return new Promise((resolve, reject) => {
         var _a;
@@ -27,7 +40,7 @@ function promisify(api, fn, opts = {}) {
             return;
         }
         try {
-            fn(Object.assign(Object.assign({}, opts), { success: (res) => resolve(res), fail: (err) => reject((0, errors_1.wxFailure)(api, err)) }));
+            settled(fn(Object.assign(Object.assign({}, opts), { success: (res) => resolve(res), fail: (err) => reject((0, errors_1.wxFailure)(api, err)) })));
         }
         catch (err) {
             reject((0, errors_1.wxFailure)(api, { errMsg: `${api}:fail ${String((_a = err === null || err === void 0 ? void 0 : err.message) !== null && _a !== void 0 ? _a : err)}` }));
@@ -45,6 +58,22 @@ function headerValue(header, name) {
         }
     }
     return undefined;
+}
+/**
+ * runsInWeCom reports whether w is the wx of a mini program running inside
+ * WeCom: it has wx.qy.login, and wx.getSystemInfoSync() gives
+ * `environment: "wxwork"` (WeCom's documented test; WeChat gives none).
+ */
+function runsInWeCom(w) {
+    var _a;
+    if (typeof ((_a = w.qy) === null || _a === void 0 ? void 0 : _a.login) !== 'function' || typeof w.getSystemInfoSync !== 'function')
+        return false;
+    try {
+        return w.getSystemInfoSync().environment === 'wxwork';
+    }
+    catch (_b) {
+        return false;
+    }
 }
 /** retryAfterSeconds parses Retry-After (seconds or an HTTP date). */
 function retryAfterSeconds(header, now) {
@@ -104,7 +133,7 @@ function checkDetail(api, detail) {
  */
 class Client {
     constructor(options) {
-        var _a, _b, _c, _d, _e, _f;
+        var _a, _b, _c, _d, _e, _f, _g;
         this.inflight = null;
         this.checkedToken = null;
         this.pendingCode = null;
@@ -120,15 +149,17 @@ class Client {
             throw new TypeError('createClient: no wx object (pass options.wx outside a mini program)');
         this.wx = w;
         this.baseURL = options.baseURL.replace(/\/+$/, '');
-        if (options.appid)
-            this.appid = options.appid;
-        this.storageKey = (_b = options.storageKey) !== null && _b !== void 0 ? _b : 'wxlogin:session';
-        this.maxRetryWaitMs = (_c = options.maxRetryWaitMs) !== null && _c !== void 0 ? _c : 10000;
-        this.maxRetries = (_d = options.maxRetries) !== null && _d !== void 0 ? _d : 2;
+        this.weCom = options.wecom === 'auto' || options.wecom === undefined ? runsInWeCom(w) : options.wecom;
+        const appid = this.weCom ? ((_b = options.wecomAppid) !== null && _b !== void 0 ? _b : options.appid) : options.appid;
+        if (appid)
+            this.appid = appid;
+        this.storageKey = (_c = options.storageKey) !== null && _c !== void 0 ? _c : 'wxlogin:session';
+        this.maxRetryWaitMs = (_d = options.maxRetryWaitMs) !== null && _d !== void 0 ? _d : 10000;
+        this.maxRetries = (_e = options.maxRetries) !== null && _e !== void 0 ? _e : 2;
         if (options.timeoutMs !== undefined)
             this.timeoutMs = options.timeoutMs;
-        this.now = (_e = options.now) !== null && _e !== void 0 ? _e : (() => Date.now());
-        this.sleep = (_f = options.sleep) !== null && _f !== void 0 ? _f : ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+        this.now = (_f = options.now) !== null && _f !== void 0 ? _f : (() => Date.now());
+        this.sleep = (_g = options.sleep) !== null && _g !== void 0 ? _g : ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     }
     /** getToken returns the stored login token, or null when logged out. It never logs in. */
     getToken() {
@@ -166,7 +197,7 @@ class Client {
         return p;
     }
     async doLogin(force) {
-        var _a;
+        var _a, _b, _c;
         if (!force) {
             const s = this.stored();
             // A deadline this device cannot read is left to wx.checkSession and the server's 401.
@@ -176,12 +207,22 @@ class Client {
                 if (this.checkedToken === s.token)
                     return s;
                 try {
-                    await promisify('checkSession', this.wx.checkSession.bind(this.wx));
+                    if (this.weCom) {
+                        await promisify('qy.checkSession', (_b = (_a = this.wx.qy) === null || _a === void 0 ? void 0 : _a.checkSession) === null || _b === void 0 ? void 0 : _b.bind(this.wx.qy));
+                    }
+                    else {
+                        await promisify('checkSession', this.wx.checkSession.bind(this.wx));
+                    }
                     this.checkedToken = s.token;
                     return s;
                 }
-                catch (_b) {
+                catch (_d) {
                     // WeChat's side of the login state is gone: log in afresh.
+                    // Under the wechat policy the server would end that session on
+                    // its own once it checks the key; ending it now keeps the two in
+                    // step, and keeps the new login's key from keeping it alive.
+                    if (s.session_policy === 'wechat')
+                        await this.endQuietly(s.token);
                 }
             }
         }
@@ -189,13 +230,15 @@ class Client {
         // takes; at most 1 + maxRetries codes.
         const budget = { waited: 0 };
         for (let attempt = 0;; attempt++) {
-            const code = (_a = this.takePendingCode()) !== null && _a !== void 0 ? _a : (await this.wxLogin());
+            const code = (_c = this.takePendingCode()) !== null && _c !== void 0 ? _c : (await this.wxLogin());
             const body = { code };
             if (this.appid)
                 body.appid = this.appid;
             try {
                 const res = await this.send({ path: '/v1/login', method: 'POST', data: body, auth: false }, null, false);
                 const session = { token: res.data.token, expires_at: res.data.expires_at, user: res.data.user };
+                if (res.data.session_policy === 'wechat' || res.data.session_policy === 'own')
+                    session.session_policy = res.data.session_policy;
                 if (typeof session.token !== 'string' || session.token === '') {
                     throw new errors_1.WxloginError(errors_1.ClientErrorCodes.badResponse, 'login answer has no token', res.status);
                 }
@@ -214,14 +257,19 @@ class Client {
         }
     }
     async wxLogin() {
+        var _a, _b;
         // A wx.login rotates the session key: a kept code no longer matches it.
         this.pendingCode = null;
         const opts = {};
         if (this.timeoutMs !== undefined)
             opts.timeout = this.timeoutMs;
-        const res = await promisify('login', this.wx.login.bind(this.wx), opts);
+        // Inside WeCom the code comes from wx.qy.login and the server trades
+        // it at WeCom; a wx.login code would name a WeChat user instead.
+        const api = this.weCom ? 'qy.login' : 'login';
+        const fn = this.weCom ? (_b = (_a = this.wx.qy) === null || _a === void 0 ? void 0 : _a.login) === null || _b === void 0 ? void 0 : _b.bind(this.wx.qy) : this.wx.login.bind(this.wx);
+        const res = await promisify(api, fn, opts);
         if (!res || typeof res.code !== 'string' || res.code === '') {
-            throw new errors_1.WxloginError(errors_1.ClientErrorCodes.wxApi, 'wx.login returned no code', 0, { errMsg: 'login:fail no code' });
+            throw new errors_1.WxloginError(errors_1.ClientErrorCodes.wxApi, `wx.${api} returned no code`, 0, { errMsg: `${api}:fail no code` });
         }
         return res.code;
     }
@@ -235,7 +283,36 @@ class Client {
      */
     async prepareLoginCode() {
         const code = await this.wxLogin();
+        const s = this.stored();
+        if (s && s.session_policy === 'wechat' && (await this.handCode(s.token, code)))
+            return;
         this.pendingCode = { code, at: this.now() };
+    }
+    /**
+     * handCode gives the server a code this SDK took with wx.login while
+     * logged in (POST /v1/session/code), under the wechat policy: that
+     * wx.login killed the key the session held, and the server must never
+     * check a key older than the newest. It reports whether the server took
+     * the code; when not (no session there any more, the network), the code
+     * is kept for the next login or payload, which trades it all the same.
+     */
+    async handCode(token, code) {
+        try {
+            await this.send({ path: '/v1/session/code', method: 'POST', data: { code } }, token, true);
+            return true;
+        }
+        catch (_a) {
+            return false;
+        }
+    }
+    /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+    async endQuietly(token) {
+        try {
+            await this.send({ path: '/v1/session', method: 'DELETE' }, token, false);
+        }
+        catch (_a) {
+            // Already gone, or unreachable: the server's own check ends it.
+        }
     }
     /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */
     hasPreparedLoginCode() {
@@ -328,8 +405,7 @@ class Client {
             if (this.timeoutMs !== undefined)
                 opts.timeout = this.timeoutMs;
             try {
-                ;
-                this.wx.request(opts);
+                settled(this.wx.request(opts));
             }
             catch (err) {
                 reject(new errors_1.WxloginError(errors_1.ClientErrorCodes.network, `request:fail ${String((_b = err === null || err === void 0 ? void 0 : err.message) !== null && _b !== void 0 ? _b : err)}`));
@@ -584,14 +660,14 @@ class Client {
             throw new errors_1.WxloginError(errors_1.ClientErrorCodes.wxApi, 'wx.uploadFile is not available', 0, { errMsg: 'uploadFile:fail not supported' });
         }
         const once = (token) => new Promise((resolve, reject) => {
-            upload.call(this.wx, {
+            settled(upload.call(this.wx, {
                 url: this.baseURL + '/v1/me/avatar',
                 filePath,
                 name: 'file',
                 header: { Authorization: `Bearer ${token}` },
                 success: (res) => resolve(res),
                 fail: (err) => reject((0, errors_1.wxFailure)('uploadFile', err)),
-            });
+            }));
         });
         let session = await this.login();
         let res = await once(session.token);

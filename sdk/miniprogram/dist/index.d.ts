@@ -7,7 +7,7 @@
  *
  * The simulated wx for tests lives in '@wxlogin/miniprogram/simulated-wx'.
  */
-export { ANONYMOUS_NICKNAME, Client, createClient, isAnonymousProfile, } from './client';
-export type { ClientOptions, EncryptedDetail, PayloadOptions, Phone, PhoneDetail, PrivacyPrompt, PrivacyResult, ProfileInput, RequestOptions, Response, ScopeResult, Session, User, UserInfoDetail, } from './client';
-export type { WxAsyncAPI, WxAuthSetting, WxCallbacks, WxFail, WxLike, WxLoginResult, WxPrivacyAnswer, WxPrivacyListener, WxPrivacySettingResult, WxRequestOptions, WxRequestResult, WxResult, WxScope, WxSettingResult, WxUploadFileOptions, WxUploadFileResult, } from './wx';
+export { ANONYMOUS_NICKNAME, Client, createClient, isAnonymousProfile, runsInWeCom, } from './client';
+export type { ClientOptions, EncryptedDetail, PayloadOptions, Phone, PhoneDetail, PrivacyPrompt, PrivacyResult, ProfileInput, RequestOptions, Response, ScopeResult, Session, SessionPolicy, User, UserInfoDetail, } from './client';
+export type { WxAsyncAPI, WxAuthSetting, WxCallbacks, WxFail, WxLike, WxLoginResult, WxPrivacyAnswer, WxPrivacyListener, WxPrivacySettingResult, WxQyLike, WxRequestOptions, WxRequestResult, WxResult, WxScope, WxSettingResult, WxUploadFileOptions, WxUploadFileResult, } from './wx';
 export { ClientErrorCodes, WxloginError, isWxloginError } from './errors';

@@ -59,6 +59,15 @@ export interface SimulatedWxOptions {
     baseLibrary?: string;
     /** The device's storage (wx.setStorageSync and friends); default a new, empty one. Share it to keep storage across simulated wx objects. */
     storage?: Map<string, string>;
+    /**
+     * Run inside WeCom (企业微信) as a member of this corp: `user` is then the
+     * member's userid, wx.qy.login and wx.qy.checkSession exist (backed by
+     * the emulator's WeCom device API), and wx.getSystemInfoSync() says
+     * `environment: "wxwork"`, as WeCom does.
+     */
+    wecom?: {
+        corpid: string;
+    };
 }
 /** An event detail as a button's bind handler receives it. */
 export type ButtonDetail = Record<string, unknown> & {
@@ -142,6 +151,20 @@ export interface SimulatedWx extends WxLike {
     getPrivacySetting?: WxAsyncAPI<{}, WxPrivacySettingResult>;
     requirePrivacyAuthorize?: WxAsyncAPI<{}, WxResult>;
     onNeedPrivacyAuthorization?: (listener: WxPrivacyListener) => void;
+    /** `environment: "wxwork"` inside WeCom (options.wecom), absent in WeChat. */
+    getSystemInfoSync(): {
+        SDKVersion: string;
+        platform: string;
+        environment?: 'wxwork';
+    };
+    /** Inside WeCom only (options.wecom). */
+    qy?: {
+        login: WxAsyncAPI<{
+            timeout?: number;
+            suiteId?: string;
+        }, WxLoginResult>;
+        checkSession: WxAsyncAPI<{}, WxResult>;
+    };
     simulated: SimulatedControls;
 }
 /** compareVersions compares dotted versions numerically. */

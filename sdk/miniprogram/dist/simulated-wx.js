@@ -217,7 +217,23 @@ function createSimulatedWx(options) {
             .map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(String(data[k])))
             .join('&');
     }
+    const weCom = options.wecom;
+    const weComWho = () => ({ corpid: weCom === null || weCom === void 0 ? void 0 : weCom.corpid, user });
     const wxObj = {
+        getSystemInfoSync: () => (Object.assign({ SDKVersion: baseLibrary !== null && baseLibrary !== void 0 ? baseLibrary : '3.5.0', platform: 'devtools' }, (weCom ? { environment: 'wxwork' } : {}))),
+        qy: {
+            login: api('qy.login', async () => {
+                const r = await rawDevice('POST', '/wecom/login', weComWho());
+                return { code: r.code };
+            }),
+            checkSession: api('qy.checkSession', async () => {
+                var _a;
+                const r = await rawDevice('GET', `/wecom/session?corpid=${encodeURIComponent((_a = weCom === null || weCom === void 0 ? void 0 : weCom.corpid) !== null && _a !== void 0 ? _a : '')}&user=${encodeURIComponent(user)}`);
+                if (!r.valid)
+                    throw { errMsg: 'qy.checkSession:fail session time out' };
+                return {};
+            }),
+        },
         login: api('login', async () => {
             const r = await device('POST', '/login', who());
             return { code: r.code };
@@ -446,8 +462,11 @@ function createSimulatedWx(options) {
         tempFiles.set(path, { data: bytes, contentType });
         return path;
     }
-    // APIs the simulated base library lacks are absent, as in WeChat.
+    // APIs the simulated base library lacks are absent, as in WeChat; wx.qy
+    // exists only inside WeCom.
     const w = wxObj;
+    if (!weCom)
+        delete w.qy;
     if (!has('2.10.4'))
         delete w.getUserProfile;
     if (!has('2.32.3')) {

@@ -83,6 +83,18 @@ export type WxPrivacyListener = (resolve: (answer: WxPrivacyAnswer) => void, eve
     referrer?: string;
 }) => void;
 /**
+ * WxQyLike is `wx.qy`, the WeCom (企业微信) APIs a mini program has when it
+ * runs inside WeCom: wx.qy.login gives a code for WeCom's jscode2session,
+ * wx.qy.checkSession checks the WeCom session_key.
+ */
+export interface WxQyLike {
+    login(options: {
+        timeout?: number;
+        suiteId?: string;
+    } & WxCallbacks<WxLoginResult>): unknown;
+    checkSession(options: WxCallbacks<WxResult>): unknown;
+}
+/**
  * WxLike is the part of `wx` the SDK uses. The privacy and upload APIs are
  * optional: old base libraries lack them.
  */
@@ -111,6 +123,14 @@ export interface WxLike {
     onNeedPrivacyAuthorization?(listener: (resolve: unknown, eventInfo?: {
         referrer?: string;
     }) => void): unknown;
+    /**
+     * Inside WeCom its answer carries `environment: "wxwork"` (in WeChat the
+     * field is absent); it is read as a plain object because the typings of
+     * the real wx do not declare that field.
+     */
+    getSystemInfoSync?(): object;
+    /** Present inside WeCom only. */
+    qy?: WxQyLike;
 }
 /**
  * WxAsyncAPI is an asynchronous wx API as base library 2.10.2+ has them:

@@ -9,6 +9,19 @@ export interface ClientOptions {
   baseURL: string
   /** The mini program's appid; may be left out when the server serves one app. */
   appid?: string
+  /**
+   * The appid of the server's WeCom app (kind `wecom`) to log in to when
+   * the mini program runs inside WeCom; default `appid`. With it one build
+   * serves WeChat users through `appid` and WeCom members through this.
+   */
+  wecomAppid?: string
+  /**
+   * Whether to log in with wx.qy.login (WeCom) rather than wx.login:
+   * `'auto'` (the default) when the wx object has `qy.login` and
+   * wx.getSystemInfoSync() says `environment: "wxwork"`, as inside WeCom.
+   */
+  wecom?: boolean | 'auto'
+
   /** Storage key of the login state; default `wxlogin:session`. */
   storageKey?: string
   /** The wx object to use; default the global `wx`. */
@@ -34,7 +47,12 @@ export interface ClientOptions {
 export interface User {
   id: string
   appid: string
-  openid: string
+  /** A WeChat user's openid; absent for a member of a WeCom corp. */
+  openid?: string
+  /** A WeCom member's corp (a WeCom app's user only). */
+  corpid?: string
+  /** A WeCom member's userid in that corp (a WeCom app's user only). */
+  userid?: string
   unionid?: string
   created_at: string
   /** Only on login: true when this login registered the user. */
@@ -42,12 +60,21 @@ export interface User {
   [key: string]: unknown
 }
 
+/**
+ * SessionPolicy is the app's session policy as the server says it at login.
+ * `wechat`: a session lives while WeChat's session_key for it is valid, so
+ * the SDK hands every wx.login code it takes to the server at once.
+ */
+export type SessionPolicy = 'own' | 'wechat'
+
 /** Session is the stored login state. */
 export interface Session {
   token: string
   /** RFC 3339; the earlier of the idle and absolute deadlines when it was issued. */
   expires_at: string
   user: User
+  /** The app's session policy; absent from servers that predate it (then `own`). */
+  session_policy?: SessionPolicy
 }
 
 /** RequestOptions describes one call to wxlogin (or to an API behind it). */
@@ -163,6 +190,18 @@ export function isAnonymousProfile(userInfo: { nickName?: unknown } | null | und
   return !!userInfo && userInfo.nickName === ANONYMOUS_NICKNAME
 }
 
+/**
+ * settled marks what a wx-style API returned as handled. The SDK always
+ * passes callbacks and reads the answer from them; Taro's APIs also return
+ * a promise that rejects on failure even then, and left alone that promise
+ * would be an unhandled rejection in the app.
+ */
+function settled(ret: unknown): void {
+  if (ret && typeof (ret as { then?: unknown }).then === 'function') {
+    ;(ret as Promise<unknown>).then(undefined, () => {})
+  }
+}
+
 function promisify<R>(api: string, fn: ((opts: any) => unknown) | undefined, opts: Record<string, unknown> = {}): Promise<R> {
   return new Promise<R>((resolve, reject) => {
     if (typeof fn !== 'function') {
@@ -170,11 +209,13 @@ function promisify<R>(api: string, fn: ((opts: any) => unknown) | undefined, opt
       return
     }
     try {
-      fn({
-        ...opts,
-        success: (res: R) => resolve(res),
-        fail: (err: unknown) => reject(wxFailure(api, err)),
-      })
+      settled(
+        fn({
+          ...opts,
+          success: (res: R) => resolve(res),
+          fail: (err: unknown) => reject(wxFailure(api, err)),
+        }),
+      )
     } catch (err) {
       reject(wxFailure(api, { errMsg: `${api}:fail ${String((err as Error)?.message ?? err)}` }))
     }
@@ -191,6 +232,20 @@ function headerValue(header: Record<string, unknown> | undefined, name: string):
     }
   }
   return undefined
+}
+
+/**
+ * runsInWeCom reports whether w is the wx of a mini program running inside
+ * WeCom: it has wx.qy.login, and wx.getSystemInfoSync() gives
+ * `environment: "wxwork"` (WeCom's documented test; WeChat gives none).
+ */
+export function runsInWeCom(w: WxLike): boolean {
+  if (typeof w.qy?.login !== 'function' || typeof w.getSystemInfoSync !== 'function') return false
+  try {
+    return (w.getSystemInfoSync() as { environment?: unknown }).environment === 'wxwork'
+  } catch {
+    return false
+  }
 }
 
 /** retryAfterSeconds parses Retry-After (seconds or an HTTP date). */
@@ -254,6 +309,7 @@ export class Client {
   private readonly wx: WxLike
   private readonly baseURL: string
   private readonly appid?: string
+  private readonly weCom: boolean
   private readonly storageKey: string
   private readonly maxRetryWaitMs: number
   private readonly maxRetries: number
@@ -277,7 +333,9 @@ export class Client {
     if (!w) throw new TypeError('createClient: no wx object (pass options.wx outside a mini program)')
     this.wx = w
     this.baseURL = options.baseURL.replace(/\/+$/, '')
-    if (options.appid) this.appid = options.appid
+    this.weCom = options.wecom === 'auto' || options.wecom === undefined ? runsInWeCom(w) : options.wecom
+    const appid = this.weCom ? (options.wecomAppid ?? options.appid) : options.appid
+    if (appid) this.appid = appid
     this.storageKey = options.storageKey ?? 'wxlogin:session'
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? 10_000
     this.maxRetries = options.maxRetries ?? 2
@@ -334,11 +392,19 @@ export class Client {
         // before every request: after that the server's 401 tells.
         if (this.checkedToken === s.token) return s
         try {
-          await promisify<unknown>('checkSession', this.wx.checkSession.bind(this.wx))
+          if (this.weCom) {
+            await promisify<unknown>('qy.checkSession', this.wx.qy?.checkSession?.bind(this.wx.qy))
+          } else {
+            await promisify<unknown>('checkSession', this.wx.checkSession.bind(this.wx))
+          }
           this.checkedToken = s.token
           return s
         } catch {
           // WeChat's side of the login state is gone: log in afresh.
+          // Under the wechat policy the server would end that session on
+          // its own once it checks the key; ending it now keeps the two in
+          // step, and keeps the new login's key from keeping it alive.
+          if (s.session_policy === 'wechat') await this.endQuietly(s.token)
         }
       }
     }
@@ -350,12 +416,13 @@ export class Client {
       const body: Record<string, unknown> = { code }
       if (this.appid) body.appid = this.appid
       try {
-        const res = await this.send<{ token: string; expires_at: string; user: User }>(
+        const res = await this.send<{ token: string; expires_at: string; user: User; session_policy?: SessionPolicy }>(
           { path: '/v1/login', method: 'POST', data: body, auth: false },
           null,
           false,
         )
         const session: Session = { token: res.data.token, expires_at: res.data.expires_at, user: res.data.user }
+        if (res.data.session_policy === 'wechat' || res.data.session_policy === 'own') session.session_policy = res.data.session_policy
         if (typeof session.token !== 'string' || session.token === '') {
           throw new WxloginError(ClientErrorCodes.badResponse, 'login answer has no token', res.status)
         }
@@ -376,9 +443,13 @@ export class Client {
     this.pendingCode = null
     const opts: Record<string, unknown> = {}
     if (this.timeoutMs !== undefined) opts.timeout = this.timeoutMs
-    const res = await promisify<{ code?: string }>('login', this.wx.login.bind(this.wx), opts)
+    // Inside WeCom the code comes from wx.qy.login and the server trades
+    // it at WeCom; a wx.login code would name a WeChat user instead.
+    const api = this.weCom ? 'qy.login' : 'login'
+    const fn = this.weCom ? this.wx.qy?.login?.bind(this.wx.qy) : this.wx.login.bind(this.wx)
+    const res = await promisify<{ code?: string }>(api, fn, opts)
     if (!res || typeof res.code !== 'string' || res.code === '') {
-      throw new WxloginError(ClientErrorCodes.wxApi, 'wx.login returned no code', 0, { errMsg: 'login:fail no code' })
+      throw new WxloginError(ClientErrorCodes.wxApi, `wx.${api} returned no code`, 0, { errMsg: `${api}:fail no code` })
     }
     return res.code
   }
@@ -393,7 +464,35 @@ export class Client {
    */
   async prepareLoginCode(): Promise<void> {
     const code = await this.wxLogin()
+    const s = this.stored()
+    if (s && s.session_policy === 'wechat' && (await this.handCode(s.token, code))) return
     this.pendingCode = { code, at: this.now() }
+  }
+
+  /**
+   * handCode gives the server a code this SDK took with wx.login while
+   * logged in (POST /v1/session/code), under the wechat policy: that
+   * wx.login killed the key the session held, and the server must never
+   * check a key older than the newest. It reports whether the server took
+   * the code; when not (no session there any more, the network), the code
+   * is kept for the next login or payload, which trades it all the same.
+   */
+  private async handCode(token: string, code: string): Promise<boolean> {
+    try {
+      await this.send({ path: '/v1/session/code', method: 'POST', data: { code } }, token, true)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** endQuietly ends a session on the server (DELETE /v1/session), ignoring any failure. */
+  private async endQuietly(token: string): Promise<void> {
+    try {
+      await this.send({ path: '/v1/session', method: 'DELETE' }, token, false)
+    } catch {
+      // Already gone, or unreachable: the server's own check ends it.
+    }
   }
 
   /** hasPreparedLoginCode reports whether a code from prepareLoginCode is kept and fresh. */
@@ -481,7 +580,7 @@ export class Client {
       if (options.data !== undefined) opts.data = options.data
       if (this.timeoutMs !== undefined) opts.timeout = this.timeoutMs
       try {
-        ;(this.wx.request as (o: unknown) => unknown)(opts)
+        settled((this.wx.request as (o: unknown) => unknown)(opts))
       } catch (err) {
         reject(new WxloginError(ClientErrorCodes.network, `request:fail ${String((err as Error)?.message ?? err)}`))
       }
@@ -733,14 +832,16 @@ export class Client {
     }
     const once = (token: string) =>
       new Promise<WxUploadFileResult>((resolve, reject) => {
-        upload.call(this.wx, {
-          url: this.baseURL + '/v1/me/avatar',
-          filePath,
-          name: 'file',
-          header: { Authorization: `Bearer ${token}` },
-          success: (res) => resolve(res),
-          fail: (err) => reject(wxFailure('uploadFile', err)),
-        })
+        settled(
+          upload.call(this.wx, {
+            url: this.baseURL + '/v1/me/avatar',
+            filePath,
+            name: 'file',
+            header: { Authorization: `Bearer ${token}` },
+            success: (res) => resolve(res),
+            fail: (err) => reject(wxFailure('uploadFile', err)),
+          }),
+        )
       })
     let session = await this.login()
     let res = await once(session.token)

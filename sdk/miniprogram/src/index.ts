@@ -12,6 +12,7 @@ export {
   Client,
   createClient,
   isAnonymousProfile,
+  runsInWeCom,
 } from './client'
 export type {
   ClientOptions,
@@ -26,6 +27,7 @@ export type {
   Response,
   ScopeResult,
   Session,
+  SessionPolicy,
   User,
   UserInfoDetail,
 } from './client'
@@ -39,6 +41,7 @@ export type {
   WxPrivacyAnswer,
   WxPrivacyListener,
   WxPrivacySettingResult,
+  WxQyLike,
   WxRequestOptions,
   WxRequestResult,
   WxResult,

@@ -69,6 +69,13 @@ export interface SimulatedWxOptions {
   baseLibrary?: string
   /** The device's storage (wx.setStorageSync and friends); default a new, empty one. Share it to keep storage across simulated wx objects. */
   storage?: Map<string, string>
+  /**
+   * Run inside WeCom (企业微信) as a member of this corp: `user` is then the
+   * member's userid, wx.qy.login and wx.qy.checkSession exist (backed by
+   * the emulator's WeCom device API), and wx.getSystemInfoSync() says
+   * `environment: "wxwork"`, as WeCom does.
+   */
+  wecom?: { corpid: string }
 }
 
 /** An event detail as a button's bind handler receives it. */
@@ -136,6 +143,13 @@ export interface SimulatedWx extends WxLike {
   getPrivacySetting?: WxAsyncAPI<{}, WxPrivacySettingResult>
   requirePrivacyAuthorize?: WxAsyncAPI<{}, WxResult>
   onNeedPrivacyAuthorization?: (listener: WxPrivacyListener) => void
+  /** `environment: "wxwork"` inside WeCom (options.wecom), absent in WeChat. */
+  getSystemInfoSync(): { SDKVersion: string; platform: string; environment?: 'wxwork' }
+  /** Inside WeCom only (options.wecom). */
+  qy?: {
+    login: WxAsyncAPI<{ timeout?: number; suiteId?: string }, WxLoginResult>
+    checkSession: WxAsyncAPI<{}, WxResult>
+  }
   simulated: SimulatedControls
 }
 
@@ -354,7 +368,31 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
       .join('&')
   }
 
+  const weCom = options.wecom
+  const weComWho = () => ({ corpid: weCom?.corpid, user })
+
   const wxObj = {
+    getSystemInfoSync: () => ({
+      SDKVersion: baseLibrary ?? '3.5.0',
+      platform: 'devtools',
+      ...(weCom ? { environment: 'wxwork' as const } : {}),
+    }),
+
+    qy: {
+      login: api('qy.login', async () => {
+        const r = await rawDevice<{ code: string }>('POST', '/wecom/login', weComWho())
+        return { code: r.code }
+      }),
+      checkSession: api('qy.checkSession', async () => {
+        const r = await rawDevice<{ valid: boolean }>(
+          'GET',
+          `/wecom/session?corpid=${encodeURIComponent(weCom?.corpid ?? '')}&user=${encodeURIComponent(user)}`,
+        )
+        if (!r.valid) throw { errMsg: 'qy.checkSession:fail session time out' }
+        return {}
+      }),
+    },
+
     login: api('login', async () => {
       const r = await device<{ code: string }>('POST', '/login', who())
       return { code: r.code }
@@ -597,8 +635,10 @@ export function createSimulatedWx(options: SimulatedWxOptions): SimulatedWx {
     return path
   }
 
-  // APIs the simulated base library lacks are absent, as in WeChat.
+  // APIs the simulated base library lacks are absent, as in WeChat; wx.qy
+  // exists only inside WeCom.
   const w = wxObj as Record<string, unknown>
+  if (!weCom) delete w.qy
   if (!has('2.10.4')) delete w.getUserProfile
   if (!has('2.32.3')) {
     delete w.getPrivacySetting

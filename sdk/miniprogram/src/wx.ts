@@ -107,6 +107,16 @@ export interface WxPrivacyAnswer {
 export type WxPrivacyListener = (resolve: (answer: WxPrivacyAnswer) => void, eventInfo?: { referrer?: string }) => void
 
 /**
+ * WxQyLike is `wx.qy`, the WeCom (企业微信) APIs a mini program has when it
+ * runs inside WeCom: wx.qy.login gives a code for WeCom's jscode2session,
+ * wx.qy.checkSession checks the WeCom session_key.
+ */
+export interface WxQyLike {
+  login(options: { timeout?: number; suiteId?: string } & WxCallbacks<WxLoginResult>): unknown
+  checkSession(options: WxCallbacks<WxResult>): unknown
+}
+
+/**
  * WxLike is the part of `wx` the SDK uses. The privacy and upload APIs are
  * optional: old base libraries lack them.
  */
@@ -129,6 +139,14 @@ export interface WxLike {
    * it as a result object, and the real wx must still be a WxLike.
    */
   onNeedPrivacyAuthorization?(listener: (resolve: unknown, eventInfo?: { referrer?: string }) => void): unknown
+  /**
+   * Inside WeCom its answer carries `environment: "wxwork"` (in WeChat the
+   * field is absent); it is read as a plain object because the typings of
+   * the real wx do not declare that field.
+   */
+  getSystemInfoSync?(): object
+  /** Present inside WeCom only. */
+  qy?: WxQyLike
 }
 
 /**

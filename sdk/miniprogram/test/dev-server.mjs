@@ -30,9 +30,9 @@ function binary() {
  * startDev starts `wxlogin dev` and resolves to {api, emulator, stop, output}
  * once both listening lines are printed (within 60 s).
  */
-export async function startDev() {
+export async function startDev(extraArgs = []) {
   const data = mkdtempSync(join(tmpdir(), 'wxlogin-dev-'))
-  const child = spawn(binary(), ['dev', '--addr', '127.0.0.1:0', '--emulator-addr', '127.0.0.1:0', '--data', data], {
+  const child = spawn(binary(), ['dev', '--addr', '127.0.0.1:0', '--emulator-addr', '127.0.0.1:0', '--data', data, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -76,12 +76,13 @@ export async function startDev() {
  * devServerForFile starts one `wxlogin dev` before the calling test file's
  * tests and stops it after them. The returned object gets startDev's fields
  * (api, emulator, stop, output) once the server is up; setup, when given,
- * runs on it first (e.g. to turn an emulator knob on).
+ * runs on it first (e.g. to turn an emulator knob on). extraArgs go to
+ * `wxlogin dev` (e.g. ['--wecom']).
  */
-export function devServerForFile(setup) {
+export function devServerForFile(setup, extraArgs = []) {
   const dev = {}
   before(async () => {
-    Object.assign(dev, await startDev())
+    Object.assign(dev, await startDev(extraArgs))
     await setup?.(dev)
   })
   after(async () => {
