@@ -149,3 +149,16 @@ type Event struct {
 	// (the admin API); empty for a registration.
 	By string
 }
+
+// LoginOutboxStore is implemented by a LoginStore that is an OutboxStore
+// too: a login with webhooks keeps its one transaction, and a registering
+// login's event is written in it, so a crash can neither lose the event of
+// a registered user nor leave one of a user never registered.
+type LoginOutboxStore interface {
+	// EnsureUserWithSessionAndDeliveries is EnsureUserWithSession;
+	// deliveries is called, and what it returns appended in the same
+	// transaction, only when this call registers the user (with the rules
+	// of EnsureUserWithDeliveries' callback). A refused session appends
+	// nothing and registers nobody.
+	EnsureUserWithSessionAndDeliveries(ctx context.Context, u User, s Session, deliveries func() []Delivery) (User, bool, error)
+}

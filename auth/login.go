@@ -93,14 +93,15 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UpdatedAt: now,
 	}
 	sealedKey := s.live().keys.Seal([]byte(ws.SessionKey.Reveal()))
-	if s.logins != nil && s.hooks == nil {
-		// One transaction for the user and the session. With webhooks a
-		// registration must write its event in the user's transaction,
-		// which EnsureUserWithSession has no way to do: those logins take
-		// the two steps below (EnsureUserWithDeliveries, then the
-		// session), so a crash never loses a user.registered event.
+	// Written only if this login registers the user (and only with
+	// webhooks configured): the event is part of the registration.
+	registered := wxlogin.Event{Type: wxlogin.EventUserRegistered,
+		AppID: app.AppID, UserID: newUser.ID, OpenID: ws.OpenID, UnionID: ws.UnionID}
+	if s.logins != nil && (s.hooks == nil || s.loginOutbox != nil) {
+		// One transaction for the user, the session and, with webhooks,
+		// the registration's event.
 		token, sess := s.newSession(app, sealedKey, c, now)
-		user, created, err := s.storeLogin(ctx, newUser, &sess)
+		user, created, err := s.storeLogin(ctx, newUser, &sess, registered)
 		var openErr errOpenUser
 		if errors.As(err, &openErr) {
 			return LoginResult{}, openErr.err
@@ -112,10 +113,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		r.AccountID = s.accountIDAfter(app, user, before)
 		return r, err
 	}
-	// Written only if this login registers the user (and only with
-	// webhooks configured): the event is part of the registration.
-	user, created, err := s.ensureUser(ctx, newUser, wxlogin.Event{Type: wxlogin.EventUserRegistered,
-		AppID: app.AppID, UserID: newUser.ID, OpenID: ws.OpenID, UnionID: ws.UnionID})
+	user, created, err := s.ensureUser(ctx, newUser, registered)
 	if err != nil {
 		return LoginResult{}, s.storeFailed(err)
 	}
@@ -238,13 +236,30 @@ func loginStore(users wxlogin.UserStore, sessions wxlogin.SessionStore) wxlogin.
 }
 
 // storeLogin stores a login's user (registered when new) and its session in
-// one transaction of a wxlogin.LoginStore, and fills in the session's user
-// fields. The store refuses the session of a user erased meanwhile
+// one transaction of a wxlogin.LoginStore, with the deliveries of e when it
+// registers the user and webhooks are configured, and fills in the
+// session's user fields. The store refuses the session of a user erased meanwhile
 // (ErrNotFound), so no check follows. A user whose sealed data cannot be
 // opened fails the login; its session, already stored, is deleted (its
 // token is never handed out, so one left behind cannot be used).
-func (s *Service) storeLogin(ctx context.Context, u wxlogin.User, sess *wxlogin.Session) (wxlogin.User, bool, error) {
-	user, created, err := s.logins.EnsureUserWithSession(ctx, u, *sess)
+func (s *Service) storeLogin(ctx context.Context, u wxlogin.User, sess *wxlogin.Session, e wxlogin.Event) (wxlogin.User, bool, error) {
+	var (
+		user    wxlogin.User
+		created bool
+		err     error
+	)
+	if s.hooks == nil {
+		user, created, err = s.logins.EnsureUserWithSession(ctx, u, *sess)
+	} else {
+		var ds []wxlogin.Delivery
+		user, created, err = s.loginOutbox.EnsureUserWithSessionAndDeliveries(ctx, u, *sess, func() []wxlogin.Delivery {
+			ds = s.deliveries(e)
+			return ds
+		})
+		if err == nil && created {
+			s.delivered(ds)
+		}
+	}
 	if err != nil {
 		return user, created, err
 	}

@@ -45,11 +45,15 @@ type Service struct {
 	sessions wxlogin.SessionStore
 	// logins is the users' and sessions' one store when it can store a
 	// login in one transaction (see loginStore), else nil.
-	logins  wxlogin.LoginStore
-	blobs   wxlogin.BlobStore
-	wechat  WeChat
-	wecom   WeCom // nil when no WeCom client was given
-	revoked Revocations
+	logins wxlogin.LoginStore
+	// loginOutbox is logins when it also writes a registration's event in
+	// the login's transaction, else nil: with webhooks and without it, a
+	// login takes the two steps (ensureUser, then createSession).
+	loginOutbox wxlogin.LoginOutboxStore
+	blobs       wxlogin.BlobStore
+	wechat      WeChat
+	wecom       WeCom // nil when no WeCom client was given
+	revoked     Revocations
 	// hooks is nil without webhooks; outbox is the store's outbox when it
 	// keeps one (for the admin view even without webhooks).
 	hooks  Webhooks
@@ -146,6 +150,7 @@ func New(cfg Config) (*Service, error) {
 		stopped: make(chan struct{}),
 	}
 	s.logins = loginStore(cfg.Users, cfg.Sessions)
+	s.loginOutbox, _ = s.logins.(wxlogin.LoginOutboxStore)
 	s.outbox, _ = cfg.Users.(wxlogin.OutboxStore)
 	s.sweepCtx, s.cancelSweep = context.WithCancel(context.Background())
 	if s.maxAge < 0 {

@@ -105,3 +105,33 @@ func TestNoWebhooksWritesNoOutbox(t *testing.T) {
 		t.Errorf("outbox without webhooks: %d deliveries, %v", len(ds), err)
 	}
 }
+
+// TestLoginWithWebhooksIsOneTransaction: with webhooks on a store that
+// writes a login in one transaction, a registering login still does so,
+// its user.registered delivery in that transaction (one group write, no
+// other), and a returning user's login is one write with no event.
+func TestLoginWithWebhooksIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withWebhooks)
+	ctx := context.Background()
+	_, w0 := e.db.GroupStats()
+	first := e.login(ctx, app1, "alice")
+	if _, w := e.db.GroupStats(); w != w0+1 {
+		t.Errorf("a registering login with webhooks made %d group writes, want 1 (the one-transaction login)", w-w0)
+	}
+	reg := events(t, e, wxlogin.EventUserRegistered)
+	if len(reg) != 1 || reg[0]["user_id"] != first.User.ID || !first.Created {
+		t.Fatalf("user.registered events: %v (created %v), want one of alice", reg, first.Created)
+	}
+	if p := e.verify(ctx, first.Token); p.UserID != first.User.ID {
+		t.Errorf("the login's token verifies as %s, want %s", p.UserID, first.User.ID)
+	}
+	_, w1 := e.db.GroupStats()
+	e.login(ctx, app1, "alice")
+	if _, w := e.db.GroupStats(); w != w1+1 {
+		t.Errorf("a returning login with webhooks made %d group writes, want 1", w-w1)
+	}
+	if reg := events(t, e, wxlogin.EventUserRegistered); len(reg) != 1 {
+		t.Errorf("%d user.registered events after a returning login, want 1", len(reg))
+	}
+}

@@ -9,7 +9,10 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
-var _ wxlogin.LoginStore = (*DB)(nil)
+var (
+	_ wxlogin.LoginStore       = (*DB)(nil)
+	_ wxlogin.LoginOutboxStore = (*DB)(nil)
+)
 
 // EnsureUserWithSession implements wxlogin.LoginStore: the user's lookup,
 // its insert when new (ON CONFLICT DO NOTHING, then a second lookup, so of
@@ -18,6 +21,19 @@ var _ wxlogin.LoginStore = (*DB)(nil)
 // run in one transaction: one commit, and a returning user's login writes
 // only its session.
 func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session) (wxlogin.User, bool, error) {
+	return db.ensureUserWithSession(ctx, u, s, nil)
+}
+
+// EnsureUserWithSessionAndDeliveries implements wxlogin.LoginOutboxStore:
+// EnsureUserWithSession's transaction, the deliveries appended in it when
+// the user is registered.
+func (db *DB) EnsureUserWithSessionAndDeliveries(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+	return db.ensureUserWithSession(ctx, u, s, deliveries)
+}
+
+// ensureUserWithSession is EnsureUserWithSession, appending deliveries()
+// when it registers the user and deliveries is not nil.
+func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("pgstore: EnsureUserWithSession: ID, AppID and OpenID are required")
 	}
@@ -49,6 +65,11 @@ func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 				return ierr
 			}
 			created = tag.RowsAffected() == 1
+			if created && deliveries != nil {
+				if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
+					return err
+				}
+			}
 			got, err = scanUser(tx.QueryRow(ctx, byOpenID, u.AppID, u.OpenID))
 		}
 		if err != nil {

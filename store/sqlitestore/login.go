@@ -8,6 +8,8 @@ import (
 	"github.com/wxlogin/wxlogin"
 )
 
+var _ wxlogin.LoginOutboxStore = (*DB)(nil)
+
 const (
 	userByOpenIDQuery = `SELECT ` + userColumns + ` FROM users WHERE app_id = ? AND open_id = ?`
 	insertUserQuery   = `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -56,6 +58,19 @@ func stmtExec(ctx context.Context, tx *sql.Tx, st *sql.Stmt, args ...any) error 
 // can register the same user in between: the lookup inside the transaction
 // decides.
 func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session) (wxlogin.User, bool, error) {
+	return db.ensureUserWithSession(ctx, u, s, nil)
+}
+
+// EnsureUserWithSessionAndDeliveries implements wxlogin.LoginOutboxStore:
+// EnsureUserWithSession's transaction, the deliveries appended in it when
+// the user is registered.
+func (db *DB) EnsureUserWithSessionAndDeliveries(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+	return db.ensureUserWithSession(ctx, u, s, deliveries)
+}
+
+// ensureUserWithSession is EnsureUserWithSession, appending deliveries()
+// when it registers the user and deliveries is not nil.
+func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUserWithSession: ID, AppID and OpenID are required")
 	}
@@ -85,6 +100,11 @@ func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 				nullableText(u.UserInfo), phone, u.Profile.Nickname, u.Profile.AvatarID, micros(u.Profile.UpdatedAt),
 				nullableBlob(u.Sealed)); err != nil {
 				return err
+			}
+			if deliveries != nil {
+				if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
+					return err
+				}
 			}
 			got, created = normalized(u), true
 		case err != nil:

@@ -160,3 +160,69 @@ func testLoginConcurrentFirstLogins(t *testing.T, s wxlogin.SessionStore) {
 		}
 	}
 }
+
+// testLoginWithDeliveries: a login that registers its user appends the
+// registration's deliveries in its transaction; a returning user's login
+// builds none, and a refused session appends nothing.
+func testLoginWithDeliveries(t *testing.T, s wxlogin.SessionStore) {
+	ls, us := loginStore(t, s)
+	lo, ok := ls.(wxlogin.LoginOutboxStore)
+	ob, ok2 := s.(wxlogin.OutboxStore)
+	if !ok || !ok2 {
+		t.Skip("the store does not implement wxlogin.LoginOutboxStore")
+	}
+	url := newURL()
+	app := uniqueID("wx")
+	u := newUser(app, userEra)
+	ds := newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 2)
+	sess := loginSession(app, sessionEra)
+	got, created, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), u, sess, func() []wxlogin.Delivery { return ds })
+	if err != nil || !created || got.ID != u.ID {
+		t.Fatalf("EnsureUserWithSessionAndDeliveries(new user) = %s, created %v, %v; want %s, true, nil", got.ID, created, err, u.ID)
+	}
+	checkDeliveries(t, ob, url, ds)
+	sess.UserID, sess.OpenID, sess.UnionID = u.ID, u.OpenID, u.UnionID
+	checkSession(t, s, storedSession(sess))
+
+	// Returning: the callback is not called.
+	again := newUser(app, userEra.Add(time.Hour))
+	again.OpenID = u.OpenID
+	called := false
+	if _, created, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), again, loginSession(app, sessionEra),
+		func() []wxlogin.Delivery { called = true; return newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 1) }); err != nil || created || called {
+		t.Fatalf("returning user: created %v, deliveries built %v, %v; want false, false, nil", created, called, err)
+	}
+	checkDeliveries(t, ob, url, ds)
+
+	// A refused session (its token hash taken): no user, no deliveries.
+	taken := newSession(uniqueID("u-"), sessionEra)
+	mustCreateSession(t, s, taken)
+	refusedURL := newURL()
+	nu := newUser(app, userEra)
+	bad := loginSession(app, sessionEra)
+	bad.TokenHash = taken.TokenHash
+	if _, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), nu, bad, func() []wxlogin.Delivery {
+		return newDeliveries(refusedURL, wxlogin.EventUserRegistered, outboxEra, 1)
+	}); err == nil {
+		t.Fatal("EnsureUserWithSessionAndDeliveries with a stored token hash: err = nil, want an error")
+	}
+	_, err = us.User(t.Context(), nu.ID)
+	checkNotFound(t, "User(user of a refused login)", err)
+	checkDeliveries(t, ob, refusedURL, nil)
+
+	// A delivery that cannot be written (a duplicate id) fails the login:
+	// neither the user nor the session is stored.
+	failURL := newURL()
+	fu := newUser(app, userEra)
+	fds := newDeliveries(failURL, wxlogin.EventUserRegistered, outboxEra, 2)
+	fds[1].ID = fds[0].ID
+	fsess := loginSession(app, sessionEra)
+	if _, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), fu, fsess, func() []wxlogin.Delivery { return fds }); err == nil {
+		t.Fatal("EnsureUserWithSessionAndDeliveries with a duplicate delivery id succeeded")
+	}
+	_, err = us.User(t.Context(), fu.ID)
+	checkNotFound(t, "User(user of a login whose event failed)", err)
+	_, err = s.Session(t.Context(), fsess.ID)
+	checkNotFound(t, "Session(login whose event failed)", err)
+	checkDeliveries(t, ob, failURL, nil)
+}
