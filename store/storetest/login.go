@@ -189,7 +189,10 @@ func testLoginWithDeliveries(t *testing.T, s wxlogin.SessionStore) {
 	again.OpenID = u.OpenID
 	called := false
 	if _, created, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), again, loginSession(app, sessionEra),
-		func() []wxlogin.Delivery { called = true; return newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 1) }); err != nil || created || called {
+		func() []wxlogin.Delivery {
+			called = true
+			return newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 1)
+		}); err != nil || created || called {
 		t.Fatalf("returning user: created %v, deliveries built %v, %v; want false, false, nil", created, called, err)
 	}
 	checkDeliveries(t, ob, url, ds)
