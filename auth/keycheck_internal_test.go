@@ -97,9 +97,9 @@ func TestCacheKeyScan(t *testing.T) {
 
 // TestCachePrincipal: the packed cache gives back every field of the
 // principal it was given: a WeChat user's openid and account, a WeCom
-// member's corp and userid (and no openid).
+// member's corp and userid (and no openid), without an allocation.
 func TestCachePrincipal(t *testing.T) {
-	t.Parallel()
+	// Not parallel: AllocsPerRun counts the whole process's allocations.
 	c := newVerifyCache(10)
 	wx := newEntry(&wxlogin.Session{ID: "ses_wx", UserID: "usr_wx", AppID: "wxapp", OpenID: "o_wx", UnionID: "u_wx",
 		TokenHash: wxlogin.TokenHash{1}, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}, false)
@@ -118,6 +118,10 @@ func TestCachePrincipal(t *testing.T) {
 		}
 		if got.principal != want.principal {
 			t.Errorf("cached principal %+v, want %+v", got.principal, want.principal)
+		}
+		// Verify's hit copies the principal out of the slot's string.
+		if n := testing.AllocsPerRun(100, func() { c.get(want.hash, &got) }); n != 0 {
+			t.Errorf("get of %s: %v allocations, want 0", want.principal.SessionID, n)
 		}
 	}
 }
