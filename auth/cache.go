@@ -62,29 +62,58 @@ const slotsPerChunk = 4096
 // slot is a cached session. Everything but lastSeen and keyChecked changes
 // only under the write lock; lastSeen moves when a touch is written, by
 // compare-and-swap so that one Verify writes it.
+//
+// Its fields are laid out to make 96 bytes: lens and keyChecked are
+// narrow for that (TestCacheMemoryPerSession checks the size).
 type slot struct {
 	hash      wxlogin.TokenHash
 	expiresAt int64        // absolute deadline, Unix nanoseconds
 	lastSeen  atomic.Int64 // Unix nanoseconds of the last touch the store has
-	// keyChecked is when this instance last claimed the check of the
-	// session's session_key with WeChat (Unix nanoseconds), first the
-	// session's creation: its key was valid then. Only the key checker
-	// reads and writes it (under the read lock), never Verify.
-	keyChecked atomic.Int64
 	// text is SessionID, UserID, OpenID, UnionID and AccountID, one after
-	// the other; ends holds where the first four end. A WeCom member's
-	// OpenID part is its corpid/userid key (weCom set), split by get.
-	text     string
-	ends     [4]uint16
-	app      uint16
-	weCom    bool
-	gen      uint32
-	hashNext int32 // next slot of the same hashKey, or -1
+	// the other; lens holds the lengths of the first four (add caches no
+	// session with a longer one: ids are 26 bytes, an openid 28, a WeCom
+	// key at most 129). A WeCom member's OpenID part is its corpid/userid
+	// key (weCom set), split by get.
+	text  string
+	lens  [4]uint8
+	app   uint16
+	weCom bool
+	gen   uint32
+	// keyChecked is when this instance last claimed the check of the
+	// session's session_key with WeChat, in Unix seconds (the checker's
+	// intervals are minutes), first the session's creation: its key was
+	// valid then. Only the key checker reads and writes it (under the
+	// read lock), never Verify.
+	keyChecked atomic.Uint32
+	hashNext   int32 // next slot of the same hashKey, or -1
 	// sessNext is the next slot of the same session-id hash, or -1; while
 	// the slot is free, the next free slot.
 	sessNext int32
 	userNext int32 // next and previous slot of the same user-id hash
 	userPrev int32
+}
+
+// ends returns where the slot's SessionID, UserID, OpenID and UnionID end
+// in its text.
+func (sl *slot) ends() (sess, user, open, union int) {
+	sess = int(sl.lens[0])
+	user = sess + int(sl.lens[1])
+	open = user + int(sl.lens[2])
+	union = open + int(sl.lens[3])
+	return
+}
+
+func (sl *slot) sessionID() string { return sl.text[:sl.lens[0]] }
+
+func (sl *slot) userID() string { return sl.text[sl.lens[0] : int(sl.lens[0])+int(sl.lens[1])] }
+
+// checkedSeconds is t (Unix nanoseconds) as slot.keyChecked holds it:
+// whole seconds, rounded down, so a check is due no later than it was.
+func checkedSeconds(t int64) uint32 {
+	if t <= 0 {
+		return 0
+	}
+	return uint32(min(t/1e9, 1<<32-1))
 }
 
 // hashKey is the index key of a token hash: SHA-256 output is uniform, so
@@ -183,21 +212,22 @@ func (c *verifyCache) get(h wxlogin.TokenHash, e *entry) bool {
 func (c *verifyCache) copyLocked(i int32, e *entry) {
 	sl := c.slot(i)
 	t := sl.text
+	sess, user, open, union := sl.ends()
 	*e = entry{
 		idx:  i,
 		gen:  sl.gen,
 		hash: sl.hash,
 		principal: wxlogin.Principal{
-			SessionID: t[:sl.ends[0]],
-			UserID:    t[sl.ends[0]:sl.ends[1]],
+			SessionID: t[:sess],
+			UserID:    t[sess:user],
 			AppID:     c.apps[sl.app],
-			OpenID:    t[sl.ends[1]:sl.ends[2]],
-			UnionID:   t[sl.ends[2]:sl.ends[3]],
-			AccountID: t[sl.ends[3]:],
+			OpenID:    t[user:open],
+			UnionID:   t[open:union],
+			AccountID: t[union:],
 		},
 		expiresAt:  time.Unix(0, sl.expiresAt),
 		lastSeen:   sl.lastSeen.Load(),
-		keyChecked: sl.keyChecked.Load(),
+		keyChecked: int64(sl.keyChecked.Load()) * 1e9,
 	}
 	if sl.weCom {
 		p := &e.principal
@@ -247,7 +277,7 @@ func (c *verifyCache) add(e *entry, gen uint64) {
 	if weCom {
 		openid = p.CorpID + "/" + p.WeComUserID
 	}
-	if c.max <= 0 || len(p.SessionID)+len(p.UserID)+len(openid)+len(p.UnionID) > 0xffff {
+	if c.max <= 0 || max(len(p.SessionID), len(p.UserID), len(openid), len(p.UnionID)) > 0xff {
 		return
 	}
 	c.mu.Lock()
@@ -272,14 +302,9 @@ func (c *verifyCache) add(e *entry, gen uint64) {
 	sl.hash = e.hash
 	sl.expiresAt = e.expiresAt.UnixNano()
 	sl.lastSeen.Store(e.lastSeen)
-	sl.keyChecked.Store(e.keyChecked)
+	sl.keyChecked.Store(checkedSeconds(e.keyChecked))
 	sl.text = p.SessionID + p.UserID + openid + p.UnionID + p.AccountID
-	sl.ends = [4]uint16{
-		uint16(len(p.SessionID)),
-		uint16(len(p.SessionID) + len(p.UserID)),
-		uint16(len(p.SessionID) + len(p.UserID) + len(openid)),
-		uint16(len(p.SessionID) + len(p.UserID) + len(openid) + len(p.UnionID)),
-	}
+	sl.lens = [4]uint8{uint8(len(p.SessionID)), uint8(len(p.UserID)), uint8(len(openid)), uint8(len(p.UnionID))}
 	sl.app = c.appLocked(p.AppID)
 	sl.weCom = weCom
 	sl.gen++
@@ -365,7 +390,7 @@ func (c *verifyCache) keyScan(refs []keyRef, due func(appid string, keyChecked i
 		}
 		for i := base; i < end; i++ {
 			sl := c.slot(i)
-			if sl.text != "" && due(c.apps[sl.app], sl.keyChecked.Load()) {
+			if sl.text != "" && due(c.apps[sl.app], int64(sl.keyChecked.Load())*1e9) {
 				refs = append(refs, keyRef{idx: i, gen: sl.gen, lastSeen: sl.lastSeen.Load()})
 			}
 		}
@@ -397,7 +422,7 @@ func (c *verifyCache) setKeyChecked(e *entry, at int64) {
 	}
 	c.mu.RLock()
 	if sl := c.slot(e.idx); sl.gen == e.gen {
-		sl.keyChecked.Store(at)
+		sl.keyChecked.Store(checkedSeconds(at))
 	}
 	c.mu.RUnlock()
 }
@@ -421,7 +446,7 @@ func (c *verifyCache) forgetSession(id string) {
 	c.bumpLocked()
 	head, ok := c.bySession[c.idHash(id)]
 	for i := head; ok && i >= 0; i = c.slot(i).sessNext {
-		if sl := c.slot(i); sl.text[:sl.ends[0]] == id {
+		if sl := c.slot(i); sl.sessionID() == id {
 			c.removeLocked(i)
 			break
 		}
@@ -437,7 +462,7 @@ func (c *verifyCache) forgetUser(userID string) {
 	for i := head; ok && i >= 0; {
 		sl := c.slot(i)
 		next := sl.userNext
-		if sl.text[sl.ends[0]:sl.ends[1]] == userID {
+		if sl.userID() == userID {
 			c.removeLocked(i)
 		}
 		i = next
@@ -486,7 +511,7 @@ func (c *verifyCache) removeLocked(i int32) {
 		}
 	}
 
-	sh := c.idHash(sl.text[:sl.ends[0]])
+	sh := c.idHash(sl.sessionID())
 	if head := c.bySession[sh]; head == i {
 		if sl.sessNext < 0 {
 			delete(c.bySession, sh)
@@ -502,7 +527,7 @@ func (c *verifyCache) removeLocked(i int32) {
 		}
 	}
 
-	uh := c.idHash(sl.text[sl.ends[0]:sl.ends[1]])
+	uh := c.idHash(sl.userID())
 	if sl.userPrev >= 0 {
 		c.slot(sl.userPrev).userNext = sl.userNext
 	} else if sl.userNext < 0 {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/wxlogin/wxlogin"
 )
@@ -46,6 +47,9 @@ func cacheBytesPerSession(n int) (float64, *verifyCache) {
 func TestCacheMemoryPerSession(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a cache of 100,000 sessions")
+	}
+	if n := unsafe.Sizeof(slot{}); n != 96 {
+		t.Errorf("a slot takes %d bytes, want 96", n)
 	}
 	perSession, c := cacheBytesPerSession(100_000)
 	t.Logf("%.0f B per cached session", perSession)

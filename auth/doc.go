@@ -102,9 +102,11 @@
 //
 // Under an app's PolicyWeChat (keycheck.go) a goroutine asks WeChat's
 // checksession about the session_keys of recently verified sessions, off
-// the verification path: it walks a snapshot of the verification cache
-// (an append-only list of its entries, so the cache's lock is held only to
-// copy a slice header), takes each app's budget and a per-session claim
+// the verification path: it walks the packed verification cache's slots
+// (keyScan, the read lock held for 1,024 slots at a time, so a revocation
+// never waits for the whole walk), names the due sessions by slot and
+// generation (a session removed meanwhile is told by its slot's changed
+// generation, with no flag or object per session), takes each app's budget and a per-session claim
 // from the RateLimiter, and ends a session on 87009 only when no other key
 // the server holds for the user is valid and the session's key did not
 // change while WeChat was asked. See SessionPolicy.

@@ -3,6 +3,7 @@ package auth
 import (
 	"crypto/rand"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,13 @@ func TestCachePrincipal(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { c.get(want.hash, &got) }); n != 0 {
 			t.Errorf("get of %s: %v allocations, want 0", want.principal.SessionID, n)
 		}
+	}
+	// A part longer than a slot records is not cached (the store answers).
+	long := newEntry(&wxlogin.Session{ID: "ses_long", UserID: "usr_long", AppID: "wxapp", OpenID: strings.Repeat("o", 256),
+		TokenHash: wxlogin.TokenHash{3}, CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}, false)
+	c.add(long, c.generation())
+	var got entry
+	if c.get(long.hash, &got) {
+		t.Error("a session with a 256-byte openid was cached")
 	}
 }
