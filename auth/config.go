@@ -62,8 +62,8 @@ type Config struct {
 	HealthInterval time.Duration
 	// CacheSize bounds the sessions Verify keeps in memory; default
 	// 1,000,000; negative disables the cache (every Verify reads the store).
-	// A cached session costs about 270 bytes (docs/BENCHMARKS.md), so a
-	// full default cache holds about 270 MB; the cache grows with the
+	// A cached session costs about 300 bytes (docs/BENCHMARKS.md), so a
+	// full default cache holds about 300 MB; the cache grows with the
 	// sessions verified, so a smaller deployment pays for what it uses. A
 	// hit costs a fraction of the store read a miss makes, at any size.
 	CacheSize int
