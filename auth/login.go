@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -229,7 +230,9 @@ func (s *Service) finishLogin(ctx context.Context, app wxlogin.App, user wxlogin
 // createSession).
 func loginStore(users wxlogin.UserStore, sessions wxlogin.SessionStore) wxlogin.LoginStore {
 	ls, ok := users.(wxlogin.LoginStore)
-	if !ok || any(users) != any(sessions) {
+	// Comparing interfaces holding values of a type that is not
+	// comparable would panic: such stores are taken for different ones.
+	if !ok || !reflect.TypeOf(users).Comparable() || any(users) != any(sessions) {
 		return nil
 	}
 	return ls
