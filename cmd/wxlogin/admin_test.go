@@ -176,7 +176,7 @@ func TestREADMEDocumentsAdminVerbs(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	verbs := []string{"users", "rotate-key"}
+	verbs := []string{"users", "webhooks", "rotate-key"}
 	for v := range idRoutes {
 		verbs = append(verbs, v)
 	}
