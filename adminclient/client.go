@@ -54,12 +54,16 @@ func New(cfg Config) (*Client, error) {
 
 // User is a user with everything stored about them.
 type User struct {
-	ID        string
-	AppID     string
-	OpenID    string
-	UnionID   string // "" when WeChat gave none
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID    string
+	AppID string
+	// OpenID is the user in a WeChat app; "" for a member of a WeCom
+	// app, whom CorpID and WeComUserID name instead.
+	OpenID      string
+	CorpID      string // WeCom apps only: the member's corp
+	WeComUserID string // WeCom apps only: the member's userid in CorpID
+	UnionID     string // "" when WeChat gave none
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 	// Profile is what to show for the user: what they filled in, or
 	// their classic user info.
 	Profile Profile
@@ -102,14 +106,47 @@ type AccessToken struct {
 // matches every user, up to f.Limit (the server's default 100, at most
 // 1000).
 func (c *Client) FindUsers(ctx context.Context, f wxlogin.UserFilter) ([]User, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{"appid": f.AppID, "openid": f.OpenID, "unionid": f.UnionID} {
+	return c.findUsers(ctx, url.Values{}, f.AppID, f.OpenID, f.UnionID, f.Limit)
+}
+
+// MemberFilter names one member of a WeCom corp.
+type MemberFilter struct {
+	CorpID string
+	UserID string // the member's userid in CorpID
+	AppID  string // "": the member in every WeCom app of the corp
+}
+
+// FindMember returns the users of the WeCom member f names, one per WeCom
+// app of the corp (or the one of f.AppID). Both CorpID and UserID are
+// needed: a userid names a member only inside its corp.
+func (c *Client) FindMember(ctx context.Context, f MemberFilter) ([]User, error) {
+	if f.CorpID == "" || f.UserID == "" {
+		return nil, wxlogin.Errorf(wxlogin.EInvalidRequest, "adminclient: MemberFilter needs both CorpID and UserID")
+	}
+	q := url.Values{"corpid": {f.CorpID}, "userid": {f.UserID}}
+	return c.findUsers(ctx, q, f.AppID, "", "", 0)
+}
+
+// AccountUsers returns the identities of one person: the users of the
+// apps of one Open Platform account that share the person's unionid,
+// oldest first. accountID is the "acc_…" id GET /v1/me shows the user.
+// An account that does not exist has no users: the answer is empty, not
+// an error.
+func (c *Client) AccountUsers(ctx context.Context, accountID string) ([]User, error) {
+	if accountID == "" {
+		return nil, wxlogin.Errorf(wxlogin.EInvalidRequest, "adminclient: the account id is empty")
+	}
+	return c.findUsers(ctx, url.Values{"account_id": {accountID}}, "", "", "", 0)
+}
+
+func (c *Client) findUsers(ctx context.Context, q url.Values, appid, openid, unionid string, limit int) ([]User, error) {
+	for k, v := range map[string]string{"appid": appid, "openid": openid, "unionid": unionid} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	if f.Limit != 0 {
-		q.Set("limit", strconv.Itoa(f.Limit))
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
 	}
 	path := "/v1/admin/users"
 	if len(q) > 0 {
@@ -168,6 +205,13 @@ func (c *Client) RevokeSession(ctx context.Context, sessionID string) error {
 // info, phone, avatar). It cannot be undone.
 func (c *Client) EraseUser(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/admin/users/"+url.PathEscape(id), nil)
+}
+
+// EraseAccount erases every identity of the person whose user has id:
+// each user of the account, with everything of theirs. It cannot be
+// undone. A user linked to nobody is erased alone, as EraseUser would.
+func (c *Client) EraseAccount(ctx context.Context, userID string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/admin/users/"+url.PathEscape(userID)+"?scope=account", nil)
 }
 
 // AccessToken returns the app's cached WeChat access token, so that the
@@ -267,6 +311,8 @@ type userJSON struct {
 	ID        string    `json:"id"`
 	AppID     string    `json:"appid"`
 	OpenID    string    `json:"openid"`
+	CorpID    string    `json:"corpid"`
+	UserID    string    `json:"userid"`
 	UnionID   string    `json:"unionid"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -282,7 +328,7 @@ type userJSON struct {
 
 func (u userJSON) user() User {
 	out := User{
-		ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID,
+		ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, CorpID: u.CorpID, WeComUserID: u.UserID, UnionID: u.UnionID,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 		UserInfo: u.UserInfo, Phone: u.Phone,
 		Profile: Profile{Nickname: u.Profile.Nickname, Source: u.Profile.Source},

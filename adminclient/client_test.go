@@ -41,7 +41,11 @@ type server struct {
 	srv *httptest.Server
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T) *server { return newServerWith(t, nil) }
+
+// newServerWith starts the server with what configure changes of auth's
+// configuration; db is the store, for a webhook dispatcher's outbox.
+func newServerWith(t *testing.T, configure func(c *auth.Config, db *sqlitestore.DB)) *server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	em := &emulator.Emulator{Logger: log}
@@ -60,10 +64,14 @@ func newServer(t *testing.T) *server {
 	for _, a := range emulator.DevApps() {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret)})
 	}
-	svc, err := auth.New(auth.Config{
+	cfg := auth.Config{
 		Apps: apps, Users: db, Sessions: db, Keys: keys, SweepInterval: -1, Logger: log,
-		WeChat: &wechat.Client{BaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log},
-	})
+		WeChat: &wechat.Client{BaseURL: emSrv.URL, WeComBaseURL: emSrv.URL, HTTPClient: emSrv.Client(), Logger: log},
+	}
+	if configure != nil {
+		configure(&cfg, db)
+	}
+	svc, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 // Package adminclient is a typed Go client of wxlogin's admin API
-// (/v1/admin/): find users, read a user, list and end their sessions,
-// erase a user, read an app's cached WeChat access token, re-seal stored
-// keys under the primary master key.
+// (/v1/admin/): find users (by openid, unionid, a WeCom member's corpid
+// and userid, or the account of a person), read a user, list and end
+// their sessions, erase a user or every identity of a person, list the
+// webhook outbox and redeliver one delivery, read an app's cached WeChat
+// access token, re-seal stored keys under the primary master key.
 //
 // It is a package of its own, beside guard rather than in it, because it
 // holds the admin token: a backend that only needs to know who its users

@@ -171,15 +171,18 @@ func (c Config) Validate() error {
 			return bad(fmt.Sprintf("Apps[%d].AppID", i), "%q is configured twice", a.AppID)
 		case a.Secret.Reveal() == "":
 			return bad(fmt.Sprintf("Apps[%d].Secret", i), "is empty for %q", a.AppID)
+		}
+		// The kind first: what else an app needs depends on it.
+		if setting, problem := checkAppKind(a); problem != "" {
+			return bad(fmt.Sprintf("Apps[%d].%s", i, setting), "%s", problem)
+		}
+		switch {
 		case a.IsWeCom() && a.CorpID == "":
 			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "is empty for the WeCom app %q", a.AppID)
 		case a.IsWeCom() && strings.Contains(a.CorpID, "/"):
 			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "%q holds a slash, which no WeCom corpid does", a.CorpID)
 		case !a.IsWeCom() && a.CorpID != "":
 			return bad(fmt.Sprintf("Apps[%d].CorpID", i), "is set for %q, which is not a WeCom app", a.AppID)
-		}
-		if setting, problem := checkAppKind(a); problem != "" {
-			return bad(fmt.Sprintf("Apps[%d].%s", i, setting), "%s", problem)
 		}
 		seen[a.AppID] = true
 		kinds[a.AppID] = a.KindOf()

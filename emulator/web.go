@@ -356,16 +356,9 @@ func (e *Emulator) oauth2AccessToken(r *http.Request, _ []byte, now time.Time) (
 	if q.Get("code") == "" {
 		return nil, errc(41008)
 	}
-	c := e.codes[q.Get("code")]
-	switch {
-	case c == nil || c.kind != webCode || c.acct.app != a:
-		return nil, errc(40029)
-	case c.used:
-		return nil, errc(40163)
-	case !now.Before(c.issued.Add(e.codeLifetime())):
-		return nil, errc(40029)
-	case c.acct.person.user.Blocked:
-		return nil, errc(40226)
+	c, cerr := e.usableCode(q.Get("code"), webCode, a, now)
+	if cerr != nil {
+		return nil, cerr
 	}
 	c.used = true
 	t := &webToken{

@@ -188,6 +188,24 @@ func (e *Emulator) appLocked(appid, secret string) (*app, *wxError) {
 	return a, nil
 }
 
+// usableCode returns the unused, unexpired code value of kind issued for
+// app a, or WeChat's error: 40029 for an unknown, foreign or expired code,
+// 40163 for a used one, 40226 for a blocked user. The caller marks it used.
+func (e *Emulator) usableCode(value string, kind codeKind, a *app, now time.Time) (*code, *wxError) {
+	c := e.codes[value]
+	switch {
+	case c == nil || c.kind != kind || c.acct.app != a:
+		return nil, errc(40029)
+	case c.used:
+		return nil, errc(40163)
+	case !now.Before(c.issued.Add(e.codeLifetime())):
+		return nil, errc(40029)
+	case c.acct.person.user.Blocked:
+		return nil, errc(40226)
+	}
+	return c, nil
+}
+
 // jscode2session is code2Session: GET /sns/jscode2session.
 func (e *Emulator) jscode2session(r *http.Request, _ []byte, now time.Time) (any, *wxError) {
 	q := r.URL.Query()
@@ -202,16 +220,9 @@ func (e *Emulator) jscode2session(r *http.Request, _ []byte, now time.Time) (any
 	if js == "" {
 		return nil, errc(41008)
 	}
-	c := e.codes[js]
-	switch {
-	case c == nil || c.kind != loginCode || c.acct.app != a:
-		return nil, errc(40029)
-	case c.used:
-		return nil, errc(40163)
-	case !now.Before(c.issued.Add(e.codeLifetime())):
-		return nil, errc(40029)
-	case c.acct.person.user.Blocked:
-		return nil, errc(40226)
+	c, cerr := e.usableCode(js, loginCode, a, now)
+	if cerr != nil {
+		return nil, cerr
 	}
 	if n := e.Code2SessionPerMinute; n > 0 {
 		acct := c.acct

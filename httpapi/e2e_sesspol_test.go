@@ -2,8 +2,11 @@ package httpapi_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
@@ -19,7 +22,8 @@ func TestE2ESessionPolicyWeChat(t *testing.T) { eachStore(t, testE2ESessionPolic
 
 func testE2ESessionPolicyWeChat(t *testing.T, kind storeKind) {
 	const interval, idle = 30 * time.Minute, 10 * time.Minute
-	w := newWorldOn(t, kind, func(w *world, c *auth.Config, _ *httpapi.Config) {
+	w := newWorldOn(t, kind, func(w *world, c *auth.Config, h *httpapi.Config) {
+		h.Metrics = prometheus.NewRegistry()
 		c.SessionPolicies = map[string]auth.SessionPolicy{app1: {Mode: auth.PolicyWeChat, CheckInterval: interval}}
 		c.KeyCheckEvery = 5 * time.Millisecond
 		w.em.SessionKeyIdleTimeout = idle
@@ -84,6 +88,24 @@ func testE2ESessionPolicyWeChat(t *testing.T, kind storeKind) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
+	// An operator sees it: the check that ended the session, the one
+	// WeChat's outage kept, and every call.
+	metrics := string(w.request("GET", "/metrics", "", nil).body)
+	for _, want := range []string{
+		`wxlogin_session_key_checks_total{result="ended"} 1`,
+		`wxlogin_session_key_checks_total{result="kept"} 1`,
+		`wxlogin_session_key_checks_total{result="valid"} 1`,
+	} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// One call per check here (alice has no other session to ask about);
+	// the emulator counts more, as the client retried the 502.
+	if !strings.Contains(metrics, "wxlogin_session_key_check_calls_total 3\n") {
+		t.Errorf("metrics do not count the checker's 3 checksession calls:\n%s", grepLines(metrics, "session_key"))
+	}
+
 	// Bad input on the new route, and another user's code.
 	bob := w.login(app1, "bob")
 	w.request("POST", "/v1/session/code", bob.Token, map[string]string{}).fails(t, 400, wxlogin.EInvalidRequest)
@@ -97,4 +119,15 @@ func testE2ESessionPolicyWeChat(t *testing.T, kind storeKind) {
 	if policy.SessionPolicy != "own" {
 		t.Errorf("app2 session_policy = %q, want own", policy.SessionPolicy)
 	}
+}
+
+// grepLines returns the lines of text that contain sub.
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

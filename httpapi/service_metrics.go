@@ -106,4 +106,21 @@ func (s *Server) initCacheMetrics(reg prometheus.Registerer) {
 		Namespace: "wxlogin", Name: "verify_cache_misses_total",
 		Help: "Token verifications that read the session store.",
 	}, func() float64 { return float64(svc.CacheStats().Misses) }))
+	// The wechat session policy's checker, read the same way: it runs in
+	// the background, and an operator wants to see it end sessions.
+	for result, count := range map[string]func(auth.KeyCheckStats) uint64{
+		"valid": func(k auth.KeyCheckStats) uint64 { return k.Valid },
+		"ended": func(k auth.KeyCheckStats) uint64 { return k.Ended },
+		"kept":  func(k auth.KeyCheckStats) uint64 { return k.Kept },
+	} {
+		register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "wxlogin", Name: "session_key_checks_total",
+			Help:        "Sessions of session_policy wechat apps whose session_key was checked, by result.",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 { return float64(count(svc.KeyCheckStats())) }))
+	}
+	register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "wxlogin", Name: "session_key_check_calls_total",
+		Help: "checksession calls the session_key checker made to WeChat.",
+	}, func() float64 { return float64(svc.KeyCheckStats().Calls) }))
 }

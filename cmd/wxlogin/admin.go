@@ -9,23 +9,31 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
 func init() {
-	commands["admin"] = command{Summary: "administer a running server over its admin API (users, sessions, keys)", Run: runAdmin}
+	commands["admin"] = command{Summary: "administer a running server over its admin API (users, sessions, webhooks, keys)", Run: runAdmin}
 }
 
 const adminUsage = `Usage: wxlogin admin [--url URL] <verb> [args]
 
 The admin token comes from WXLOGIN_ADMIN_TOKEN or WXLOGIN_ADMIN_TOKEN_FILE.
 Verbs go through the server's HTTP API, so its caches stay right:
-  users [--openid X] [--unionid X] [--appid X]   find users
+  users [--openid X] [--unionid X] [--appid X] [--limit N]
+                                                 find users
+  users --corpid X --userid Y [--appid X]        find a WeCom corp's member
+  users --account-id acc_…                       list every identity of one person
   user USER_ID                                   show a user
   sessions USER_ID                               list a user's sessions
   revoke-sessions USER_ID                        end every session of a user
   revoke-session SESSION_ID                      end one session
   erase USER_ID                                  erase a user and all their data
+  erase-account USER_ID                          erase every identity of the user's person
+  webhooks [--state S] [--event E] [--url U] [--limit N]
+                                                 list webhook deliveries, newest first
+  redeliver DELIVERY_ID                          send a webhook delivery again
   access-token APPID                             the app's cached WeChat access token
   rotate-key                                     re-seal stored session keys under the primary master key
 `
@@ -36,6 +44,8 @@ var idRoutes = map[string]struct{ method, path string }{
 	"sessions":        {http.MethodGet, "/v1/admin/users/%s/sessions"},
 	"revoke-sessions": {http.MethodDelete, "/v1/admin/users/%s/sessions"},
 	"erase":           {http.MethodDelete, "/v1/admin/users/%s"},
+	"erase-account":   {http.MethodDelete, "/v1/admin/users/%s?scope=account"},
+	"redeliver":       {http.MethodPost, "/v1/admin/webhooks/%s/redeliver"},
 	"revoke-session":  {http.MethodDelete, "/v1/admin/sessions/%s"},
 	"access-token":    {http.MethodGet, "/v1/admin/apps/%s/access_token"},
 }
@@ -75,22 +85,18 @@ func runAdmin(ctx context.Context, args []string, e env) int {
 	var method, path string
 	switch verb {
 	case "users":
-		ufs := flag.NewFlagSet("users", flag.ContinueOnError)
-		ufs.SetOutput(e.Stderr)
-		openid := ufs.String("openid", "", "")
-		unionid := ufs.String("unionid", "", "")
-		appid := ufs.String("appid", "", "")
-		if ufs.Parse(rest) != nil {
+		q, ok := adminQuery(e, "users", rest, "openid", "unionid", "appid", "corpid", "userid", "account-id", "limit")
+		if !ok {
 			return 2
 		}
-		q := url.Values{}
-		for k, v := range map[string]string{"openid": *openid, "unionid": *unionid, "appid": *appid} {
-			if v != "" {
-				q.Set(k, v)
-			}
-		}
 		method, path = http.MethodGet, "/v1/admin/users?"+q.Encode()
-	case "user", "sessions", "revoke-sessions", "erase", "revoke-session", "access-token":
+	case "webhooks":
+		q, ok := adminQuery(e, "webhooks", rest, "state", "event", "url", "limit")
+		if !ok {
+			return 2
+		}
+		method, path = http.MethodGet, "/v1/admin/webhooks?"+q.Encode()
+	case "user", "sessions", "revoke-sessions", "erase", "erase-account", "revoke-session", "redeliver", "access-token":
 		id, ok := one()
 		if !ok {
 			return 2
@@ -104,6 +110,32 @@ func runAdmin(ctx context.Context, args []string, e env) int {
 		return 2
 	}
 	return adminCall(ctx, e, *base, method, path, token)
+}
+
+// adminQuery reads a listing verb's flags, each a query parameter of the
+// same name with dashes as underscores (--account-id is account_id); the
+// server checks the values, so its error codes reach the user unchanged.
+func adminQuery(e env, verb string, args []string, names ...string) (url.Values, bool) {
+	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	values := make([]*string, len(names))
+	for i, n := range names {
+		values[i] = fs.String(n, "", "")
+	}
+	if fs.Parse(args) != nil {
+		return nil, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.Stderr, "wxlogin admin %s: takes flags only, not %q\n", verb, fs.Arg(0))
+		return nil, false
+	}
+	q := url.Values{}
+	for i, n := range names {
+		if *values[i] != "" {
+			q.Set(strings.ReplaceAll(n, "-", "_"), *values[i])
+		}
+	}
+	return q, true
 }
 
 // adminCall sends one admin request and prints the answer: indented JSON on

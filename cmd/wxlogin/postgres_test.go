@@ -105,7 +105,11 @@ func runCmd(t *testing.T, vars map[string]string, args ...string) (int, string, 
 // a second device, erasure by the admin API, logout, and readiness. The
 // PostgreSQL case skips without a test server (and fails under
 // WXLOGIN_TEST_REQUIRE_TOOLS).
-func TestServeStores(t *testing.T) {
+func TestServeStores(t *testing.T) { eachServeStore(t, serveFlow) }
+
+// eachServeStore runs flow in parallel subtests, once with a new SQLite
+// store URL and once with a new PostgreSQL database's.
+func eachServeStore(t *testing.T, flow func(t *testing.T, store string)) {
 	t.Parallel()
 	stores := map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "wx.db") },
@@ -114,7 +118,7 @@ func TestServeStores(t *testing.T) {
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			serveFlow(t, newStore(t))
+			flow(t, newStore(t))
 		})
 	}
 }

@@ -233,19 +233,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // TestWebhooksEndToEnd runs the webhook flow against wxlogin serve (in
 // process, with its own clock), the emulator and real receivers, on SQLite
 // and on PostgreSQL (skipped without a test server).
-func TestWebhooksEndToEnd(t *testing.T) {
-	t.Parallel()
-	stores := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "wx.db") },
-		"postgres": func(t *testing.T) string { return newPostgresDB(t, testPostgresURL(t)) },
-	}
-	for name, newStore := range stores {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			webhookFlow(t, newStore(t))
-		})
-	}
-}
+func TestWebhooksEndToEnd(t *testing.T) { eachServeStore(t, webhookFlow) }
 
 func webhookFlow(t *testing.T, store string) {
 	em := emulator.New(emulator.DevApps()...)

@@ -1,4 +1,4 @@
-// Today's WeChat (issue 5) through the SDK and the simulated wx against a real
+// Today's WeChat through the SDK and the simulated wx against a real
 // `wxlogin dev`: privacy agreement, the avatar/nickname profile, anonymised
 // getUserProfile, and the same flow on a 2018 base library. The emulator's
 // privacy check (on by default) is switched on explicitly for this file's own
