@@ -33,7 +33,8 @@ const (
 	Verify = "verify"
 )
 
-// Workloads lists the workload names Run accepts.
+// Workloads lists the workloads Run runs by default; it also accepts
+// SessionWorkloads when given what they need.
 var Workloads = []string{LoginNew, LoginReturning, Verify}
 
 // Config is what Run drives. APIURL, EmulatorURL, AppID and Secret are
@@ -59,6 +60,10 @@ type Config struct {
 	// one of its instances, say.
 	BaselineAPIURL string
 
+	// Sessions is what the verify-sessions workloads (SessionWorkloads)
+	// need: two servers and their sessions' tokens.
+	Sessions *Sessions
+
 	// Progress, when set, receives a progress line about once a second.
 	Progress io.Writer
 }
@@ -74,6 +79,9 @@ type Report struct {
 	// Revocation is filled in by the caller that also ran
 	// MeasureRevocation (wxlogin bench's revocation workload).
 	Revocation *RevocationReport `json:"revocation,omitempty"`
+	// Sessions is filled in by the caller that made the verify-sessions
+	// workloads' sessions (wxlogin bench).
+	Sessions *SessionsSetup `json:"sessions,omitempty"`
 }
 
 // Result is one workload, wxlogin beside its baseline.
@@ -85,6 +93,11 @@ type Result struct {
 	Ratio        float64   `json:"ratio"` // median of RoundRatios
 	RoundRatios  []float64 `json:"round_ratios"`
 	FirstInRound []string  `json:"first_in_round"` // which side went first, per round
+	// Of the verify-sessions workloads: how tokens were drawn ("uniform"
+	// or "zipf") and how many sessions each side's server held.
+	Distribution     string `json:"distribution,omitempty"`
+	Sessions         int    `json:"sessions,omitempty"`
+	BaselineSessions int    `json:"baseline_sessions,omitempty"`
 }
 
 // Stats summarises one side of a workload over all its rounds.
@@ -152,8 +165,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Workloads = Workloads
 	}
 	for _, w := range cfg.Workloads {
+		if slices.Contains(SessionWorkloads, w) {
+			if err := checkSessions(cfg.Sessions); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if !slices.Contains(Workloads, w) {
-			return nil, fmt.Errorf("loadgen: unknown workload %q (known: %v)", w, Workloads)
+			return nil, fmt.Errorf("loadgen: unknown workload %q (known: %v, %v)", w, Workloads, SessionWorkloads)
 		}
 	}
 	var id [4]byte
@@ -262,6 +281,8 @@ func (r *runner) workload(ctx context.Context, w string) (Result, error) {
 		res.Baseline = "bare net/http handler"
 		subject = func(ctx context.Context) error { return r.verify(ctx, r.cfg.APIURL) }
 		baseline = func(ctx context.Context) error { return r.verify(ctx, r.bareURL) }
+	case VerifySessionsUniform, VerifySessionsZipf:
+		subject, baseline = r.sessionsWorkload(w, &res)
 	}
 	var subj, base []sample
 	var subjStats, baseStats Stats

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin"
+	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
 	"github.com/wxlogin/wxlogin/keyring"
 	"github.com/wxlogin/wxlogin/loadgen"
@@ -49,6 +50,15 @@ instance instead of with the emulator round trip; the revocation workload
 logs a user in and out at --url, each time polling every instance of --peers
 for its first 401, and reports the delays' percentiles (--samples logouts).
 
+The verify-sessions-uniform and verify-sessions-zipf workloads (in the
+wxlogin bench starts, not with --url or --store) measure GET /v1/auth at a
+wxlogin holding --sessions sessions against a second one holding
+--baseline-sessions: it imports the sessions into both SQLite stores (tokens
+made by the bench and kept only in its memory), verifies each once so that
+both verification caches hold all of them, then draws tokens uniformly or
+with a Zipf popularity (s = 1.1). Both run with a touch interval of a day,
+so that no request writes a touch.
+
 Flags:
 `
 
@@ -65,7 +75,9 @@ func runBench(ctx context.Context, args []string, e env) int {
 	round := fset.Duration("round", 2*time.Second, "how long each side runs per round")
 	rounds := fset.Int("rounds", 3, "rounds per workload")
 	users := fset.Int("users", 1000, "returning users (each logged in once before the run)")
-	workloads := fset.String("workloads", strings.Join(loadgen.Workloads, ","), "comma-separated workloads: "+strings.Join(loadgen.Workloads, ", ")+", "+revocationWorkload+" (with --url and --peers)")
+	workloads := fset.String("workloads", strings.Join(loadgen.Workloads, ","), "comma-separated workloads: "+strings.Join(loadgen.Workloads, ", ")+", "+strings.Join(loadgen.SessionWorkloads, ", ")+" (without --url), "+revocationWorkload+" (with --url and --peers)")
+	sessions := fset.Int("sessions", 1_000_000, "sessions of the wxlogin the verify-sessions workloads measure (at most the verification cache's 1000000)")
+	baselineSessions := fset.Int("baseline-sessions", 1000, "sessions of the wxlogin the verify-sessions workloads measure it against")
 	baselineURL := fset.String("baseline-url", "", "with --url: measure the login workloads against the same logins at this wxlogin (one instance of a cluster) instead of the emulator round trip")
 	peers := fset.String("peers", "", "with --url: comma-separated base URLs of the other instances, for the "+revocationWorkload+" workload")
 	samples := fset.Int("samples", 200, "logouts the "+revocationWorkload+" workload measures")
@@ -85,7 +97,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 		return 2
 	}
 	var names []string
-	revocation := false
+	revocation, manySessions := false, false
 	for _, w := range strings.Split(*workloads, ",") {
 		if w = strings.TrimSpace(w); w == "" {
 			continue
@@ -94,8 +106,10 @@ func runBench(ctx context.Context, args []string, e env) int {
 			revocation = true
 			continue
 		}
-		if !slices.Contains(loadgen.Workloads, w) {
-			return fail(fmt.Errorf("unknown workload %q (known: %s, %s)", w, strings.Join(loadgen.Workloads, ", "), revocationWorkload))
+		if slices.Contains(loadgen.SessionWorkloads, w) {
+			manySessions = true
+		} else if !slices.Contains(loadgen.Workloads, w) {
+			return fail(fmt.Errorf("unknown workload %q (known: %s, %s, %s)", w, strings.Join(loadgen.Workloads, ", "), strings.Join(loadgen.SessionWorkloads, ", "), revocationWorkload))
 		}
 		names = append(names, w)
 	}
@@ -121,6 +135,24 @@ func runBench(ctx context.Context, args []string, e env) int {
 		fmt.Fprintln(e.Stderr, "wxlogin bench: --store is for the wxlogin bench starts; not with --url")
 		return 2
 	}
+	if manySessions {
+		switch {
+		case *apiURL != "" || *storeURL != "":
+			fmt.Fprintln(e.Stderr, "wxlogin bench: the verify-sessions workloads import their sessions into the SQLite stores of servers they start: they run in the wxlogin bench starts, not with --url or --store")
+			return 2
+		case *sessions < 1 || *baselineSessions < 1:
+			fmt.Fprintln(e.Stderr, "wxlogin bench: --sessions and --baseline-sessions must be at least 1")
+			return 2
+		case max(*sessions, *baselineSessions) > auth.DefaultCacheSize:
+			// More would measure evictions and store reads, not the cache.
+			flagName, n := "sessions", *sessions
+			if *baselineSessions > n {
+				flagName, n = "baseline-sessions", *baselineSessions
+			}
+			fmt.Fprintf(e.Stderr, "wxlogin bench: --%s %d is more than the verification cache holds (%d)\n", flagName, n, auth.DefaultCacheSize)
+			return 2
+		}
+	}
 	var stack *benchStack
 	if *apiURL == "" {
 		var err error
@@ -132,6 +164,14 @@ func runBench(ctx context.Context, args []string, e env) int {
 		*apiURL, *emuURL = stack.api.APIURL, stack.emuURL
 		*appID, *secret = dev.AppID, dev.Secret
 		fmt.Fprintf(e.Stderr, "bench: started wxlogin at %s and its emulator at %s (store %s)\n", *apiURL, *emuURL, redactURL(stack.api.Config.Store))
+	}
+	var many *sessionStacks
+	if manySessions {
+		var err error
+		if many, err = startSessionStacks(ctx, *sessions, *baselineSessions, e.Stderr, e.Getenv); err != nil {
+			return fail(err)
+		}
+		defer many.Close()
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -160,12 +200,18 @@ func runBench(ctx context.Context, args []string, e env) int {
 		BaselineAPIURL: strings.TrimRight(*baselineURL, "/"),
 		Progress:       e.Stderr,
 	}
+	if many != nil {
+		cfg.Sessions = &many.sessions
+	}
 	rep := &loadgen.Report{Started: time.Now().UTC(), Clients: *clients, RoundSeconds: round.Seconds(), Rounds: *rounds}
 	if len(names) > 0 {
 		var err error
 		if rep, err = loadgen.Run(ctx, cfg); err != nil {
 			return fail(err)
 		}
+	}
+	if many != nil {
+		rep.Sessions = many.measured()
 	}
 	if revocation {
 		rev, err := loadgen.MeasureRevocation(ctx, loadgen.RevocationConfig{
@@ -220,20 +266,26 @@ func printBench(w io.Writer, rep *loadgen.Report) {
 		return
 	}
 	fmt.Fprintf(w, "wxlogin bench: %d clients, %d rounds of %gs per side\n\n", rep.Clients, rep.Rounds, rep.RoundSeconds)
-	fmt.Fprintf(w, "%-16s %-9s %9s %9s %8s %8s %8s %7s\n", "workload", "side", "ops", "per_s", "p50_ms", "p90_ms", "p99_ms", "errors")
+	fmt.Fprintf(w, "%-23s %-9s %9s %9s %8s %8s %8s %7s\n", "workload", "side", "ops", "per_s", "p50_ms", "p90_ms", "p99_ms", "errors")
 	for _, r := range rep.Results {
 		for _, s := range []struct {
 			name string
 			st   loadgen.Stats
 		}{{"wxlogin", r.Wxlogin}, {"baseline", r.BaselineRun}} {
-			fmt.Fprintf(w, "%-16s %-9s %9d %9.0f %8.2f %8.2f %8.2f %7d\n", r.Workload, s.name, s.st.Ops, s.st.PerSecond, s.st.P50ms, s.st.P90ms, s.st.P99ms, s.st.Errors)
+			fmt.Fprintf(w, "%-23s %-9s %9d %9.0f %8.2f %8.2f %8.2f %7d\n", r.Workload, s.name, s.st.Ops, s.st.PerSecond, s.st.P50ms, s.st.P90ms, s.st.P99ms, s.st.Errors)
 		}
-		fmt.Fprintf(w, "%-16s ratio %.3f (median of rounds %s; baseline: %s)\n", r.Workload, r.Ratio, formatRatios(r.RoundRatios), r.Baseline)
+		fmt.Fprintf(w, "%-23s ratio %.3f (median of rounds %s; baseline: %s)\n", r.Workload, r.Ratio, formatRatios(r.RoundRatios), r.Baseline)
 		for _, s := range []loadgen.Stats{r.Wxlogin, r.BaselineRun} {
 			if s.FirstErr != "" {
-				fmt.Fprintf(w, "%-16s first error: %s\n", r.Workload, s.FirstErr)
+				fmt.Fprintf(w, "%-23s first error: %s\n", r.Workload, s.FirstErr)
 			}
 		}
+	}
+	if s := rep.Sessions; s != nil {
+		fmt.Fprintf(w, "\nverify-sessions: %d sessions against %d, imported in %.1fs, each verified once in %.1fs (cache misses %d and %d)\n",
+			s.Sessions, s.BaselineSessions, s.ImportSeconds, s.WarmSeconds, s.WarmMisses, s.BaselineWarmMisses)
+		fmt.Fprintf(w, "verify-sessions: during the run, cache hits %d and %d, misses %d and %d; touch interval %s\n",
+			s.RunHits, s.BaselineRunHits, s.RunMisses, s.BaselineRunMisses, time.Duration(s.TouchIntervalSeconds*float64(time.Second)))
 	}
 }
 
@@ -271,8 +323,8 @@ type benchStack struct {
 }
 
 // startBenchStack starts the emulator and a wxlogin on store (empty: a
-// SQLite file in a temporary folder).
-func startBenchStack(ctx context.Context, store string, getenv func(string) string) (*benchStack, error) {
+// SQLite file in a temporary folder), its config changed by options.
+func startBenchStack(ctx context.Context, store string, getenv func(string) string, options ...func(*config)) (*benchStack, error) {
 	dir, err := os.MkdirTemp("", "wxlogin-bench-")
 	if err != nil {
 		return nil, err
@@ -320,6 +372,9 @@ func startBenchStack(ctx context.Context, store string, getenv func(string) stri
 			},
 		},
 		Logger: slog.New(slog.DiscardHandler),
+	}
+	for _, o := range options {
+		o(&s.api.Config)
 	}
 	if err := s.api.Config.resolveStore(getenv); err != nil {
 		s.emu.Close()

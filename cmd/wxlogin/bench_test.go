@@ -304,3 +304,131 @@ func TestBenchRevocationSeesStaleInstances(t *testing.T) {
 		t.Errorf("the logging-out instance itself: %+v, want all 3 samples refused", p)
 	}
 }
+
+// TestBenchCommandSessions runs the verify-sessions workloads briefly with
+// small numbers: a wxlogin holding 5,000 imported sessions against one
+// holding 100, uniform and Zipf draws. Every request on both sides must
+// have been answered 200 with a principal, every one from the cache (no
+// store read during the measurement), and the report must have the shape
+// of the other workloads'. The bench's tokens stay in its memory: none
+// appears in any output.
+func TestBenchCommandSessions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	jsonPath, svgPath := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.svg")
+	code, stdout, stderr := runBenchCommand(t, "--workloads", "verify-sessions-uniform,verify-sessions-zipf",
+		"--sessions", "5000", "--baseline-sessions", "100", "--clients", "4", "--round", "500ms", "--rounds", "2",
+		"--json", jsonPath, "--svg", svgPath)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("the JSON does not parse: %v\n%s", err, b)
+	}
+	want := []struct{ workload, dist string }{
+		{loadgen.VerifySessionsUniform, "uniform"},
+		{loadgen.VerifySessionsZipf, "zipf"},
+	}
+	if len(rep.Results) != len(want) {
+		t.Fatalf("%d results, want %d:\n%s", len(rep.Results), len(want), b)
+	}
+	for i, r := range rep.Results {
+		if r.Workload != want[i].workload || r.Distribution != want[i].dist {
+			t.Errorf("result %d: workload %q distribution %q, want %q %q", i, r.Workload, r.Distribution, want[i].workload, want[i].dist)
+		}
+		if r.Sessions != 5000 || r.BaselineSessions != 100 {
+			t.Errorf("%s: %d sessions against %d, want 5000 against 100", r.Workload, r.Sessions, r.BaselineSessions)
+		}
+		for side, st := range map[string]loadgen.Stats{"wxlogin": r.Wxlogin, "baseline": r.BaselineRun} {
+			if st.Ops <= 0 || st.PerSecond <= 0 {
+				t.Errorf("%s %s: %d ops at %.1f/s, want some", r.Workload, side, st.Ops, st.PerSecond)
+			}
+			if st.Errors != 0 {
+				t.Errorf("%s %s: %d requests not answered 200, first %q", r.Workload, side, st.Errors, st.FirstErr)
+			}
+			if !(0 < st.P50ms && st.P50ms <= st.P90ms && st.P90ms <= st.P99ms) {
+				t.Errorf("%s %s: percentiles p50 %v p90 %v p99 %v, want 0 < p50 <= p90 <= p99", r.Workload, side, st.P50ms, st.P90ms, st.P99ms)
+			}
+		}
+		if len(r.RoundRatios) != 2 || r.Ratio <= 0 {
+			t.Errorf("%s: ratio %v from rounds %v, want a positive ratio from 2 rounds", r.Workload, r.Ratio, r.RoundRatios)
+		}
+		if strings.Join(r.FirstInRound, ",") != "wxlogin,baseline" {
+			t.Errorf("%s: first in rounds %v, want the sides to alternate", r.Workload, r.FirstInRound)
+		}
+		if !strings.Contains(stdout, r.Workload+" ") {
+			t.Errorf("stdout lacks %s:\n%s", r.Workload, stdout)
+		}
+	}
+	s := rep.Sessions
+	if s == nil {
+		t.Fatalf("the report has no sessions setup:\n%s", b)
+	}
+	if s.Sessions != 5000 || s.BaselineSessions != 100 {
+		t.Errorf("setup: %d and %d sessions, want 5000 and 100", s.Sessions, s.BaselineSessions)
+	}
+	// Warming verified every session once, each a miss; the measurement
+	// then found every token in the cache.
+	if s.WarmMisses != 5000 || s.BaselineWarmMisses != 100 {
+		t.Errorf("warming missed %d and %d times, want 5000 and 100 (every session once)", s.WarmMisses, s.BaselineWarmMisses)
+	}
+	if s.RunMisses != 0 || s.BaselineRunMisses != 0 {
+		t.Errorf("%d and %d cache misses during the measurement, want none", s.RunMisses, s.BaselineRunMisses)
+	}
+	if s.RunHits == 0 || s.BaselineRunHits == 0 {
+		t.Errorf("%d and %d cache hits during the measurement, want the requests'", s.RunHits, s.BaselineRunHits)
+	}
+	for _, line := range []string{"bench: imported 5000/5000 sessions", "bench: imported 100/100 sessions", "bench: verified 5000/5000 sessions",
+		"bench: verify-sessions-zipf round 2/2 baseline"} {
+		if !strings.Contains(stderr, line) {
+			t.Errorf("stderr lacks %q:\n%s", line, stderr)
+		}
+	}
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		for _, side := range []string{"wxlogin", "baseline"} {
+			if n := strings.Count(string(svg), `data-series="`+w.workload+" "+side+`"`); n != 4 {
+				t.Errorf("series %q drawn %d times, want 4 (2 panels × 2 rounds)", w.workload+" "+side, n)
+			}
+		}
+	}
+	// The tokens the bench made are login tokens (wxl_…): none may leave
+	// its memory.
+	for name, out := range map[string]string{"stdout": stdout, "stderr": stderr, "json": string(b), "svg": string(svg)} {
+		if strings.Contains(out, "wxl_") {
+			t.Errorf("%s carries a login token", name)
+		}
+	}
+}
+
+func TestBenchCommandSessionsBadFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"with url", []string{"--url", "http://127.0.0.1:1", "--emulator", "http://127.0.0.1:2", "--workloads", "verify-sessions-uniform"}, "in the wxlogin bench starts"},
+		{"with store", []string{"--store", "postgres://u@127.0.0.1:1/db", "--workloads", "verify-sessions-zipf"}, "in the wxlogin bench starts"},
+		{"more than the cache holds", []string{"--workloads", "verify-sessions-uniform", "--sessions", "1000001"}, "--sessions 1000001 is more than the verification cache holds (1000000)"},
+		{"no sessions", []string{"--workloads", "verify-sessions-uniform", "--sessions", "0"}, "--sessions and --baseline-sessions must be at least 1"},
+		{"no baseline sessions", []string{"--workloads", "verify-sessions-zipf", "--baseline-sessions", "-1"}, "--sessions and --baseline-sessions must be at least 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, _, stderr := runBenchCommand(t, tt.args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr, tt.want)
+			}
+		})
+	}
+}
