@@ -94,6 +94,12 @@ type Result struct {
 	Ratio        float64   `json:"ratio"` // median of RoundRatios
 	RoundRatios  []float64 `json:"round_ratios"`
 	FirstInRound []string  `json:"first_in_round"` // which side went first, per round
+	// CPURatio is the median of RoundCPURatios, each the two sides' ops
+	// per CPU second of this process (Stats.CPUPerOpUs), wxlogin /
+	// baseline; it is the throughput ratio of a machine whose CPUs were
+	// all the bench's.
+	CPURatio       float64   `json:"cpu_ratio,omitempty"`
+	RoundCPURatios []float64 `json:"round_cpu_ratios,omitempty"`
 	// Of the verify-sessions workloads: how tokens were drawn ("uniform"
 	// or "zipf") and how many sessions each side's server held.
 	Distribution     string `json:"distribution,omitempty"`
@@ -110,6 +116,13 @@ type Stats struct {
 	P50ms     float64 `json:"p50_ms"`
 	P90ms     float64 `json:"p90_ms"`
 	P99ms     float64 `json:"p99_ms"`
+	// CPUPerOpUs is the CPU time (user and system) of this whole process
+	// per op, in microseconds: the load generator's alone against a
+	// server elsewhere, the servers' too when they run in this process
+	// (wxlogin bench without --url). Unlike the rate, it hardly moves when
+	// other programs take the machine's CPUs. Omitted where the platform
+	// does not tell.
+	CPUPerOpUs float64 `json:"cpu_us_per_op,omitempty"`
 }
 
 // Interval is a slice of the run for the chart: the throughput and the
@@ -292,6 +305,7 @@ func (r *runner) workload(ctx context.Context, w string) (Result, error) {
 	}
 	var subj, base []sample
 	var subjStats, baseStats Stats
+	var cpu [2]time.Duration
 	for round := 1; round <= r.cfg.Rounds; round++ {
 		// Alternate which side goes first: a machine that slows down or
 		// warms up during a round then favours neither.
@@ -300,7 +314,7 @@ func (r *runner) workload(ctx context.Context, w string) (Result, error) {
 			sides = []string{SideBaseline, SideWxlogin}
 		}
 		res.FirstInRound = append(res.FirstInRound, sides[0])
-		var rate [2]float64
+		var rate, perCPU [2]float64
 		for _, side := range sides {
 			f, i := subject, 0
 			if side == SideBaseline {
@@ -311,6 +325,10 @@ func (r *runner) workload(ctx context.Context, w string) (Result, error) {
 				return res, err
 			}
 			rate[i] = float64(len(p.samples)) / p.elapsed.Seconds()
+			if p.cpu > 0 {
+				perCPU[i] = float64(len(p.samples)) / p.cpu.Seconds()
+			}
+			cpu[i] += p.cpu
 			st := &subjStats
 			if i == 0 {
 				subj = append(subj, p.samples...)
@@ -327,19 +345,26 @@ func (r *runner) workload(ctx context.Context, w string) (Result, error) {
 		if rate[1] > 0 {
 			res.RoundRatios = append(res.RoundRatios, rate[0]/rate[1])
 		}
+		if perCPU[0] > 0 && perCPU[1] > 0 {
+			res.RoundCPURatios = append(res.RoundCPURatios, perCPU[0]/perCPU[1])
+		}
 	}
-	res.Wxlogin = summarise(subj, subjStats)
-	res.BaselineRun = summarise(base, baseStats)
+	res.Wxlogin = summarise(subj, subjStats, cpu[0])
+	res.BaselineRun = summarise(base, baseStats, cpu[1])
 	res.Ratio = median(res.RoundRatios)
+	res.CPURatio = median(res.RoundCPURatios)
 	return res, nil
 }
 
-func summarise(s []sample, st Stats) Stats {
+func summarise(s []sample, st Stats, cpu time.Duration) Stats {
 	secs := st.PerSecond
 	st.Ops = len(s)
 	st.PerSecond = 0
 	if secs > 0 {
 		st.PerSecond = float64(len(s)) / secs
+	}
+	if cpu > 0 && len(s) > 0 {
+		st.CPUPerOpUs = float64(cpu) / float64(time.Microsecond) / float64(len(s))
 	}
 	lat := make([]time.Duration, len(s))
 	for i, x := range s {
@@ -358,6 +383,7 @@ type sample struct {
 type phaseResult struct {
 	samples  []sample
 	elapsed  time.Duration
+	cpu      time.Duration // of the whole process during the phase; 0: unknown
 	errors   int
 	firstErr string
 }
@@ -373,6 +399,7 @@ func (r *runner) phase(ctx context.Context, w, side string, round int, f op) (ph
 		done     atomic.Int64
 		runStart = time.Since(r.started)
 		start    = time.Now()
+		cpu0     = processCPU()
 	)
 	stopProgress := r.progress(w, side, round, &done, start)
 	for range r.cfg.Clients {
@@ -409,6 +436,9 @@ func (r *runner) phase(ctx context.Context, w, side string, round int, f op) (ph
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	if cpu0 > 0 {
+		res.cpu = processCPU() - cpu0
+	}
 	stopProgress()
 	if len(res.samples) == 0 && res.errors > 0 {
 		return res, fmt.Errorf("loadgen: %s %s: every request failed: %s", w, side, res.firstErr)

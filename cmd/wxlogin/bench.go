@@ -223,7 +223,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 		}
 		rep.Revocation = rev
 	}
-	printBench(e.Stdout, rep)
+	printBench(e.Stdout, rep, stack != nil)
 	if stack != nil {
 		if g, ok := stack.api.stores.Users.(interface{ GroupStats() (int64, int64) }); ok {
 			if commits, writes := g.GroupStats(); commits > 0 {
@@ -256,7 +256,10 @@ func runBench(ctx context.Context, args []string, e env) int {
 	return 0
 }
 
-func printBench(w io.Writer, rep *loadgen.Report) {
+// printBench writes the report as tables; inProcess says the servers ran
+// in this process, so that its CPU time is theirs too and the ratio per
+// CPU second means something.
+func printBench(w io.Writer, rep *loadgen.Report, inProcess bool) {
 	defer func() {
 		if rep.Revocation != nil {
 			printRevocation(w, rep.Revocation)
@@ -275,6 +278,10 @@ func printBench(w io.Writer, rep *loadgen.Report) {
 			fmt.Fprintf(w, "%-23s %-9s %9d %9.0f %8.2f %8.2f %8.2f %7d\n", r.Workload, s.name, s.st.Ops, s.st.PerSecond, s.st.P50ms, s.st.P90ms, s.st.P99ms, s.st.Errors)
 		}
 		fmt.Fprintf(w, "%-23s ratio %.3f (median of rounds %s; baseline: %s)\n", r.Workload, r.Ratio, formatRatios(r.RoundRatios), r.Baseline)
+		if inProcess && r.CPURatio > 0 {
+			fmt.Fprintf(w, "%-23s per CPU second %.3f (median of rounds %s; CPU per request %.1f µs and %.1f µs)\n",
+				r.Workload, r.CPURatio, formatRatios(r.RoundCPURatios), r.Wxlogin.CPUPerOpUs, r.BaselineRun.CPUPerOpUs)
+		}
 		for _, s := range []loadgen.Stats{r.Wxlogin, r.BaselineRun} {
 			if s.FirstErr != "" {
 				fmt.Fprintf(w, "%-23s first error: %s\n", r.Workload, s.FirstErr)

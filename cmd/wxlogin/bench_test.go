@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -354,15 +355,24 @@ func TestBenchCommandSessions(t *testing.T) {
 			if !(0 < st.P50ms && st.P50ms <= st.P90ms && st.P90ms <= st.P99ms) {
 				t.Errorf("%s %s: percentiles p50 %v p90 %v p99 %v, want 0 < p50 <= p90 <= p99", r.Workload, side, st.P50ms, st.P90ms, st.P99ms)
 			}
+			if runtime.GOOS == "linux" && st.CPUPerOpUs <= 0 {
+				t.Errorf("%s %s: CPU per op %v µs, want the process's CPU time counted", r.Workload, side, st.CPUPerOpUs)
+			}
 		}
 		if len(r.RoundRatios) != 2 || r.Ratio <= 0 {
 			t.Errorf("%s: ratio %v from rounds %v, want a positive ratio from 2 rounds", r.Workload, r.Ratio, r.RoundRatios)
+		}
+		if runtime.GOOS == "linux" && (len(r.RoundCPURatios) != 2 || r.CPURatio <= 0) {
+			t.Errorf("%s: CPU ratio %v from rounds %v, want a positive ratio from 2 rounds", r.Workload, r.CPURatio, r.RoundCPURatios)
 		}
 		if strings.Join(r.FirstInRound, ",") != "wxlogin,baseline" {
 			t.Errorf("%s: first in rounds %v, want the sides to alternate", r.Workload, r.FirstInRound)
 		}
 		if !strings.Contains(stdout, r.Workload+" ") {
 			t.Errorf("stdout lacks %s:\n%s", r.Workload, stdout)
+		}
+		if runtime.GOOS == "linux" && !strings.Contains(stdout, r.Workload+" per CPU second ") {
+			t.Errorf("stdout lacks %s's ratio per CPU second:\n%s", r.Workload, stdout)
 		}
 	}
 	s := rep.Sessions
