@@ -8,5 +8,8 @@
 // ratios. Against a cluster, logins at the load balancer can be measured
 // against logins at one instance (Config.BaselineAPIURL), and
 // MeasureRevocation times a logout at one instance until the others refuse
-// the token. It is the engine of `wxlogin bench`.
+// the token. The verify-sessions workloads measure forward-auth at a server
+// holding many sessions against one holding few, with tokens the caller
+// made and drew beforehand (uniformly or with a Zipf popularity). It is the
+// engine of `wxlogin bench`.
 package loadgen
