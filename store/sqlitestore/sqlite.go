@@ -254,6 +254,12 @@ func dsn(abs string, write bool) string {
 	// comment for why and for what it costs.
 	q.Set("_synchronous", "FULL")
 	q.Set("_foreign_keys", "1")
+	// Every login runs in a savepoint of its group's transaction (group.go),
+	// and SQLite copies each page a savepoint first changes into a
+	// sub-journal, a temporary file by default: two writes to the OS per
+	// page. In memory it costs a copy. Nothing in it outlives the
+	// transaction, so durability does not depend on where it is.
+	q.Add("_pragma", "temp_store(memory)")
 	// OpenOptions creates the file; a connection opened later (the pools
 	// open them as needed) must never create one: after the file was
 	// deleted under a running server, a fresh empty database at the path
