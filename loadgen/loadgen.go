@@ -59,6 +59,17 @@ type Config struct {
 	// one of its instances, say.
 	BaselineAPIURL string
 
+	// BareBackend adds a third side to the login workloads: the same
+	// wx.login, then POST /v1/login at BareLoginHandler, served by this
+	// process. Not with BaselineAPIURL.
+	BareBackend bool
+
+	// MeasureCPU reports the CPU this process spends per op of each side
+	// (Stats.CPUPerOpMicros). It means something only when wxlogin and
+	// the emulator run in this process too, as wxlogin bench's own pair
+	// does: then it is the whole cost of an op on this machine.
+	MeasureCPU bool
+
 	// Progress, when set, receives a progress line about once a second.
 	Progress io.Writer
 }
@@ -85,6 +96,12 @@ type Result struct {
 	Ratio        float64   `json:"ratio"` // median of RoundRatios
 	RoundRatios  []float64 `json:"round_ratios"`
 	FirstInRound []string  `json:"first_in_round"` // which side went first, per round
+
+	// The bare backend (Config.BareBackend), when it was measured: its
+	// stats, and wxlogin's rate over its rate (median of the rounds).
+	Backend            *Stats    `json:"backend_stats,omitempty"`
+	BackendRatio       float64   `json:"backend_ratio,omitempty"`
+	BackendRoundRatios []float64 `json:"backend_round_ratios,omitempty"`
 }
 
 // Stats summarises one side of a workload over all its rounds.
@@ -96,6 +113,12 @@ type Stats struct {
 	P50ms     float64 `json:"p50_ms"`
 	P90ms     float64 `json:"p90_ms"`
 	P99ms     float64 `json:"p99_ms"`
+	// CPUPerOpMicros is the process's CPU time (user and system) over the
+	// side's phases divided by its ops, when Config.MeasureCPU is set. On
+	// a machine whose cores are all busy, a side's rate is about the
+	// cores over this, so the ratio of two sides' CPU per op bounds their
+	// ratio of rates.
+	CPUPerOpMicros float64 `json:"cpu_us_per_op,omitempty"`
 }
 
 // Interval is a slice of the run for the chart: the throughput and the
@@ -120,15 +143,17 @@ const (
 type op func(ctx context.Context) error
 
 type runner struct {
-	cfg      Config
-	client   *http.Client
-	runID    string
-	next     atomic.Int64
-	users    []string
-	tokens   []string
-	bareURL  string
-	started  time.Time
-	timeline []Interval
+	cfg     Config
+	client  *http.Client
+	runID   string
+	next    atomic.Int64
+	users   []string
+	tokens  []string
+	bareURL string
+	// backendURL serves BareLoginHandler when Config.BareBackend is set.
+	backendURL string
+	started    time.Time
+	timeline   []Interval
 }
 
 // Run measures each workload of cfg for cfg.Rounds rounds.
@@ -178,6 +203,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer bare.Close()
 	r.bareURL = "http://" + bare.Addr
+	if cfg.BareBackend && cfg.BaselineAPIURL == "" {
+		backend, err := startBareLogin(cfg.EmulatorURL, cfg.AppID, cfg.Secret)
+		if err != nil {
+			return nil, err
+		}
+		defer backend.Close()
+		r.backendURL = "http://" + backend.Addr
+	}
 
 	if err := r.setup(ctx); err != nil {
 		return nil, err
@@ -263,47 +296,66 @@ func (r *runner) workload(ctx context.Context, w string) (Result, error) {
 		subject = func(ctx context.Context) error { return r.verify(ctx, r.cfg.APIURL) }
 		baseline = func(ctx context.Context) error { return r.verify(ctx, r.bareURL) }
 	}
-	var subj, base []sample
-	var subjStats, baseStats Stats
-	for round := 1; round <= r.cfg.Rounds; round++ {
-		// Alternate which side goes first: a machine that slows down or
-		// warms up during a round then favours neither.
-		sides := []string{SideWxlogin, SideBaseline}
-		if round%2 == 0 {
-			sides = []string{SideBaseline, SideWxlogin}
+	sides := []string{SideWxlogin, SideBaseline}
+	funcs := map[string]op{SideWxlogin: subject, SideBaseline: baseline}
+	if r.backendURL != "" && (w == LoginNew || w == LoginReturning) {
+		user := r.newUser
+		if w == LoginReturning {
+			user = r.returningUser
 		}
-		res.FirstInRound = append(res.FirstInRound, sides[0])
-		var rate [2]float64
-		for _, side := range sides {
-			f, i := subject, 0
-			if side == SideBaseline {
-				f, i = baseline, 1
-			}
-			p, err := r.phase(ctx, w, side, round, f)
+		sides = append(sides, SideBackend)
+		funcs[SideBackend] = func(ctx context.Context) error { _, err := r.loginAt(ctx, r.backendURL, user()); return err }
+	}
+	samples := map[string][]sample{}
+	stats := map[string]*Stats{}
+	cpu := map[string]time.Duration{}
+	for _, side := range sides {
+		stats[side] = &Stats{}
+	}
+	for round := 1; round <= r.cfg.Rounds; round++ {
+		// Rotate which side goes first: a machine that slows down or
+		// warms up during a round then favours none.
+		order := append(slices.Clone(sides[(round-1)%len(sides):]), sides[:(round-1)%len(sides)]...)
+		res.FirstInRound = append(res.FirstInRound, order[0])
+		rate := map[string]float64{}
+		for _, side := range order {
+			cpu0 := processCPU()
+			p, err := r.phase(ctx, w, side, round, funcs[side])
 			if err != nil {
 				return res, err
 			}
-			rate[i] = float64(len(p.samples)) / p.elapsed.Seconds()
-			st := &subjStats
-			if i == 0 {
-				subj = append(subj, p.samples...)
-			} else {
-				base = append(base, p.samples...)
-				st = &baseStats
-			}
+			cpu[side] += processCPU() - cpu0
+			rate[side] = float64(len(p.samples)) / p.elapsed.Seconds()
+			samples[side] = append(samples[side], p.samples...)
+			st := stats[side]
 			st.Errors += p.errors
 			if st.FirstErr == "" {
 				st.FirstErr = p.firstErr
 			}
 			st.PerSecond += p.elapsed.Seconds() // summed here, divided below
 		}
-		if rate[1] > 0 {
-			res.RoundRatios = append(res.RoundRatios, rate[0]/rate[1])
+		if rate[SideBaseline] > 0 {
+			res.RoundRatios = append(res.RoundRatios, rate[SideWxlogin]/rate[SideBaseline])
+		}
+		if rate[SideBackend] > 0 {
+			res.BackendRoundRatios = append(res.BackendRoundRatios, rate[SideWxlogin]/rate[SideBackend])
 		}
 	}
-	res.Wxlogin = summarise(subj, subjStats)
-	res.BaselineRun = summarise(base, baseStats)
+	summary := func(side string) Stats {
+		st := summarise(samples[side], *stats[side])
+		if r.cfg.MeasureCPU && st.Ops > 0 {
+			st.CPUPerOpMicros = float64(cpu[side].Microseconds()) / float64(st.Ops)
+		}
+		return st
+	}
+	res.Wxlogin = summary(SideWxlogin)
+	res.BaselineRun = summary(SideBaseline)
 	res.Ratio = median(res.RoundRatios)
+	if _, ok := funcs[SideBackend]; ok {
+		b := summary(SideBackend)
+		res.Backend = &b
+		res.BackendRatio = median(res.BackendRoundRatios)
+	}
 	return res, nil
 }
 

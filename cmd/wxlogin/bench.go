@@ -67,6 +67,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 	users := fset.Int("users", 1000, "returning users (each logged in once before the run)")
 	workloads := fset.String("workloads", strings.Join(loadgen.Workloads, ","), "comma-separated workloads: "+strings.Join(loadgen.Workloads, ", ")+", "+revocationWorkload+" (with --url and --peers)")
 	baselineURL := fset.String("baseline-url", "", "with --url: measure the login workloads against the same logins at this wxlogin (one instance of a cluster) instead of the emulator round trip")
+	bareBackend := fset.Bool("bare-backend", true, "also measure the login workloads against a bare backend in this process (wx.login, then a POST /v1/login that only trades the code at jscode2session); not with --baseline-url")
 	peers := fset.String("peers", "", "with --url: comma-separated base URLs of the other instances, for the "+revocationWorkload+" workload")
 	samples := fset.Int("samples", 200, "logouts the "+revocationWorkload+" workload measures")
 	storeURL := fset.String("store", "", "store of the wxlogin bench starts (empty: SQLite in a temporary folder); not with --url")
@@ -158,6 +159,8 @@ func runBench(ctx context.Context, args []string, e env) int {
 		Users:          *users,
 		Workloads:      names,
 		BaselineAPIURL: strings.TrimRight(*baselineURL, "/"),
+		BareBackend:    *bareBackend && *baselineURL == "",
+		MeasureCPU:     stack != nil,
 		Progress:       e.Stderr,
 	}
 	rep := &loadgen.Report{Started: time.Now().UTC(), Clients: *clients, RoundSeconds: round.Seconds(), Rounds: *rounds}
@@ -220,16 +223,31 @@ func printBench(w io.Writer, rep *loadgen.Report) {
 		return
 	}
 	fmt.Fprintf(w, "wxlogin bench: %d clients, %d rounds of %gs per side\n\n", rep.Clients, rep.Rounds, rep.RoundSeconds)
-	fmt.Fprintf(w, "%-16s %-9s %9s %9s %8s %8s %8s %7s\n", "workload", "side", "ops", "per_s", "p50_ms", "p90_ms", "p99_ms", "errors")
+	fmt.Fprintf(w, "%-16s %-9s %9s %9s %8s %8s %8s %7s %10s\n", "workload", "side", "ops", "per_s", "p50_ms", "p90_ms", "p99_ms", "errors", "cpu_us/op")
 	for _, r := range rep.Results {
-		for _, s := range []struct {
+		sides := []struct {
 			name string
 			st   loadgen.Stats
-		}{{"wxlogin", r.Wxlogin}, {"baseline", r.BaselineRun}} {
-			fmt.Fprintf(w, "%-16s %-9s %9d %9.0f %8.2f %8.2f %8.2f %7d\n", r.Workload, s.name, s.st.Ops, s.st.PerSecond, s.st.P50ms, s.st.P90ms, s.st.P99ms, s.st.Errors)
+		}{{"wxlogin", r.Wxlogin}, {"baseline", r.BaselineRun}}
+		if r.Backend != nil {
+			sides = append(sides, struct {
+				name string
+				st   loadgen.Stats
+			}{loadgen.SideBackend, *r.Backend})
+		}
+		for _, s := range sides {
+			cpu := "-"
+			if s.st.CPUPerOpMicros > 0 {
+				cpu = fmt.Sprintf("%.0f", s.st.CPUPerOpMicros)
+			}
+			fmt.Fprintf(w, "%-16s %-9s %9d %9.0f %8.2f %8.2f %8.2f %7d %10s\n", r.Workload, s.name, s.st.Ops, s.st.PerSecond, s.st.P50ms, s.st.P90ms, s.st.P99ms, s.st.Errors, cpu)
 		}
 		fmt.Fprintf(w, "%-16s ratio %.3f (median of rounds %s; baseline: %s)\n", r.Workload, r.Ratio, formatRatios(r.RoundRatios), r.Baseline)
-		for _, s := range []loadgen.Stats{r.Wxlogin, r.BaselineRun} {
+		if r.Backend != nil {
+			fmt.Fprintf(w, "%-16s ratio %.3f against the bare backend (median of rounds %s; wx.login, then POST /v1/login trading the code and storing nothing)\n", r.Workload, r.BackendRatio, formatRatios(r.BackendRoundRatios))
+		}
+		for _, s := range sides {
+			s := s.st
 			if s.FirstErr != "" {
 				fmt.Fprintf(w, "%-16s first error: %s\n", r.Workload, s.FirstErr)
 			}
