@@ -46,10 +46,13 @@ type DB struct {
 	path string
 
 	// write has exactly one connection and begins transactions with BEGIN
-	// IMMEDIATE: SQLite admits one writer at a time, and queueing writers in
-	// database/sql is fair and cannot fail, where letting several
-	// connections race for the lock ends in SQLITE_BUSY under load (a
-	// deferred transaction that read first cannot wait for the lock).
+	// IMMEDIATE: SQLite admits one writer at a time, and waiting for the one
+	// connection in database/sql cannot fail with SQLITE_BUSY, where letting
+	// several connections race for the lock ends in SQLITE_BUSY under load
+	// (a deferred transaction that read first cannot wait for the lock).
+	// The wait is not first come, first served: database/sql hands a freed
+	// connection to any one of its waiters. Logins do not wait here at all
+	// but in the committer's queue (group.go), which is in order.
 	write *sql.DB
 	// read has several query-only connections; in WAL mode they read a
 	// consistent snapshot while the writer commits.
