@@ -62,8 +62,11 @@ type User struct {
 	CorpID      string // WeCom apps only: the member's corp
 	WeComUserID string // WeCom apps only: the member's userid in CorpID
 	UnionID     string // "" when WeChat gave none
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// AccountID is the person's account: the users with the same unionid
+	// in apps of one Open Platform account share it (AccountUsers).
+	AccountID string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Profile is what to show for the user: what they filled in, or
 	// their classic user info.
 	Profile Profile
@@ -314,6 +317,7 @@ type userJSON struct {
 	CorpID    string    `json:"corpid"`
 	UserID    string    `json:"userid"`
 	UnionID   string    `json:"unionid"`
+	AccountID string    `json:"account_id"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Profile   struct {
@@ -329,7 +333,7 @@ type userJSON struct {
 func (u userJSON) user() User {
 	out := User{
 		ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, CorpID: u.CorpID, WeComUserID: u.UserID, UnionID: u.UnionID,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		AccountID: u.AccountID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 		UserInfo: u.UserInfo, Phone: u.Phone,
 		Profile: Profile{Nickname: u.Profile.Nickname, Source: u.Profile.Source},
 	}

@@ -100,6 +100,30 @@ func TestClientAccounts(t *testing.T) {
 	if len(users) != 2 || !ids[phone.User.ID] || !ids[other.User.ID] {
 		t.Errorf("AccountUsers = %+v, want alice in both apps", users)
 	}
+	for _, u := range users {
+		if u.AccountID != me.AccountID {
+			t.Errorf("AccountUsers: user %s has account %q, want %q", u.ID, u.AccountID, me.AccountID)
+		}
+	}
+	// The lookups by user and by app name the account too, each its own.
+	if u, err := c.User(ctx, phone.User.ID); err != nil || u.AccountID != me.AccountID {
+		t.Errorf("User(alice) account %q, %v; want %q", u.AccountID, err, me.AccountID)
+	}
+	inApp1, err := c.FindUsers(ctx, wxlogin.UserFilter{AppID: app1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inApp1) != 2 {
+		t.Fatalf("FindUsers(app1) = %+v, want alice and bob", inApp1)
+	}
+	for _, u := range inApp1 {
+		switch {
+		case u.ID == phone.User.ID && u.AccountID != me.AccountID:
+			t.Errorf("FindUsers: alice has account %q, want %q", u.AccountID, me.AccountID)
+		case u.ID == bob.User.ID && (u.AccountID == "" || u.AccountID == me.AccountID):
+			t.Errorf("FindUsers: bob has account %q, want one of his own", u.AccountID)
+		}
+	}
 	if users, err := c.AccountUsers(ctx, "acc_nobody"); err != nil || len(users) != 0 {
 		t.Errorf("an unknown account: %+v, %v; want none", users, err)
 	}

@@ -15,7 +15,9 @@ import (
 const writeCheckTimeout = time.Second
 
 // Ready reports whether the stores can be read and written (GET /readyz),
-// naming what fails. A failed read check raises the outage flag Verify
+// saying which of the two fails. The store's own error is wrapped, not
+// put in the message: /readyz answers whoever reaches it, and the error
+// may name the database's path or host; the server logs the cause. A failed read check raises the outage flag Verify
 // honours; a failed write check only marks writes down, since forward-auth
 // can keep answering from reads. Passing checks lower them.
 func (s *Service) Ready(ctx context.Context) error {
@@ -24,7 +26,7 @@ func (s *Service) Ready(ctx context.Context) error {
 		if p, ok := st.(wxlogin.Pinger); ok {
 			if err := p.Ping(ctx); err != nil {
 				s.storeDown.Store(true)
-				return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store cannot be read: "+err.Error())
+				return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store cannot be read")
 			}
 		}
 	}
@@ -39,7 +41,7 @@ func (s *Service) Ready(ctx context.Context) error {
 		cancel()
 		if err != nil {
 			s.writesDown.Store(true)
-			return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store cannot write: "+err.Error())
+			return wxlogin.Wrap(err, wxlogin.EStoreUnavailable, "a store cannot write")
 		}
 	}
 	s.writesDown.Store(false)

@@ -45,8 +45,22 @@ func (s *Server) adminFindUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := usersResponse{Users: make([]meJSON, 0, len(users))}
+	// Users who share a unionid in one app share their account, so a
+	// page of them asks the store once per unionid and app, not per user.
+	accounts := map[[2]string]string{}
 	for _, u := range users {
-		out.Users = append(out.Users, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
+		me := toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID))
+		key := [2]string{u.AppID, u.UnionID}
+		acct, ok := accounts[key]
+		if !ok || u.UnionID == "" {
+			if acct, err = s.svc.AccountID(r.Context(), u); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			accounts[key] = acct
+		}
+		me.AccountID = acct
+		out.Users = append(out.Users, me)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -57,7 +71,12 @@ func (s *Server) adminUser(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID)))
+	me := toMe(u, s.prefix, s.svc.IsWeComApp(u.AppID))
+	if me.AccountID, err = s.svc.AccountID(r.Context(), u); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, me)
 }
 
 func (s *Server) adminUserSessions(w http.ResponseWriter, r *http.Request) {

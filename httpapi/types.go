@@ -193,7 +193,8 @@ type meJSON struct {
 	Profile   profileJSON     `json:"profile"`
 	UserInfo  json.RawMessage `json:"user_info,omitempty"`
 	Phone     *wxlogin.Phone  `json:"phone,omitempty"`
-	// AccountID and Identities: GET /v1/me only.
+	// AccountID: GET /v1/me and the admin lookups. Identities: GET /v1/me
+	// only.
 	AccountID  string         `json:"account_id,omitempty"`
 	Identities []identityJSON `json:"identities,omitempty"`
 }

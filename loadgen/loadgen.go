@@ -61,6 +61,17 @@ type Config struct {
 	// one of its instances, say.
 	BaselineAPIURL string
 
+	// BareBackend adds a third side to the login workloads: the same
+	// wx.login, then POST /v1/login at BareLoginHandler, served by this
+	// process. Not with BaselineAPIURL.
+	BareBackend bool
+
+	// MeasureCPU reports the CPU this process spends per op of each side
+	// (Stats.CPUPerOpMicros). It means something only when wxlogin and
+	// the emulator run in this process too, as wxlogin bench's own pair
+	// does: then it is the whole cost of an op on this machine.
+	MeasureCPU bool
+
 	// Sessions is what the verify-sessions workloads (SessionWorkloads)
 	// need: two servers and their sessions' tokens.
 	Sessions *Sessions
@@ -94,12 +105,21 @@ type Result struct {
 	Ratio        float64   `json:"ratio"` // median of RoundRatios
 	RoundRatios  []float64 `json:"round_ratios"`
 	FirstInRound []string  `json:"first_in_round"` // which side went first, per round
+
+	// The bare backend (Config.BareBackend), when it was measured: its
+	// stats, and wxlogin's rate over its rate (median of the rounds).
+	Backend            *Stats    `json:"backend_stats,omitempty"`
+	BackendRatio       float64   `json:"backend_ratio,omitempty"`
+	BackendRoundRatios []float64 `json:"backend_round_ratios,omitempty"`
+
 	// CPURatio is the median of RoundCPURatios, each the two sides' ops
-	// per CPU second of this process (Stats.CPUPerOpUs), wxlogin /
-	// baseline; it is the throughput ratio of a machine whose CPUs were
-	// all the bench's.
+	// per CPU second of this process (Config.MeasureCPU), wxlogin /
+	// baseline: the ratio of rates of a machine whose CPUs were all the
+	// bench's, which other programs on the machine move less than the
+	// rates.
 	CPURatio       float64   `json:"cpu_ratio,omitempty"`
 	RoundCPURatios []float64 `json:"round_cpu_ratios,omitempty"`
+
 	// Of the verify-sessions workloads: how tokens were drawn ("uniform"
 	// or "zipf") and how many sessions each side's server held.
 	Distribution     string `json:"distribution,omitempty"`
@@ -116,13 +136,12 @@ type Stats struct {
 	P50ms     float64 `json:"p50_ms"`
 	P90ms     float64 `json:"p90_ms"`
 	P99ms     float64 `json:"p99_ms"`
-	// CPUPerOpUs is the CPU time (user and system) of this whole process
-	// per op, in microseconds: the load generator's alone against a
-	// server elsewhere, the servers' too when they run in this process
-	// (wxlogin bench without --url). Unlike the rate, it hardly moves when
-	// other programs take the machine's CPUs. Omitted where the platform
-	// does not tell.
-	CPUPerOpUs float64 `json:"cpu_us_per_op,omitempty"`
+	// CPUPerOpMicros is the process's CPU time (user and system) over the
+	// side's phases divided by its ops, when Config.MeasureCPU is set. On
+	// a machine whose cores are all busy, a side's rate is about the
+	// cores over this, so the ratio of two sides' CPU per op bounds their
+	// ratio of rates.
+	CPUPerOpMicros float64 `json:"cpu_us_per_op,omitempty"`
 }
 
 // Interval is a slice of the run for the chart: the throughput and the
@@ -147,15 +166,17 @@ const (
 type op func(ctx context.Context) error
 
 type runner struct {
-	cfg      Config
-	client   *http.Client
-	runID    string
-	next     atomic.Int64
-	users    []string
-	tokens   []string
-	bareURL  string
-	started  time.Time
-	timeline []Interval
+	cfg     Config
+	client  *http.Client
+	runID   string
+	next    atomic.Int64
+	users   []string
+	tokens  []string
+	bareURL string
+	// backendURL serves BareLoginHandler when Config.BareBackend is set.
+	backendURL string
+	started    time.Time
+	timeline   []Interval
 }
 
 // Run measures each workload of cfg for cfg.Rounds rounds.
@@ -211,6 +232,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer bare.Close()
 	r.bareURL = "http://" + bare.Addr
+	if cfg.BareBackend && cfg.BaselineAPIURL == "" {
+		backend, err := startBareLogin(cfg.EmulatorURL, cfg.AppID, cfg.Secret)
+		if err != nil {
+			return nil, err
+		}
+		defer backend.Close()
+		r.backendURL = "http://" + backend.Addr
+	}
 
 	if err := r.setup(ctx); err != nil {
 		return nil, err
@@ -303,68 +332,83 @@ func (r *runner) workload(ctx context.Context, w string) (Result, error) {
 		// goes first.
 		runtime.GC()
 	}
-	var subj, base []sample
-	var subjStats, baseStats Stats
-	var cpu [2]time.Duration
-	for round := 1; round <= r.cfg.Rounds; round++ {
-		// Alternate which side goes first: a machine that slows down or
-		// warms up during a round then favours neither.
-		sides := []string{SideWxlogin, SideBaseline}
-		if round%2 == 0 {
-			sides = []string{SideBaseline, SideWxlogin}
+	sides := []string{SideWxlogin, SideBaseline}
+	funcs := map[string]op{SideWxlogin: subject, SideBaseline: baseline}
+	if r.backendURL != "" && (w == LoginNew || w == LoginReturning) {
+		user := r.newUser
+		if w == LoginReturning {
+			user = r.returningUser
 		}
-		res.FirstInRound = append(res.FirstInRound, sides[0])
-		var rate, perCPU [2]float64
-		for _, side := range sides {
-			f, i := subject, 0
-			if side == SideBaseline {
-				f, i = baseline, 1
-			}
-			p, err := r.phase(ctx, w, side, round, f)
+		sides = append(sides, SideBackend)
+		funcs[SideBackend] = func(ctx context.Context) error { _, err := r.loginAt(ctx, r.backendURL, user()); return err }
+	}
+	samples := map[string][]sample{}
+	stats := map[string]*Stats{}
+	cpu := map[string]time.Duration{}
+	for _, side := range sides {
+		stats[side] = &Stats{}
+	}
+	for round := 1; round <= r.cfg.Rounds; round++ {
+		// Rotate which side goes first: a machine that slows down or
+		// warms up during a round then favours none.
+		order := append(slices.Clone(sides[(round-1)%len(sides):]), sides[:(round-1)%len(sides)]...)
+		res.FirstInRound = append(res.FirstInRound, order[0])
+		rate, perCPU := map[string]float64{}, map[string]float64{}
+		for _, side := range order {
+			cpu0 := processCPU()
+			p, err := r.phase(ctx, w, side, round, funcs[side])
 			if err != nil {
 				return res, err
 			}
-			rate[i] = float64(len(p.samples)) / p.elapsed.Seconds()
-			if p.cpu > 0 {
-				perCPU[i] = float64(len(p.samples)) / p.cpu.Seconds()
+			used := processCPU() - cpu0
+			cpu[side] += used
+			if used > 0 {
+				perCPU[side] = float64(len(p.samples)) / used.Seconds()
 			}
-			cpu[i] += p.cpu
-			st := &subjStats
-			if i == 0 {
-				subj = append(subj, p.samples...)
-			} else {
-				base = append(base, p.samples...)
-				st = &baseStats
-			}
+			rate[side] = float64(len(p.samples)) / p.elapsed.Seconds()
+			samples[side] = append(samples[side], p.samples...)
+			st := stats[side]
 			st.Errors += p.errors
 			if st.FirstErr == "" {
 				st.FirstErr = p.firstErr
 			}
 			st.PerSecond += p.elapsed.Seconds() // summed here, divided below
 		}
-		if rate[1] > 0 {
-			res.RoundRatios = append(res.RoundRatios, rate[0]/rate[1])
+		if rate[SideBaseline] > 0 {
+			res.RoundRatios = append(res.RoundRatios, rate[SideWxlogin]/rate[SideBaseline])
 		}
-		if perCPU[0] > 0 && perCPU[1] > 0 {
-			res.RoundCPURatios = append(res.RoundCPURatios, perCPU[0]/perCPU[1])
+		if rate[SideBackend] > 0 {
+			res.BackendRoundRatios = append(res.BackendRoundRatios, rate[SideWxlogin]/rate[SideBackend])
+		}
+		if r.cfg.MeasureCPU && perCPU[SideBaseline] > 0 {
+			res.RoundCPURatios = append(res.RoundCPURatios, perCPU[SideWxlogin]/perCPU[SideBaseline])
 		}
 	}
-	res.Wxlogin = summarise(subj, subjStats, cpu[0])
-	res.BaselineRun = summarise(base, baseStats, cpu[1])
+	summary := func(side string) Stats {
+		st := summarise(samples[side], *stats[side])
+		if r.cfg.MeasureCPU && st.Ops > 0 {
+			st.CPUPerOpMicros = float64(cpu[side].Microseconds()) / float64(st.Ops)
+		}
+		return st
+	}
+	res.Wxlogin = summary(SideWxlogin)
+	res.BaselineRun = summary(SideBaseline)
 	res.Ratio = median(res.RoundRatios)
 	res.CPURatio = median(res.RoundCPURatios)
+	if _, ok := funcs[SideBackend]; ok {
+		b := summary(SideBackend)
+		res.Backend = &b
+		res.BackendRatio = median(res.BackendRoundRatios)
+	}
 	return res, nil
 }
 
-func summarise(s []sample, st Stats, cpu time.Duration) Stats {
+func summarise(s []sample, st Stats) Stats {
 	secs := st.PerSecond
 	st.Ops = len(s)
 	st.PerSecond = 0
 	if secs > 0 {
 		st.PerSecond = float64(len(s)) / secs
-	}
-	if cpu > 0 && len(s) > 0 {
-		st.CPUPerOpUs = float64(cpu) / float64(time.Microsecond) / float64(len(s))
 	}
 	lat := make([]time.Duration, len(s))
 	for i, x := range s {
@@ -383,7 +427,6 @@ type sample struct {
 type phaseResult struct {
 	samples  []sample
 	elapsed  time.Duration
-	cpu      time.Duration // of the whole process during the phase; 0: unknown
 	errors   int
 	firstErr string
 }
@@ -399,7 +442,6 @@ func (r *runner) phase(ctx context.Context, w, side string, round int, f op) (ph
 		done     atomic.Int64
 		runStart = time.Since(r.started)
 		start    = time.Now()
-		cpu0     = processCPU()
 	)
 	stopProgress := r.progress(w, side, round, &done, start)
 	for range r.cfg.Clients {
@@ -436,9 +478,6 @@ func (r *runner) phase(ctx context.Context, w, side string, round int, f op) (ph
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
-	if cpu0 > 0 {
-		res.cpu = processCPU() - cpu0
-	}
 	stopProgress()
 	if len(res.samples) == 0 && res.errors > 0 {
 		return res, fmt.Errorf("loadgen: %s %s: every request failed: %s", w, side, res.firstErr)

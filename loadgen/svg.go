@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -56,14 +57,14 @@ func WriteSVG(w io.Writer, rep *Report) error {
 			fmt.Fprintf(&b, `<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#eee"/>`+"\n", left, left+plotW, yy, yy)
 			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, yy+4, label(v))
 		}
-		for si, s := range series {
+		for _, s := range series {
 			for _, seg := range segments(rep.Timeline, s) {
 				var pts []string
 				for _, iv := range seg {
 					pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(iv.Start), y(p.value(iv), p.max, p.top)))
 				}
 				fmt.Fprintf(&b, `<polyline data-series="%s" fill="none" stroke="%s" stroke-width="1.5"%s points="%s"/>`+"\n",
-					html.EscapeString(s.name()), colour(si), dash(s.side), strings.Join(pts, " "))
+					html.EscapeString(s.name()), colour(series, s), dash(s.side), strings.Join(pts, " "))
 			}
 		}
 	}
@@ -76,7 +77,7 @@ func WriteSVG(w io.Writer, rep *Report) error {
 	for si, s := range series {
 		ly := top + 10 + si*20
 		lx := width - right + 15
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", lx, lx+25, ly, ly, colour(si), dash(s.side))
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", lx, lx+25, ly, ly, colour(series, s), dash(s.side))
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", lx+32, ly+4, html.EscapeString(s.name()))
 	}
 	b.WriteString("</svg>\n")
@@ -118,15 +119,26 @@ func segments(tl []Interval, s seriesKey) [][]Interval {
 	return out
 }
 
-func colour(i int) string {
+// colour gives each workload its own colour, the same for all its sides.
+func colour(all []seriesKey, s seriesKey) string {
 	palette := []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"}
-	return palette[(i/2)%len(palette)]
+	var workloads []string
+	for _, k := range all {
+		if !slices.Contains(workloads, k.workload) {
+			workloads = append(workloads, k.workload)
+		}
+	}
+	return palette[slices.Index(workloads, s.workload)%len(palette)]
 }
 
-// dash draws the baseline dashed in its workload's colour.
+// dash draws the baseline dashed and the bare backend dotted, in their
+// workload's colour.
 func dash(side string) string {
-	if side == SideBaseline {
+	switch side {
+	case SideBaseline:
 		return ` stroke-dasharray="5,3"`
+	case SideBackend:
+		return ` stroke-dasharray="1,3"`
 	}
 	return ""
 }

@@ -79,6 +79,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 	sessions := fset.Int("sessions", 1_000_000, "sessions of the wxlogin the verify-sessions workloads measure (at most the verification cache's 1000000)")
 	baselineSessions := fset.Int("baseline-sessions", 1000, "sessions of the wxlogin the verify-sessions workloads measure it against")
 	baselineURL := fset.String("baseline-url", "", "with --url: measure the login workloads against the same logins at this wxlogin (one instance of a cluster) instead of the emulator round trip")
+	bareBackend := fset.Bool("bare-backend", true, "also measure the login workloads against a bare backend in this process (wx.login, then a POST /v1/login that only trades the code at jscode2session); not with --baseline-url")
 	peers := fset.String("peers", "", "with --url: comma-separated base URLs of the other instances, for the "+revocationWorkload+" workload")
 	samples := fset.Int("samples", 200, "logouts the "+revocationWorkload+" workload measures")
 	storeURL := fset.String("store", "", "store of the wxlogin bench starts (empty: SQLite in a temporary folder); not with --url")
@@ -198,6 +199,8 @@ func runBench(ctx context.Context, args []string, e env) int {
 		Users:          *users,
 		Workloads:      names,
 		BaselineAPIURL: strings.TrimRight(*baselineURL, "/"),
+		BareBackend:    *bareBackend && *baselineURL == "",
+		MeasureCPU:     stack != nil,
 		Progress:       e.Stderr,
 	}
 	if many != nil {
@@ -223,7 +226,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 		}
 		rep.Revocation = rev
 	}
-	printBench(e.Stdout, rep, stack != nil)
+	printBench(e.Stdout, rep)
 	if stack != nil {
 		if g, ok := stack.api.stores.Users.(interface{ GroupStats() (int64, int64) }); ok {
 			if commits, writes := g.GroupStats(); commits > 0 {
@@ -256,10 +259,7 @@ func runBench(ctx context.Context, args []string, e env) int {
 	return 0
 }
 
-// printBench writes the report as tables; inProcess says the servers ran
-// in this process, so that its CPU time is theirs too and the ratio per
-// CPU second means something.
-func printBench(w io.Writer, rep *loadgen.Report, inProcess bool) {
+func printBench(w io.Writer, rep *loadgen.Report) {
 	defer func() {
 		if rep.Revocation != nil {
 			printRevocation(w, rep.Revocation)
@@ -269,20 +269,34 @@ func printBench(w io.Writer, rep *loadgen.Report, inProcess bool) {
 		return
 	}
 	fmt.Fprintf(w, "wxlogin bench: %d clients, %d rounds of %gs per side\n\n", rep.Clients, rep.Rounds, rep.RoundSeconds)
-	fmt.Fprintf(w, "%-23s %-9s %9s %9s %8s %8s %8s %7s\n", "workload", "side", "ops", "per_s", "p50_ms", "p90_ms", "p99_ms", "errors")
+	fmt.Fprintf(w, "%-23s %-9s %9s %9s %8s %8s %8s %7s %10s\n", "workload", "side", "ops", "per_s", "p50_ms", "p90_ms", "p99_ms", "errors", "cpu_us/op")
 	for _, r := range rep.Results {
-		for _, s := range []struct {
+		sides := []struct {
 			name string
 			st   loadgen.Stats
-		}{{"wxlogin", r.Wxlogin}, {"baseline", r.BaselineRun}} {
-			fmt.Fprintf(w, "%-23s %-9s %9d %9.0f %8.2f %8.2f %8.2f %7d\n", r.Workload, s.name, s.st.Ops, s.st.PerSecond, s.st.P50ms, s.st.P90ms, s.st.P99ms, s.st.Errors)
+		}{{"wxlogin", r.Wxlogin}, {"baseline", r.BaselineRun}}
+		if r.Backend != nil {
+			sides = append(sides, struct {
+				name string
+				st   loadgen.Stats
+			}{loadgen.SideBackend, *r.Backend})
+		}
+		for _, s := range sides {
+			cpu := "-"
+			if s.st.CPUPerOpMicros > 0 {
+				cpu = fmt.Sprintf("%.0f", s.st.CPUPerOpMicros)
+			}
+			fmt.Fprintf(w, "%-23s %-9s %9d %9.0f %8.2f %8.2f %8.2f %7d %10s\n", r.Workload, s.name, s.st.Ops, s.st.PerSecond, s.st.P50ms, s.st.P90ms, s.st.P99ms, s.st.Errors, cpu)
 		}
 		fmt.Fprintf(w, "%-23s ratio %.3f (median of rounds %s; baseline: %s)\n", r.Workload, r.Ratio, formatRatios(r.RoundRatios), r.Baseline)
-		if inProcess && r.CPURatio > 0 {
-			fmt.Fprintf(w, "%-23s per CPU second %.3f (median of rounds %s; CPU per request %.1f µs and %.1f µs)\n",
-				r.Workload, r.CPURatio, formatRatios(r.RoundCPURatios), r.Wxlogin.CPUPerOpUs, r.BaselineRun.CPUPerOpUs)
+		if r.CPURatio > 0 {
+			fmt.Fprintf(w, "%-23s per CPU second %.3f (median of rounds %s)\n", r.Workload, r.CPURatio, formatRatios(r.RoundCPURatios))
 		}
-		for _, s := range []loadgen.Stats{r.Wxlogin, r.BaselineRun} {
+		if r.Backend != nil {
+			fmt.Fprintf(w, "%-23s ratio %.3f against the bare backend (median of rounds %s; wx.login, then POST /v1/login trading the code and storing nothing)\n", r.Workload, r.BackendRatio, formatRatios(r.BackendRoundRatios))
+		}
+		for _, s := range sides {
+			s := s.st
 			if s.FirstErr != "" {
 				fmt.Fprintf(w, "%-23s first error: %s\n", r.Workload, s.FirstErr)
 			}

@@ -62,7 +62,24 @@ func TestBenchCommand(t *testing.T) {
 		if r.Workload != loadgen.Workloads[i] {
 			t.Errorf("result %d is %q, want %q", i, r.Workload, loadgen.Workloads[i])
 		}
-		for side, st := range map[string]loadgen.Stats{"wxlogin": r.Wxlogin, "baseline": r.BaselineRun} {
+		sides := map[string]loadgen.Stats{"wxlogin": r.Wxlogin, "baseline": r.BaselineRun}
+		login := r.Workload != loadgen.Verify
+		switch {
+		case login && r.Backend == nil:
+			t.Errorf("%s: no bare backend side", r.Workload)
+		case login:
+			sides[loadgen.SideBackend] = *r.Backend
+			if len(r.BackendRoundRatios) != 2 || r.BackendRatio <= 0 {
+				t.Errorf("%s: ratio to the bare backend %v from rounds %v, want a positive ratio from 2 rounds", r.Workload, r.BackendRatio, r.BackendRoundRatios)
+			}
+		case r.Backend != nil:
+			t.Errorf("%s: a bare backend side, which only logins have", r.Workload)
+		}
+		for side, st := range sides {
+			// Everything runs in this process: its CPU per op is the op's cost.
+			if st.CPUPerOpMicros <= 0 {
+				t.Errorf("%s %s: CPU per op %v, want it measured", r.Workload, side, st.CPUPerOpMicros)
+			}
 			if st.Ops <= 0 || st.PerSecond <= 0 {
 				t.Errorf("%s %s: %d ops at %.1f/s, want some", r.Workload, side, st.Ops, st.PerSecond)
 			}
@@ -124,7 +141,11 @@ func TestBenchCommand(t *testing.T) {
 		t.Errorf("root element %q, want svg", root)
 	}
 	for _, w := range loadgen.Workloads {
-		for _, side := range []string{"wxlogin", "baseline"} {
+		sides := []string{"wxlogin", "baseline"}
+		if w != loadgen.Verify {
+			sides = append(sides, loadgen.SideBackend)
+		}
+		for _, side := range sides {
 			// Two panels (throughput, latency) times two rounds.
 			if n := series[w+" "+side]; n != 4 {
 				t.Errorf("series %q drawn %d times, want 4 (2 panels × 2 rounds); all: %v", w+" "+side, n, series)
@@ -356,8 +377,8 @@ func TestBenchCommandSessions(t *testing.T) {
 			if !(0 < st.P50ms && st.P50ms <= st.P90ms && st.P90ms <= st.P99ms) {
 				t.Errorf("%s %s: percentiles p50 %v p90 %v p99 %v, want 0 < p50 <= p90 <= p99", r.Workload, side, st.P50ms, st.P90ms, st.P99ms)
 			}
-			if runtime.GOOS == "linux" && st.CPUPerOpUs <= 0 {
-				t.Errorf("%s %s: CPU per op %v µs, want the process's CPU time counted", r.Workload, side, st.CPUPerOpUs)
+			if runtime.GOOS == "linux" && st.CPUPerOpMicros <= 0 {
+				t.Errorf("%s %s: CPU per op %v µs, want the process's CPU time counted", r.Workload, side, st.CPUPerOpMicros)
 			}
 		}
 		if len(r.RoundRatios) != 2 || r.Ratio <= 0 {

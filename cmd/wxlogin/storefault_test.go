@@ -350,6 +350,11 @@ func runStoreFault(t *testing.T, fault storeFault) (string, int) {
 	if fault.wantReady503 && ready.status != 503 {
 		t.Errorf("/readyz = %v after the fault, want 503", ready)
 	}
+	if strings.Contains(ready.msg, dir) {
+		// /readyz answers anyone who can reach it: where the data lives,
+		// and the driver's words, are for the log.
+		t.Errorf("/readyz message %q names the database's folder", ready.msg)
+	}
 	if fault.wantReady503 && ready.took > 3*time.Second {
 		// The health check runs every 2 s; a poll every 100 ms.
 		t.Errorf("/readyz noticed only after %v", ready.took)

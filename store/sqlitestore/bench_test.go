@@ -164,6 +164,7 @@ func BenchmarkNewUserLogin(b *testing.B) {
 				c0, w0 := db.GroupStats()
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := processCPU()
 				if par == 1 {
 					for b.Loop() {
 						if err := login(); err != nil {
@@ -182,6 +183,7 @@ func BenchmarkNewUserLogin(b *testing.B) {
 					})
 				}
 				b.StopTimer()
+				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
 				if c, w := db.GroupStats(); c > c0 {
 					b.ReportMetric(float64(w-w0)/float64(c-c0), "logins/commit")
 				}

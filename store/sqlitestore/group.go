@@ -182,6 +182,14 @@ collect:
 		return batch
 	}
 	defer tx.Rollback()
+	// The writes' statements run under a context that cannot end. The
+	// deadline bounds the waits (for the connection above, for another
+	// process's lock in BEGIN) and the transaction itself (database/sql
+	// rolls it back when ctx ends); a statement of a login is a few
+	// B-tree steps that no deadline shortens. The driver starts a watcher
+	// goroutine for every statement whose context can end: four or five
+	// per login, which this spares.
+	stmtCtx := context.WithoutCancel(ctx)
 
 	taken := batch[:0:0]
 	for i, w := range batch {
@@ -189,7 +197,7 @@ collect:
 			continue // its caller gave up before it started
 		}
 		taken = append(taken, w)
-		if err := db.runSavepoint(ctx, tx, w); err != nil {
+		if err := db.runSavepoint(stmtCtx, tx, w); err != nil {
 			// The transaction is gone (SQLite rolls back the whole of it
 			// on some errors, such as a full disk): nothing of the group
 			// will be committed, and what is still queued runs in the

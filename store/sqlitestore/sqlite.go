@@ -46,10 +46,13 @@ type DB struct {
 	path string
 
 	// write has exactly one connection and begins transactions with BEGIN
-	// IMMEDIATE: SQLite admits one writer at a time, and queueing writers in
-	// database/sql is fair and cannot fail, where letting several
-	// connections race for the lock ends in SQLITE_BUSY under load (a
-	// deferred transaction that read first cannot wait for the lock).
+	// IMMEDIATE: SQLite admits one writer at a time, and waiting for the one
+	// connection in database/sql cannot fail with SQLITE_BUSY, where letting
+	// several connections race for the lock ends in SQLITE_BUSY under load
+	// (a deferred transaction that read first cannot wait for the lock).
+	// The wait is not first come, first served: database/sql hands a freed
+	// connection to any one of its waiters. Logins do not wait here at all
+	// but in the committer's queue (group.go), which is in order.
 	write *sql.DB
 	// read has several query-only connections; in WAL mode they read a
 	// consistent snapshot while the writer commits.
@@ -254,6 +257,12 @@ func dsn(abs string, write bool) string {
 	// comment for why and for what it costs.
 	q.Set("_synchronous", "FULL")
 	q.Set("_foreign_keys", "1")
+	// Every login runs in a savepoint of its group's transaction (group.go),
+	// and SQLite copies each page a savepoint first changes into a
+	// sub-journal, a temporary file by default: two writes to the OS per
+	// page. In memory it costs a copy. Nothing in it outlives the
+	// transaction, so durability does not depend on where it is.
+	q.Add("_pragma", "temp_store(memory)")
 	// OpenOptions creates the file; a connection opened later (the pools
 	// open them as needed) must never create one: after the file was
 	// deleted under a running server, a fresh empty database at the path

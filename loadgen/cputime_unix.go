@@ -7,8 +7,7 @@ import (
 	"time"
 )
 
-// processCPU returns the CPU time (user and system) this process has used,
-// or 0 if it cannot tell.
+// processCPU is the CPU time this process has used, user and system.
 func processCPU() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
