@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,11 +57,21 @@ type sessionStacks struct {
 func startSessionStacks(ctx context.Context, n, m int, progress io.Writer, getenv func(string) string) (*sessionStacks, error) {
 	s := &sessionStacks{setup: loadgen.SessionsSetup{Sessions: n, BaselineSessions: m, TouchIntervalSeconds: benchTouchInterval.Seconds()}}
 	touch := func(c *config) { c.Sessions.TouchInterval = duration(benchTouchInterval) }
+	// Each server is started under a profiler label, which the goroutines
+	// it starts (its connections' among them) inherit: a --cpuprofile then
+	// tells the two servers apart (go tool pprof -tagfocus
+	// verify_sessions=many).
 	var err error
-	if s.many, err = startBenchStack(ctx, "", getenv, touch); err != nil {
+	pprof.Do(ctx, pprof.Labels("verify_sessions", "many"), func(ctx context.Context) {
+		s.many, err = startBenchStack(ctx, "", getenv, touch)
+	})
+	if err != nil {
 		return nil, err
 	}
-	if s.few, err = startBenchStack(ctx, "", getenv, touch); err != nil {
+	pprof.Do(ctx, pprof.Labels("verify_sessions", "few"), func(ctx context.Context) {
+		s.few, err = startBenchStack(ctx, "", getenv, touch)
+	})
+	if err != nil {
 		s.many.Close()
 		return nil, err
 	}
