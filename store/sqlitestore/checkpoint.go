@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -37,6 +38,9 @@ import (
 // Durability is unchanged: every commit still fsyncs the WAL
 // (synchronous=FULL), and the checkpoint connection, also FULL, fsyncs the
 // database file before any copied page of the WAL can be overwritten.
+
+// errCheckpointBusy: a checkpoint found another one under way.
+var errCheckpointBusy = errors.New("sqlitestore: checkpoint: another checkpoint is under way")
 
 // checkpointPolicy sets when the checkpointer runs.
 type checkpointPolicy struct {
@@ -117,28 +121,58 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		// Failures are left to the write path to report (a full disk, a
-		// read-only filesystem, a file deleted under the server: writes
-		// fail and say why); the next tick tries again.
-		if db.file.check() != nil {
-			continue
-		}
-		wal, _, err := db.checkpoint(ctx)
-		if err != nil || wal <= db.ckpt.policy.restartPages {
-			continue
-		}
-		// Even a WAL copied to its end restarts only at a write
-		// transaction that began after the copy, and the sweep's
-		// transactions follow one another without a gap. The idle turn
-		// makes that gap.
-		wctx, cancel := context.WithTimeout(ctx, busyTimeout)
-		db.idleWrite(wctx, func(ctx context.Context, conn *sql.Conn) error {
-			_, _, err := walCheckpoint(ctx, conn)
-			return err
-		})
-		cancel()
+		db.checkpointAndRestart(ctx)
 	}
 }
+
+// checkpointAndRestart copies the WAL into the database file and, when it
+// is longer than policy.restartPages, makes it start afresh (see above).
+// Failures are left to the write path to report (a full disk, a read-only
+// filesystem, a file deleted under the server: writes fail and say why);
+// the next call tries again.
+func (db *DB) checkpointAndRestart(ctx context.Context) {
+	if db.file.check() != nil {
+		return
+	}
+	wal, copied, err := db.checkpoint(ctx)
+	if err != nil || wal <= db.ckpt.policy.restartPages {
+		return
+	}
+	// What the idle turn copies, with logins waiting, is what was appended
+	// since the last background checkpoint began. A long one (megabytes
+	// and an fsync, on a busy disk) leaves much: run another at once while
+	// the last had more than a little to copy.
+	for range maxCatchUp {
+		w, c, err := db.checkpoint(ctx)
+		if err != nil || w < wal || w-copied < catchUpPages {
+			wal = w // a restart meanwhile makes w shorter than wal
+			break
+		}
+		wal, copied = w, c
+	}
+	if wal <= db.ckpt.policy.restartPages {
+		return
+	}
+	// Even a WAL copied to its end restarts only at a write transaction
+	// that began after the copy, and the sweep's transactions follow one
+	// another without a gap. The idle turn makes that gap.
+	wctx, cancel := context.WithTimeout(ctx, busyTimeout)
+	defer cancel()
+	db.idleWrite(wctx, func(ctx context.Context, conn *sql.Conn) error {
+		_, _, err := walCheckpoint(ctx, conn)
+		return err
+	})
+}
+
+// catchUpPages: a background checkpoint that had fewer pages than this to
+// copy leaves the idle turn about as few (a few tens of milliseconds of
+// copying and the database file's fsync, on a slow disk).
+const catchUpPages = 256
+
+// maxCatchUp bounds the background checkpoints run back to back before an
+// idle turn: with writes faster than checkpoints, the WAL must still
+// restart.
+const maxCatchUp = 4
 
 // checkpoint runs one PASSIVE checkpoint on the checkpointer's connection
 // and returns the WAL's length and how much of it is now copied, in pages.
@@ -157,6 +191,11 @@ func walCheckpoint(ctx context.Context, conn *sql.Conn) (wal, copied int, err er
 	var busy int
 	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &wal, &copied); err != nil {
 		return 0, 0, fmt.Errorf("sqlitestore: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		// Another connection (another process) is checkpointing; its
+		// figures are not this one's.
+		return 0, 0, errCheckpointBusy
 	}
 	return wal, copied, nil
 }

@@ -197,13 +197,17 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error
 // login that queues while it runs (committing what it deleted so far). So
 // a sweep of a million sessions holds a login back for one chunk of deletes
 // and a commit at most, and the sweep's transactions never carry a
-// checkpoint (checkpoint.go).
+// checkpoint (checkpoint.go). After every sweepBatch sessions the sweep
+// waits, holding nothing, for a checkpoint of what it wrote: it appends to
+// the WAL about a page a session, and left to run ahead it would make
+// every checkpoint copy (and fsync) megabytes, which stalls the logins'
+// commits on the same disk.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	st, err := db.writeStmt(ctx, deleteExpiredQuery)
 	if err != nil {
 		return 0, storeError("DeleteExpiredSessions", err)
 	}
-	total := 0
+	total, sinceCheckpoint := 0, 0
 	for {
 		var (
 			n    int
@@ -220,6 +224,10 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, er
 		total += n
 		if !more {
 			return total, nil
+		}
+		if sinceCheckpoint += n; sinceCheckpoint >= sweepBatch && db.ckpt.policy.every >= 0 {
+			sinceCheckpoint = 0
+			db.checkpointAndRestart(ctx)
 		}
 	}
 }
