@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -18,51 +19,50 @@ import (
 // logins measured beside a sweep of a million sessions were all waiting on
 // one; docs/BENCHMARKS.md has the figures).
 //
-// So the write connection never checkpoints (wal_autocheckpoint=0). The
-// checkpointer, a goroutine with a connection of its own, runs a PASSIVE
-// checkpoint every policy.every (one with nothing to copy costs a few
-// microseconds and no fsync). PASSIVE takes no write lock: writers go on
-// while it copies.
+// So no commit checkpoints (wal_autocheckpoint=0 on the write connection).
+// The checkpointer, a goroutine, asks the committer every policy.every for
+// an idle turn (no login queued, see idleWrite) once the WAL has changed,
+// and runs a PASSIVE checkpoint on the write connection. The sweep asks for
+// one after every sweepBatch sessions it deleted, so what a checkpoint
+// copies stays a few hundred pages: a login that queues meanwhile waits for
+// that much, never for a commit of its own that copies megabytes.
 //
-// A PASSIVE checkpoint alone does not bound the WAL. It copies up to the
-// last commit it saw, and the next writer starts the WAL afresh only if
-// nothing was appended meanwhile, which a steady stream of writes (a long
-// sweep beside logins) never allows. So once the WAL is longer than
-// policy.restartPages, the checkpointer asks the committer for an idle turn
-// (no login queued, see idleWrite) and copies the rest on the write
-// connection, where no writer can append: little, since the background
-// checkpoint has just copied the bulk. The next write then starts the WAL
-// from its beginning, and journal_size_limit truncates the file back to
-// policy.sizeLimit.
+// Why on the write connection, in a turn of its own, rather than beside the
+// writers on a connection of another (PASSIVE takes no write lock): measured
+// beside a sweep, the database file's fsync of a background checkpoint held
+// up the WAL fsyncs of the commits running meanwhile (same disk) for as long
+// as it lasted, up to hundreds of milliseconds, and a WAL that writers
+// append to without pause is never wholly copied, so it never starts
+// afresh. In the idle turn no writer appends: the checkpoint copies all
+// that no reader still needs, the next write starts the WAL from its
+// beginning (which bounds it), and journal_size_limit cuts the file back to
+// policy.walLimitPages.
 //
 // Durability is unchanged: every commit still fsyncs the WAL
-// (synchronous=FULL), and the checkpoint connection, also FULL, fsyncs the
-// database file before any copied page of the WAL can be overwritten.
-
-// errCheckpointBusy: a checkpoint found another one under way.
-var errCheckpointBusy = errors.New("sqlitestore: checkpoint: another checkpoint is under way")
+// (synchronous=FULL), and the checkpoint fsyncs the database file before
+// any copied page of the WAL can be overwritten.
 
 // checkpointPolicy sets when the checkpointer runs.
 type checkpointPolicy struct {
-	// every is how often it checkpoints; negative: never (tests).
+	// every is how often it checkpoints a WAL that changed; negative:
+	// never, and the sweep and Import do not either (tests).
 	every time.Duration
-	// restartPages is the WAL length, in pages, past which it copies the
-	// rest on the write connection so that the WAL starts afresh.
-	restartPages int
+	// walLimitPages is the -wal file's journal_size_limit, in pages: the
+	// size it is cut back to when the WAL starts afresh after a burst.
+	walLimitPages int
 }
 
-// defaultCheckpoints: at most a fifth of a second of writes between
-// checkpoints; a WAL of 4,096 pages (16 MiB) is restarted. A longer WAL
-// between restarts means fewer copies of the pages a sweep touches again
-// and again (a session's index pages), and costs only disk space.
-var defaultCheckpoints = checkpointPolicy{every: 200 * time.Millisecond, restartPages: 4096}
+// defaultCheckpoints: at most a fifth of a second of logins between
+// checkpoints; the -wal file kept at no more than 16 MiB once a burst (a
+// sweep, an import) is over.
+var defaultCheckpoints = checkpointPolicy{every: 200 * time.Millisecond, walLimitPages: 4096}
 
 // walFrameBytes is the size of one page in the WAL: SQLite's default page
 // size, which wxlogin never changes, and the frame's 24-byte header.
 const walFrameBytes = 4096 + 24
 
-// sizeLimit is the -wal file's journal_size_limit: the restart length.
-func (p checkpointPolicy) sizeLimit() int64 { return int64(p.restartPages) * walFrameBytes }
+// sizeLimit is the -wal file's journal_size_limit in bytes.
+func (p checkpointPolicy) sizeLimit() int64 { return int64(p.walLimitPages) * walFrameBytes }
 
 // orDefault returns p, or the default policy if p is the zero value.
 func (p checkpointPolicy) orDefault() checkpointPolicy {
@@ -72,117 +72,81 @@ func (p checkpointPolicy) orDefault() checkpointPolicy {
 	return p
 }
 
+// errCheckpointBusy: a checkpoint found another one under way.
+var errCheckpointBusy = errors.New("sqlitestore: checkpoint: another checkpoint is under way")
+
 // checkpointer is the goroutine that checkpoints (see above).
 type checkpointer struct {
 	policy checkpointPolicy
-	conn   *sql.DB // one connection, of its own
 	stop   context.CancelFunc
 	done   chan struct{}
 }
 
-// startCheckpointer opens the checkpointer's connection and, unless the
-// policy says never, starts its goroutine.
-func (db *DB) startCheckpointer(policy checkpointPolicy) error {
-	conn, err := sql.Open("sqlite", dsn(db.path, false)) // query-only may checkpoint
-	if err != nil {
-		return err
-	}
-	conn.SetMaxOpenConns(1)
-	conn.SetMaxIdleConns(1)
-	conn.SetConnMaxLifetime(0)
-	conn.SetConnMaxIdleTime(0)
+// startCheckpointer starts the checkpointer's goroutine unless the policy
+// says never.
+func (db *DB) startCheckpointer(policy checkpointPolicy) {
 	ctx, stop := context.WithCancel(context.Background())
-	db.ckpt = &checkpointer{policy: policy, conn: conn, stop: stop, done: make(chan struct{})}
+	db.ckpt = &checkpointer{policy: policy, stop: stop, done: make(chan struct{})}
 	if policy.every < 0 {
 		close(db.ckpt.done)
-		return nil
+		return
 	}
 	go db.checkpointLoop(ctx)
-	return nil
 }
 
-// stopCheckpointer ends the goroutine and closes its connection.
-func (db *DB) stopCheckpointer() error {
+// stopCheckpointer ends the goroutine.
+func (db *DB) stopCheckpointer() {
 	if db.ckpt == nil {
-		return nil
+		return
 	}
 	db.ckpt.stop()
 	<-db.ckpt.done
-	return db.ckpt.conn.Close()
 }
+
+// checkpoints reports whether anything but tests' writes checkpoints.
+func (db *DB) checkpoints() bool { return db.ckpt.policy.every >= 0 }
 
 func (db *DB) checkpointLoop(ctx context.Context) {
 	defer close(db.ckpt.done)
 	t := time.NewTicker(db.ckpt.policy.every)
 	defer t.Stop()
+	var seen time.Time // the -wal file's modification time at the last checkpoint
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		db.checkpointAndRestart(ctx)
+		// Every commit writes the -wal file: an unchanged one has nothing
+		// to copy, and an idle server does not take the write connection.
+		fi, err := os.Stat(db.file.walPath)
+		if err != nil || fi.ModTime().Equal(seen) {
+			continue
+		}
+		// Failures are left to the write path to report (a full disk, a
+		// read-only filesystem, a file deleted under the server: writes
+		// fail and say why); the next tick tries again.
+		if _, _, err := db.checkpoint(ctx); err == nil {
+			seen = fi.ModTime()
+		}
 	}
 }
 
-// checkpointAndRestart copies the WAL into the database file and, when it
-// is longer than policy.restartPages, makes it start afresh (see above).
-// Failures are left to the write path to report (a full disk, a read-only
-// filesystem, a file deleted under the server: writes fail and say why);
-// the next call tries again.
-func (db *DB) checkpointAndRestart(ctx context.Context) {
-	if db.file.check() != nil {
-		return
+// checkpoint runs a PASSIVE checkpoint in an idle turn of the committer,
+// on the write connection, and returns the WAL's length and how much of it
+// is now copied, in pages.
+func (db *DB) checkpoint(ctx context.Context) (wal, copied int, err error) {
+	if err := db.file.check(); err != nil {
+		return 0, 0, err // nothing to save into a file no longer in place
 	}
-	wal, copied, err := db.checkpoint(ctx)
-	if err != nil || wal <= db.ckpt.policy.restartPages {
-		return
-	}
-	// What the idle turn copies, with logins waiting, is what was appended
-	// since the last background checkpoint began. A long one (megabytes
-	// and an fsync, on a busy disk) leaves much: run another at once while
-	// the last had more than a little to copy.
-	for range maxCatchUp {
-		w, c, err := db.checkpoint(ctx)
-		if err != nil || w < wal || w-copied < catchUpPages {
-			wal = w // a restart meanwhile makes w shorter than wal
-			break
-		}
-		wal, copied = w, c
-	}
-	if wal <= db.ckpt.policy.restartPages {
-		return
-	}
-	// Even a WAL copied to its end restarts only at a write transaction
-	// that began after the copy, and the sweep's transactions follow one
-	// another without a gap. The idle turn makes that gap.
-	wctx, cancel := context.WithTimeout(ctx, busyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, busyTimeout)
 	defer cancel()
-	db.idleWrite(wctx, func(ctx context.Context, conn *sql.Conn) error {
-		_, _, err := walCheckpoint(ctx, conn)
+	err = db.idleWrite(ctx, func(ctx context.Context, conn *sql.Conn) error {
+		var err error
+		wal, copied, err = walCheckpoint(ctx, conn)
 		return err
 	})
-}
-
-// catchUpPages: a background checkpoint that had fewer pages than this to
-// copy leaves the idle turn about as few (a few tens of milliseconds of
-// copying and the database file's fsync, on a slow disk).
-const catchUpPages = 256
-
-// maxCatchUp bounds the background checkpoints run back to back before an
-// idle turn: with writes faster than checkpoints, the WAL must still
-// restart.
-const maxCatchUp = 4
-
-// checkpoint runs one PASSIVE checkpoint on the checkpointer's connection
-// and returns the WAL's length and how much of it is now copied, in pages.
-func (db *DB) checkpoint(ctx context.Context) (wal, copied int, err error) {
-	conn, err := db.ckpt.conn.Conn(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer conn.Close()
-	return walCheckpoint(ctx, conn)
+	return wal, copied, err
 }
 
 // walCheckpoint runs a PASSIVE checkpoint on conn: it copies what no
@@ -193,8 +157,7 @@ func walCheckpoint(ctx context.Context, conn *sql.Conn) (wal, copied int, err er
 		return 0, 0, fmt.Errorf("sqlitestore: checkpoint: %w", err)
 	}
 	if busy != 0 {
-		// Another connection (another process) is checkpointing; its
-		// figures are not this one's.
+		// Another process is checkpointing; its figures are not ours.
 		return 0, 0, errCheckpointBusy
 	}
 	return wal, copied, nil

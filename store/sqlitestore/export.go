@@ -122,12 +122,11 @@ func (db *DB) Import(ctx context.Context, users []wxlogin.User, sessions []wxlog
 	if err := db.importTx(ctx, users, sessions); err != nil {
 		return err
 	}
-	// A bulk load leaves a WAL of hundreds of megabytes; copied later by
-	// the checkpointer, its database-file fsync would stall the commits of
-	// the logins that came meanwhile. It is the import's to pay for, once
-	// its transaction has given the write connection back.
-	if db.ckpt.policy.every >= 0 {
-		db.checkpointAndRestart(ctx)
+	// A bulk load leaves a WAL of hundreds of megabytes: the import, not
+	// the next login's wait for the checkpointer's turn, pays for copying
+	// it, once its transaction has given the write connection back.
+	if db.checkpoints() {
+		db.checkpoint(ctx) // a failure is the next write's to report
 	}
 	return nil
 }

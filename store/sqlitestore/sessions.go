@@ -197,11 +197,10 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error
 // login that queues while it runs (committing what it deleted so far). So
 // a sweep of a million sessions holds a login back for one chunk of deletes
 // and a commit at most, and the sweep's transactions never carry a
-// checkpoint (checkpoint.go). After every sweepBatch sessions the sweep
-// waits, holding nothing, for a checkpoint of what it wrote: it appends to
-// the WAL about a page a session, and left to run ahead it would make
-// every checkpoint copy (and fsync) megabytes, which stalls the logins'
-// commits on the same disk.
+// checkpoint (checkpoint.go). After every sweepBatch sessions the sweep has
+// what it wrote checkpointed, in an idle turn of its own: it appends to the
+// WAL about a page a session, and left to run ahead it would make the next
+// checkpoint copy (and fsync) megabytes while logins wait.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	st, err := db.writeStmt(ctx, deleteExpiredQuery)
 	if err != nil {
@@ -225,9 +224,9 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, er
 		if !more {
 			return total, nil
 		}
-		if sinceCheckpoint += n; sinceCheckpoint >= sweepBatch && db.ckpt.policy.every >= 0 {
+		if sinceCheckpoint += n; sinceCheckpoint >= sweepBatch && db.checkpoints() {
 			sinceCheckpoint = 0
-			db.checkpointAndRestart(ctx)
+			db.checkpoint(ctx) // a failure is the next write's to report
 		}
 	}
 }

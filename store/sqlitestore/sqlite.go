@@ -169,9 +169,9 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 	}()
 
 	policy := o.checkpoints.orDefault()
-	// The -wal file is cut back to the restart length when the WAL starts
-	// afresh: after a burst (a sweep, an import) it would otherwise keep
-	// its largest size on disk.
+	// The -wal file is cut back when the WAL starts afresh: after a burst
+	// (a sweep, an import) it would otherwise keep its largest size on
+	// disk.
 	db.write, err = sql.Open("sqlite", withPragma(dsn(abs, true), fmt.Sprintf("journal_size_limit(%d)", policy.sizeLimit())))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
@@ -188,9 +188,7 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 	db.startCommitter()
-	if err := db.startCheckpointer(policy); err != nil {
-		return nil, fmt.Errorf("sqlitestore: %w", err)
-	}
+	db.startCheckpointer(policy)
 
 	if !o.NoMigrate {
 		if err := db.Migrate(ctx); err != nil {
@@ -388,8 +386,9 @@ func (r errRow) Scan(...any) error { return r.err }
 func (db *DB) Close() error {
 	// The checkpointer first: it may be waiting for an idle turn of the
 	// committer.
-	errs := []error{db.stopCheckpointer()}
+	db.stopCheckpointer()
 	db.stopCommitter()
+	var errs []error
 	for _, m := range []*sync.Map{&db.stmts, &db.writeStmts} {
 		m.Range(func(_, st any) bool {
 			errs = append(errs, st.(*sql.Stmt).Close())

@@ -110,7 +110,7 @@ func TestSweepYieldsToQueuedLogin(t *testing.T) {
 // the database file, however long the WAL (SQLite's default does so in the
 // commit that takes it past 1,000 pages, and the logins queued behind that
 // commit wait for the copy and the database file's fsync). The
-// checkpointer does it, off the write connection.
+// checkpointer does it, in a turn of its own.
 func TestCommitsDoNotCheckpoint(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "w.db")
@@ -151,16 +151,16 @@ func TestCommitsDoNotCheckpoint(t *testing.T) {
 }
 
 // TestWALStaysBounded: a long sweep beside a steady stream of logins never
-// leaves the WAL an idle moment to start again from its beginning, so
-// background checkpoints alone would let it grow with every page the sweep
-// writes. The checkpointer restarts it in the committer's idle turn: the
-// -wal file must stay within a few times the restart length, where the
-// same sweep without checkpoints grows it past that bound, and
-// be truncated back to the size limit afterwards.
+// leaves the WAL a moment without a writer, so it never starts again from
+// its beginning unless a checkpoint is given a turn of its own (a
+// checkpoint beside the writers would leave it growing with every page the
+// sweep writes). The -wal file must stay within a few times its size
+// limit, where the same sweep without checkpoints grows it past that bound,
+// and be cut back to the limit afterwards.
 func TestWALStaysBounded(t *testing.T) {
 	t.Parallel()
-	policy := checkpointPolicy{every: 5 * time.Millisecond, restartPages: 128} // 512 KiB of WAL
-	bound := 16 * policy.sizeLimit()
+	policy := checkpointPolicy{every: 5 * time.Millisecond, walLimitPages: 128} // 512 KiB of WAL
+	bound := 4 * policy.sizeLimit()
 	unchecked := sweepBesideLogins(t, checkpointPolicy{every: -1}, func(string) {})
 	if unchecked < bound {
 		t.Fatalf("without checkpoints the sweep grows the -wal file to %d bytes; want more than the bound (%d) for the test to mean something", unchecked, bound)
