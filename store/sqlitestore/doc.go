@@ -33,6 +33,14 @@
 // query-only connections for reads. busy_timeout covers writers from other
 // processes on the same file (wxlogin migrate, a second server).
 //
+// Background writes that may be long, the sweep of expired sessions and
+// the WAL checkpoints, run in idle turns of the committer (idle.go): only
+// when no login is queued, and the sweep gives way between statements to a
+// login that queues. No commit checkpoints (wal_autocheckpoint=0): the
+// checkpointer does, in such a turn, every fifth of a second of writes and
+// after every 250 swept sessions, so a checkpoint copies a few hundred pages
+// and the WAL starts afresh after each (checkpoint.go).
+//
 // UpdateUser calls its update function inside the write transaction: the
 // function must be quick and must not use the store, or it waits for itself.
 //

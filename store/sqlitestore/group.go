@@ -36,7 +36,10 @@ var errClosed = errors.New("sql: database is closed")
 
 // groupWrite is one write waiting for the committer.
 type groupWrite struct {
-	run   func(ctx context.Context, tx *sql.Tx) error
+	run func(ctx context.Context, tx *sql.Tx) error
+	// alone, instead of run, is an idle write: it runs by itself on the
+	// write connection, when no login is queued (see idleWrite).
+	alone func(ctx context.Context, conn *sql.Conn) error
 	end   time.Time // when its caller stops waiting while it is queued
 	state atomic.Int32
 	done  chan error // buffered: the committer never blocks on a caller
@@ -48,8 +51,9 @@ type groupWrite struct {
 // committer runs group writes.
 type committer struct {
 	queue chan *groupWrite
-	stop  chan struct{} // closed by DB.Close
-	done  chan struct{} // closed when the loop has returned
+	idle  chan *groupWrite // idle writes; logins go first
+	stop  chan struct{}    // closed by DB.Close
+	done  chan struct{}    // closed when the loop has returned
 
 	// Counters, for tests and benchmarks: transactions committed and the
 	// writes they carried.
@@ -59,6 +63,7 @@ type committer struct {
 func (db *DB) startCommitter() {
 	db.group = &committer{
 		queue: make(chan *groupWrite, 4*maxGroup),
+		idle:  make(chan *groupWrite, 4),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -79,12 +84,17 @@ func (db *DB) stopCommitter() {
 // run must use only tx and ctx (the transaction's, not the caller's: a
 // canceled caller must not interrupt a statement other writes share).
 func (db *DB) groupWrite(ctx context.Context, run func(ctx context.Context, tx *sql.Tx) error) error {
+	return db.submit(ctx, db.group.queue, &groupWrite{run: run})
+}
+
+// submit queues w and waits for its result, as groupWrite describes.
+func (db *DB) submit(ctx context.Context, queue chan<- *groupWrite, w *groupWrite) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := &groupWrite{run: run, end: writeDeadline(ctx, time.Now()), done: make(chan error, 1)}
+	w.end, w.done = writeDeadline(ctx, time.Now()), make(chan error, 1)
 	select {
-	case db.group.queue <- w:
+	case queue <- w:
 	case <-db.group.stop:
 		return errClosed
 	}
@@ -114,15 +124,45 @@ func (db *DB) groupWrite(ctx context.Context, run func(ctx context.Context, tx *
 func (db *DB) commitLoop() {
 	defer close(db.group.done)
 	batch := make([]*groupWrite, 0, maxGroup)
+	group := func(w *groupWrite) {
+		batch = db.runGroup(append(batch[:0], w))
+		clear(batch)
+	}
+	passed := 0 // groups of logins run while an idle write waited
 	for {
+		// Logins go first. An idle write runs when none is queued, or
+		// after idleEvery groups of logins went before it, so that a
+		// steady stream of logins cannot starve the sweep.
+		if passed >= idleEvery {
+			passed = 0
+			select {
+			case w := <-db.group.idle:
+				db.runIdle(w)
+				continue
+			default:
+			}
+		}
 		select {
 		case w := <-db.group.queue:
-			batch = db.runGroup(append(batch[:0], w))
-			clear(batch)
+			if len(db.group.idle) > 0 {
+				passed++
+			}
+			group(w)
+			continue
+		default:
+		}
+		select {
+		case w := <-db.group.queue:
+			group(w)
+		case w := <-db.group.idle:
+			passed = 0
+			db.runIdle(w)
 		case <-db.group.stop:
 			for {
 				select {
 				case w := <-db.group.queue:
+					answer(w, errClosed)
+				case w := <-db.group.idle:
 					answer(w, errClosed)
 				default:
 					return

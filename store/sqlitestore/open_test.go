@@ -144,8 +144,9 @@ func TestQueryPlans(t *testing.T) {
 	}{
 		{"SessionByToken", `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = ?`,
 			[]any{make([]byte, 32)}, "SEARCH sessions USING INDEX sqlite_autoindex_sessions_2 (token_hash=?)"},
-		{"DeleteExpiredSessions", `SELECT id FROM sessions WHERE min(idle_expires_at, expires_at) <= ? LIMIT 1000`,
-			[]any{int64(0)}, "SEARCH sessions USING INDEX sessions_deadline (<expr><?)"},
+		{"DeleteExpiredSessions", deleteExpiredQuery,
+			// Covering: the index holds the rowids the DELETE goes by.
+			[]any{int64(0), sweepChunk}, "SEARCH sessions USING COVERING INDEX sessions_deadline (<expr><?)"},
 		{"UserSessions", `SELECT ` + sessionColumns + ` FROM sessions WHERE user_id = ? ORDER BY created_at, id`,
 			[]any{"u"}, "SEARCH sessions USING INDEX sessions_user (user_id=?)"},
 		{"EnsureUser", `SELECT ` + userColumns + ` FROM users WHERE app_id = ? AND open_id = ?`,

@@ -19,15 +19,30 @@ const sessionColumns = `id, token_hash, user_id, app_id, open_id, union_id, seal
 const sessionByTokenQuery = `SELECT ` + sessionColumns + ` FROM sessions WHERE token_hash = ?`
 
 const (
-	// sweepBatch bounds how many expired sessions one write transaction
-	// deletes, so that a large sweep does not hold logins back: a login
-	// waits for at most one batch (a few milliseconds at 250; a batch of
-	// 1,000 held logins up to 230 ms on a loaded machine).
+	// sweepBatch bounds how many expired sessions one of the sweep's
+	// transactions deletes: its commit appends every page the deletes
+	// touched to the WAL (about one a session, for the random token-hash
+	// index) and fsyncs it, and a login that queues during the commit
+	// waits for it.
 	sweepBatch = 250
+	// sweepChunk is how many the sweep deletes per statement. Between
+	// statements it gives way to a queued login (see idle.go), so a login
+	// waits for at most one chunk and the commit of what was deleted.
+	sweepChunk = 25
 	// resealPage is how many sessions ResealSessionKeys reads and rewrites
-	// per write transaction, for the same reason.
+	// per write transaction, so that a large rewrite does not hold logins
+	// back.
 	resealPage = 500
 )
+
+// deleteExpiredQuery deletes up to ? sessions expired at ?. A session
+// expires when now reaches the earlier of its two deadlines
+// (wxlogin.Session.Expired); the sessions_deadline index is on exactly that
+// expression, so finding them is a range scan whatever the number of live
+// sessions. Deadlines are whole microseconds, so comparing with now
+// truncated to the microsecond gives the same answer as with now.
+const deleteExpiredQuery = `DELETE FROM sessions WHERE rowid IN (
+	SELECT rowid FROM sessions WHERE min(idle_expires_at, expires_at) <= ? LIMIT ?)`
 
 // change is a session's sealed session_key before and after resealing.
 type change struct {
@@ -176,31 +191,85 @@ func (db *DB) DeleteUserSessions(ctx context.Context, userID string) (int, error
 	return int(n), nil
 }
 
-// DeleteExpiredSessions implements wxlogin.SessionStore. A session expires
-// when now reaches the earlier of its two deadlines (wxlogin.Session.Expired).
-// It deletes in batches, each its own transaction, so that a sweep of many
-// sessions lets logins in between.
+// DeleteExpiredSessions implements wxlogin.SessionStore. It deletes in
+// transactions of at most sweepBatch sessions, each an idle write of the
+// committer: one runs only when no login is queued, and one gives way to a
+// login that queues while it runs (committing what it deleted so far). So
+// a sweep of a million sessions holds a login back for one chunk of deletes
+// and a commit at most, and the sweep's transactions never carry a
+// checkpoint (checkpoint.go). After every sweepBatch sessions the sweep has
+// what it wrote checkpointed, in an idle turn of its own: it appends to the
+// WAL about a page a session, and left to run ahead it would make the next
+// checkpoint copy (and fsync) megabytes while logins wait.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	// Deadlines are whole microseconds, so comparing with now truncated to
-	// the microsecond gives the same answer as comparing with now.
-	cutoff := micros(now)
-	total := 0
+	st, err := db.writeStmt(ctx, deleteExpiredQuery)
+	if err != nil {
+		return 0, storeError("DeleteExpiredSessions", err)
+	}
+	total, sinceCheckpoint := 0, 0
 	for {
-		res, err := db.exec(ctx, "DeleteExpiredSessions", `DELETE FROM sessions WHERE id IN (
-			SELECT id FROM sessions WHERE min(idle_expires_at, expires_at) <= ? LIMIT ?)`,
-			cutoff, sweepBatch)
-		if err != nil {
-			return total, err
-		}
-		n, err := res.RowsAffected()
+		var (
+			n    int
+			more bool
+		)
+		err := db.idleWrite(ctx, func(ctx context.Context, conn *sql.Conn) error {
+			var err error
+			n, more, err = db.sweepOnce(ctx, conn, st, micros(now))
+			return err
+		})
 		if err != nil {
 			return total, storeError("DeleteExpiredSessions", err)
 		}
-		total += int(n)
-		if n < sweepBatch {
+		total += n
+		if !more {
 			return total, nil
 		}
+		if sinceCheckpoint += n; sinceCheckpoint >= sweepBatch && db.checkpoints() {
+			sinceCheckpoint = 0
+			db.checkpoint(ctx) // a failure is the next write's to report
+		}
 	}
+}
+
+// sweepOnce deletes expired sessions in one transaction on conn, a chunk
+// at a time, until it has deleted sweepBatch, none is left, or a login is
+// waiting. more reports whether expired sessions may be left.
+func (db *DB) sweepOnce(ctx context.Context, conn *sql.Conn, st *sql.Stmt, cutoff int64) (deleted int, more bool, err error) {
+	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see dsn)
+	if err != nil {
+		return 0, false, err
+	}
+	defer tx.Rollback()
+	del := tx.StmtContext(ctx, st)
+	defer del.Close()
+	for {
+		res, err := del.ExecContext(ctx, cutoff, sweepChunk)
+		if err != nil {
+			return 0, false, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, false, err
+		}
+		deleted += int(n)
+		more = n == sweepChunk
+		if db.sweepChunkDone != nil {
+			db.sweepChunkDone(deleted)
+		}
+		if !more || deleted >= sweepBatch || db.loginsWaiting() {
+			break
+		}
+	}
+	if err := db.file.check(); err != nil {
+		return 0, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, false, err
+	}
+	if err := db.file.check(); err != nil {
+		return 0, false, err
+	}
+	return deleted, more, nil
 }
 
 // ResealSessionKeys implements wxlogin.SessionStore. It walks the sessions

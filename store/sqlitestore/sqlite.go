@@ -71,6 +71,13 @@ type DB struct {
 	// group commits logins together (see group.go).
 	group     *committer
 	closeOnce sync.Once
+	// ckpt copies the WAL into the database file (see checkpoint.go).
+	ckpt *checkpointer
+
+	// sweepChunkDone, when set (by tests), is called by the sweep after
+	// each of its statements, on the committer's goroutine, with how many
+	// sessions its transaction has deleted so far.
+	sweepChunkDone func(deleted int)
 }
 
 // Options tune Open.
@@ -78,6 +85,10 @@ type Options struct {
 	// NoMigrate opens the database without applying pending migrations, for
 	// deployments that run wxlogin migrate as a separate step.
 	NoMigrate bool
+
+	// checkpoints replaces the checkpointer's policy (tests); zero: the
+	// default.
+	checkpoints checkpointPolicy
 }
 
 // Open opens (creating if needed) the database file at path and applies
@@ -160,7 +171,11 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 		}
 	}()
 
-	db.write, err = sql.Open("sqlite", dsn(abs, true))
+	policy := o.checkpoints.orDefault()
+	// The -wal file is cut back when the WAL starts afresh: after a burst
+	// (a sweep, an import) it would otherwise keep its largest size on
+	// disk.
+	db.write, err = sql.Open("sqlite", withPragma(dsn(abs, true), fmt.Sprintf("journal_size_limit(%d)", policy.sizeLimit())))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
@@ -176,6 +191,7 @@ func OpenOptions(ctx context.Context, path string, o Options) (_ *DB, err error)
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
 	db.startCommitter()
+	db.startCheckpointer(policy)
 
 	if !o.NoMigrate {
 		if err := db.Migrate(ctx); err != nil {
@@ -271,6 +287,9 @@ func dsn(abs string, write bool) string {
 	q.Set("mode", "rw")
 	if write {
 		q.Set("_txlock", "immediate")
+		// The checkpointer copies the WAL into the database file, off the
+		// write path (checkpoint.go); a commit never does.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	} else {
 		// A write through the read pool would bypass the writer queue and
 		// could meet SQLITE_BUSY; make it an error instead.
@@ -278,6 +297,11 @@ func dsn(abs string, write bool) string {
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
 	return u.String()
+}
+
+// withPragma adds a pragma, run on each new connection, to a DSN of dsn.
+func withPragma(dsn, pragma string) string {
+	return dsn + "&" + url.Values{"_pragma": {pragma}}.Encode()
 }
 
 // readStmt returns the read pool's prepared statement of query, preparing
@@ -369,6 +393,9 @@ func (r errRow) Scan(...any) error { return r.err }
 // Close closes the database. The last connection to close checkpoints the
 // WAL into the main file.
 func (db *DB) Close() error {
+	// The checkpointer first: it may be waiting for an idle turn of the
+	// committer.
+	db.stopCheckpointer()
 	db.stopCommitter()
 	var errs []error
 	for _, m := range []*sync.Map{&db.stmts, &db.writeStmts} {
