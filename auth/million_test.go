@@ -2,9 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	mrand "math/rand"
 	"path/filepath"
@@ -30,11 +27,10 @@ import (
 func fakeTokens(n int) ([]string, []wxlogin.TokenHash) {
 	toks := make([]string, n)
 	hashes := make([]wxlogin.TokenHash, n)
-	var raw [32]byte
 	for i := range n {
-		rand.Read(raw[:])
-		toks[i] = "wxl_" + base64.RawURLEncoding.EncodeToString(raw[:])
-		hashes[i] = sha256.Sum256(raw[:])
+		var tok wxlogin.Secret
+		tok, hashes[i], _ = auth.NewImportedSession()
+		toks[i] = tok.Reveal()
 	}
 	return toks, hashes
 }

@@ -96,3 +96,17 @@ func validID(prefix, id string) bool {
 	}
 	return true
 }
+
+// NewImportedSession returns what a bulk load of sessions into a store
+// (sqlitestore.Import: a load test, a migration from another server) needs
+// of a session the service did not log in itself: a token of the form the
+// service issues, the hash the store keeps of it, and a session id. The
+// token is the caller's to hand out; only the hash goes to the store.
+func NewImportedSession() (token wxlogin.Secret, hash wxlogin.TokenHash, sessionID string) {
+	token, hash = newToken()
+	return token, hash, newID("ses_")
+}
+
+// NewUserID returns a user id of the form the service gives its users, for
+// users loaded in bulk beside their sessions.
+func NewUserID() string { return newID("usr_") }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -144,14 +143,14 @@ func importSessions(ctx context.Context, stack *benchStack, n int, progress io.W
 			// importBatch is a multiple of sessionsPerUser: a user's
 			// sessions are never split between two transactions.
 			if i%sessionsPerUser == 0 {
-				u = wxlogin.User{ID: benchID("usr_"), AppID: app, OpenID: benchOpenID(), CreatedAt: now, UpdatedAt: now}
+				u = wxlogin.User{ID: auth.NewUserID(), AppID: app, OpenID: benchOpenID(), CreatedAt: now, UpdatedAt: now}
 				u.UnionID = benchOpenID()
 				users = append(users, u)
 			}
-			tok, hash := benchToken()
-			tokens = append(tokens, tok)
+			tok, hash, id := auth.NewImportedSession()
+			tokens = append(tokens, tok.Reveal())
 			sessions[i] = wxlogin.Session{
-				ID: benchID("ses_"), TokenHash: hash, UserID: u.ID, AppID: app, OpenID: u.OpenID, UnionID: u.UnionID,
+				ID: id, TokenHash: hash, UserID: u.ID, AppID: app, OpenID: u.OpenID, UnionID: u.UnionID,
 				SealedSessionKey: sealed, CreatedAt: now, LastSeenAt: now, IdleExpiresAt: idle, ExpiresAt: expires,
 				UserAgent: "wxlogin-bench", IP: "127.0.0.1",
 			}
@@ -228,23 +227,6 @@ func warmCache(ctx context.Context, stack *benchStack, tokens []string, progress
 		return auth.CacheStats{}, firstErr
 	}
 	return svc.CacheStats(), ctx.Err()
-}
-
-// benchToken returns a login token of the form auth issues ("wxl_" and 32
-// random bytes in unpadded base64url) and what the store keeps of it, the
-// SHA-256 of those bytes.
-func benchToken() (string, wxlogin.TokenHash) {
-	var raw [32]byte
-	rand.Read(raw[:])
-	return "wxl_" + base64.RawURLEncoding.EncodeToString(raw[:]), sha256.Sum256(raw[:])
-}
-
-// benchID returns an id of the form of wxlogin's own: prefix and 16
-// random bytes in base64url.
-func benchID(prefix string) string {
-	var raw [16]byte
-	rand.Read(raw[:])
-	return prefix + base64.RawURLEncoding.EncodeToString(raw[:])
 }
 
 // benchOpenID returns a made-up openid (or unionid) of WeChat's length,
