@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"time"
 )
 
 // SideBackend is the login workloads' second reference: the same
@@ -62,18 +60,4 @@ func BareLoginHandler(emulatorURL, appID, secret string, client *http.Client) ht
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"token":%q}`, hex.EncodeToString(tok[:]))
 	})
-}
-
-// startBareLogin serves BareLoginHandler on a loopback port, with the
-// server settings NewBareServer uses.
-func startBareLogin(emulatorURL, appID, secret string) (*bareServer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("loadgen: bare backend: %v", err)
-	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	srv := NewBareServer()
-	srv.Handler = BareLoginHandler(emulatorURL, appID, secret, client)
-	go srv.Serve(ln)
-	return &bareServer{Addr: ln.Addr().String(), srv: srv}, nil
 }

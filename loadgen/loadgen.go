@@ -226,14 +226,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer r.client.CloseIdleConnections()
 
-	bare, err := startBare()
+	bare, err := startBare(nil)
 	if err != nil {
 		return nil, err
 	}
 	defer bare.Close()
 	r.bareURL = "http://" + bare.Addr
 	if cfg.BareBackend && cfg.BaselineAPIURL == "" {
-		backend, err := startBareLogin(cfg.EmulatorURL, cfg.AppID, cfg.Secret)
+		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+		backend, err := startBare(BareLoginHandler(cfg.EmulatorURL, cfg.AppID, cfg.Secret, client))
 		if err != nil {
 			return nil, err
 		}
@@ -716,12 +717,17 @@ type bareServer struct {
 
 func (b *bareServer) Close() { b.srv.Close() }
 
-func startBare() (*bareServer, error) {
+// startBare serves h (BareHandler when nil) on a loopback port, with the
+// server settings of NewBareServer.
+func startBare(h http.Handler) (*bareServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: baseline server: %v", err)
 	}
 	srv := NewBareServer()
+	if h != nil {
+		srv.Handler = h
+	}
 	go srv.Serve(ln)
 	return &bareServer{Addr: ln.Addr().String(), srv: srv}, nil
 }
