@@ -91,7 +91,6 @@ func TestPragmas(t *testing.T) {
 		{"write", db.write, "journal_mode", "wal"},
 		{"write", db.write, "synchronous", "2"}, // FULL
 		{"write", db.write, "foreign_keys", "1"},
-		{"write", db.write, "busy_timeout", "10000"},
 		{"write", db.write, "query_only", "0"},
 		{"read", db.read, "journal_mode", "wal"},
 		{"read", db.read, "synchronous", "2"},
@@ -110,6 +109,33 @@ func TestPragmas(t *testing.T) {
 	}
 	if _, err := db.read.ExecContext(t.Context(), `DELETE FROM users`); err == nil {
 		t.Errorf("a write through the read pool succeeded; want query_only to refuse it")
+	}
+}
+
+// TestWriteBusyTimeout checks that a write's busy timeout is what is left of
+// its budget when it gets the write connection. The write pool's setting
+// is not read bare: each write (the committer's idle turns too) leaves its
+// own remainder there.
+func TestWriteBusyTimeout(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	for _, budget := range []time.Duration{busyTimeout, 2 * time.Second} {
+		conn, err := db.writeConnUntil(t.Context(), time.Now().Add(budget))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		err = conn.QueryRowContext(t.Context(), "PRAGMA busy_timeout").Scan(&got)
+		conn.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The connection was had at once, so at most a few ms of the
+		// budget went before the pragma was set; allow a loaded machine a
+		// second.
+		if most := budget.Milliseconds(); got > most || got < most-1000 {
+			t.Errorf("budget %v: busy_timeout = %d ms, want within a second under %d", budget, got, most)
+		}
 	}
 }
 
