@@ -75,8 +75,8 @@ type Config struct {
 	DefaultApp string
 	// PublicURL is the server's address as browsers reach it
 	// ("https://login.example.com"), the root of the web logins' callback
-	// URL. Empty: the request's own scheme and Host, right only when
-	// browsers reach this server directly.
+	// URL. Empty: the request's own scheme and Host, or a trusted
+	// proxy's X-Forwarded-Proto and X-Forwarded-Host.
 	PublicURL string
 }
 

@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -84,16 +85,57 @@ func isSafeMethod(m string) bool {
 	return false
 }
 
-// callbackURL is the absolute URL WeChat sends the browser back to.
+// callbackURL is the absolute URL WeChat sends the browser back to: under
+// public_url when it is set, else at the scheme and host the browser used.
+// Behind a proxy that terminates TLS the request itself arrives over plain
+// HTTP, often with the proxy's upstream name as its Host, so a trusted
+// proxy's X-Forwarded-Proto and X-Forwarded-Host say what the browser saw.
+// Anyone else's are ignored: they would let a client choose the URL that
+// wxlogin sends to WeChat (which refuses a host outside the app's callback
+// domain, but a wrong scheme would still break the login).
 func (s *Server) callbackURL(r *http.Request) string {
 	if s.publicURL != "" {
 		return s.publicURL + s.prefix + "/v1/web/callback"
 	}
-	scheme := "http"
+	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + s.prefix + "/v1/web/callback"
+	if peer := parseAddr(r.RemoteAddr); peer.IsValid() && s.isTrusted(peer) {
+		switch p := strings.ToLower(nearestForwarded(r.Header, "X-Forwarded-Proto")); p {
+		case "http", "https":
+			scheme = p
+		}
+		if h := nearestForwarded(r.Header, "X-Forwarded-Host"); validHost(h) {
+			host = h
+		}
+	}
+	return scheme + "://" + host + s.prefix + "/v1/web/callback"
+}
+
+// nearestForwarded is the value of an X-Forwarded-* header that the nearest
+// proxy gave: the last of a list, since a proxy that keeps what it was sent
+// appends its own.
+func nearestForwarded(h http.Header, name string) string {
+	vs := h.Values(name)
+	if len(vs) == 0 {
+		return ""
+	}
+	v := vs[len(vs)-1]
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+// validHost reports whether h is a bare host[:port], nothing that would
+// change the callback URL's path, query or user.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	u, err := url.Parse("http://" + h)
+	return err == nil && u.Host == h && u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == ""
 }
 
 func (s *Server) webAuthorize(w http.ResponseWriter, r *http.Request) {

@@ -9,10 +9,13 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -663,4 +666,94 @@ func testWebAccounts(t *testing.T, kind storeKind) {
 			ww.request("GET", "/v1/admin/users/"+u.UserID, adminToken, nil).fails(t, 404, wxlogin.ENotFound)
 		}
 	})
+}
+
+// TestWebBehindTLSProxy: wxlogin over plain HTTP behind a proxy that
+// terminates TLS and names the upstream as Host, with no public_url. The
+// callback that WeChat is given is the browser's https address, from the
+// trusted proxy's X-Forwarded-Proto and X-Forwarded-Host; WeChat (the
+// emulator, with the proxy's host as the app's callback domain) accepts
+// it, and the login completes through the proxy. The same headers from a
+// client that is no trusted proxy change nothing.
+func TestWebBehindTLSProxy(t *testing.T) {
+	t.Parallel()
+	for _, trusted := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trusted=%v", trusted), func(t *testing.T) {
+			t.Parallel()
+			proxy := httptest.NewUnstartedServer(nil)
+			proxyHost := proxy.Listener.Addr().String()
+			ww := newWebWorld(t, func(w *world, _ *auth.Config, h *httpapi.Config) {
+				if trusted {
+					h.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+				}
+				for i := range w.em.Apps {
+					if w.em.Apps[i].Kind == emulator.KindOfficialAccount {
+						w.em.Apps[i].RedirectDomains = []string{proxyHost}
+					}
+				}
+			})
+			upstream, _ := url.Parse(ww.srv.URL)
+			proxy.Config.Handler = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+				r.SetURL(upstream) // Host becomes the upstream's, as proxies do by default
+				r.SetXForwarded()  // X-Forwarded-For, -Host and -Proto: https
+			}}
+			proxy.StartTLS()
+			t.Cleanup(proxy.Close)
+
+			b := ww.browser("Mozilla/5.0 MicroMessenger/8.0")
+			q := url.Values{"appid": {oaApp}, "redirect_uri": {ww.page}, "scope": {"snsapi_base"}}
+			to, err := url.Parse(location(t, b.do("GET", proxy.URL+"/v1/web/authorize?"+q.Encode())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			callback := to.Query().Get("redirect_uri")
+			page := b.do("GET", to.String())
+			if !trusted {
+				// The upstream's own address, which WeChat refuses.
+				if want := ww.srv.URL + "/v1/web/callback"; callback != want {
+					t.Errorf("callback %q from an untrusted proxy, want %q", callback, want)
+				}
+				if page.status == 200 || !bytes.Contains(page.body, []byte("10003")) {
+					t.Errorf("WeChat's page accepted the upstream's callback: %d %s", page.status, page.body)
+				}
+				return
+			}
+			if want := "https://" + proxyHost + "/v1/web/callback"; callback != want {
+				t.Fatalf("callback %q, want %q", callback, want)
+			}
+			m := authorizationID.FindSubmatch(page.body)
+			if page.status != 200 || m == nil {
+				t.Fatalf("WeChat's page: %d %s", page.status, page.body)
+			}
+			back := ww.phone(t, string(m[1]), "alice", "approve", false)
+			if !strings.HasPrefix(back, callback+"?") {
+				t.Fatalf("WeChat sends the browser to %q, not the callback", back)
+			}
+			cb := b.do("GET", back)
+			if got := location(t, cb); got != ww.page {
+				t.Fatalf("callback redirects to %q, want %q", got, ww.page)
+			}
+			if setCookie(t, cb, httpapi.SessionCookie).Value == "" {
+				t.Fatal("no session after the callback")
+			}
+		})
+	}
+}
+
+// TestWebForgedForwardedHeaders: a client that is no trusted proxy cannot
+// choose the callback's scheme or host; a trusted proxy's host that is not
+// a bare host[:port] is ignored.
+func TestWebForgedForwardedHeaders(t *testing.T) {
+	t.Parallel()
+	ww := newWebWorld(t)
+	b := ww.browser("Mozilla/5.0 MicroMessenger/8.0")
+	q := url.Values{"appid": {oaApp}, "redirect_uri": {ww.page}, "scope": {"snsapi_base"}}
+	to, err := url.Parse(location(t, b.do("GET", ww.base+"/v1/web/authorize?"+q.Encode(),
+		"X-Forwarded-Proto", "http", "X-Forwarded-Host", "evil.example")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := to.Query().Get("redirect_uri"), ww.base+"/v1/web/callback"; got != want {
+		t.Errorf("callback %q, want %q", got, want)
+	}
 }

@@ -40,7 +40,7 @@ type config struct {
 	WeChatConnectURL string `yaml:"wechat_connect_url"`
 	// PublicURL is this server's address as browsers reach it, the root of
 	// the web logins' callback (PublicURL + /v1/web/callback). Empty: the
-	// request's own scheme and host.
+	// request's own scheme and host, or those a trusted proxy forwards.
 	PublicURL       string         `yaml:"public_url"`
 	Apps            []appConfig    `yaml:"apps"`
 	DefaultApp      string         `yaml:"default_app"`
