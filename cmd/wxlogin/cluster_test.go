@@ -222,6 +222,13 @@ func (c *cluster) logout(n *server, token string) {
 	}
 }
 
+// propagationBound is how long a test waits for a revocation or an outage
+// to reach every instance. It bounds liveness only: on a quiet machine it
+// takes milliseconds by Redis and about a second by the heartbeat or the
+// revocation log, and the tests log what they saw; under CI's load, three
+// race-built servers on two shared cores run their timers late.
+const propagationBound = 10 * time.Second
+
 // waitRejected waits until every node answers 401 for token and returns
 // how long the slowest took.
 func (c *cluster) waitRejected(token string, within time.Duration, nodes ...*server) time.Duration {
@@ -410,7 +417,7 @@ func TestCluster(t *testing.T) {
 			c.fromMemory(tok, all...)
 			c.fromMemory(kept, all...)
 			c.logout(by, tok)
-			took := c.waitRejected(tok, time.Second, all...)
+			took := c.waitRejected(tok, propagationBound, all...)
 			t.Logf("round %d: rejected everywhere %v after the logout", round, took)
 			c.mustVerify(kept, all...)
 		}
@@ -518,7 +525,7 @@ func TestCluster(t *testing.T) {
 		tok := c.mustLogin(lone, "lone-user")
 		c.mustVerify(tok, all...)
 		c.logout(lone, tok)
-		took := c.waitRejected(tok, time.Second, all...)
+		took := c.waitRejected(tok, propagationBound, all...)
 		t.Logf("rejected everywhere %v after a logout on the instance without Redis", took)
 	})
 
@@ -541,7 +548,7 @@ func TestCluster(t *testing.T) {
 		c.fromMemory(kept, all...)
 		c.fromMemory(revoked, all...)
 		c.logout(all[1], revoked)
-		took := c.waitRejected(revoked, time.Second, all...)
+		took := c.waitRejected(revoked, propagationBound, all...)
 		t.Logf("with Redis down, rejected everywhere %v after the logout", took)
 		for _, tok := range during {
 			c.mustVerify(tok, all...)
@@ -564,7 +571,7 @@ func TestCluster(t *testing.T) {
 			c.mustVerify(tok, all...)
 		}
 		c.logout(all[2], kept)
-		c.waitRejected(kept, time.Second, all...)
+		c.waitRejected(kept, propagationBound, all...)
 	})
 
 	// A paused Redis (SIGSTOP) keeps its connections open and answers
@@ -583,12 +590,17 @@ func TestCluster(t *testing.T) {
 		resumed := sync.OnceFunc(c.redis.Resume)
 		defer resumed()
 		// The connections stay open, and nothing answers: each instance's
-		// heartbeat finds its subscription dead within about a second.
+		// heartbeat finds its subscription dead, in about two heartbeats
+		// (a second) on a quiet machine. The bound is only liveness: on a
+		// loaded one the timers of three race-built servers run late, so
+		// the time is logged, not asserted.
+		paused := time.Now()
 		for i, n := range all {
-			if !waitUntil(3*time.Second, func() bool { return logged(n, "rediscoord: revocation subscription lost") > lost[i] }) {
-				t.Errorf("instance %d did not notice within 3 s that its subscription to a paused Redis is dead", i)
+			if !waitUntil(15*time.Second, func() bool { return logged(n, "rediscoord: revocation subscription lost") > lost[i] }) {
+				t.Errorf("instance %d did not notice within 15 s that its subscription to a paused Redis is dead", i)
 			}
 		}
+		t.Logf("every instance found its subscription to the paused Redis dead %v after the pause", time.Since(paused).Round(time.Millisecond))
 		for i, n := range all {
 			start := time.Now()
 			c.mustLogin(n, fmt.Sprintf("paused-%d", i))
@@ -599,7 +611,7 @@ func TestCluster(t *testing.T) {
 		start := time.Now()
 		c.logout(all[1], revoked)
 		t.Logf("the logout with Redis paused took %v", time.Since(start))
-		took := c.waitRejected(revoked, time.Second, all...)
+		took := c.waitRejected(revoked, propagationBound, all...)
 		t.Logf("with Redis paused, rejected everywhere %v after the logout", took)
 		c.mustVerify(kept, all...)
 		// Back: each instance subscribes again, and says so.
@@ -624,7 +636,7 @@ func TestCluster(t *testing.T) {
 		// The store of record is gone: no instance answers for a token
 		// from its cache, and logins are refused, not half-written.
 		for i, n := range all {
-			if !waitUntil(3*time.Second, func() bool { return c.verify(n, kept) == 503 }) {
+			if !waitUntil(propagationBound, func() bool { return c.verify(n, kept) == 503 }) {
 				t.Errorf("instance %d: forward-auth does not nodeAnswer 503 with PostgreSQL down", i)
 			}
 			if a := c.login(n, c.code(fmt.Sprintf("pg-down-%d", i)), c.ip()); a.status != 503 {
@@ -640,7 +652,7 @@ func TestCluster(t *testing.T) {
 		tok := c.mustLogin(all[1], "pg-back")
 		c.mustVerify(tok, all...)
 		c.logout(all[2], tok)
-		c.waitRejected(tok, time.Second, all...)
+		c.waitRejected(tok, propagationBound, all...)
 	})
 
 	// Last: it kills an instance.
