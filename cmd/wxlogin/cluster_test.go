@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -292,6 +293,22 @@ func (c *cluster) fromMemory(token string, nodes ...*server) {
 // logged counts the lines of n's log that hold msg.
 func logged(n *server, msg string) int { return strings.Count(n.stderr.String(), msg) }
 
+// subscribers is how many connections Redis has subscribed to the
+// deployment's revocation channel (rediscoord's default prefix); -1 when
+// Redis does not answer.
+func (c *cluster) subscribers() int {
+	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(c.redis.URL(), "redis://"), "/0")})
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	const channel = rediscoord.DefaultPrefix + "revocations"
+	n, err := rdb.PubSubNumSub(ctx, channel).Result()
+	if err != nil {
+		return -1
+	}
+	return int(n[channel])
+}
+
 // calls is how many times the emulator answered api so far.
 func (c *cluster) calls(api string) int { return c.em.Stats().APIs[api].Calls }
 
@@ -582,6 +599,15 @@ func TestCluster(t *testing.T) {
 		revoked := c.mustLogin(all[1], "paused-revoked")
 		c.mustVerify(kept, all...)
 		c.mustVerify(revoked, all...)
+		// Every instance is subscribed before the pause: after the outage
+		// above, one may still be waiting to subscribe again (up to two
+		// seconds between attempts), and a subscription not yet made has
+		// nothing to find dead.
+		waitStart, subscribedAtStart := time.Now(), c.subscribers()
+		if !waitUntil(propagationBound, func() bool { return c.subscribers() == len(all) }) {
+			t.Fatalf("%d of %d instances subscribed to the revocation channel", c.subscribers(), len(all))
+		}
+		t.Logf("%d of %d instances subscribed when the subtest began; all %v later", subscribedAtStart, len(all), time.Since(waitStart).Round(time.Millisecond))
 		lost := make([]int, len(all))
 		for i, n := range all {
 			lost[i] = logged(n, "rediscoord: revocation subscription lost")
