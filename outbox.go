@@ -12,11 +12,15 @@ const (
 	EventUserErased      = "user.erased"      // the user (or an operator) erased the user
 	EventSessionsRevoked = "sessions.revoked" // a logout, or one or all sessions revoked
 	EventPhoneBound      = "phone.bound"      // the user bound a phone number
+	// EventAccountMerged: a login recorded a unionid its user did not have
+	// and that users of another account hold, so the two accounts became
+	// one: the older stays, the other account id no longer exists.
+	EventAccountMerged = "account.merged"
 )
 
 // EventTypes lists every event, in the order the documentation gives them.
 func EventTypes() []string {
-	return []string{EventUserRegistered, EventUserErased, EventSessionsRevoked, EventPhoneBound}
+	return []string{EventUserRegistered, EventUserErased, EventSessionsRevoked, EventPhoneBound, EventAccountMerged}
 }
 
 // The states of a Delivery.
