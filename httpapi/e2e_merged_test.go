@@ -95,7 +95,7 @@ func testE2EAccountMerged(t *testing.T, kind storeKind) {
 
 	seen := 0
 	// events sends what is due and returns the payloads received since
-	// the last call.
+	// the last call, oldest event first.
 	events := func(t *testing.T) []eventPayload {
 		t.Helper()
 		for {
@@ -121,6 +121,8 @@ func testE2EAccountMerged(t *testing.T, kind storeKind) {
 			out = append(out, p)
 		}
 		seen = len(sink.bodies)
+		// A batch is sent at once: put what arrived in the events' order.
+		slices.SortStableFunc(out, func(a, b eventPayload) int { return a.CreatedAt.Compare(b.CreatedAt) })
 		return out
 	}
 	ofType := func(ps []eventPayload, typ string) []eventPayload {

@@ -206,7 +206,7 @@ func BenchmarkReturningUserLogin(b *testing.B) {
 	}
 	again := u
 	again.ID = "u-again"
-	deliveries := func() []wxlogin.Delivery {
+	deliveries := func(wxlogin.UserChange) []wxlogin.Delivery {
 		b.Fatal("a returning user's login built deliveries")
 		return nil
 	}

@@ -42,7 +42,7 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.Sess
 		{"LoginNewUser", testLoginNewUser},
 		{"LoginReturningUser", testLoginReturningUser},
 		{"LoginRefusedSessionRegistersNoUser", testLoginRefusedSessionRegistersNoUser},
-		{"LoginWritesTheRegistrationsDeliveries", testLoginWithDeliveries},
+		{"LoginWritesItsChangesDeliveries", testLoginWithDeliveries},
 		{"LoginConcurrentFirstLogins", testLoginConcurrentFirstLogins},
 	}
 	for _, tt := range tests {
