@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
@@ -33,6 +35,32 @@ type eventPayload struct {
 	UnionID         string    `json:"unionid"`
 	AccountID       string    `json:"account_id"`
 	MergedAccountID string    `json:"merged_account_id"`
+}
+
+// webhookEventSchema is docs/openapi.yaml's WebhookEvent: what every
+// delivery's body must be.
+var webhookEventSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
+	doc, err := openapi3.NewLoader().LoadFromFile("../docs/openapi.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return doc.Components.Schemas["WebhookEvent"].Value, nil
+})
+
+// checkWebhookBody fails unless body is a WebhookEvent as documented.
+func checkWebhookBody(t *testing.T, body []byte) {
+	t.Helper()
+	schema, err := webhookEventSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("webhook body %s: %v", body, err)
+	}
+	if err := schema.VisitJSON(v); err != nil {
+		t.Errorf("webhook body %s does not match docs/openapi.yaml's WebhookEvent: %v", body, err)
+	}
 }
 
 // lateBinding is WeChat before and after the operator binds the unbound
@@ -114,6 +142,7 @@ func testE2EAccountMerged(t *testing.T, kind storeKind) {
 		}
 		var out []eventPayload
 		for _, b := range sink.bodies[seen:] {
+			checkWebhookBody(t, b)
 			var p eventPayload
 			if err := json.Unmarshal(b, &p); err != nil {
 				t.Fatalf("payload %s: %v", b, err)
