@@ -271,3 +271,60 @@ func testLoginWithDeliveries(t *testing.T, s wxlogin.SessionStore) {
 	checkNotFound(t, "Session(login whose event failed)", err)
 	checkDeliveries(t, ob, failURL, nil)
 }
+
+// testLoginConcurrentUnionID: logins of one user racing to record the same
+// new unionid, each in its one transaction, record it once and append one
+// call's deliveries; every session carries the unionid.
+func testLoginConcurrentUnionID(t *testing.T, s wxlogin.SessionStore) {
+	_, us := loginStore(t, s)
+	lo, ok := s.(wxlogin.LoginOutboxStore)
+	ob, ok2 := s.(wxlogin.OutboxStore)
+	if !ok || !ok2 {
+		t.Skip("the store does not implement wxlogin.LoginOutboxStore")
+	}
+	url := newURL()
+	app := uniqueID("wx")
+	u := mustEnsureUser(t, us, newUser(app, userEra))
+	unionid := uniqueID("un-")
+	const n = 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		last = map[int][]wxlogin.Delivery{} // what each call's callback last returned
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			learned := u
+			learned.ID, learned.UnionID = uniqueID("u-"), unionid
+			got, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), learned, loginSession(app, sessionEra),
+				func(wxlogin.UserChange) []wxlogin.Delivery {
+					ds := newDeliveries(url, wxlogin.EventAccountMerged, outboxEra, 1)
+					mu.Lock()
+					last[i] = ds
+					mu.Unlock()
+					return ds
+				})
+			if err != nil || got.UnionID != unionid {
+				t.Errorf("EnsureUserWithSessionAndDeliveries = %q, %v; want %q", got.UnionID, err, unionid)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(last) != 1 {
+		t.Fatalf("%d racing logins with one new unionid: %d built deliveries, want 1", n, len(last))
+	}
+	for _, ds := range last {
+		checkDeliveries(t, ob, url, ds)
+	}
+	sessions, err := s.UserSessions(t.Context(), u.ID)
+	if err != nil || len(sessions) != n {
+		t.Fatalf("UserSessions = %d, %v; want %d", len(sessions), err, n)
+	}
+	for _, x := range sessions {
+		if x.UnionID != unionid {
+			t.Errorf("session %s has unionid %q, want %q", x.ID, x.UnionID, unionid)
+		}
+	}
+}

@@ -36,6 +36,7 @@ func RunOutboxStoreTests(t *testing.T, newStore func(t *testing.T) OutboxStore) 
 		{"RegistrationWritesItsDeliveries", testOutboxRegistration},
 		{"FailedRegistrationWritesNothing", testOutboxFailedRegistration},
 		{"NewUnionIDWritesItsDeliveries", testOutboxUnionID},
+		{"ConcurrentNewUnionIDWritesOnce", testOutboxConcurrentUnionID},
 		{"UpdateWritesOnlyWhenItWrites", testOutboxUpdate},
 		{"DeletesWriteOnlyWhenTheyDelete", testOutboxDeletes},
 		{"ClaimLeaseAndFinish", testOutboxClaim},
@@ -219,6 +220,45 @@ func testOutboxFailedRegistration(t *testing.T, s OutboxStore) {
 	_, err := s.User(t.Context(), u.ID)
 	checkNotFound(t, "the user of a failed registration", err)
 	checkDeliveries(t, s, url, nil)
+}
+
+// testOutboxConcurrentUnionID: logins of one user racing to record the same
+// new unionid record it once, and append one call's deliveries.
+func testOutboxConcurrentUnionID(t *testing.T, s OutboxStore) {
+	url := newURL()
+	u := mustEnsureUser(t, s, newUser(uniqueID("wx"), userEra))
+	unionid := uniqueID("un-")
+	const n = 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		last = map[int][]wxlogin.Delivery{} // what each call's callback last returned
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			learned := u
+			learned.ID, learned.UnionID = uniqueID("u-"), unionid
+			got, _, err := s.EnsureUserWithDeliveries(t.Context(), learned, func(wxlogin.UserChange) []wxlogin.Delivery {
+				ds := newDeliveries(url, wxlogin.EventAccountMerged, outboxEra, 1)
+				mu.Lock()
+				last[i] = ds
+				mu.Unlock()
+				return ds
+			})
+			if err != nil || got.UnionID != unionid {
+				t.Errorf("EnsureUserWithDeliveries = %q, %v; want %q", got.UnionID, err, unionid)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(last) != 1 {
+		t.Fatalf("%d racing logins with one new unionid: %d built deliveries, want 1", n, len(last))
+	}
+	for _, ds := range last {
+		checkDeliveries(t, s, url, ds)
+	}
 }
 
 func testOutboxUpdate(t *testing.T, s OutboxStore) {

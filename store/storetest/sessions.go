@@ -43,6 +43,7 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.Sess
 		{"LoginReturningUser", testLoginReturningUser},
 		{"LoginRefusedSessionRegistersNoUser", testLoginRefusedSessionRegistersNoUser},
 		{"LoginWritesItsChangesDeliveries", testLoginWithDeliveries},
+		{"LoginConcurrentNewUnionIDWritesOnce", testLoginConcurrentUnionID},
 		{"LoginConcurrentFirstLogins", testLoginConcurrentFirstLogins},
 	}
 	for _, tt := range tests {
