@@ -12,11 +12,15 @@ const (
 	EventUserErased      = "user.erased"      // the user (or an operator) erased the user
 	EventSessionsRevoked = "sessions.revoked" // a logout, or one or all sessions revoked
 	EventPhoneBound      = "phone.bound"      // the user bound a phone number
+	// EventAccountMerged: a login recorded a unionid its user did not have
+	// and that users of another account hold, so the two accounts became
+	// one: the older stays, the other account id no longer exists.
+	EventAccountMerged = "account.merged"
 )
 
 // EventTypes lists every event, in the order the documentation gives them.
 func EventTypes() []string {
-	return []string{EventUserRegistered, EventUserErased, EventSessionsRevoked, EventPhoneBound}
+	return []string{EventUserRegistered, EventUserErased, EventSessionsRevoked, EventPhoneBound, EventAccountMerged}
 }
 
 // The states of a Delivery.
@@ -85,11 +89,15 @@ type DeliveryFilter struct {
 // a crash between the two, or sent for a change that never happened.
 type OutboxStore interface {
 	// EnsureUserWithDeliveries is EnsureUser; deliveries is called, and
-	// what it returns appended, only when this call registers the user
-	// (inside the write, so it must be quick and must not call the store;
-	// it may run more than once if the store retries the transaction). A
-	// returning user's login, by far the most common, builds no event.
-	EnsureUserWithDeliveries(ctx context.Context, u User, deliveries func() []Delivery) (User, bool, error)
+	// what it returns appended, only when this call changes the user: when
+	// it registers the user, or records a unionid the existing user did
+	// not have (the one change of a returning user's login, and the one
+	// that can merge two accounts). The UserChange says which. It runs
+	// inside the write, so it must be quick and must not call the store;
+	// it may run more than once if the store retries the transaction. A
+	// returning user's login that changes nothing, by far the most common,
+	// builds no event and writes nothing.
+	EnsureUserWithDeliveries(ctx context.Context, u User, deliveries func(UserChange) []Delivery) (User, bool, error)
 	// UpdateUserWithDeliveries is UpdateUser; the deliveries are appended
 	// only when update returns nil and the user is written.
 	UpdateUserWithDeliveries(ctx context.Context, id string, update func(*User) error, ds []Delivery) (User, error)
@@ -128,6 +136,30 @@ type OutboxStore interface {
 	DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int, error)
 }
 
+// UserChangeKind is what an EnsureUser...WithDeliveries call changed.
+type UserChangeKind int
+
+// The kinds of UserChange.
+const (
+	// UserRegistered: the call registered the user.
+	UserRegistered UserChangeKind = iota + 1
+	// UnionIDRecorded: the call recorded, for a user that existed, a
+	// unionid that user did not have.
+	UnionIDRecorded
+)
+
+// UserChange is what an EnsureUser...WithDeliveries call changed, as its
+// deliveries callback is told.
+type UserChange struct {
+	Kind UserChangeKind // UserRegistered or UnionIDRecorded
+	// User is the user as the call leaves it: the new user, or the
+	// existing one with its new unionid.
+	User User
+	// PreviousUnionID is the unionid the existing user had before
+	// (UnionIDRecorded only): "" for a user WeChat gave none until now.
+	PreviousUnionID string
+}
+
 // Event is a change that webhooks report, as auth describes it; package
 // webhook owns its JSON form (the payload).
 type Event struct {
@@ -148,6 +180,13 @@ type Event struct {
 	// By is who made the change: "user" (the user's own token) or "admin"
 	// (the admin API); empty for a registration.
 	By string
+
+	// AccountID is the user's account once the change is made: for
+	// user.registered and account.merged; empty otherwise.
+	AccountID string
+	// MergedAccountID is the account that an account.merged event's
+	// change made disappear into AccountID.
+	MergedAccountID string
 }
 
 // LoginOutboxStore is implemented by a LoginStore that is an OutboxStore
@@ -157,8 +196,9 @@ type Event struct {
 type LoginOutboxStore interface {
 	// EnsureUserWithSessionAndDeliveries is EnsureUserWithSession;
 	// deliveries is called, and what it returns appended in the same
-	// transaction, only when this call registers the user (with the rules
-	// of EnsureUserWithDeliveries' callback). A refused session appends
-	// nothing and registers nobody.
-	EnsureUserWithSessionAndDeliveries(ctx context.Context, u User, s Session, deliveries func() []Delivery) (User, bool, error)
+	// transaction, only when this call registers the user or records a
+	// unionid the existing user did not have (with the rules of
+	// EnsureUserWithDeliveries' callback). A refused session appends
+	// nothing, registers nobody and records no unionid.
+	EnsureUserWithSessionAndDeliveries(ctx context.Context, u User, s Session, deliveries func(UserChange) []Delivery) (User, bool, error)
 }

@@ -13,6 +13,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,10 +76,57 @@ func sameAccount(live *liveSettings, op string, u wxlogin.User, us []wxlogin.Use
 // accountIDAfter is the account of u once its login is done, from the
 // users that had its unionid before (unionGroupBefore): no further read.
 func (s *Service) accountIDAfter(app wxlogin.App, u wxlogin.User, before []wxlogin.User) string {
-	if u.UnionID == "" || app.OpenPlatform == "" {
+	return s.accountAfter(app.OpenPlatform, u, before)
+}
+
+// accountAfter is accountIDAfter for a user of an app of Open Platform
+// account op ("" for none).
+func (s *Service) accountAfter(op string, u wxlogin.User, before []wxlogin.User) string {
+	if u.UnionID == "" || op == "" {
 		return soleAccount(u.ID)
 	}
-	return accountOf(sameAccount(s.live(), app.OpenPlatform, u, before))
+	return accountOf(sameAccount(s.live(), op, u, before))
+}
+
+// merge is two accounts becoming one: merged no longer exists.
+type merge struct{ survivor, merged string }
+
+// mergeOf tells whether recording u's unionid, for u of an app of Open
+// Platform account op, merged two accounts, and which: from the users that
+// held the unionid before the login (before, oldest first) and the live
+// apps, reading nothing, since it runs inside the store's write. prev is
+// the unionid u had until now.
+//
+// A user without a unionid until now was an account of its own; if users
+// of op already hold the unionid, the two accounts become one, whose id
+// comes from the older of its oldest users. Nobody else holding it means
+// nothing merged (the user's account only has a unionid now). A unionid
+// that replaces another is no merge this can tell: the account the user
+// leaves was not read (WeChat keeps a person's unionid, so only an app
+// moved to another Open Platform account changes it).
+func (s *Service) mergeOf(op string, u wxlogin.User, prev string, before []wxlogin.User) (merge, bool) {
+	if u.UnionID == "" || op == "" || prev != "" {
+		return merge{}, false
+	}
+	live := s.live()
+	var oldest *wxlogin.User // of the others: the id of their account
+	for i := range before {
+		x := &before[i]
+		if x.ID == u.ID {
+			return merge{}, false // the user was in the account already
+		}
+		if a, ok := live.appByID[x.AppID]; ok && a.OpenPlatform == op && (oldest == nil || olderThan(*x, *oldest)) {
+			oldest = x
+		}
+	}
+	if oldest == nil {
+		return merge{}, false
+	}
+	mine, theirs := soleAccount(u.ID), soleAccount(oldest.ID)
+	if olderThan(u, *oldest) {
+		return merge{survivor: mine, merged: theirs}, true
+	}
+	return merge{survivor: theirs, merged: mine}, true
 }
 
 // accountOfSession is the account of a session's user as it is now (the
@@ -145,28 +193,22 @@ func (s *Service) noteLink(ctx context.Context, app wxlogin.App, u wxlogin.User,
 			return // nothing new: the user was in the account already
 		}
 	}
-	var others []wxlogin.User
-	for _, x := range before {
-		if a, ok := live.appByID[x.AppID]; ok && a.OpenPlatform == app.OpenPlatform && x.ID != u.ID {
-			others = append(others, x)
-		}
-	}
-	if len(others) == 0 {
-		return
+	if !slices.ContainsFunc(before, func(x wxlogin.User) bool {
+		a, ok := live.appByID[x.AppID]
+		return ok && a.OpenPlatform == app.OpenPlatform && x.ID != u.ID
+	}) {
+		return // nobody else in the account: nothing linked
 	}
 	group := sameAccount(live, app.OpenPlatform, u, before)
 	survivor := accountOf(group)
 	if created {
 		s.log.InfoContext(ctx, "auth: identity linked to an account", "account_id", survivor, "user_id", u.ID, "appid", u.AppID)
-	} else {
+	} else if m, ok := s.mergeOf(app.OpenPlatform, u, "", before); ok {
 		// Until now the user was an account of its own, and the others one
-		// too: the older of the two stays.
-		merged := soleAccount(u.ID)
-		if merged == survivor {
-			merged = accountOf(others)
-		}
+		// too: the older of the two stays (the account.merged webhook says
+		// the same, written with the unionid).
 		s.log.InfoContext(ctx, "auth: accounts merged", "event", "account_merged",
-			"account_id", survivor, "merged_account_id", merged, "user_id", u.ID, "appid", u.AppID)
+			"account_id", m.survivor, "merged_account_id", m.merged, "user_id", u.ID, "appid", u.AppID)
 	}
 	for _, x := range group {
 		// Nothing is revoked: the cached sessions are forgotten, and read

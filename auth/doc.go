@@ -37,12 +37,13 @@
 //
 // # Events for webhooks
 //
-// With Config.Webhooks set, a registration, an erasure, a revocation (a
-// logout, one session, all of them) and a phone number bound each hand the
-// store the event's deliveries together with the change
-// (wxlogin.OutboxStore), and the store writes them only when the change
-// happened: a returning user's login, a revocation with nothing to revoke
-// or a retried erasure writes none. The event is therefore part of the
+// With Config.Webhooks set, a registration, a unionid that merges two
+// accounts (account.go), an erasure, a revocation (a logout, one session,
+// all of them) and a phone number bound each hand the store the event's
+// deliveries together with the change (wxlogin.OutboxStore), and the store
+// writes them only when the change happened: a returning user's login that
+// changes nothing, a revocation with nothing to revoke or a retried
+// erasure writes none. The event is therefore part of the
 // change's transaction; the sender (package webhook) picks it up after
 // the commit. Without webhooks the plain store methods are called, as
 // before.

@@ -94,15 +94,11 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		UpdatedAt: now,
 	}
 	sealedKey := s.live().keys.Seal([]byte(ws.SessionKey.Reveal()))
-	// Written only if this login registers the user (and only with
-	// webhooks configured): the event is part of the registration.
-	registered := wxlogin.Event{Type: wxlogin.EventUserRegistered,
-		AppID: app.AppID, UserID: newUser.ID, OpenID: ws.OpenID, UnionID: ws.UnionID}
 	if s.logins != nil && (s.hooks == nil || s.loginOutbox != nil) {
 		// One transaction for the user, the session and, with webhooks,
-		// the registration's event.
+		// the events of what the login changed (a registration, a merge).
 		token, sess := s.newSession(app, sealedKey, c, now)
-		user, created, err := s.storeLogin(ctx, newUser, &sess, registered)
+		user, created, err := s.storeLogin(ctx, app, newUser, &sess, before)
 		var openErr errOpenUser
 		if errors.As(err, &openErr) {
 			return LoginResult{}, openErr.err
@@ -114,7 +110,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		r.AccountID = s.accountIDAfter(app, user, before)
 		return r, err
 	}
-	user, created, err := s.ensureUser(ctx, newUser, registered)
+	user, created, err := s.ensureUser(ctx, app, newUser, before)
 	if err != nil {
 		return LoginResult{}, s.storeFailed(err)
 	}
@@ -239,13 +235,14 @@ func loginStore(users wxlogin.UserStore, sessions wxlogin.SessionStore) wxlogin.
 }
 
 // storeLogin stores a login's user (registered when new) and its session in
-// one transaction of a wxlogin.LoginStore, with the deliveries of e when it
-// registers the user and webhooks are configured, and fills in the
+// one transaction of a wxlogin.LoginStore, with the deliveries of what it
+// changed when webhooks are configured (see userDeliveries; before is what
+// the login read of the users holding the unionid), and fills in the
 // session's user fields. The store refuses the session of a user erased meanwhile
 // (ErrNotFound), so no check follows. A user whose sealed data cannot be
 // opened fails the login; its session, already stored, is deleted (its
 // token is never handed out, so one left behind cannot be used).
-func (s *Service) storeLogin(ctx context.Context, u wxlogin.User, sess *wxlogin.Session, e wxlogin.Event) (wxlogin.User, bool, error) {
+func (s *Service) storeLogin(ctx context.Context, app wxlogin.App, u wxlogin.User, sess *wxlogin.Session, before []wxlogin.User) (wxlogin.User, bool, error) {
 	var (
 		user    wxlogin.User
 		created bool
@@ -255,11 +252,8 @@ func (s *Service) storeLogin(ctx context.Context, u wxlogin.User, sess *wxlogin.
 		user, created, err = s.logins.EnsureUserWithSession(ctx, u, *sess)
 	} else {
 		var ds []wxlogin.Delivery
-		user, created, err = s.loginOutbox.EnsureUserWithSessionAndDeliveries(ctx, u, *sess, func() []wxlogin.Delivery {
-			ds = s.deliveries(e)
-			return ds
-		})
-		if err == nil && created {
+		user, created, err = s.loginOutbox.EnsureUserWithSessionAndDeliveries(ctx, u, *sess, s.userDeliveries(app.OpenPlatform, before, &ds))
+		if err == nil {
 			s.delivered(ds)
 		}
 	}

@@ -217,10 +217,9 @@ func (s *Service) webLogin(ctx context.Context, cb WebCallback, c Client) (WebLo
 		ID: newID("usr_"), AppID: app.AppID, OpenID: wt.OpenID, UnionID: wt.UnionID,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	// A web login registers a user as a mini program's does, and says so
-	// to the webhooks the same way.
-	user, created, err := s.ensureUser(ctx, newUser, wxlogin.Event{Type: wxlogin.EventUserRegistered,
-		AppID: app.AppID, UserID: newUser.ID, OpenID: wt.OpenID, UnionID: wt.UnionID})
+	// A web login registers a user (or records its unionid) as a mini
+	// program's does, and says so to the webhooks the same way.
+	user, created, err := s.ensureUser(ctx, app, newUser, before)
 	if err != nil {
 		return res, s.storeFailed(err)
 	}

@@ -53,22 +53,52 @@ func (s *Service) delivered(ds []wxlogin.Delivery) {
 	}
 }
 
-// ensureUser is EnsureUser writing e's deliveries when it registers the
-// user. The event is built only then, inside the store's write: a
-// returning user's login, the common case, builds nothing.
-func (s *Service) ensureUser(ctx context.Context, u wxlogin.User, e wxlogin.Event) (wxlogin.User, bool, error) {
+// ensureUser is EnsureUser of a login to app, writing the deliveries of
+// what it changed (see userDeliveries); before is what the login read of
+// the users holding the unionid (unionGroupBefore). The events are built
+// only then, inside the store's write: a returning user's login that
+// changes nothing, the common case, builds nothing.
+func (s *Service) ensureUser(ctx context.Context, app wxlogin.App, u wxlogin.User, before []wxlogin.User) (wxlogin.User, bool, error) {
 	if s.hooks == nil {
 		return s.users.EnsureUser(ctx, u)
 	}
 	var ds []wxlogin.Delivery
-	got, created, err := s.outbox.EnsureUserWithDeliveries(ctx, u, func() []wxlogin.Delivery {
-		ds = s.deliveries(e)
-		return ds
-	})
-	if err == nil && created {
+	got, created, err := s.outbox.EnsureUserWithDeliveries(ctx, u, s.userDeliveries(app.OpenPlatform, before, &ds))
+	if err == nil {
 		s.delivered(ds)
 	}
 	return got, created, err
+}
+
+// userDeliveries returns the deliveries callback of a login's EnsureUser,
+// which also keeps what it last returned in *ds (the store may call it
+// more than once): user.registered for a registration, naming the account
+// the user is in (one of its own, or the one it joins by its unionid), and
+// account.merged for a recorded unionid that merges two accounts. It runs
+// inside the store's write, so it computes from what the login read before
+// (before, the users holding the unionid, and the live apps) and reads
+// nothing. op is the login's app's Open Platform account.
+func (s *Service) userDeliveries(op string, before []wxlogin.User, ds *[]wxlogin.Delivery) func(wxlogin.UserChange) []wxlogin.Delivery {
+	return func(c wxlogin.UserChange) []wxlogin.Delivery {
+		u := c.User
+		e := wxlogin.Event{AppID: u.AppID, UserID: u.ID, OpenID: u.OpenID, UnionID: u.UnionID}
+		switch c.Kind {
+		case wxlogin.UserRegistered:
+			e.Type, e.AccountID = wxlogin.EventUserRegistered, s.accountAfter(op, u, before)
+		case wxlogin.UnionIDRecorded:
+			m, ok := s.mergeOf(op, u, c.PreviousUnionID, before)
+			if !ok {
+				*ds = nil // joined nothing, or only moved: no account disappeared
+				return nil
+			}
+			e.Type, e.AccountID, e.MergedAccountID = wxlogin.EventAccountMerged, m.survivor, m.merged
+		default:
+			*ds = nil
+			return nil
+		}
+		*ds = s.deliveries(e)
+		return *ds
+	}
 }
 
 func (s *Service) deleteUser(ctx context.Context, id string, ds []wxlogin.Delivery) error {

@@ -40,7 +40,8 @@ type hookSink struct {
 	failing atomic.Bool
 	mu      sync.Mutex
 	byEvent map[string]int
-	bad     int // requests whose signature did not verify
+	bad     int      // requests whose signature did not verify
+	bodies  [][]byte // every request's body, in order
 	srv     *httptest.Server
 	now     func() time.Time
 }
@@ -57,6 +58,7 @@ func newHookSink(t *testing.T, secret string, now func() time.Time) *hookSink {
 			s.bad++
 		}
 		s.byEvent[p.ID]++
+		s.bodies = append(s.bodies, b)
 		s.mu.Unlock()
 		if s.failing.Load() {
 			w.WriteHeader(500)

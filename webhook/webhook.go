@@ -191,6 +191,13 @@ type payload struct {
 	SessionIDs  []string  `json:"session_ids,omitempty"`
 	AllSessions bool      `json:"all_sessions,omitempty"`
 	By          string    `json:"by,omitempty"`
+	// AccountID is the user's account (user.registered: the one it is in
+	// or joined; account.merged: the one that stays).
+	AccountID string `json:"account_id,omitempty"`
+	// MergedAccountID is the account id account.merged says no longer
+	// exists: the business system moves what it keeps under it to
+	// AccountID.
+	MergedAccountID string `json:"merged_account_id,omitempty"`
 }
 
 // Deliveries returns the outbox rows of e: one per endpoint subscribed to
@@ -209,7 +216,8 @@ func (d *Dispatcher) Deliveries(e wxlogin.Event) []wxlogin.Delivery {
 			// Marshal cannot fail on these field types.
 			body, _ = json.Marshal(payload{ID: e.ID, Type: e.Type, CreatedAt: e.At.UTC().Truncate(time.Microsecond),
 				AppID: e.AppID, UserID: e.UserID, OpenID: e.OpenID, UnionID: e.UnionID,
-				SessionIDs: e.SessionIDs, AllSessions: e.AllSessions, By: e.By})
+				SessionIDs: e.SessionIDs, AllSessions: e.AllSessions, By: e.By,
+				AccountID: e.AccountID, MergedAccountID: e.MergedAccountID})
 		}
 		out = append(out, wxlogin.Delivery{
 			ID: newID("dlv_"), EventID: e.ID, Event: e.Type, URL: u, Payload: body,

@@ -93,7 +93,7 @@ func TestRedirectIsAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := d.Deliveries(wxlogin.Event{Type: wxlogin.EventUserRegistered, At: now, UserID: "usr_1"})
-	if _, _, err := db.EnsureUserWithDeliveries(t.Context(), wxlogin.User{ID: "usr_1", AppID: "wx1", OpenID: "o1", CreatedAt: now}, func() []wxlogin.Delivery { return ds }); err != nil {
+	if _, _, err := db.EnsureUserWithDeliveries(t.Context(), wxlogin.User{ID: "usr_1", AppID: "wx1", OpenID: "o1", CreatedAt: now}, func(wxlogin.UserChange) []wxlogin.Delivery { return ds }); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := d.RunOnce(t.Context()); err != nil || n != 1 {
@@ -125,7 +125,7 @@ func TestPruneFinished(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds := d.Deliveries(wxlogin.Event{Type: wxlogin.EventUserRegistered, At: start, UserID: "usr_1"})
-	if _, _, err := db.EnsureUserWithDeliveries(t.Context(), wxlogin.User{ID: "usr_1", AppID: "wx1", OpenID: "o1", CreatedAt: start}, func() []wxlogin.Delivery { return ds }); err != nil {
+	if _, _, err := db.EnsureUserWithDeliveries(t.Context(), wxlogin.User{ID: "usr_1", AppID: "wx1", OpenID: "o1", CreatedAt: start}, func(wxlogin.UserChange) []wxlogin.Delivery { return ds }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.RunOnce(t.Context()); err != nil {

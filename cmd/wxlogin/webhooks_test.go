@@ -473,7 +473,7 @@ func TestWebhookConfigErrors(t *testing.T) {
 		{"relative URL", "webhooks: [{url: '/hooks', secret_file: " + good + ", events: [user.registered]}]", `webhooks[0].url: "/hooks" is not an http(s) URL`},
 		{"URL with a password", "webhooks: [{url: 'https://u:p@hooks.example/x', secret_file: " + good + ", events: [user.registered]}]", "webhooks[0].url: must not carry a user or password"},
 		{"duplicate URL", "webhooks: [{url: 'https://h.example/x', secret_file: " + good + ", events: [user.registered]}, {url: 'https://h.example/x', secret_file: " + good + ", events: [user.erased]}]", `webhooks[1].url: "https://h.example/x" is configured twice`},
-		{"unknown event", "webhooks: [{url: 'https://h.example/x', secret_file: " + good + ", events: [user.created]}]", `webhooks[0].events: "user.created" is not an event (user.registered, user.erased, sessions.revoked, phone.bound)`},
+		{"unknown event", "webhooks: [{url: 'https://h.example/x', secret_file: " + good + ", events: [user.created]}]", `webhooks[0].events: "user.created" is not an event (user.registered, user.erased, sessions.revoked, phone.bound, account.merged)`},
 		{"no events", "webhooks: [{url: 'https://h.example/x', secret_file: " + good + "}]", "webhooks[0].events: no events named"},
 		{"missing secret_file", "webhooks: [{url: 'https://h.example/x', events: [user.erased]}]", "webhooks[0].secret_file: required: the signing secret is read only from a file"},
 		{"unreadable secret_file", "webhooks: [{url: 'https://h.example/x', secret_file: " + filepath.Join(dir, "nope") + ", events: [user.erased]}]", "webhooks[0].secret_file: open " + filepath.Join(dir, "nope") + ": no such file or directory"},

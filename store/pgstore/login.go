@@ -26,14 +26,15 @@ func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 
 // EnsureUserWithSessionAndDeliveries implements wxlogin.LoginOutboxStore:
 // EnsureUserWithSession's transaction, the deliveries appended in it when
-// the user is registered.
-func (db *DB) EnsureUserWithSessionAndDeliveries(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+// the user is registered or its new unionid recorded.
+func (db *DB) EnsureUserWithSessionAndDeliveries(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func(wxlogin.UserChange) []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	return db.ensureUserWithSession(ctx, u, s, deliveries)
 }
 
-// ensureUserWithSession is EnsureUserWithSession, appending deliveries()
-// when it registers the user and deliveries is not nil.
-func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+// ensureUserWithSession is EnsureUserWithSession, appending what
+// deliveries returns when it registers the user or records a unionid the
+// user did not have, and deliveries is not nil.
+func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func(wxlogin.UserChange) []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("pgstore: EnsureUserWithSession: ID, AppID and OpenID are required")
 	}
@@ -65,21 +66,18 @@ func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 				return ierr
 			}
 			created = tag.RowsAffected() == 1
-			if created && deliveries != nil {
-				if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
-					return err
-				}
-			}
 			got, err = scanUser(tx.QueryRow(ctx, byOpenID, u.AppID, u.OpenID))
+			if err == nil && created && deliveries != nil {
+				err = insertDeliveries(ctx, tx, deliveries(wxlogin.UserChange{Kind: wxlogin.UserRegistered, User: got}))
+			}
 		}
 		if err != nil {
 			return err
 		}
 		if !created && u.UnionID != "" && u.UnionID != got.UnionID {
-			if _, err := tx.Exec(ctx, `UPDATE users SET union_id = $1 WHERE id = $2`, u.UnionID, got.ID); err != nil {
+			if err := recordUnionID(ctx, tx, &got, u.UnionID, deliveries); err != nil {
 				return err
 			}
-			got.UnionID = u.UnionID
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
@@ -95,4 +93,31 @@ func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 		return wxlogin.User{}, false, storeError("EnsureUserWithSession", err)
 	}
 	return got, created, nil
+}
+
+// recordUnionID records unionid for got, an existing user whose unionid
+// read differently, and appends what deliveries returns (when not nil).
+// The row is locked and read again first: of two logins recording the same
+// unionid at once, the second finds it recorded, so the change and its
+// event are written once.
+func recordUnionID(ctx context.Context, tx pgx.Tx, got *wxlogin.User, unionid string, deliveries func(wxlogin.UserChange) []wxlogin.Delivery) error {
+	var prev string
+	err := tx.QueryRow(ctx, `SELECT union_id FROM users WHERE id = $1 FOR UPDATE`, got.ID).Scan(&prev)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound("user " + got.ID) // erased since it was read
+	}
+	if err != nil {
+		return err
+	}
+	got.UnionID = unionid
+	if prev == unionid {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE users SET union_id = $1 WHERE id = $2`, unionid, got.ID); err != nil {
+		return err
+	}
+	if deliveries == nil {
+		return nil
+	}
+	return insertDeliveries(ctx, tx, deliveries(wxlogin.UserChange{Kind: wxlogin.UnionIDRecorded, User: *got, PreviousUnionID: prev}))
 }

@@ -50,7 +50,7 @@ func insertDeliveries(ctx context.Context, tx pgx.Tx, ds []wxlogin.Delivery) err
 }
 
 // EnsureUserWithDeliveries implements wxlogin.OutboxStore.
-func (db *DB) EnsureUserWithDeliveries(ctx context.Context, u wxlogin.User, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+func (db *DB) EnsureUserWithDeliveries(ctx context.Context, u wxlogin.User, deliveries func(wxlogin.UserChange) []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	return db.ensureUser(ctx, u, deliveries)
 }
 

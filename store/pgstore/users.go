@@ -69,15 +69,16 @@ func phoneArg(p *wxlogin.Phone) (any, error) {
 
 // EnsureUser implements wxlogin.UserStore. A new user is inserted with ON
 // CONFLICT DO NOTHING, so of two concurrent first logins one inserts and
-// the other finds its row; a non-empty unionid is recorded in the same
-// statement's fallback.
+// the other finds its row; a non-empty unionid the user did not have is
+// recorded in the same transaction, the row locked first.
 func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, bool, error) {
 	return db.ensureUser(ctx, u, nil)
 }
 
 // ensureUser is EnsureUser appending what deliveries returns to the webhook
-// outbox when it registers the user.
-func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+// outbox when it registers the user or records a unionid the user did not
+// have.
+func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func(wxlogin.UserChange) []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("pgstore: EnsureUser: ID, AppID and OpenID are required")
 	}
@@ -109,21 +110,17 @@ func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func() 
 			return err
 		}
 		created = tag.RowsAffected() == 1
-		if created && deliveries != nil {
-			if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
-				return err
-			}
-		}
-		if !created && u.UnionID != "" {
-			if _, err := tx.Exec(ctx, `UPDATE users SET union_id = $1
-				WHERE app_id = $2 AND open_id = $3 AND union_id <> $1`,
-				u.UnionID, u.AppID, u.OpenID); err != nil {
-				return err
-			}
-		}
 		got, err = scanUser(tx.QueryRow(ctx,
 			`SELECT `+userColumns+` FROM users WHERE app_id = $1 AND open_id = $2`, u.AppID, u.OpenID))
-		return err
+		switch {
+		case err != nil:
+			return err
+		case created && deliveries != nil:
+			return insertDeliveries(ctx, tx, deliveries(wxlogin.UserChange{Kind: wxlogin.UserRegistered, User: got}))
+		case !created && u.UnionID != "" && u.UnionID != got.UnionID:
+			return recordUnionID(ctx, tx, &got, u.UnionID, deliveries)
+		}
+		return nil
 	})
 	if err != nil {
 		return wxlogin.User{}, false, storeError("EnsureUser", err)

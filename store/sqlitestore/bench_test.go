@@ -191,3 +191,46 @@ func BenchmarkNewUserLogin(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReturningUserLogin is the most common login with webhooks on: a
+// returning user whose unionid WeChat gives as before. EnsureUserWithDeliveries
+// answers from the read pool and writes nothing; the one-transaction login
+// writes only its session. Neither calls the deliveries callback.
+func BenchmarkReturningUserLogin(b *testing.B) {
+	db := newDB(b)
+	ctx := b.Context()
+	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	u := wxlogin.User{ID: "u", AppID: "wx", OpenID: "o", UnionID: "un", CreatedAt: now, UpdatedAt: now}
+	if _, _, err := db.EnsureUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	again := u
+	again.ID = "u-again"
+	deliveries := func(wxlogin.UserChange) []wxlogin.Delivery {
+		b.Fatal("a returning user's login built deliveries")
+		return nil
+	}
+	b.Run("two-steps-ensure", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, created, err := db.EnsureUserWithDeliveries(ctx, again, deliveries); err != nil || created {
+				b.Fatal(created, err)
+			}
+		}
+	})
+	i := 0 // across runs: every session needs a token hash of its own
+	b.Run("one-transaction", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			i++
+			s := wxlogin.Session{
+				ID: fmt.Sprintf("s-%d", i), TokenHash: sha256.Sum256(fmt.Appendf(nil, "%d", i)),
+				AppID: "wx", SealedSessionKey: make([]byte, 61),
+				CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour),
+			}
+			if _, created, err := db.EnsureUserWithSessionAndDeliveries(ctx, again, s, deliveries); err != nil || created {
+				b.Fatal(created, err)
+			}
+		}
+	})
+}

@@ -62,15 +62,16 @@ func (db *DB) EnsureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 }
 
 // EnsureUserWithSessionAndDeliveries implements wxlogin.LoginOutboxStore:
-// EnsureUserWithSession's transaction, the deliveries appended in it when
-// the user is registered.
-func (db *DB) EnsureUserWithSessionAndDeliveries(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+// EnsureUserWithSession's savepoint, the deliveries appended in it when
+// the user is registered or its new unionid recorded.
+func (db *DB) EnsureUserWithSessionAndDeliveries(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func(wxlogin.UserChange) []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	return db.ensureUserWithSession(ctx, u, s, deliveries)
 }
 
-// ensureUserWithSession is EnsureUserWithSession, appending deliveries()
-// when it registers the user and deliveries is not nil.
-func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+// ensureUserWithSession is EnsureUserWithSession, appending what
+// deliveries returns when it registers the user or records a unionid the
+// user did not have, and deliveries is not nil.
+func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlogin.Session, deliveries func(wxlogin.UserChange) []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUserWithSession: ID, AppID and OpenID are required")
 	}
@@ -101,22 +102,28 @@ func (db *DB) ensureUserWithSession(ctx context.Context, u wxlogin.User, s wxlog
 				nullableBlob(u.Sealed)); err != nil {
 				return err
 			}
+			got, created = normalized(u), true
 			if deliveries != nil {
-				if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
+				if err := insertDeliveries(ctx, tx, deliveries(wxlogin.UserChange{Kind: wxlogin.UserRegistered, User: got})); err != nil {
 					return err
 				}
 			}
-			got, created = normalized(u), true
 		case err != nil:
 			return err
 		default:
+			got, created = existing, false
 			if u.UnionID != "" && u.UnionID != existing.UnionID {
 				if err := stmtExec(ctx, tx, stmts.setUnionID, u.UnionID, existing.ID); err != nil {
 					return err
 				}
-				existing.UnionID = u.UnionID
+				got.UnionID = u.UnionID
+				if deliveries != nil {
+					change := wxlogin.UserChange{Kind: wxlogin.UnionIDRecorded, User: got, PreviousUnionID: existing.UnionID}
+					if err := insertDeliveries(ctx, tx, deliveries(change)); err != nil {
+						return err
+					}
+				}
 			}
-			got, created = existing, false
 		}
 		s.UserID, s.OpenID, s.UnionID = got.ID, got.OpenID, got.UnionID
 		return stmtExec(ctx, tx, stmts.insertSession, sessionArgs(s)...)

@@ -94,13 +94,13 @@ func (db *DB) EnsureUser(ctx context.Context, u wxlogin.User) (wxlogin.User, boo
 }
 
 // ensureUser is EnsureUser appending what deliveries returns to the webhook
-// outbox when it registers the user.
-func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func() []wxlogin.Delivery) (wxlogin.User, bool, error) {
+// outbox when it registers the user or records a unionid the user did not
+// have.
+func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func(wxlogin.UserChange) []wxlogin.Delivery) (wxlogin.User, bool, error) {
 	if u.ID == "" || u.AppID == "" || u.OpenID == "" {
 		return wxlogin.User{}, false, errors.New("sqlitestore: EnsureUser: ID, AppID and OpenID are required")
 	}
-	existing, err := scanUser(db.queryRow(ctx,
-		`SELECT `+userColumns+` FROM users WHERE app_id = ? AND open_id = ?`, u.AppID, u.OpenID))
+	existing, err := scanUser(db.queryRow(ctx, userByOpenIDQuery, u.AppID, u.OpenID))
 	switch {
 	case err == nil && (u.UnionID == "" || u.UnionID == existing.UnionID):
 		return existing, false, nil
@@ -131,22 +131,33 @@ func (db *DB) ensureUser(ctx context.Context, u wxlogin.User, deliveries func() 
 		return wxlogin.User{}, false, storeError("EnsureUser", err)
 	}
 	created := n == 1
-	if created && deliveries != nil {
-		if err := insertDeliveries(ctx, tx, deliveries()); err != nil {
+	var change wxlogin.UserChange
+	if created {
+		change.Kind = wxlogin.UserRegistered
+	} else if u.UnionID != "" {
+		// The read above was outside the write lock: what the user holds
+		// now is read again under it, so that the unionid's change (and
+		// its event) is recorded by exactly one of two racing logins.
+		prev, err := scanUser(tx.QueryRowContext(ctx, userByOpenIDQuery, u.AppID, u.OpenID))
+		if err != nil {
 			return wxlogin.User{}, false, storeError("EnsureUser", err)
 		}
-	}
-	if !created && u.UnionID != "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET union_id = ?
-			WHERE app_id = ? AND open_id = ? AND union_id <> ?`,
-			u.UnionID, u.AppID, u.OpenID, u.UnionID); err != nil {
-			return wxlogin.User{}, false, storeError("EnsureUser", err)
+		if prev.UnionID != u.UnionID {
+			if _, err := tx.ExecContext(ctx, setUnionIDQuery, u.UnionID, prev.ID); err != nil {
+				return wxlogin.User{}, false, storeError("EnsureUser", err)
+			}
+			change = wxlogin.UserChange{Kind: wxlogin.UnionIDRecorded, PreviousUnionID: prev.UnionID}
 		}
 	}
-	got, err := scanUser(tx.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE app_id = ? AND open_id = ?`, u.AppID, u.OpenID))
+	got, err := scanUser(tx.QueryRowContext(ctx, userByOpenIDQuery, u.AppID, u.OpenID))
 	if err != nil {
 		return wxlogin.User{}, false, storeError("EnsureUser", err)
+	}
+	if change.Kind != 0 && deliveries != nil {
+		change.User = got
+		if err := insertDeliveries(ctx, tx, deliveries(change)); err != nil {
+			return wxlogin.User{}, false, storeError("EnsureUser", err)
+		}
 	}
 	if err := db.commit(tx, "EnsureUser"); err != nil {
 		return wxlogin.User{}, false, err

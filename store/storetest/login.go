@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -161,9 +162,10 @@ func testLoginConcurrentFirstLogins(t *testing.T, s wxlogin.SessionStore) {
 	}
 }
 
-// testLoginWithDeliveries: a login that registers its user appends the
-// registration's deliveries in its transaction; a returning user's login
-// builds none, and a refused session appends nothing.
+// testLoginWithDeliveries: a login that registers its user, or records a
+// unionid its user did not have, appends its deliveries in its transaction;
+// a returning user's login that changes nothing builds none, and a refused
+// session appends nothing.
 func testLoginWithDeliveries(t *testing.T, s wxlogin.SessionStore) {
 	ls, us := loginStore(t, s)
 	lo, ok := ls.(wxlogin.LoginOutboxStore)
@@ -176,26 +178,66 @@ func testLoginWithDeliveries(t *testing.T, s wxlogin.SessionStore) {
 	u := newUser(app, userEra)
 	ds := newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 2)
 	sess := loginSession(app, sessionEra)
-	got, created, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), u, sess, func() []wxlogin.Delivery { return ds })
+	var change wxlogin.UserChange
+	got, created, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), u, sess, func(c wxlogin.UserChange) []wxlogin.Delivery { change = c; return ds })
 	if err != nil || !created || got.ID != u.ID {
 		t.Fatalf("EnsureUserWithSessionAndDeliveries(new user) = %s, created %v, %v; want %s, true, nil", got.ID, created, err, u.ID)
 	}
+	checkChange(t, change, wxlogin.UserChange{Kind: wxlogin.UserRegistered, User: storedUser(u)})
 	checkDeliveries(t, ob, url, ds)
 	sess.UserID, sess.OpenID, sess.UnionID = u.ID, u.OpenID, u.UnionID
 	checkSession(t, s, storedSession(sess))
 
-	// Returning: the callback is not called.
+	// Returning, nothing new: the callback is not called.
 	again := newUser(app, userEra.Add(time.Hour))
 	again.OpenID = u.OpenID
-	called := false
 	if _, created, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), again, loginSession(app, sessionEra),
-		func() []wxlogin.Delivery {
-			called = true
-			return newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 1)
-		}); err != nil || created || called {
-		t.Fatalf("returning user: created %v, deliveries built %v, %v; want false, false, nil", created, called, err)
+		noDeliveries(t, url)); err != nil || created {
+		t.Fatalf("returning user: created %v, %v; want false, nil", created, err)
 	}
 	checkDeliveries(t, ob, url, ds)
+
+	// Returning with a unionid the user did not have: its deliveries, told
+	// so, in the login's transaction; the session carries the unionid.
+	learned := again
+	learned.UnionID = uniqueID("un-")
+	lds := newDeliveries(url, wxlogin.EventAccountMerged, outboxEra.Add(time.Second), 1)
+	lsess := loginSession(app, sessionEra)
+	got, created, err = lo.EnsureUserWithSessionAndDeliveries(t.Context(), learned, lsess, func(c wxlogin.UserChange) []wxlogin.Delivery { change = c; return lds })
+	if err != nil || created || got.ID != u.ID || got.UnionID != learned.UnionID {
+		t.Fatalf("returning user with a new unionid = %s %q, created %v, %v; want %s %q, false, nil",
+			got.ID, got.UnionID, created, err, u.ID, learned.UnionID)
+	}
+	withUnion := storedUser(u)
+	withUnion.UnionID = learned.UnionID
+	checkChange(t, change, wxlogin.UserChange{Kind: wxlogin.UnionIDRecorded, User: withUnion})
+	checkUser(t, us, withUnion)
+	lsess.UserID, lsess.OpenID, lsess.UnionID = u.ID, u.OpenID, learned.UnionID
+	checkSession(t, s, storedSession(lsess))
+	checkDeliveries(t, ob, url, append(slices.Clone(ds), lds...))
+	// The same unionid again: nothing.
+	if _, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), learned, loginSession(app, sessionEra), noDeliveries(t, url)); err != nil {
+		t.Fatalf("returning user with its recorded unionid: %v", err)
+	}
+	checkDeliveries(t, ob, url, append(slices.Clone(ds), lds...))
+
+	// A refused session of a returning user bringing a unionid: the
+	// unionid is not recorded, no deliveries.
+	plain := mustEnsureUser(t, us, newUser(app, userEra))
+	late := plain
+	late.ID, late.UnionID = uniqueID("u-"), uniqueID("un-")
+	refusedUnion := newURL()
+	taken0 := newSession(uniqueID("u-"), sessionEra)
+	mustCreateSession(t, s, taken0)
+	rsess := loginSession(app, sessionEra)
+	rsess.TokenHash = taken0.TokenHash
+	if _, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), late, rsess, func(wxlogin.UserChange) []wxlogin.Delivery {
+		return newDeliveries(refusedUnion, wxlogin.EventAccountMerged, outboxEra, 1)
+	}); err == nil {
+		t.Fatal("EnsureUserWithSessionAndDeliveries(new unionid) with a stored token hash: err = nil, want an error")
+	}
+	checkUser(t, us, storedUser(plain))
+	checkDeliveries(t, ob, refusedUnion, nil)
 
 	// A refused session (its token hash taken): no user, no deliveries.
 	taken := newSession(uniqueID("u-"), sessionEra)
@@ -204,7 +246,7 @@ func testLoginWithDeliveries(t *testing.T, s wxlogin.SessionStore) {
 	nu := newUser(app, userEra)
 	bad := loginSession(app, sessionEra)
 	bad.TokenHash = taken.TokenHash
-	if _, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), nu, bad, func() []wxlogin.Delivery {
+	if _, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), nu, bad, func(wxlogin.UserChange) []wxlogin.Delivery {
 		return newDeliveries(refusedURL, wxlogin.EventUserRegistered, outboxEra, 1)
 	}); err == nil {
 		t.Fatal("EnsureUserWithSessionAndDeliveries with a stored token hash: err = nil, want an error")
@@ -220,7 +262,7 @@ func testLoginWithDeliveries(t *testing.T, s wxlogin.SessionStore) {
 	fds := newDeliveries(failURL, wxlogin.EventUserRegistered, outboxEra, 2)
 	fds[1].ID = fds[0].ID
 	fsess := loginSession(app, sessionEra)
-	if _, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), fu, fsess, func() []wxlogin.Delivery { return fds }); err == nil {
+	if _, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), fu, fsess, func(wxlogin.UserChange) []wxlogin.Delivery { return fds }); err == nil {
 		t.Fatal("EnsureUserWithSessionAndDeliveries with a duplicate delivery id succeeded")
 	}
 	_, err = us.User(t.Context(), fu.ID)
@@ -228,4 +270,61 @@ func testLoginWithDeliveries(t *testing.T, s wxlogin.SessionStore) {
 	_, err = s.Session(t.Context(), fsess.ID)
 	checkNotFound(t, "Session(login whose event failed)", err)
 	checkDeliveries(t, ob, failURL, nil)
+}
+
+// testLoginConcurrentUnionID: logins of one user racing to record the same
+// new unionid, each in its one transaction, record it once and append one
+// call's deliveries; every session carries the unionid.
+func testLoginConcurrentUnionID(t *testing.T, s wxlogin.SessionStore) {
+	_, us := loginStore(t, s)
+	lo, ok := s.(wxlogin.LoginOutboxStore)
+	ob, ok2 := s.(wxlogin.OutboxStore)
+	if !ok || !ok2 {
+		t.Skip("the store does not implement wxlogin.LoginOutboxStore")
+	}
+	url := newURL()
+	app := uniqueID("wx")
+	u := mustEnsureUser(t, us, newUser(app, userEra))
+	unionid := uniqueID("un-")
+	const n = 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		last = map[int][]wxlogin.Delivery{} // what each call's callback last returned
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			learned := u
+			learned.ID, learned.UnionID = uniqueID("u-"), unionid
+			got, _, err := lo.EnsureUserWithSessionAndDeliveries(t.Context(), learned, loginSession(app, sessionEra),
+				func(wxlogin.UserChange) []wxlogin.Delivery {
+					ds := newDeliveries(url, wxlogin.EventAccountMerged, outboxEra, 1)
+					mu.Lock()
+					last[i] = ds
+					mu.Unlock()
+					return ds
+				})
+			if err != nil || got.UnionID != unionid {
+				t.Errorf("EnsureUserWithSessionAndDeliveries = %q, %v; want %q", got.UnionID, err, unionid)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(last) != 1 {
+		t.Fatalf("%d racing logins with one new unionid: %d built deliveries, want 1", n, len(last))
+	}
+	for _, ds := range last {
+		checkDeliveries(t, ob, url, ds)
+	}
+	sessions, err := s.UserSessions(t.Context(), u.ID)
+	if err != nil || len(sessions) != n {
+		t.Fatalf("UserSessions = %d, %v; want %d", len(sessions), err, n)
+	}
+	for _, x := range sessions {
+		if x.UnionID != unionid {
+			t.Errorf("session %s has unionid %q, want %q", x.ID, x.UnionID, unionid)
+		}
+	}
 }

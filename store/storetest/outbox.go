@@ -35,6 +35,8 @@ func RunOutboxStoreTests(t *testing.T, newStore func(t *testing.T) OutboxStore) 
 	}{
 		{"RegistrationWritesItsDeliveries", testOutboxRegistration},
 		{"FailedRegistrationWritesNothing", testOutboxFailedRegistration},
+		{"NewUnionIDWritesItsDeliveries", testOutboxUnionID},
+		{"ConcurrentNewUnionIDWritesOnce", testOutboxConcurrentUnionID},
 		{"UpdateWritesOnlyWhenItWrites", testOutboxUpdate},
 		{"DeletesWriteOnlyWhenTheyDelete", testOutboxDeletes},
 		{"ClaimLeaseAndFinish", testOutboxClaim},
@@ -106,20 +108,102 @@ func checkDeliveries(t *testing.T, s wxlogin.OutboxStore, url string, want []wxl
 func testOutboxRegistration(t *testing.T, s OutboxStore) {
 	url := newURL()
 	u := newUser(uniqueID("wx"), userEra)
+	u.UnionID = uniqueID("un-")
 	ds := newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 2)
-	got, created, err := s.EnsureUserWithDeliveries(t.Context(), u, func() []wxlogin.Delivery { return ds })
+	var change wxlogin.UserChange
+	got, created, err := s.EnsureUserWithDeliveries(t.Context(), u, func(c wxlogin.UserChange) []wxlogin.Delivery { change = c; return ds })
 	if err != nil || !created || got.ID != u.ID {
 		t.Fatalf("EnsureUserWithDeliveries = %s, %v, %v; want the new user, created", got.ID, created, err)
 	}
+	checkChange(t, change, wxlogin.UserChange{Kind: wxlogin.UserRegistered, User: storedUser(u)})
 	checkDeliveries(t, s, url, ds)
 
-	// The same user again: no registration, no event.
-	again := u
-	again.ID = uniqueID("u-")
-	if _, created, err := s.EnsureUserWithDeliveries(t.Context(), again, func() []wxlogin.Delivery { return newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 1) }); err != nil || created {
-		t.Fatalf("EnsureUserWithDeliveries of a known user: created %v, %v", created, err)
+	// The same user again, with the same unionid or none: nothing changes,
+	// no event.
+	for _, unionid := range []string{u.UnionID, ""} {
+		again := u
+		again.ID, again.UnionID = uniqueID("u-"), unionid
+		if _, created, err := s.EnsureUserWithDeliveries(t.Context(), again, noDeliveries(t, url)); err != nil || created {
+			t.Fatalf("EnsureUserWithDeliveries of a known user: created %v, %v", created, err)
+		}
 	}
 	checkDeliveries(t, s, url, ds)
+}
+
+// noDeliveries is a deliveries callback that must not be called: it fails
+// the test and returns a delivery to url, which checkDeliveries would see.
+func noDeliveries(t *testing.T, url string) func(wxlogin.UserChange) []wxlogin.Delivery {
+	return func(c wxlogin.UserChange) []wxlogin.Delivery {
+		t.Errorf("deliveries built for a call that changed nothing (told %+v)", c)
+		return newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 1)
+	}
+}
+
+// checkChange compares what a deliveries callback was told with want.
+func checkChange(t *testing.T, got, want wxlogin.UserChange) {
+	t.Helper()
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		t.Errorf("the deliveries callback was told (-want +got):\n%s", diff)
+	}
+}
+
+// testOutboxUnionID: a returning user's login that brings a unionid the
+// user did not have appends exactly its deliveries with the unionid, told
+// so; the same unionid again appends nothing; a unionid whose deliveries
+// cannot be written is not recorded either.
+func testOutboxUnionID(t *testing.T, s OutboxStore) {
+	url := newURL()
+	u := mustEnsureUser(t, s, newUser(uniqueID("wx"), userEra))
+	learned := u
+	learned.ID, learned.UnionID = uniqueID("u-"), uniqueID("un-")
+	ds := newDeliveries(url, wxlogin.EventAccountMerged, outboxEra, 2)
+	var change wxlogin.UserChange
+	got, created, err := s.EnsureUserWithDeliveries(t.Context(), learned, func(c wxlogin.UserChange) []wxlogin.Delivery { change = c; return ds })
+	if err != nil || created || got.ID != u.ID || got.UnionID != learned.UnionID {
+		t.Fatalf("EnsureUserWithDeliveries(new unionid) = %s %q, created %v, %v; want %s %q, not created",
+			got.ID, got.UnionID, created, err, u.ID, learned.UnionID)
+	}
+	want := storedUser(u)
+	want.UnionID = learned.UnionID
+	checkChange(t, change, wxlogin.UserChange{Kind: wxlogin.UnionIDRecorded, User: want})
+	checkUser(t, s, want)
+	checkDeliveries(t, s, url, ds)
+
+	// The same unionid again, or none: nothing to record.
+	for _, unionid := range []string{learned.UnionID, ""} {
+		again := learned
+		again.ID, again.UnionID = uniqueID("u-"), unionid
+		if got, _, err := s.EnsureUserWithDeliveries(t.Context(), again, noDeliveries(t, url)); err != nil || got.UnionID != learned.UnionID {
+			t.Fatalf("EnsureUserWithDeliveries(unionid %q) = %q, %v; want the recorded %q", unionid, got.UnionID, err, learned.UnionID)
+		}
+	}
+	checkDeliveries(t, s, url, ds)
+
+	// Another unionid than the recorded one is recorded too, told what the
+	// user had.
+	changed := learned
+	changed.ID, changed.UnionID = uniqueID("u-"), uniqueID("un-")
+	more := newDeliveries(url, wxlogin.EventAccountMerged, outboxEra.Add(time.Second), 1)
+	if _, _, err := s.EnsureUserWithDeliveries(t.Context(), changed, func(c wxlogin.UserChange) []wxlogin.Delivery { change = c; return more }); err != nil {
+		t.Fatalf("EnsureUserWithDeliveries(another unionid): %v", err)
+	}
+	want.UnionID = changed.UnionID
+	checkChange(t, change, wxlogin.UserChange{Kind: wxlogin.UnionIDRecorded, User: want, PreviousUnionID: learned.UnionID})
+	checkDeliveries(t, s, url, append(ds, more...))
+
+	// Deliveries that cannot be written (a duplicate id): the unionid is
+	// not recorded.
+	failURL := newURL()
+	v := mustEnsureUser(t, s, newUser(uniqueID("wx"), userEra))
+	bad := newDeliveries(failURL, wxlogin.EventAccountMerged, outboxEra, 2)
+	bad[1].ID = bad[0].ID
+	vu := v
+	vu.ID, vu.UnionID = uniqueID("u-"), uniqueID("un-")
+	if _, _, err := s.EnsureUserWithDeliveries(t.Context(), vu, func(wxlogin.UserChange) []wxlogin.Delivery { return bad }); err == nil {
+		t.Fatal("EnsureUserWithDeliveries(new unionid) with a duplicate delivery id succeeded")
+	}
+	checkUser(t, s, storedUser(v))
+	checkDeliveries(t, s, failURL, nil)
 }
 
 // testOutboxFailedRegistration makes the outbox write fail (two deliveries
@@ -130,12 +214,51 @@ func testOutboxFailedRegistration(t *testing.T, s OutboxStore) {
 	u := newUser(uniqueID("wx"), userEra)
 	ds := newDeliveries(url, wxlogin.EventUserRegistered, outboxEra, 2)
 	ds[1].ID = ds[0].ID
-	if _, _, err := s.EnsureUserWithDeliveries(t.Context(), u, func() []wxlogin.Delivery { return ds }); err == nil {
+	if _, _, err := s.EnsureUserWithDeliveries(t.Context(), u, func(wxlogin.UserChange) []wxlogin.Delivery { return ds }); err == nil {
 		t.Fatal("EnsureUserWithDeliveries with a duplicate delivery id succeeded")
 	}
 	_, err := s.User(t.Context(), u.ID)
 	checkNotFound(t, "the user of a failed registration", err)
 	checkDeliveries(t, s, url, nil)
+}
+
+// testOutboxConcurrentUnionID: logins of one user racing to record the same
+// new unionid record it once, and append one call's deliveries.
+func testOutboxConcurrentUnionID(t *testing.T, s OutboxStore) {
+	url := newURL()
+	u := mustEnsureUser(t, s, newUser(uniqueID("wx"), userEra))
+	unionid := uniqueID("un-")
+	const n = 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		last = map[int][]wxlogin.Delivery{} // what each call's callback last returned
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			learned := u
+			learned.ID, learned.UnionID = uniqueID("u-"), unionid
+			got, _, err := s.EnsureUserWithDeliveries(t.Context(), learned, func(wxlogin.UserChange) []wxlogin.Delivery {
+				ds := newDeliveries(url, wxlogin.EventAccountMerged, outboxEra, 1)
+				mu.Lock()
+				last[i] = ds
+				mu.Unlock()
+				return ds
+			})
+			if err != nil || got.UnionID != unionid {
+				t.Errorf("EnsureUserWithDeliveries = %q, %v; want %q", got.UnionID, err, unionid)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(last) != 1 {
+		t.Fatalf("%d racing logins with one new unionid: %d built deliveries, want 1", n, len(last))
+	}
+	for _, ds := range last {
+		checkDeliveries(t, s, url, ds)
+	}
 }
 
 func testOutboxUpdate(t *testing.T, s OutboxStore) {
@@ -302,7 +425,7 @@ func testOutboxClaim(t *testing.T, s OutboxStore) {
 // mustEnsureUserWith registers a fresh user with ds.
 func mustEnsureUserWith(t *testing.T, s OutboxStore, ds []wxlogin.Delivery) {
 	t.Helper()
-	if _, created, err := s.EnsureUserWithDeliveries(t.Context(), newUser(uniqueID("wx"), userEra), func() []wxlogin.Delivery { return ds }); err != nil || !created {
+	if _, created, err := s.EnsureUserWithDeliveries(t.Context(), newUser(uniqueID("wx"), userEra), func(wxlogin.UserChange) []wxlogin.Delivery { return ds }); err != nil || !created {
 		t.Fatalf("EnsureUserWithDeliveries: %v, %v", created, err)
 	}
 }

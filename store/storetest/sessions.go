@@ -42,7 +42,8 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.Sess
 		{"LoginNewUser", testLoginNewUser},
 		{"LoginReturningUser", testLoginReturningUser},
 		{"LoginRefusedSessionRegistersNoUser", testLoginRefusedSessionRegistersNoUser},
-		{"LoginWritesTheRegistrationsDeliveries", testLoginWithDeliveries},
+		{"LoginWritesItsChangesDeliveries", testLoginWithDeliveries},
+		{"LoginConcurrentNewUnionIDWritesOnce", testLoginConcurrentUnionID},
 		{"LoginConcurrentFirstLogins", testLoginConcurrentFirstLogins},
 	}
 	for _, tt := range tests {
