@@ -144,6 +144,13 @@ test('forward-auth: a POST by cookie passes with the SDK\'s CSRF header, is refu
   assert.equal(bare.status, 403)
   assert.equal(bare.body.error.code, 'csrf_rejected')
 
+  // The README's one line without the SDK.
+  const oneLine = await page.evaluate(async () => {
+    const res = await fetch('/api/cart', { method: 'POST', headers: { 'X-Wxlogin-Csrf': document.cookie.match(/(?:^|; )wxlogin_csrf=([^;]*)/)?.[1] } })
+    return res.status
+  })
+  assert.equal(oneLine, 200)
+
   const viaSDK = await caught(page, async () => (await window.wx.fetch('/api/cart', { method: 'POST', body: '{}' })).json())
   assert.deepEqual(viaSDK.resolved, { method: 'POST', path: '/api/cart', user_id: firstLogin.id, openid: firstLogin.openid, appid: OA })
   const get = await caught(page, async () => (await window.wx.fetch('/api/cart')).json())
@@ -156,6 +163,7 @@ test('forward-auth: a POST by cookie passes with the SDK\'s CSRF header, is refu
     site.forwardAuthCalls.map((c) => [c.method, c.csrf, c.status]),
     [
       ['POST', false, 403],
+      ['POST', true, 200],
       ['POST', true, 200],
       ['GET', false, 200],
       ['DELETE', true, 403],

@@ -19,9 +19,16 @@ export declare const ErrorCodes: {
     readonly invalidCode: "invalid_code";
     /** WeChat flagged the user as high-risk. */
     readonly codeBlocked: "code_blocked";
-    /** The login took too long, or came back in another browser: start it again. */
+    /**
+     * The callback came without this browser's state (too late, replayed,
+     * another browser). wxlogin answers it at /v1/web/callback itself: not
+     * knowing which page started the login, it redirects nowhere.
+     */
     readonly invalidState: "invalid_state";
-    /** The page to return to is not one of the app's redirect_uris (a configuration error). */
+    /**
+     * redirect_uri is not one of the app's redirect_uris: /v1/web/authorize
+     * answers it itself, before any redirect (a configuration error).
+     */
     readonly redirectNotAllowed: "redirect_not_allowed";
     /** WeChat is busy or down; `retryAfter` says when to try again. */
     readonly upstreamUnavailable: "upstream_unavailable";

@@ -19,9 +19,16 @@ export const ErrorCodes = {
     invalidCode: 'invalid_code',
     /** WeChat flagged the user as high-risk. */
     codeBlocked: 'code_blocked',
-    /** The login took too long, or came back in another browser: start it again. */
+    /**
+     * The callback came without this browser's state (too late, replayed,
+     * another browser). wxlogin answers it at /v1/web/callback itself: not
+     * knowing which page started the login, it redirects nowhere.
+     */
     invalidState: 'invalid_state',
-    /** The page to return to is not one of the app's redirect_uris (a configuration error). */
+    /**
+     * redirect_uri is not one of the app's redirect_uris: /v1/web/authorize
+     * answers it itself, before any redirect (a configuration error).
+     */
     redirectNotAllowed: 'redirect_not_allowed',
     /** WeChat is busy or down; `retryAfter` says when to try again. */
     upstreamUnavailable: 'upstream_unavailable',
@@ -84,7 +91,6 @@ const loginMessages = {
     snapshot_user: 'the page was opened in WeChat\'s snapshot view: open it for real to log in',
     invalid_code: 'WeChat\'s code was invalid or used: log in again',
     code_blocked: 'WeChat blocked the login of this user',
-    invalid_state: 'the login expired or came back in another browser: log in again',
     upstream_unavailable: 'WeChat is unavailable: try again later',
     upstream_rejected: 'WeChat refused the app\'s credentials',
     rate_limited: 'too many logins: try again later',

@@ -25,6 +25,8 @@ try {
   if (tsc.status !== 0) throw new Error('tsc failed')
 
   await esbuild.build({
+    // Paths in the bundle's comments are relative to this: the same from any folder.
+    absWorkingDir: pkg,
     entryPoints: [join(pkg, 'src', 'index.ts')],
     outfile: join(out, 'wxlogin-web.js'),
     bundle: true,
