@@ -37,7 +37,8 @@ const plainPage = `<!doctype html>
 
 /**
  * startSite listens on a free loopback port and resolves to
- * {origin, setAPI(url), forwardAuthCalls, close}. Requests that are not the
+ * {origin, otherHost, setAPI(url), forwardAuthCalls, close}: origin is
+ * the site at 127.0.0.1, otherHost the same server at localhost. Requests that are not the
  * site's own go to the wxlogin named by setAPI (known only later: wxlogin
  * dev must be told the site's pages first).
  */
@@ -122,6 +123,7 @@ export async function startSite() {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     origin: `http://127.0.0.1:${server.address().port}`,
+    otherHost: `http://localhost:${server.address().port}`,
     setAPI: (url) => (api = url),
     forwardAuthCalls,
     close: () =>

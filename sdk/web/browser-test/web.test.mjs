@@ -36,10 +36,14 @@ after(async () => {
   await site?.close()
 })
 
-/** newPage opens a fresh browser profile with the user agent ua; only the site is reachable. */
+/**
+ * newPage opens a fresh browser profile with the user agent ua; only the
+ * site is reachable (at 127.0.0.1, and at localhost for the test of a
+ * wxlogin on another host).
+ */
 async function newPage(ua) {
   const context = await browser.newContext({ userAgent: ua })
-  await context.route((url) => !url.href.startsWith(site.origin), (route) => route.abort())
+  await context.route((url) => !url.href.startsWith(site.origin) && !url.href.startsWith(site.otherHost), (route) => route.abort())
   const page = await context.newPage()
   page.on('pageerror', (err) => pageErrors.push(String(err)))
   page.on('console', (msg) => {
@@ -235,6 +239,25 @@ test('on a desktop: the website app\'s QR code, scanned and confirmed, the same 
     return { appid: me.appid, put: res.status }
   })
   assert.deepEqual(plain, { appid: WEBSITE, put: 200 })
+  await context.close()
+})
+
+test('wxlogin answering on another host than the page: cookie_missing, not ok and not a loop', async () => {
+  // The site also answers at localhost: a page at 127.0.0.1 that sends its
+  // login to wxlogin at localhost gets its cookies set on localhost.
+  const { page, context } = await newPage(DESKTOP_UA)
+  await open(page, '/app/')
+  await page.evaluate(({ website, other }) => {
+    const wx = window.sdk.createWebClient({ baseURL: other })
+    wx.login({ appid: website, scope: 'snsapi_login', redirectURI: location.origin + '/app/' })
+  }, { website: WEBSITE, other: site.otherHost })
+  await page.waitForURL((u) => u.pathname.startsWith('/connect/'))
+  assert.equal(new URL(page.url()).origin, site.otherHost)
+  await phone(await page.textContent('#authorization'), { user: USER, action: 'approve' })
+  assert.deepEqual(await landed(page), { status: 'error', code: 'cookie_missing', name: 'WxloginError' })
+  assert.equal(new URL(page.url()).origin, site.origin)
+  const hosts = (await context.cookies([site.origin, site.otherHost])).filter((c) => c.name === 'wxlogin_session').map((c) => c.domain)
+  assert.deepEqual(hosts, ['localhost'], 'the session is real, on the other host')
   await context.close()
 })
 

@@ -90,7 +90,7 @@ export class WebClient {
         if (!this.csrfToken()) {
             return withReturn({
                 status: 'error',
-                error: new WxloginError(ClientErrorCodes.cookieMissing, 'the login finished but the browser kept no session cookie: serve the page over https (or on localhost) from the host wxlogin answers on'),
+                error: new WxloginError(ClientErrorCodes.cookieMissing, 'the login finished but this page sees no session cookie: wxlogin must answer the login on the page\'s own host (its cookies belong to the host that set them), and the browser must accept cookies'),
             });
         }
         return withReturn({ status: 'ok' });

@@ -52,9 +52,10 @@ export declare const ClientErrorCodes: {
     /** The server answered something that is not the JSON the call expects. */
     readonly badResponse: "bad_response";
     /**
-     * A login came back without an error, but the browser kept no session
-     * cookie: the page is not served over https (or localhost), or not on
-     * the host that set the cookies. Logging in again would loop.
+     * A login came back without an error, but this page sees no session
+     * cookie: wxlogin answered the login on another host than the page's
+     * (its cookies belong to that host), or the browser refuses cookies.
+     * Logging in again would loop.
      */
     readonly cookieMissing: "cookie_missing";
 };

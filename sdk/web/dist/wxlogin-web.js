@@ -98,9 +98,10 @@ var wxloginWeb = (() => {
     /** The server answered something that is not the JSON the call expects. */
     badResponse: "bad_response",
     /**
-     * A login came back without an error, but the browser kept no session
-     * cookie: the page is not served over https (or localhost), or not on
-     * the host that set the cookies. Logging in again would loop.
+     * A login came back without an error, but this page sees no session
+     * cookie: wxlogin answered the login on another host than the page's
+     * (its cookies belong to that host), or the browser refuses cookies.
+     * Logging in again would loop.
      */
     cookieMissing: "cookie_missing"
   };
@@ -213,7 +214,7 @@ var wxloginWeb = (() => {
           status: "error",
           error: new WxloginError(
             ClientErrorCodes.cookieMissing,
-            "the login finished but the browser kept no session cookie: serve the page over https (or on localhost) from the host wxlogin answers on"
+            "the login finished but this page sees no session cookie: wxlogin must answer the login on the page's own host (its cookies belong to the host that set them), and the browser must accept cookies"
           )
         });
       }

@@ -131,7 +131,7 @@ describe('result', () => {
     const r = createWebClient().result()
     assert.equal(r.status, 'error')
     assert.equal(r.error.code, ClientErrorCodes.cookieMissing)
-    assert.match(r.error.message, /https/)
+    assert.match(r.error.message, /own host/)
   })
 
   test('Back from WeChat\'s page, an old abandoned login, or a returnTo of another origin', () => {
