@@ -270,13 +270,14 @@ describe('inside WeChat or not', () => {
     wechatAndroid: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/122.0.6261.120 Mobile Safari/537.36 XWEB/1220099 MMWEBSDK/20240404 MMWEBID/1234 MicroMessenger/8.0.49.2600(0x28003133) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64',
     wechatWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/81.0.4044.138 Safari/537.36 NetType/WIFI MicroMessenger/7.0.20.1781(0x6700143B) WindowsWechat(0x63090a13) XWEB/9129 Flue',
     wecom: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.26 MicroMessenger/7.0.1 Language/zh ColorScheme/Light',
+    wecomWindows: 'Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.6668.101 Safari/537.36 Language/zh ColorScheme/Light wxwork/4.1.39 (MicroMessenger/6.2) WindowsWechat',
     chrome: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36',
   }
 
   test('isInWeChat: WeChat\'s browsers on phones and desktops; not WeCom, not a plain browser', () => {
     assert.deepEqual(
       Object.fromEntries(Object.entries(agents).map(([k, ua]) => [k, isInWeChat(ua)])),
-      { wechatIOS: true, wechatAndroid: true, wechatWindows: true, wecom: false, chrome: false },
+      { wechatIOS: true, wechatAndroid: true, wechatWindows: true, wecom: false, wecomWindows: false, chrome: false },
     )
     page = fakePage(PAGE, { userAgent: agents.wechatIOS })
     assert.equal(isInWeChat(), true, 'by default the browser\'s own user agent')
