@@ -220,7 +220,7 @@ test('WeChat\'s snapshot-mode user is refused with snapshot_user', async () => {
   await wechat.context.close()
 })
 
-test('on a desktop: the website app\'s QR code, scanned and confirmed, the same person\'s account; the script-tag bundle works too', async () => {
+test('on a desktop: the website app\'s QR code, scanned and confirmed, the same person\'s account; the script-tag bundle works too; a session ended elsewhere', async () => {
   const { page, context } = await newPage(DESKTOP_UA)
   await open(page, '/app/')
   const auth = await startLogin(page)
@@ -239,6 +239,17 @@ test('on a desktop: the website app\'s QR code, scanned and confirmed, the same 
     return { appid: me.appid, put: res.status }
   })
   assert.deepEqual(plain, { appid: WEBSITE, put: 200 })
+
+  // The session ends elsewhere (another tab's logout, a revocation): the
+  // page's logout meets session_invalid, counts as done, and drops the
+  // CSRF cookie the server could not clear.
+  const token = (await context.cookies(site.origin)).find((c) => c.name === 'wxlogin_session').value
+  const ended = await fetch(dev.api + '/v1/session', { method: 'DELETE', headers: { Authorization: 'Bearer ' + token } })
+  assert.equal(ended.status, 204)
+  assert.deepEqual(await caught(page, () => window.wx.logout()), { resolved: undefined })
+  assert.deepEqual((await context.cookies(site.origin)).map((c) => c.name).filter((n) => n.startsWith('wxlogin_')), ['wxlogin_session'])
+  assert.equal(await page.evaluate(() => window.wx.csrfToken() ?? null), null)
+  assert.equal((await caught(page, () => window.wx.me())).code, 'session_invalid')
   await context.close()
 })
 

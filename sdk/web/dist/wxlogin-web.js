@@ -294,8 +294,11 @@ var wxloginWeb = (() => {
         const res = await this.send(this.base + "/v1/web/logout", { method: "POST" }, false);
         if (!res.ok) throw new WxloginError(ClientErrorCodes.badResponse, `logout answered ${res.status}`, res.status);
       } catch (err) {
-        if (isWxloginError(err, ErrorCodes.sessionInvalid)) return;
-        throw err;
+        if (!isWxloginError(err, ErrorCodes.sessionInvalid)) throw err;
+        try {
+          document.cookie = CSRF_COOKIE + "=; Path=/; Max-Age=0; Secure; SameSite=Lax";
+        } catch (e) {
+        }
       }
     }
   };

@@ -17,6 +17,7 @@ export function fakePage(href, { cookie = '', navigation = 'navigate', userAgent
     url: new URL(href),
     assigned: [],
     cookie,
+    cookieWrites: [],
     storage: new Map(),
     navigation,
     historyState: { marker: 1 },
@@ -59,6 +60,16 @@ export function fakePage(href, { cookie = '', navigation = 'navigate', userAgent
   const document = {
     get cookie() {
       return page.cookie
+    },
+    // Just enough of the cookie jar for the SDK: a Max-Age=0 write
+    // removes that cookie; any other write is recorded and set.
+    set cookie(v) {
+      page.cookieWrites.push(v)
+      const [pair, ...attrs] = v.split(';')
+      const name = pair.split('=')[0].trim()
+      const kept = page.cookie.split(';').map((c) => c.trim()).filter((c) => c && !c.startsWith(name + '='))
+      if (!attrs.some((a) => a.trim().toLowerCase() === 'max-age=0')) kept.push(pair.trim())
+      page.cookie = kept.join('; ')
     },
   }
   const sessionStorage = {
