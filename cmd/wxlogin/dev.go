@@ -40,6 +40,9 @@ func runDev(ctx context.Context, args []string, e env) int {
 	weCom := fset.Bool("wecom", false, "also serve the WeCom app "+devWeComApp+" (the emulator's first corp; wx.qy.login)")
 	policy := fset.String("session-policy", auth.PolicyOwn, "the dev apps' session policy: own, or wechat (a session ends when WeChat's session_key for it dies)")
 	checkEvery := fset.Duration("session-check-interval", auth.DefaultKeyCheckInterval, "with --session-policy wechat: least time between two checks of one session's key")
+	var webPages pageList
+	fset.Var(&webPages, "web-redirect-uri", "another page the dev web apps may return to (repeatable), e.g. your frontend dev server's, which proxies /v1/, /connect/ and /emulator/ to this server")
+	autoApprove := fset.String("web-auto-approve", "", "approve every web authorization at once as this simulated user (no phone step)")
 	if fset.Parse(args) != nil {
 		return 2
 	}
@@ -49,6 +52,17 @@ func runDev(ctx context.Context, args []string, e env) int {
 	}
 	if _, err := parseLevel(*logLevel); err != nil {
 		return fail(err)
+	}
+	// Each flagged page is checked as a configured redirect_uris entry is,
+	// so that the error names the flag rather than an app of dev's own.
+	for _, page := range webPages {
+		web := emulator.DevWebApps()[0]
+		check := auth.Config{Apps: []wxlogin.App{{AppID: web.AppID, Secret: wxlogin.Secret(web.Secret),
+			Kind: wxlogin.AppKind(web.Kind), RedirectURIs: []string{page}}}}
+		var bad *auth.ConfigError
+		if err := check.Validate(); errors.As(err, &bad) {
+			return fail(fmt.Errorf("--web-redirect-uri: %s", bad.Problem))
+		}
 	}
 	logger := newLogger(e.Stderr, *logLevel, "text")
 	dir, err := filepath.Abs(*data)
@@ -70,6 +84,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 	em := emulator.New(append(emulator.DevApps(), emulator.DevWebApps()...)...)
 	em.Logger = logger.With("component", "emulator")
 	em.Now = clock.Now
+	em.AutoApproveWeb = *autoApprove
 	emuLn, err := net.Listen("tcp", *emuAddr)
 	if err != nil {
 		return fail(fmt.Errorf("emulator-addr: %v", err))
@@ -95,7 +110,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 	}
 	for _, a := range emulator.DevWebApps() {
 		apps = append(apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(a.Secret), Kind: wxlogin.AppKind(a.Kind),
-			OpenPlatform: "dev", RedirectURIs: devRedirectURIs(*addr)})
+			OpenPlatform: "dev", RedirectURIs: append(devRedirectURIs(*addr), webPages...)})
 	}
 	if *weCom {
 		// A mini program inside WeCom: its own appid in wxlogin, the
@@ -183,6 +198,17 @@ func devRedirectURIs(addr string) []string {
 		}
 	}
 	return uris
+}
+
+// pageList collects repeated --web-redirect-uri flags. The service checks
+// each page as it checks a configured redirect_uris entry.
+type pageList []string
+
+func (p *pageList) String() string { return strings.Join(*p, ",") }
+
+func (p *pageList) Set(v string) error {
+	*p = append(*p, v)
+	return nil
 }
 
 // devWeComApp is the appid under which `wxlogin dev --wecom` serves the
