@@ -190,7 +190,7 @@ func (s *Server) routes() {
 	s.handle(forwardAuthPattern, s.forwardAuth)
 	s.handle("GET /v1/web/authorize", s.webAuthorize)
 	s.handle("GET /v1/web/callback", s.webCallback)
-	s.handle("POST /v1/web/logout", s.authed(s.webLogout))
+	s.handle("POST /v1/web/logout", s.webLogout)
 
 	if s.adminOn {
 		s.handle("GET /v1/admin/users", s.admin(s.adminFindUsers))

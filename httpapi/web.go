@@ -185,7 +185,21 @@ func (s *Server) webCallback(w http.ResponseWriter, r *http.Request) {
 	redirect(w, res.RedirectURI)
 }
 
-func (s *Server) webLogout(w http.ResponseWriter, r *http.Request, p wxlogin.Principal) {
+// webLogout ends the web session and clears its cookies. A session that
+// already ended (revoked elsewhere, expired) answers session_invalid as
+// anywhere else, and its cookies are cleared too: the session cookie is
+// HttpOnly, so the page could not drop it, and nothing is left to guard
+// against a forged request. Any other refusal (a live session without
+// its CSRF token) clears nothing.
+func (s *Server) webLogout(w http.ResponseWriter, r *http.Request) {
+	p, err := s.verify(r)
+	if err != nil {
+		if wxlogin.ErrorCode(err) == wxlogin.ESessionInvalid {
+			clearSessionCookies(w)
+		}
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.svc.Logout(r.Context(), p); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -757,3 +757,31 @@ func TestWebForgedForwardedHeaders(t *testing.T) {
 		t.Errorf("callback %q, want %q", got, want)
 	}
 }
+
+// TestWebLogoutOfAnEndedSession: a browser whose session ended elsewhere
+// (revoked, expired) still holds its cookies; logging out answers 401
+// session_invalid, as any route would, and clears them, so the page is not
+// left with a dead session cookie it cannot remove itself (it is HttpOnly).
+// A live session's logout without the CSRF token clears nothing.
+func TestWebLogoutOfAnEndedSession(t *testing.T) {
+	t.Parallel()
+	ww := newWebWorld(t)
+	b := ww.browser("Mozilla/5.0 MicroMessenger/8.0")
+	b.login(oaApp, "snsapi_base", "alice")
+	token, csrf := b.cookie(httpapi.SessionCookie), b.cookie(httpapi.CSRFCookie)
+	if token == "" || csrf == "" {
+		t.Fatal("no session after the login")
+	}
+	b.do("POST", ww.base+"/v1/web/logout").fails(t, 403, wxlogin.ECSRFRejected)
+	if b.cookie(httpapi.SessionCookie) != token {
+		t.Fatal("a logout refused for its missing CSRF token cleared the session cookie")
+	}
+	// Ended elsewhere: the user logs out with the token itself.
+	if r := ww.request("DELETE", "/v1/session", token, nil); r.status != 204 {
+		t.Fatalf("logout by token: %d %s", r.status, r.body)
+	}
+	b.do("POST", ww.base+"/v1/web/logout", httpapi.CSRFHeader, csrf).fails(t, 401, wxlogin.ESessionInvalid)
+	if b.cookie(httpapi.SessionCookie) != "" || b.cookie(httpapi.CSRFCookie) != "" {
+		t.Errorf("the browser still holds the ended session's cookies")
+	}
+}

@@ -178,18 +178,10 @@ export class WebClient {
                 throw new WxloginError(ClientErrorCodes.badResponse, `logout answered ${res.status}`, res.status);
         }
         catch (err) {
+            // A session that had already ended answers session_invalid, and
+            // the server clears its cookies all the same.
             if (!isWxloginError(err, ErrorCodes.sessionInvalid))
                 throw err;
-            // The server refuses a dead session before it could clear the
-            // cookies: drop the CSRF cookie here (the HttpOnly session cookie is
-            // out of the page's reach, and dead), so that csrfToken() and the
-            // next result() do not mistake it for a session.
-            try {
-                document.cookie = CSRF_COOKIE + '=; Path=/; Max-Age=0; Secure; SameSite=Lax';
-            }
-            catch (_a) {
-                // No cookie access: nothing to drop.
-            }
         }
     }
 }

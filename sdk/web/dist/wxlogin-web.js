@@ -295,10 +295,6 @@ var wxloginWeb = (() => {
         if (!res.ok) throw new WxloginError(ClientErrorCodes.badResponse, `logout answered ${res.status}`, res.status);
       } catch (err) {
         if (!isWxloginError(err, ErrorCodes.sessionInvalid)) throw err;
-        try {
-          document.cookie = CSRF_COOKIE + "=; Path=/; Max-Age=0; Secure; SameSite=Lax";
-        } catch (e) {
-        }
       }
     }
   };
