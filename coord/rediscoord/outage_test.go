@@ -2,7 +2,9 @@ package rediscoord_test
 
 import (
 	"errors"
+	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/coord/rediscoord"
 	"github.com/wxlogin/wxlogin/coord/rediscoord/redistest"
+	"github.com/wxlogin/wxlogin/internal/testlog"
 )
 
 // Short timeouts, so that an outage is found and fallen back from quickly.
@@ -229,5 +232,35 @@ func TestSilentSubscriptionRestsTheClient(t *testing.T) {
 	wait(false)
 	if err := c.Ping(t.Context()); !errors.Is(err, rediscoord.ErrDown) {
 		t.Errorf("Ping right after the heartbeat found Redis silent = %v, want ErrDown (no wait on the dead server)", err)
+	}
+}
+
+// A subscription that is (re)subscribing when Redis falls silent, as after
+// an outage while it waits between attempts, finds it silent too: its
+// connection is made but never answers, and the Client's other calls fall
+// back at once as they do when a live subscription's heartbeat goes
+// unanswered.
+func TestSubscribingToSilentRedisRestsTheClient(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	var logs testlog.Buffer
+	o := outageOptions
+	o.Logger = slog.New(slog.NewTextHandler(io.MultiWriter(&logs, testWriter{t}), nil))
+	c := newClient(t, srv.URL(), redistest.Prefix(), newKeys(t), o)
+	srv.Pause()
+	defer srv.Resume()
+	stop := c.Revocations().Subscribe(func(auth.Revocation) {}, func(bool) {})
+	defer stop()
+	// Only the subscription talks to Redis here: the Client rests once it
+	// took the silence for what it is (errSilent's words in the log).
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "did not answer a ping") {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s subscribing to a paused Redis, and the Client was never told to fall back; log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := c.Ping(t.Context()); !errors.Is(err, rediscoord.ErrDown) {
+		t.Errorf("Ping once the subscription found Redis silent = %v, want ErrDown", err)
 	}
 }

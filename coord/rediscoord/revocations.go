@@ -17,8 +17,9 @@ import (
 //
 // A subscription reads its connection with a deadline of one heartbeat;
 // when nothing came in that long it pings, and when the pong does not come
-// within another heartbeat the connection is taken for lost, even if the
-// kernel still thinks it open (a paused server, a dropped route). Lost, it
+// within another heartbeat (or the ping cannot even be sent, as on a
+// connection still being made) the connection is taken for lost, even if
+// the kernel still thinks it open (a paused server, a dropped route). Lost, it
 // reports live(false), closes the connection and subscribes again on a new
 // one, reporting live(true) once Redis confirms the subscription: what was
 // published in between is gone, and auth verifies against the store until
@@ -143,6 +144,12 @@ func (s *subscription) listen(ctx context.Context, ps *redis.PubSub, live *bool,
 			pctx, cancel := context.WithTimeout(ctx, hb)
 			err := ps.Ping(pctx)
 			cancel()
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Even the ping could not be sent: a connection being
+				// made to a server that accepts and answers nothing, as
+				// when Redis falls silent while this subscribes again.
+				return errSilent
+			}
 			if err != nil {
 				return err
 			}
