@@ -67,11 +67,19 @@ const internalMessage = "internal error; the server log has details under this r
 // map does not know, and errors without a code, become a generic 500 whose
 // cause goes to the log with the request id, never to the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, message := wxlogin.ErrorCode(err), wxlogin.ErrorMessage(err)
+	status, code, message := s.prepareError(w, r, err)
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: message}})
+}
+
+// prepareError is writeError up to the body: the status, code and message
+// the client is told, logged as they need to be, with the headers that go
+// with the status set.
+func (s *Server) prepareError(w http.ResponseWriter, r *http.Request, err error) (status int, code, message string) {
+	code, message = wxlogin.ErrorCode(err), wxlogin.ErrorMessage(err)
 	if _, known := statuses[code]; !known || code == wxlogin.EInternal {
 		code, message = wxlogin.EInternal, internalMessage
 	}
-	status := statusOf(code)
+	status = statusOf(code)
 
 	switch {
 	case status >= 500 && code != wxlogin.EUpstreamUnavailable:
@@ -99,7 +107,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// client retries in a tight loop.
 		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(err)))
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: message}})
+	return status, code, message
 }
 
 // retryAfterSeconds is the error's RetryAfter in whole seconds, rounded up

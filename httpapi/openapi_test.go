@@ -39,7 +39,7 @@ var spec = sync.OnceValues(func() (routers.Router, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, err
 	}
-	for _, ct := range []string{"image/png", "image/jpeg", "image/webp", "image/*", "application/octet-stream"} {
+	for _, ct := range []string{"image/png", "image/jpeg", "image/webp", "image/*", "application/octet-stream", "text/html"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
 	// The server answers with an absolute-path-only view of the spec;

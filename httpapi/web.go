@@ -142,7 +142,7 @@ func (s *Server) webAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	start, err := s.svc.WebAuthorize(q.Get("appid"), q.Get("redirect_uri"), q.Get("scope"), s.callbackURL(r))
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeWebError(w, r, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -167,7 +167,7 @@ func (s *Server) webCallback(w http.ResponseWriter, r *http.Request) {
 		if res.RedirectURI == "" {
 			// Without a good state the page to return to is not known:
 			// redirecting anywhere would be an open redirect.
-			s.writeError(w, r, err)
+			s.writeWebError(w, r, err)
 			return
 		}
 		redirect(w, withQuery(res.RedirectURI, "wxlogin_error", wxlogin.ErrorCode(err)))

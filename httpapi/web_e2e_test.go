@@ -785,3 +785,49 @@ func TestWebLogoutOfAnEndedSession(t *testing.T) {
 		t.Errorf("the browser still holds the ended session's cookies")
 	}
 }
+
+// TestWebErrorPageForBrowsers: a web login that fails before the page to
+// return to is known (a callback without its state, a page not allowed)
+// is a browser's navigation, so a browser that asks for HTML gets a page
+// it can show: the same status, the stable code in it, nothing it could
+// run, no caching. A client that asks for JSON still gets the JSON error.
+func TestWebErrorPageForBrowsers(t *testing.T) {
+	t.Parallel()
+	ww := newWebWorld(t)
+	const accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" // a browser's navigation
+	b := ww.browser("Mozilla/5.0 MicroMessenger/8.0")
+	id := b.start(oaApp, "", ww.page)
+	back := ww.phone(t, id, "gina", "approve", false)
+	other := ww.browser("Mozilla/5.0 MicroMessenger/8.0") // no state cookie
+	for _, tt := range []struct {
+		name, url, code string
+		status          int
+	}{
+		{"callback without its state", back, wxlogin.EInvalidState, 400},
+		{"page not allowed", ww.base + "/v1/web/authorize?appid=" + oaApp + "&redirect_uri=" + url.QueryEscape("https://evil.example/"), wxlogin.ERedirectNotAllowed, 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := other.do("GET", tt.url, "Accept", accept)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type %q, want text/html; charset=utf-8", ct)
+			}
+			for k, want := range map[string]string{"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+				"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"} {
+				if got := r.header.Get(k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			if !bytes.Contains(r.body, []byte("<code>"+tt.code+"</code>")) || bytes.Contains(r.body, []byte("<script")) {
+				t.Errorf("page does not name %s, or runs a script:\n%s", tt.code, r.body)
+			}
+			if rid := r.header.Get("X-Request-Id"); rid == "" || !bytes.Contains(r.body, []byte(rid)) {
+				t.Errorf("page does not show the request id %q", rid)
+			}
+			other.do("GET", tt.url, "Accept", "application/json").fails(t, tt.status, tt.code)
+			other.do("GET", tt.url).fails(t, tt.status, tt.code) // no Accept: JSON
+		})
+	}
+}

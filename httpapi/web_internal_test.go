@@ -67,3 +67,27 @@ func TestCallbackURL(t *testing.T) {
 		})
 	}
 }
+
+// TestWantsHTML: only an Accept that prefers HTML to JSON gets the error
+// page; no Accept, */*, or JSON first keep the JSON error.
+func TestWantsHTML(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"":                 false,
+		"*/*":              false,
+		"application/json": false,
+		"text/html":        true,
+		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8": true,
+		"application/xhtml+xml":                   true,
+		"application/json, text/html;q=0.5":       false,
+		"text/html;q=0.5, application/json;q=0.4": true,
+		"text/html;q=0":                           false,
+		"text/html;q=abc":                         false,
+		"text/html;;;":                            false,
+	} {
+		r := httptest.NewRequest("GET", "/v1/web/callback", nil)
+		r.Header.Set("Accept", accept)
+		if got := wantsHTML(r); got != want {
+			t.Errorf("Accept %q: wantsHTML = %v, want %v", accept, got, want)
+		}
+	}
+}
