@@ -101,6 +101,9 @@ func (s *Service) checkAppKinds(old *liveSettings, apps []wxlogin.App) error {
 		if a.IsWeCom() && s.wecom == nil {
 			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].Kind", i), Problem: "a WeCom app needs a WeCom client, which this service was built without"}
 		}
+		if a.IsWeComSuite() && s.suite == nil {
+			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].Kind", i), Problem: "a WeCom suite app needs a WeCom suite client, which this service was built without"}
+		}
 		was, ok := old.appByID[a.AppID]
 		if !ok {
 			continue
