@@ -145,7 +145,7 @@ func (s *Service) suiteCorpErr(ctx context.Context, app wxlogin.App, ws wechat.S
 // suite_ticket arrived (or after WeCom refused the latest).
 func noSuiteTicket(err error) error {
 	return &wxlogin.Error{Code: wxlogin.EUpstreamUnavailable, RetryAfter: time.Minute, Err: err,
-		Message: "WeCom has not pushed this suite's suite_ticket to the callback URL yet (it does every 10 minutes once the URL is verified); retry later"}
+		Message: "no usable suite_ticket: WeCom has not pushed one to this suite's callback URL yet, or refused the latest (it pushes one every 10 minutes once the URL is verified); retry later"}
 }
 
 // SuiteCallbackQuery is what WeCom puts in the query of every callback.

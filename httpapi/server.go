@@ -191,6 +191,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/web/authorize", s.webAuthorize)
 	s.handle("GET /v1/web/callback", s.webCallback)
 	s.handle("POST /v1/web/logout", s.authed(s.webLogout))
+	s.handle("GET /v1/wecom/suite/{suite_id}/callback", s.suiteVerifyURL)
+	s.handle("POST /v1/wecom/suite/{suite_id}/callback", s.suiteCallback)
 
 	if s.adminOn {
 		s.handle("GET /v1/admin/users", s.admin(s.adminFindUsers))
