@@ -102,6 +102,7 @@ type suite struct {
 	token    *suiteToken          // the current suite_access_token
 	verified string               // the callback URL verified last; "" if none
 	lastPush time.Time            // of the latest ticket, delivered or not
+	latest   string               // the latest ticket
 	keys     map[string]string    // member WeComKey → session_key under this suite
 	codes    map[string]*suiteCode
 }
@@ -242,13 +243,7 @@ func (e *Emulator) LatestSuiteTicket(suiteID string) string {
 	if s == nil {
 		return ""
 	}
-	latest, at := "", time.Time{}
-	for t, issued := range s.tickets {
-		if latest == "" || issued.After(at) {
-			latest, at = t, issued
-		}
-	}
-	return latest
+	return s.latest
 }
 
 // OpenUserID is the open_userid the emulator gives a member under a suite:
@@ -485,7 +480,7 @@ func (e *Emulator) PushTicket(ctx context.Context, suiteID string) (PushResult, 
 		}
 	}
 	s.tickets[ticket] = now
-	s.lastPush = now
+	s.lastPush, s.latest = now, ticket
 	e.mu.Unlock()
 
 	msg := "<xml><SuiteId><![CDATA[" + suiteID + "]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType><TimeStamp>" +
