@@ -113,6 +113,13 @@ func (s *Service) checkAppKinds(old *liveSettings, apps []wxlogin.App) error {
 				"%q changes from kind %q corp %q to kind %q corp %q: its users belong to the old one; configure the new one under another appid",
 				a.AppID, was.Kind, was.CorpID, a.Kind, a.CorpID)}
 		}
+		if a.IsWeComSuite() && was.Suite.SuiteID != a.Suite.SuiteID {
+			// Another suite is another provider's app: its members'
+			// open_userids differ from those stored.
+			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].Suite.SuiteID", i), Problem: fmt.Sprintf(
+				"%q changes from suite %q to %q: its users belong to the old one; configure the new one under another appid",
+				a.AppID, was.Suite.SuiteID, a.Suite.SuiteID)}
+		}
 	}
 	return nil
 }
