@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
+	"github.com/wxlogin/wxlogin/wecomcrypt"
 )
 
 const suiteApp = "suite-dev"
@@ -210,4 +212,39 @@ func TestSuiteReload(t *testing.T) {
 	}
 	_, err := e.svc.Login(ctx, suiteApp, e.suiteCode(emulator.DevCorps()[0].CorpID, "zhangsan"), auth.Client{})
 	wantCode(t, err, wxlogin.EWrongCorp)
+}
+
+// FuzzSuiteCallback: whatever the query and body, SuiteCallback never
+// panics, and it accepts only what carries a valid msg_signature of the
+// suite's token over the body's Encrypt.
+func FuzzSuiteCallback(f *testing.F) {
+	e := newEnv(f, withSuite)
+	k, err := wecomcrypt.ParseKey(devSuite.EncodingAESKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ts := strconv.FormatInt(e.clock.Now().Unix(), 10)
+	msg := "<xml><SuiteId><![CDATA[" + devSuite.SuiteID + "]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType><TimeStamp>" +
+		ts + "</TimeStamp><SuiteTicket><![CDATA[fuzz-ticket]]></SuiteTicket></xml>"
+	enc, err := wecomcrypt.Seal(k, devSuite.SuiteID, []byte(msg), strings.NewReader(strings.Repeat("r", 16)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	sig := wecomcrypt.Signature(devSuite.Token, ts, "n1", enc)
+	f.Add(sig, ts, "n1", wecomcrypt.MarshalEnvelope(devSuite.SuiteID, enc, ""))
+	f.Add(sig, ts, "n1", wecomcrypt.MarshalEnvelope(devSuite.SuiteID, enc[:len(enc)-4], ""))
+	f.Add("", "", "", []byte("<xml><Encrypt>"))
+	f.Add(sig, ts, "n2", []byte{})
+	f.Fuzz(func(t *testing.T, signature, timestamp, nonce string, body []byte) {
+		q := auth.SuiteCallbackQuery{Signature: signature, Timestamp: timestamp, Nonce: nonce}
+		err := e.svc.SuiteCallback(context.Background(), devSuite.SuiteID, q, body)
+		if err == nil {
+			env, perr := wecomcrypt.ParseEnvelope(body)
+			if perr != nil || !wecomcrypt.VerifySignature(devSuite.Token, timestamp, nonce, env.Encrypt, signature) {
+				t.Fatalf("accepted a callback without a valid signature: %q %q %q %q", signature, timestamp, nonce, body)
+			}
+		} else if c := wxlogin.ErrorCode(err); c != wxlogin.EInvalidSignature && c != wxlogin.EInvalidRequest {
+			t.Fatalf("error %v, want invalid_signature or invalid_request", err)
+		}
+	})
 }
