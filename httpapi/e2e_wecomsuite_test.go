@@ -373,6 +373,34 @@ func TestWeComSuiteCorpIDs(t *testing.T) {
 		t.Errorf("the refused login wrote (-want +got):\n%s", diff)
 	}
 	w.request("POST", "/v1/login", "", map[string]string{"appid": suiteApp, "code": w.suiteCode(devCorp1.CorpID, "lisi")}).ok(t, 200, nil)
+
+	// WeCom busy at jscode2session: 503 with Retry-After, nothing stored.
+	if err := w.em.InjectFault(emulator.Fault{API: emulator.APIWeComSuiteJSCode2Session, ErrCode: -1}); err != nil {
+		t.Fatal(err)
+	}
+	before = w.snapshot()
+	r := w.request("POST", "/v1/login", "", map[string]string{"appid": suiteApp, "code": w.suiteCode(devCorp1.CorpID, "wangwu")})
+	r.fails(t, 503, wxlogin.EUpstreamUnavailable)
+	if r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	if diff := cmp.Diff(before, w.snapshot()); diff != "" {
+		t.Errorf("the failed login wrote (-want +got):\n%s", diff)
+	}
+}
+
+// TestWeComSuiteWrongSecret: a suite_secret WeCom refuses is the
+// configuration: 502 upstream_rejected, and the secret is nowhere.
+func TestWeComSuiteWrongSecret(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, withSuite(), func(_ *world, c *auth.Config, _ *httpapi.Config) {
+		c.Apps[len(c.Apps)-1].Secret = "not-the-suite-secret"
+	})
+	w.registerCallback("")
+	w.push()
+	w.request("POST", "/v1/login", "", map[string]string{"appid": suiteApp, "code": w.suiteCode(devCorp1.CorpID, "zhaoliu")}).
+		fails(t, 502, wxlogin.EUpstreamRejected)
+	w.assertNoSecrets("not-the-suite-secret", w.em.LatestSuiteTicket(devSuite.SuiteID))
 }
 
 // TestWeComSuitePeriodicPush: once the callback URL is registered, the
