@@ -88,7 +88,9 @@ var suiteErrmsgs = map[int]string{
 func (e *Emulator) suiteErr(code int, now time.Time) *wxError {
 	w := e.weComErr(code, now)
 	if msg, ok := suiteErrmsgs[code]; ok {
-		w.msg = msg + w.msg[strings.Index(w.msg, ", hint:"):]
+		if i := strings.Index(w.msg, ", hint:"); i >= 0 {
+			w.msg = msg + w.msg[i:]
+		}
 	}
 	return w
 }
@@ -165,7 +167,7 @@ func (e *Emulator) SuiteList() []SuiteView {
 	out := make([]SuiteView, 0, len(e.suiteOrder))
 	for _, id := range e.suiteOrder {
 		s := e.suites[id]
-		v := SuiteView{SuiteID: id, Corps: s.Corps, CallbackURL: s.CallbackURL, Verified: s.CallbackURL != "" && s.verified == s.CallbackURL}
+		v := SuiteView{SuiteID: id, Corps: append([]string(nil), s.Corps...), CallbackURL: s.CallbackURL, Verified: s.CallbackURL != "" && s.verified == s.CallbackURL}
 		if !s.lastPush.IsZero() {
 			v.LastPush = s.lastPush.UTC().Format(time.RFC3339)
 		}
