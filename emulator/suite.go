@@ -37,7 +37,9 @@ type Suite struct {
 	// only their members get codes under it.
 	Corps []string `json:"corps"`
 	// CallbackURL is the suite's 指令回调 URL; "" until one is registered
-	// (SetSuiteCallback, PUT /emulator/v1/wecom/suites/{id}).
+	// (here, or later with SetSuiteCallback or PUT
+	// /emulator/v1/wecom/suites/{id}). Once set, tickets are pushed to it
+	// every SuiteTicketInterval until Close.
 	CallbackURL string `json:"callback_url,omitempty"`
 }
 
@@ -147,6 +149,11 @@ func (e *Emulator) initSuites() {
 		}
 		e.suites[s.SuiteID] = st
 		e.suiteOrder = append(e.suiteOrder, s.SuiteID)
+		if s.CallbackURL != "" && e.pushStop == nil {
+			// A URL in the configuration is pushed to as one set later.
+			e.pushStop = make(chan struct{})
+			go e.pushLoop(e.pushStop)
+		}
 	}
 }
 

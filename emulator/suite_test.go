@@ -330,3 +330,28 @@ func TestSuitePeriodicPush(t *testing.T) {
 	waitFor(2)
 	f.em.Close()
 }
+
+// TestSuiteConfiguredCallback: a callback URL in the emulator's
+// configuration is pushed to without being registered again.
+func TestSuiteConfiguredCallback(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t)
+	cb := httptest.NewServer(rc)
+	t.Cleanup(cb.Close)
+	s := devSuite
+	s.CallbackURL = cb.URL
+	em := &emulator.Emulator{Suites: []emulator.Suite{s}, PushPoll: 2 * time.Millisecond}
+	t.Cleanup(em.Close)
+	em.SuiteList() // the first use starts it
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		rc.mu.Lock()
+		n := len(rc.tickets)
+		rc.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no push to the configured callback URL")
+		}
+	}
+}
