@@ -327,7 +327,7 @@ func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c 
 	switch {
 	case errors.Is(err, errCodeUsed):
 		return ws, shared, wxlogin.Wrap(err, wxlogin.EInvalidCode, "the code was already used; call wx.login again")
-	case errors.As(err, new(*wechat.NoSuiteTicketError)):
+	case err != nil && noTicket(err):
 		s.log.WarnContext(ctx, "auth: a WeCom suite login before a usable suite_ticket", "appid", app.AppID, "err", err)
 		return ws, shared, noSuiteTicket(err)
 	case err != nil:

@@ -141,6 +141,13 @@ func (s *Service) suiteCorpErr(ctx context.Context, app wxlogin.App, ws wechat.S
 	return wxlogin.Errorf(wxlogin.EWrongCorp, "the code belongs to a member of a corp this app does not serve (not in its corpids)")
 }
 
+// noTicket reports whether err is a suite login's lack of a usable
+// suite_ticket. Only failed logins pay for the errors.As target.
+func noTicket(err error) bool {
+	var nt *wechat.NoSuiteTicketError
+	return errors.As(err, &nt)
+}
+
 // noSuiteTicket is the answer to a login before the suite's first
 // suite_ticket arrived (or after WeCom refused the latest).
 func noSuiteTicket(err error) error {
