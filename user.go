@@ -29,7 +29,7 @@ type User struct {
 	// without a column of its own.
 	OpenUserID string
 
-	// Sealed is UserInfo and Phone sealed together under the server's master
+	// Sealed is UserInfo and Phone (and OpenUserID) sealed together under the server's master
 	// keys, as the auth service stores them: a store keeps these bytes as
 	// they are, never looks inside, and gives them back on every read. auth
 	// hands out users with Sealed opened into UserInfo and Phone; a store may

@@ -28,8 +28,8 @@ type sealedPersonal struct {
 	OpenUserID string `json:"open_userid,omitempty"`
 }
 
-// sealUser moves u's UserInfo and Phone into u.Sealed, under the primary
-// key. A user without either has no Sealed.
+// sealUser moves u's UserInfo, Phone and OpenUserID into u.Sealed, under
+// the primary key. A user without any has no Sealed.
 func (s *Service) sealUser(u *wxlogin.User) error {
 	if len(u.UserInfo) == 0 && u.Phone == nil && u.OpenUserID == "" {
 		u.UserInfo, u.Phone, u.Sealed = nil, nil, nil
@@ -44,7 +44,7 @@ func (s *Service) sealUser(u *wxlogin.User) error {
 	return nil
 }
 
-// openUser fills u's UserInfo and Phone from u.Sealed and clears Sealed:
+// openUser fills u's UserInfo, Phone and OpenUserID from u.Sealed and clears Sealed:
 // callers of the service never see sealed bytes. A user written before
 // sealing (clear fields, no Sealed) is returned as it is.
 func (s *Service) openUser(u *wxlogin.User) error {
