@@ -24,6 +24,42 @@ type App struct {
 	// OpenPlatform names the Open Platform account the app is bound to:
 	// the grouping WeChat's unionids belong to. "" when unbound.
 	OpenPlatform string
+
+	// Suite is set for a KindWeComSuite app only: the third-party app a
+	// service provider built and corps install.
+	Suite *WeComSuite
+}
+
+// WeComSuite is a WeCom third-party (suite) app: WeCom pushes its
+// suite_ticket to the app's callback URL, and the suite_ticket with
+// the suite secret (App.Secret) buys the suite_access_token that trades
+// the mini program's wx.qy.login codes.
+type WeComSuite struct {
+	// SuiteID is the suite's id (WeCom's SuiteId, also the receiver id
+	// of its callback messages).
+	SuiteID string
+	// Token and EncodingAESKey are the callback's: the first signs every
+	// callback (msg_signature), the second encrypts it. Both are secrets.
+	Token          Secret
+	EncodingAESKey Secret
+	// CorpIDs, when not empty, are the only installing corps whose
+	// members may log in; empty admits a member of any corp that
+	// installed the suite.
+	CorpIDs []string
+}
+
+// CorpAllowed reports whether a member of corpID may log in to the suite
+// app.
+func (s *WeComSuite) CorpAllowed(corpID string) bool {
+	if len(s.CorpIDs) == 0 {
+		return true
+	}
+	for _, c := range s.CorpIDs {
+		if c == corpID {
+			return true
+		}
+	}
+	return false
 }
 
 // AppKind is the WeChat surface an app is.
@@ -37,6 +73,12 @@ const (
 	// KindWeCom is a mini program inside WeCom: wx.qy.login codes traded
 	// at WeCom's miniprogram/jscode2session; its users are (corpid, userid).
 	KindWeCom AppKind = "wecom"
+	// KindWeComSuite is a WeCom third-party (suite) mini program, which
+	// many corps install: wx.qy.login codes traded at WeCom's
+	// service/miniprogram/jscode2session with the suite_access_token; its
+	// users are (corpid, userid) as for KindWeCom, with the provider's
+	// open_userid beside.
+	KindWeComSuite AppKind = "wecom_suite"
 	// KindOfficialAccount is an Official Account's web pages opened inside
 	// WeChat: OAuth at connect/oauth2/authorize, snsapi_base or
 	// snsapi_userinfo.
@@ -54,8 +96,15 @@ func (a App) KindOf() AppKind {
 	return a.Kind
 }
 
-// IsWeCom reports whether a is a WeCom app.
+// IsWeCom reports whether a is a WeCom app of one corp (KindWeCom).
 func (a App) IsWeCom() bool { return a.Kind == KindWeCom }
+
+// IsWeComSuite reports whether a is a WeCom third-party (suite) app.
+func (a App) IsWeComSuite() bool { return a.Kind == KindWeComSuite }
+
+// WeComUsers reports whether a's users are WeCom members, stored under a
+// WeComKey: a WeCom app of one corp or a suite app.
+func (a App) WeComUsers() bool { return a.Kind == KindWeCom || a.Kind == KindWeComSuite }
 
 // Web reports whether users log in to the app in a browser (OAuth
 // redirects and a session cookie) rather than with wx.login codes.

@@ -22,8 +22,14 @@ type User struct {
 	Phone *Phone
 	// Profile is what the user filled in with the avatar/nickname components.
 	Profile Profile
+	// OpenUserID is, for a user of a WeCom suite app (KindWeComSuite), the
+	// member's open_userid: the service provider's own id of the member,
+	// the same across the provider's apps in one corp. "" otherwise. It
+	// travels in Sealed like UserInfo and Phone, so stores keep it
+	// without a column of its own.
+	OpenUserID string
 
-	// Sealed is UserInfo and Phone sealed together under the server's master
+	// Sealed is UserInfo and Phone (and OpenUserID) sealed together under the server's master
 	// keys, as the auth service stores them: a store keeps these bytes as
 	// they are, never looks inside, and gives them back on every read. auth
 	// hands out users with Sealed opened into UserInfo and Phone; a store may

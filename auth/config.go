@@ -23,7 +23,11 @@ type Config struct {
 	// WeCom trades the wx.qy.login codes of WeCom apps; nil means WeChat
 	// when it implements WeCom too (*wechat.Client does).
 	WeCom WeCom
-	Keys  *keyring.Keyring // seals session_keys at rest
+	// WeComSuite trades the codes of WeCom suite apps and keeps their
+	// suite_tickets; nil means WeChat when it implements it too
+	// (*wechat.Client does).
+	WeComSuite WeComSuite
+	Keys       *keyring.Keyring // seals session_keys at rest
 
 	IdleTimeout      time.Duration // default 7 days
 	AbsoluteLifetime time.Duration // default 30 days
@@ -163,6 +167,7 @@ func (c Config) Validate() error {
 	}
 	seen := make(map[string]bool, len(c.Apps))
 	kinds := make(map[string]wxlogin.AppKind, len(c.Apps))
+	suites := make(map[string]string) // suite id → appid
 	for i, a := range c.Apps {
 		switch {
 		case a.AppID == "":
@@ -175,6 +180,15 @@ func (c Config) Validate() error {
 		// The kind first: what else an app needs depends on it.
 		if setting, problem := checkAppKind(a); problem != "" {
 			return bad(fmt.Sprintf("Apps[%d].%s", i, setting), "%s", problem)
+		}
+		if setting, problem := checkSuite(a); problem != "" {
+			return bad(fmt.Sprintf("Apps[%d].%s", i, setting), "%s", problem)
+		}
+		if a.IsWeComSuite() {
+			if other, dup := suites[a.Suite.SuiteID]; dup {
+				return bad(fmt.Sprintf("Apps[%d].Suite.SuiteID", i), "%q is the suite of %q already: one app per suite, since the callback names the suite only", a.Suite.SuiteID, other)
+			}
+			suites[a.Suite.SuiteID] = a.AppID
 		}
 		switch {
 		case a.IsWeCom() && a.CorpID == "":
@@ -236,9 +250,10 @@ func (c *Config) validate() error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	weComApp := false
+	weComApp, suiteApp := false, false
 	for _, a := range c.Apps {
 		weComApp = weComApp || a.IsWeCom()
+		suiteApp = suiteApp || a.IsWeComSuite()
 	}
 	if c.Webhooks != nil {
 		if _, ok := c.Users.(wxlogin.OutboxStore); !ok {
@@ -264,6 +279,7 @@ func (c *Config) validate() error {
 		{"Sessions", "a session store is required", c.Sessions == nil},
 		{"WeChat", "a WeChat client is required", c.WeChat == nil},
 		{"WeCom", "a WeCom client is required to serve a WeCom app", weComApp && c.weCom() == nil},
+		{"WeComSuite", "a WeCom suite client is required to serve a WeCom suite app", suiteApp && c.weComSuite() == nil},
 		{"Keys", "a master keyring is required to seal session keys", c.Keys == nil},
 	} {
 		if dep.missing {
@@ -271,6 +287,15 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// weComSuite is the suite client: WeComSuite, or else WeChat when it is one too.
+func (c *Config) weComSuite() WeComSuite {
+	if c.WeComSuite != nil {
+		return c.WeComSuite
+	}
+	w, _ := c.WeChat.(WeComSuite)
+	return w
 }
 
 // weCom is the WeCom client: WeCom, or else WeChat when it is one too.
@@ -313,14 +338,14 @@ func limitOrDefault(l, def Limit) Limit {
 // could not carry. It returns the field at fault and the problem, or "".
 func checkAppKind(a wxlogin.App) (setting, problem string) {
 	switch a.KindOf() {
-	case wxlogin.KindMiniProgram, wxlogin.KindWeCom:
+	case wxlogin.KindMiniProgram, wxlogin.KindWeCom, wxlogin.KindWeComSuite:
 		if len(a.RedirectURIs) > 0 {
 			return "RedirectURIs", "are for web apps (official_account, website), not mini programs"
 		}
 		return "", ""
 	case wxlogin.KindOfficialAccount, wxlogin.KindWebsite:
 	default:
-		return "Kind", fmt.Sprintf("%q is not a kind of app (mini_program, wecom, official_account, website)", clip(string(a.Kind), 32))
+		return "Kind", fmt.Sprintf("%q is not a kind of app (mini_program, wecom, wecom_suite, official_account, website)", clip(string(a.Kind), 32))
 	}
 	if len(a.RedirectURIs) == 0 {
 		return "RedirectURIs", "a web app needs at least one page to return to after login"

@@ -79,6 +79,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	if err != nil {
 		return LoginResult{}, err
 	}
+	openUserID := takeOpenUserID(app, &ws)
 
 	before, err := s.unionGroupBefore(ctx, app, ws.UnionID)
 	if err != nil {
@@ -93,6 +94,9 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
+	if err := s.withOpenUserID(&newUser, openUserID); err != nil {
+		return LoginResult{}, err
+	}
 	sealedKey := s.live().keys.Seal([]byte(ws.SessionKey.Reveal()))
 	if s.logins != nil && (s.hooks == nil || s.loginOutbox != nil) {
 		// One transaction for the user, the session and, with webhooks,
@@ -105,6 +109,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		}
 		if err == nil {
 			s.noteLink(ctx, app, user, created, before)
+			s.keepOpenUserID(ctx, &user, openUserID)
 		}
 		r, err := s.finishLogin(ctx, app, user, created, token, sess, err, shared)
 		r.AccountID = s.accountIDAfter(app, user, before)
@@ -120,6 +125,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	}
 
 	s.noteLink(ctx, app, user, created, before)
+	s.keepOpenUserID(ctx, &user, openUserID)
 	r, err := s.startSession(ctx, app, user, created, sealedKey, c, shared)
 	r.AccountID = s.accountIDAfter(app, user, before)
 	return r, err
@@ -304,6 +310,9 @@ func checkCode(name, code string) error {
 // code (see exchanges) and maps WeChat's failures to application errors.
 func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c Client) (wechat.Session, bool, error) {
 	ws, shared, err := s.codes.do(ctx, app.AppID, code, c, s.now, func(ctx context.Context) (*wechat.Session, error) {
+		if app.IsWeComSuite() {
+			return s.suiteCode2Session(ctx, app, code)
+		}
 		if app.IsWeCom() {
 			return s.weComCode2Session(ctx, app, code)
 		}
@@ -312,11 +321,17 @@ func (s *Service) exchange(ctx context.Context, app wxlogin.App, code string, c 
 	switch {
 	case errors.Is(err, errCodeUsed):
 		return ws, shared, wxlogin.Wrap(err, wxlogin.EInvalidCode, "the code was already used; call wx.login again")
+	case err != nil && noTicket(err):
+		s.log.WarnContext(ctx, "auth: a WeCom suite login before a usable suite_ticket", "appid", app.AppID, "err", err)
+		return ws, shared, noSuiteTicket(err)
 	case err != nil:
 		return ws, shared, s.upstreamErr(ctx, app, "code2Session", err, "the code is invalid, expired or used; call wx.login again")
 	case ws.OpenID == "" || ws.SessionKey.Reveal() == "":
 		// The client checks this too; a session without them is useless.
 		return ws, shared, wxlogin.Errorf(wxlogin.EUpstreamRejected, "WeChat gave an incomplete answer")
+	}
+	if app.IsWeComSuite() {
+		return ws, shared, s.suiteCorpErr(ctx, app, ws)
 	}
 	if app.IsWeCom() {
 		// Several corps may be associated with one mini program, and
@@ -361,7 +376,7 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 	kind := wechat.Classify(err)
 	retry := max(wechat.RetryAfter(err), time.Second)
 	upstream := "WeChat" // who the client is told failed
-	if app.IsWeCom() {
+	if app.WeComUsers() {
 		upstream = "WeCom"
 	}
 	var we *wechat.Error
@@ -381,6 +396,9 @@ func (s *Service) upstreamErr(ctx context.Context, app wxlogin.App, api string, 
 	case wechat.KindConfig:
 		s.log.ErrorContext(ctx, "auth: WECHAT REJECTED THIS APP'S APPID OR SECRET: fix the configuration",
 			"appid", app.AppID, "api", api, "errcode", errcode)
+		if app.IsWeComSuite() {
+			return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeCom rejected this server's suite_id or suite_secret")
+		}
 		if app.IsWeCom() {
 			return wxlogin.Wrap(err, wxlogin.EUpstreamRejected, "WeCom rejected this server's corpid or secret for the mini program")
 		}

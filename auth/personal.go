@@ -24,25 +24,27 @@ type sealedPersonal struct {
 	UserID   string          `json:"user_id"`
 	UserInfo json.RawMessage `json:"user_info,omitempty"`
 	Phone    *wxlogin.Phone  `json:"phone,omitempty"`
+	// OpenUserID is a WeCom suite member's open_userid (User.OpenUserID).
+	OpenUserID string `json:"open_userid,omitempty"`
 }
 
-// sealUser moves u's UserInfo and Phone into u.Sealed, under the primary
-// key. A user without either has no Sealed.
+// sealUser moves u's UserInfo, Phone and OpenUserID into u.Sealed, under
+// the primary key. A user without any has no Sealed.
 func (s *Service) sealUser(u *wxlogin.User) error {
-	if len(u.UserInfo) == 0 && u.Phone == nil {
+	if len(u.UserInfo) == 0 && u.Phone == nil && u.OpenUserID == "" {
 		u.UserInfo, u.Phone, u.Sealed = nil, nil, nil
 		return nil
 	}
-	plain, err := json.Marshal(sealedPersonal{UserID: u.ID, UserInfo: u.UserInfo, Phone: u.Phone})
+	plain, err := json.Marshal(sealedPersonal{UserID: u.ID, UserInfo: u.UserInfo, Phone: u.Phone, OpenUserID: u.OpenUserID})
 	if err != nil {
 		return wxlogin.Wrap(err, wxlogin.EInternal, "the user's data could not be sealed")
 	}
 	u.Sealed = s.live().keys.Seal(plain)
-	u.UserInfo, u.Phone = nil, nil
+	u.UserInfo, u.Phone, u.OpenUserID = nil, nil, ""
 	return nil
 }
 
-// openUser fills u's UserInfo and Phone from u.Sealed and clears Sealed:
+// openUser fills u's UserInfo, Phone and OpenUserID from u.Sealed and clears Sealed:
 // callers of the service never see sealed bytes. A user written before
 // sealing (clear fields, no Sealed) is returned as it is.
 func (s *Service) openUser(u *wxlogin.User) error {
@@ -63,7 +65,7 @@ func (s *Service) openUser(u *wxlogin.User) error {
 	if p.UserID != u.ID {
 		return wxlogin.Errorf(wxlogin.EInternal, "the user's sealed data belongs to another user")
 	}
-	u.UserInfo, u.Phone, u.Sealed = p.UserInfo, p.Phone, nil
+	u.UserInfo, u.Phone, u.OpenUserID, u.Sealed = p.UserInfo, p.Phone, p.OpenUserID, nil
 	return nil
 }
 

@@ -101,6 +101,9 @@ func (s *Service) checkAppKinds(old *liveSettings, apps []wxlogin.App) error {
 		if a.IsWeCom() && s.wecom == nil {
 			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].Kind", i), Problem: "a WeCom app needs a WeCom client, which this service was built without"}
 		}
+		if a.IsWeComSuite() && s.suite == nil {
+			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].Kind", i), Problem: "a WeCom suite app needs a WeCom suite client, which this service was built without"}
+		}
 		was, ok := old.appByID[a.AppID]
 		if !ok {
 			continue
@@ -109,6 +112,13 @@ func (s *Service) checkAppKinds(old *liveSettings, apps []wxlogin.App) error {
 			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].CorpID", i), Problem: fmt.Sprintf(
 				"%q changes from kind %q corp %q to kind %q corp %q: its users belong to the old one; configure the new one under another appid",
 				a.AppID, was.Kind, was.CorpID, a.Kind, a.CorpID)}
+		}
+		if a.IsWeComSuite() && was.Suite.SuiteID != a.Suite.SuiteID {
+			// Another suite is another provider's app: its members'
+			// open_userids differ from those stored.
+			return &ConfigError{Setting: fmt.Sprintf("Apps[%d].Suite.SuiteID", i), Problem: fmt.Sprintf(
+				"%q changes from suite %q to %q: its users belong to the old one; configure the new one under another appid",
+				a.AppID, was.Suite.SuiteID, a.Suite.SuiteID)}
 		}
 	}
 	return nil

@@ -52,7 +52,8 @@ type Service struct {
 	loginOutbox wxlogin.LoginOutboxStore
 	blobs       wxlogin.BlobStore
 	wechat      WeChat
-	wecom       WeCom // nil when no WeCom client was given
+	wecom       WeCom      // nil when no WeCom client was given
+	suite       WeComSuite // nil when no WeCom suite client was given
 	revoked     Revocations
 	// hooks is nil without webhooks; outbox is the store's outbox when it
 	// keeps one (for the admin view even without webhooks).
@@ -129,6 +130,7 @@ func New(cfg Config) (*Service, error) {
 		blobs:    cfg.Blobs,
 		wechat:   cfg.WeChat,
 		wecom:    cfg.weCom(),
+		suite:    cfg.weComSuite(),
 		revoked:  cfg.Revocations,
 		hooks:    cfg.Webhooks,
 
@@ -217,12 +219,12 @@ func (s *Service) Close() error {
 // Apps returns the configured apps.
 func (s *Service) Apps() []wxlogin.App { return slices.Clone(s.live().apps) }
 
-// IsWeComApp reports whether appid names a configured WeCom app, whose
-// users are a (corpid, userid) stored as a WeComKey in the place of the
-// openid.
+// IsWeComApp reports whether appid names a configured WeCom app (of one
+// corp or a suite), whose users are a (corpid, userid) stored as a
+// WeComKey in the place of the openid.
 func (s *Service) IsWeComApp(appid string) bool {
 	a, ok := s.live().appByID[appid]
-	return ok && a.IsWeCom()
+	return ok && a.WeComUsers()
 }
 
 // app resolves an appid; "" means the only configured app.

@@ -103,7 +103,7 @@ func (s *Service) SavePhone(ctx context.Context, p wxlogin.Principal, phoneCode 
 		if err != nil {
 			return phone, err
 		}
-		if app.IsWeCom() {
+		if app.WeComUsers() {
 			return phone, wxlogin.Errorf(wxlogin.EInvalidRequest, "phone codes are WeChat's: WeCom has no getuserphonenumber for a WeCom app")
 		}
 		if err := s.limitDecrypt(ctx, p); err != nil {

@@ -67,7 +67,7 @@ func (s *Service) Verify(ctx context.Context, token string) (wxlogin.Principal, 
 		s.noteStoreFailure(err)
 		return wxlogin.Principal{}, s.storeFailed(err)
 	}
-	e := newEntry(&sess, app.IsWeCom())
+	e := newEntry(&sess, app.WeComUsers())
 	e.principal.AccountID = account
 	if !bypass {
 		s.cache.add(e, gen)

@@ -46,6 +46,7 @@ const redacted = "(redacted)"
 var secretFields = map[string]bool{
 	"secret": true, "corpsecret": true, "session_key": true, "access_token": true, "signature": true,
 	"refresh_token": true, // a web login's, which mints access tokens for 30 days
+	"suite_secret":  true, "suite_ticket": true, "suite_access_token": true,
 }
 
 func redact(m map[string]any) map[string]any {

@@ -83,6 +83,39 @@
 // as WeCom's: "invalid code, hint: [...], more info at ...". Faults and
 // stats name these APIs wecom_gettoken and wecom_jscode2session.
 //
+// # WeCom third-party (suite) apps
+//
+// The emulator plays WeCom for a service provider's suites too (Suites;
+// nil: DevSuites(), installed by both dev corps):
+//
+//	POST /cgi-bin/service/get_suite_token {"suite_id","suite_secret","suite_ticket"} → {"suite_access_token","expires_in"}
+//	GET  /cgi-bin/service/miniprogram/jscode2session?suite_access_token=&js_code=&grant_type=authorization_code
+//	GET  /emulator/v1/wecom/suites                        [{"suite_id","corps","callback_url","verified","last_push"}] (no secrets)
+//	PUT  /emulator/v1/wecom/suites/{id} {"callback_url"}  the suite's 指令回调 URL ("" removes it)
+//	POST /emulator/v1/wecom/suites/{id}/push_ticket       push a new suite_ticket now → {"verified","status","answer","delivered"}
+//	POST /emulator/v1/wecom/suites/{id}/login {"corpid","user"} → {"code"}   wx.qy.login inside the suite's mini program
+//	POST /emulator/v1/wecom/suites/{id}/expire_token      end the current suite_access_token (then 42009)
+//
+// A push is what WeCom sends: a URL not verified yet first gets the GET
+// with msg_signature, timestamp, nonce and an encrypted echostr, and must
+// answer its plaintext; then the POST of <xml><ToUserName/><Encrypt/>
+// <AgentID/></xml>, the suite_ticket message (SuiteId, InfoType
+// suite_ticket, TimeStamp, SuiteTicket) sealed for the suite id under its
+// EncodingAESKey and signed with its token; "success" means delivered. A
+// ticket is issued even when the delivery fails, and lives 30 minutes.
+// Once a callback URL is set, a ticket is pushed at once and every 10
+// minutes of the emulator's clock (looked for every PushPoll of wall
+// time) until Close. get_suite_token answers 40083 for an unknown suite,
+// 40001 for a wrong suite_secret, 40085 for a ticket not pushed for the
+// suite in the last 30 minutes, and the same token until it expires.
+// jscode2session answers {corpid, userid, session_key, open_userid} (the
+// open_userid stable per suite, corp and member: OpenUserID); 41001 a
+// missing token, 40082 an unknown one, 42009 an expired one, 40029 a code
+// unknown, used, expired or not of this suite. Only members of corps that
+// installed the suite get codes under it. Faults and stats name these APIs
+// wecom_get_suite_token and wecom_suite_jscode2session; the calls log
+// redacts suite_secret, suite_ticket and suite_access_token.
+//
 // # The emulator's controls
 //
 //	GET    /emulator/v1/apps    [{"appid","secret","open_platform"}]

@@ -77,6 +77,20 @@ type Emulator struct {
 	// first use.
 	Corps []Corp
 
+	// Suites are the WeCom third-party (suite) apps served (get_suite_token,
+	// service/miniprogram/jscode2session, the suite_ticket push). Nil
+	// means DevSuites(). Read once, on first use.
+	Suites []Suite
+
+	// PushClient sends the suite_ticket pushes to the suites' callback
+	// URLs; nil means a client with a 10 s timeout.
+	PushClient *http.Client
+
+	// PushPoll is how often, in wall time, the emulator looks for suites
+	// due their periodic push; zero means DefaultPushPoll (1 s). A push is
+	// due every SuiteTicketInterval of the emulator's clock.
+	PushPoll time.Duration
+
 	// Now returns the current time; nil means time.Now. The emulator's
 	// clock is Now() plus the offset moved by Advance (or POST
 	// /emulator/v1/clock), so tests never sleep.
@@ -154,15 +168,20 @@ type Emulator struct {
 	initOnce sync.Once
 	mux      *http.ServeMux
 
-	mu        sync.Mutex
-	offset    time.Duration
-	apps      map[string]*app
-	order     []string            // appids in configured order
-	corps     map[string]*corp    // WeCom corps by corpid
-	corpOrder []string            // corpids in configured order
-	persons   map[string]*person  // by user name
-	openIDs   map[string]*account // by openid
-	codes     map[string]*code    // login and phone codes
+	mu          sync.Mutex
+	offset      time.Duration
+	apps        map[string]*app
+	order       []string               // appids in configured order
+	corps       map[string]*corp       // WeCom corps by corpid
+	corpOrder   []string               // corpids in configured order
+	suites      map[string]*suite      // WeCom suites by suite id
+	suiteOrder  []string               // suite ids in configured order
+	suiteTokens map[string]*suiteToken // suite_access_tokens
+	pushStop    chan struct{}          // closed to stop the periodic pushes; nil when none run
+	closed      bool                   // Close was called: no new periodic pushes
+	persons     map[string]*person     // by user name
+	openIDs     map[string]*account    // by openid
+	codes       map[string]*code       // login and phone codes
 	// codeQueue holds the codes by issue time, to forget the expired ones.
 	codeQueue codeQueue
 	// codesExamined counts the codes looked at to find expired ones: the
@@ -214,6 +233,7 @@ func (e *Emulator) init() {
 			e.order = append(e.order, a.AppID)
 		}
 		e.initCorps()
+		e.initSuites()
 		e.persons = map[string]*person{}
 		e.openIDs = map[string]*account{}
 		e.codes = map[string]*code{}

@@ -21,7 +21,8 @@ const (
 	APIOAuth2RefreshToken  = "oauth2_refresh_token"
 	APISNSUserInfo         = "sns_userinfo"
 	APISNSAuth             = "sns_auth"
-	// WeCom's: APIWeComGetToken, APIWeComJSCode2Session (wecom.go).
+	// WeCom's: APIWeComGetToken, APIWeComJSCode2Session (wecom.go),
+	// APIWeComSuiteToken, APIWeComSuiteJSCode2Session (suite.go).
 )
 
 // APIs returns the names of the WeChat server APIs the emulator serves.
@@ -29,7 +30,7 @@ func APIs() []string {
 	return []string{APIJSCode2Session, APIToken, APIStableToken, APICheckSession,
 		APIResetUserSessionKey, APIGetUserPhoneNumber, APIGetPaidUnionID,
 		APIOAuth2AccessToken, APIOAuth2RefreshToken, APISNSUserInfo, APISNSAuth,
-		APIWeComGetToken, APIWeComJSCode2Session}
+		APIWeComGetToken, APIWeComJSCode2Session, APIWeComSuiteToken, APIWeComSuiteJSCode2Session}
 }
 
 // Fault bodies.

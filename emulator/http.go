@@ -49,6 +49,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	e.deviceRoutes(mux, d)
 	e.webRoutes(mux, d)
 	e.weComRoutes(mux, d)
+	e.suiteRoutes(mux, d)
 	return mux
 }
 

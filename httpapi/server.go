@@ -188,6 +188,9 @@ func (s *Server) routes() {
 	// Proxies forward the method of the request they guard, so /v1/auth
 	// answers every method.
 	s.handle(forwardAuthPattern, s.forwardAuth)
+	// WeCom's pushes to a suite app's callback URL.
+	s.handle("GET /v1/wecom/suite/{suite_id}/callback", s.suiteVerifyURL)
+	s.handle("POST /v1/wecom/suite/{suite_id}/callback", s.suiteCallback)
 	s.handle("GET /v1/web/authorize", s.webAuthorize)
 	s.handle("GET /v1/web/callback", s.webCallback)
 	s.handle("POST /v1/web/logout", s.webLogout)

@@ -164,20 +164,22 @@ func (q *clockRequest) validate() error {
 // created_at, created?}; a user of a WeCom app has corpid and userid
 // instead of openid.
 type userJSON struct {
-	ID        string    `json:"id"`
-	AppID     string    `json:"appid"`
-	OpenID    string    `json:"openid,omitempty"`
-	CorpID    string    `json:"corpid,omitempty"`
-	UserID    string    `json:"userid,omitempty"`
-	UnionID   string    `json:"unionid,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	Created   *bool     `json:"created,omitempty"` // only on login
+	ID      string `json:"id"`
+	AppID   string `json:"appid"`
+	OpenID  string `json:"openid,omitempty"`
+	CorpID  string `json:"corpid,omitempty"`
+	UserID  string `json:"userid,omitempty"`
+	UnionID string `json:"unionid,omitempty"`
+	// OpenUserID is a WeCom suite member's open_userid.
+	OpenUserID string    `json:"open_userid,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	Created    *bool     `json:"created,omitempty"` // only on login
 }
 
 // toUser is u as the API shows it; weCom reports whether u's app is a
 // WeCom app, whose users are stored under a WeComKey.
 func toUser(u wxlogin.User, weCom bool) userJSON {
-	j := userJSON{ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, CreatedAt: u.CreatedAt.UTC()}
+	j := userJSON{ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, UnionID: u.UnionID, OpenUserID: u.OpenUserID, CreatedAt: u.CreatedAt.UTC()}
 	if weCom {
 		j.CorpID, j.UserID, _ = wxlogin.SplitWeComKey(u.OpenID)
 		j.OpenID = ""

@@ -693,6 +693,22 @@ func TestEmulatorNoUnknownRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.WeComCode2Session(ctx, devCorp1, wc)
+	e.emu.PushPoll = time.Hour
+	t.Cleanup(e.emu.Close)
+	cb := ticketReceiver(t, func(ticket string, issued time.Time) {
+		c.PutSuiteTicket(ctx, suiteApp(devSuite.Secret), wxlogin.Secret(ticket), issued)
+	})
+	if err := e.emu.SetSuiteCallback(devSuite.SuiteID, cb.URL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.emu.PushTicket(ctx, devSuite.SuiteID); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := e.emu.SuiteLogin(devSuite.SuiteID, devCorp1.CorpID, "ivan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SuiteCode2Session(ctx, suiteApp(devSuite.Secret), sc)
 	stats := e.emu.Stats()
 	if len(stats.UnknownRoutes) != 0 {
 		t.Errorf("the client hit unknown routes: %v", stats.UnknownRoutes)

@@ -42,8 +42,27 @@ func Classify(err error) Kind {
 	if err == nil {
 		return KindNone
 	}
+	var noTicket *NoSuiteTicketError
+	if errors.As(err, &noTicket) {
+		// Before WeCom's *Error it may carry: the next push ends it.
+		return KindUnavailable
+	}
 	var we *Error
 	if errors.As(err, &we) {
+		switch we.API {
+		case APIWeComSuiteJSCode2Session:
+			if we.ErrCode == errSuiteTokenExpired || we.ErrCode == errSuiteTokenInvalid {
+				// The suite_access_token's own 42001 and 40014.
+				return KindToken
+			}
+		case APIWeComSuiteToken:
+			switch we.ErrCode {
+			case 40001, 40013, errSuiteIDInvalid:
+				// A wrong suite_secret (WeCom's code of a wrong
+				// secret) or suite_id: the configuration.
+				return KindConfig
+			}
+		}
 		if we.ErrCode == 40003 && we.API == apiPhoneNumber {
 			// "invalid openid" at getuserphonenumber, which is sent the
 			// session's openid: the phone code is another user's. The

@@ -193,6 +193,9 @@ func (c *Client) AccessToken(ctx context.Context, app wxlogin.App) (Token, error
 // tokenKey is the TokenCache key of the app's token: its appid, or for a
 // WeCom app a key of its own (WeCom issues the token, from the corp).
 func tokenKey(app wxlogin.App) string {
+	if app.IsWeComSuite() && app.Suite != nil {
+		return suiteTokenKey(app.Suite.SuiteID)
+	}
 	if app.IsWeCom() {
 		return weComTokenKey(app)
 	}
@@ -230,6 +233,8 @@ func (c *Client) fetchShared(ctx context.Context, app wxlogin.App) (Token, error
 		var t Token
 		var err error
 		switch {
+		case app.IsWeComSuite():
+			t, err = c.GetSuiteAccessToken(ctx, app)
 		case app.IsWeCom():
 			t, err = c.GetWeComAccessToken(ctx, app)
 		case c.UseClassicToken:

@@ -155,8 +155,12 @@ func TestSecretsScannerFindsPlanted(t *testing.T) {
 func TestCatalogueSecrets(t *testing.T) {
 	t.Parallel()
 	em := emulator.New(emulator.DevApps()...)
+	em.PushPoll = time.Hour // the suite's ticket is pushed when the test says
+	defer em.Close()
 	wechat := httptest.NewServer(em)
 	defer wechat.Close()
+	suite := emulator.DevSuites()[0]
+	const suiteApp = "suite-catalogue"
 	app := emulator.DevApps()[0]
 	const adminToken = "admin-token-for-the-secrets-catalogue"
 	old, primary := keyring.Generate("k1"), keyring.Generate("k2")
@@ -167,18 +171,25 @@ func TestCatalogueSecrets(t *testing.T) {
 		"WXLOGIN_STORE":           "sqlite://" + dbPath,
 		"WXLOGIN_DATA":            dir,
 		"WXLOGIN_WECHAT_BASE_URL": wechat.URL,
-		"WXLOGIN_APPS":            app.AppID,
+		"WXLOGIN_WECOM_BASE_URL":  wechat.URL,
 		appSecretVar(app.AppID):   app.Secret,
-		"WXLOGIN_MASTER_KEY":      keyring.Format(old),
-		"WXLOGIN_ADMIN_TOKEN":     adminToken,
-		"WXLOGIN_LOG_LEVEL":       "debug",
-		"WXLOGIN_METRICS":         "true",
+		// A WeCom suite app (apps: in the file below): its suite_secret
+		// and callback secrets.
+		appSecretVar(suiteApp): suite.Secret,
+		"WXLOGIN_APP_CALLBACK_TOKEN_" + strings.ToUpper(suiteApp):   suite.Token,
+		"WXLOGIN_APP_ENCODING_AES_KEY_" + strings.ToUpper(suiteApp): suite.EncodingAESKey,
+		"WXLOGIN_MASTER_KEY":  keyring.Format(old),
+		"WXLOGIN_ADMIN_TOKEN": adminToken,
+		"WXLOGIN_LOG_LEVEL":   "debug",
+		"WXLOGIN_METRICS":     "true",
 	}
 	secrets := []secret{newSecret("admin token", adminToken),
 		newSecret("master key", keyring.Format(old)), newSecret("master key", keyring.Format(primary))}
 	for _, a := range emulator.DevApps() {
 		secrets = append(secrets, newSecret("app secret", a.Secret))
 	}
+	secrets = append(secrets, newSecret("suite secret", suite.Secret), newSecret("callback token", suite.Token),
+		newSecret("encoding_aes_key", suite.EncodingAESKey))
 	// A webhook receiver: what it is sent is scanned too, and its secret
 	// must appear nowhere (the signature is an HMAC of it, never it).
 	const webhookSecret = "whsec-for-the-secrets-catalogue-0123"
@@ -204,7 +215,8 @@ func TestCatalogueSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	envs["WXLOGIN_CONFIG"] = filepath.Join(confDir, "wxlogin.yaml")
-	if err := os.WriteFile(envs["WXLOGIN_CONFIG"], []byte("webhooks: [{url: '"+receiver.URL+"', secret_file: '"+secretFile+
+	if err := os.WriteFile(envs["WXLOGIN_CONFIG"], []byte("default_app: "+app.AppID+"\napps: [{appid: "+app.AppID+"}, {appid: "+suiteApp+
+		", kind: wecom_suite, suite_id: "+suite.SuiteID+"}]\nwebhooks: [{url: '"+receiver.URL+"', secret_file: '"+secretFile+
 		"', events: [user.registered, user.erased, sessions.revoked, phone.bound]}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -394,6 +406,36 @@ func TestCatalogueSecrets(t *testing.T) {
 	secrets = append(secrets, newSecret("access token", accessToken))
 	st, m = call("GET", "/v1/admin/users", "wrong-admin-token", nil)
 	must(401, st, "admin with a wrong token", m)
+
+	// The WeCom suite: WeCom (the emulator) verifies the callback URL and
+	// pushes the suite_ticket; a member logs in with it.
+	if err := em.SetSuiteCallback(suite.SuiteID, api+"/v1/wecom/suite/"+suite.SuiteID+"/callback"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := em.PushTicket(t.Context(), suite.SuiteID); err != nil || !res.Delivered {
+		t.Fatalf("suite_ticket push: %+v, %v", res, err)
+	}
+	secrets = append(secrets, newSecret("suite_ticket", em.LatestSuiteTicket(suite.SuiteID)))
+	suiteCode, err := em.SuiteLogin(suite.SuiteID, emulator.DevCorps()[0].CorpID, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	suiteKey, _ := em.SuiteSessionKey(suite.SuiteID, emulator.DevCorps()[0].CorpID, "carol")
+	secrets = append(secrets, newSecret("code", suiteCode), newSecret("session_key", suiteKey))
+	before = len(places)
+	st, m = call("POST", "/v1/login", "", map[string]string{"appid": suiteApp, "code": suiteCode})
+	must(200, st, "suite login", m)
+	suiteTok, _ := m["token"].(string)
+	places[before].allowed = []string{suiteTok}
+	secrets = append(secrets, newSecret("token", suiteTok))
+	st, m = call("GET", "/v1/auth", suiteTok, nil)
+	must(200, st, "suite forward-auth", m)
+	before = len(places)
+	st, m = call("GET", "/v1/admin/apps/"+suiteApp+"/access_token", adminToken, nil)
+	must(200, st, "admin suite access token", m)
+	suiteAccess, _ := m["access_token"].(string)
+	places[before].allowed = []string{suiteAccess}
+	secrets = append(secrets, newSecret("suite access token", suiteAccess))
 	drained()
 	st, m = call("GET", "/v1/admin/webhooks", adminToken, nil)
 	must(200, st, "admin webhooks", m)

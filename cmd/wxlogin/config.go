@@ -107,6 +107,16 @@ type appConfig struct {
 	Kind string `yaml:"kind"`
 	// CorpID is a wecom app's corp.
 	CorpID string `yaml:"corpid"`
+	// SuiteID, CorpIDs and the callback's token and EncodingAESKey
+	// files are a wecom_suite app's (a WeCom third-party app; its secret
+	// is then the suite_secret). The two callback values are secrets,
+	// read like the app secret: WXLOGIN_APP_CALLBACK_TOKEN_<APPID> and
+	// WXLOGIN_APP_ENCODING_AES_KEY_<APPID> (or their _FILE forms), else
+	// these files.
+	SuiteID            string   `yaml:"suite_id"`
+	CorpIDs            []string `yaml:"corpids"`
+	CallbackTokenFile  string   `yaml:"callback_token_file"`
+	EncodingAESKeyFile string   `yaml:"encoding_aes_key_file"`
 	// RedirectURIs are the pages a web login may return to (web kinds).
 	RedirectURIs []string `yaml:"redirect_uris"`
 	// OpenPlatform names the Open Platform account the app is bound to.
@@ -308,6 +318,34 @@ func secretFromEnvOrFile(getenv func(string) string, name, file, yamlKey string)
 	return strings.TrimSpace(string(b)), nil
 }
 
+// resolveSuite reads a wecom_suite app's suite settings and callback
+// secrets; it refuses suite settings on any other kind.
+func resolveSuite(getenv func(string) string, i int, a appConfig) (*wxlogin.WeComSuite, error) {
+	if wxlogin.AppKind(a.Kind) != wxlogin.KindWeComSuite {
+		if a.SuiteID != "" || len(a.CorpIDs) > 0 || a.CallbackTokenFile != "" || a.EncodingAESKeyFile != "" {
+			return nil, fmt.Errorf("apps[%d]: suite_id, corpids, callback_token_file and encoding_aes_key_file are for kind wecom_suite, not %q", i, a.Kind)
+		}
+		return nil, nil
+	}
+	up := strings.ToUpper(a.AppID)
+	token, err := secretFromEnvOrFile(getenv, "WXLOGIN_APP_CALLBACK_TOKEN_"+up, a.CallbackTokenFile, fmt.Sprintf("apps[%d].callback_token_file", i))
+	if err != nil {
+		return nil, err
+	}
+	if token == "" {
+		return nil, fmt.Errorf("apps[%d]: no callback token for %s: set WXLOGIN_APP_CALLBACK_TOKEN_%s, its _FILE form, or callback_token_file (secrets are never read from flags or the config file)", i, a.AppID, up)
+	}
+	key, err := secretFromEnvOrFile(getenv, "WXLOGIN_APP_ENCODING_AES_KEY_"+up, a.EncodingAESKeyFile, fmt.Sprintf("apps[%d].encoding_aes_key_file", i))
+	if err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return nil, fmt.Errorf("apps[%d]: no EncodingAESKey for %s: set WXLOGIN_APP_ENCODING_AES_KEY_%s, its _FILE form, or encoding_aes_key_file", i, a.AppID, up)
+	}
+	return &wxlogin.WeComSuite{SuiteID: a.SuiteID, CorpIDs: a.CorpIDs,
+		Token: wxlogin.Secret(token), EncodingAESKey: wxlogin.Secret(key)}, nil
+}
+
 // appSecretVar is the variable holding an app's secret:
 // WXLOGIN_APP_SECRET_<APPID in upper case>.
 func appSecretVar(appid string) string { return "WXLOGIN_APP_SECRET_" + strings.ToUpper(appid) }
@@ -347,8 +385,12 @@ func (c *config) resolve(getenv func(string) string) error {
 		if secret == "" {
 			return fmt.Errorf("apps: no secret for %s: set %s or %s_FILE (secrets are never read from flags or the config file)", a.AppID, appSecretVar(a.AppID), appSecretVar(a.AppID))
 		}
+		suite, err := resolveSuite(getenv, i, a)
+		if err != nil {
+			return err
+		}
 		c.apps = append(c.apps, wxlogin.App{AppID: a.AppID, Secret: wxlogin.Secret(secret), Kind: wxlogin.AppKind(a.Kind),
-			CorpID: a.CorpID, RedirectURIs: a.RedirectURIs, OpenPlatform: a.OpenPlatform})
+			CorpID: a.CorpID, RedirectURIs: a.RedirectURIs, OpenPlatform: a.OpenPlatform, Suite: suite})
 		if a.SessionPolicy != "" || a.SessionCheckInterval != 0 || a.SessionCheckRate != 0 {
 			if c.policies == nil {
 				c.policies = map[string]auth.SessionPolicy{}
@@ -521,7 +563,9 @@ func yamlError(err error) error {
 func yamlKey(setting string) string {
 	if rest, ok := strings.CutPrefix(setting, "Apps["); ok {
 		// An app's field: Apps[2].RedirectURIs[0] is apps[2].redirect_uris[0].
-		for _, f := range [...][2]string{{"RedirectURIs", "redirect_uris"}, {"OpenPlatform", "open_platform"},
+		for _, f := range [...][2]string{{"Suite.SuiteID", "suite_id"}, {"Suite.CorpIDs", "corpids"},
+			{"Suite.Token", "callback_token_file"}, {"Suite.EncodingAESKey", "encoding_aes_key_file"},
+			{"RedirectURIs", "redirect_uris"}, {"OpenPlatform", "open_platform"},
 			{"AppID", "appid"}, {"Secret", "secret"}, {"Kind", "kind"}, {"CorpID", "corpid"}} {
 			rest = strings.Replace(rest, "."+f[0], "."+f[1], 1)
 		}

@@ -37,7 +37,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 	emuAddr := fset.String("emulator-addr", "127.0.0.1:8081", "address of the WeChat emulator (port 0 picks a free port)")
 	data := fset.String("data", ".wxlogin", "folder for the SQLite store, avatars and the dev master key")
 	logLevel := fset.String("log-level", "info", "debug, info, warn or error")
-	weCom := fset.Bool("wecom", false, "also serve the WeCom app "+devWeComApp+" (the emulator's first corp; wx.qy.login)")
+	weCom := fset.Bool("wecom", false, "also serve the WeCom app "+devWeComApp+" (the emulator's first corp; wx.qy.login) and the WeCom suite app "+devSuiteApp+" (the emulator's dev suite, pushed its suite_ticket)")
 	policy := fset.String("session-policy", auth.PolicyOwn, "the dev apps' session policy: own, or wechat (a session ends when WeChat's session_key for it dies)")
 	checkEvery := fset.Duration("session-check-interval", auth.DefaultKeyCheckInterval, "with --session-policy wechat: least time between two checks of one session's key")
 	var webPages pageList
@@ -117,7 +117,7 @@ func runDev(ctx context.Context, args []string, e env) int {
 		// emulator's first corp and that corp's fake secret.
 		corp := emulator.DevCorps()[0]
 		apps = append(apps, wxlogin.App{AppID: devWeComApp, Kind: wxlogin.KindWeCom,
-			CorpID: corp.CorpID, Secret: wxlogin.Secret(corp.Secret)})
+			CorpID: corp.CorpID, Secret: wxlogin.Secret(corp.Secret)}, devSuiteAppConfig())
 	}
 	app := emulator.DevApps()[0]
 	var policies map[string]auth.SessionPolicy
@@ -169,6 +169,12 @@ func runDev(ctx context.Context, args []string, e env) int {
 	}
 	printDevWelcome(e, m.APIURL, emuURL, app.AppID)
 	if *weCom {
+		// The emulator, as WeCom, verifies the callback URL and pushes
+		// the suite_ticket at once, then every 10 minutes of its clock.
+		defer em.Close()
+		if err := em.SetSuiteCallback(emulator.DevSuites()[0].SuiteID, m.APIURL+devSuiteCallbackPath()); err != nil {
+			return fail(err)
+		}
 		printDevWeCom(e, m.APIURL)
 	}
 	<-ctx.Done()
@@ -215,9 +221,31 @@ func (p *pageList) Set(v string) error {
 // emulator's first WeCom corp.
 const devWeComApp = "wecom-dev"
 
+// devSuiteApp is the appid under which `wxlogin dev --wecom` serves the
+// emulator's dev suite.
+const devSuiteApp = "wecom-suite-dev"
+
+// devSuiteAppConfig is the dev suite's app: its fake, public secrets.
+func devSuiteAppConfig() wxlogin.App {
+	s := emulator.DevSuites()[0]
+	return wxlogin.App{AppID: devSuiteApp, Kind: wxlogin.KindWeComSuite, Secret: wxlogin.Secret(s.Secret),
+		Suite: &wxlogin.WeComSuite{SuiteID: s.SuiteID, Token: wxlogin.Secret(s.Token), EncodingAESKey: wxlogin.Secret(s.EncodingAESKey)}}
+}
+
+func devSuiteCallbackPath() string {
+	return "/v1/wecom/suite/" + emulator.DevSuites()[0].SuiteID + "/callback"
+}
+
 func printDevWeCom(e env, api string) {
 	corp := emulator.DevCorps()[0]
+	suite := emulator.DevSuites()[0]
 	w := e.Stdout
+	defer func() {
+		fmt.Fprintf(w, "WeCom suite: app %s is suite %s (fake secrets, emulator only), installed by both dev corps; the emulator pushes its suite_ticket to %s%s. A member logs in:\n\n",
+			devSuiteApp, suite.SuiteID, api, devSuiteCallbackPath())
+		fmt.Fprintf(w, `  CODE=$(curl -s %s/emulator/v1/wecom/suites/%s/login -d '{"corpid":"%s","user":"zhangsan"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')`+"\n", api, suite.SuiteID, corp.CorpID)
+		fmt.Fprintf(w, `  curl -s %s/v1/login -d "{\"appid\":\"%s\",\"code\":\"$CODE\"}"`+"\n\n", api, devSuiteApp)
+	}()
 	fmt.Fprintf(w, "WeCom: app %s is corp %s (fake secret, emulator only). Member zhangsan logs in with wx.qy.login:\n\n", devWeComApp, corp.CorpID)
 	fmt.Fprintf(w, `  CODE=$(curl -s %s/emulator/v1/wecom/login -d '{"corpid":"%s","user":"zhangsan"}' | sed 's/.*"code":"\([^"]*\)".*/\1/')`+"\n", api, corp.CorpID)
 	fmt.Fprintf(w, `  curl -s %s/v1/login -d "{\"appid\":\"%s\",\"code\":\"$CODE\"}"`+"\n\n", api, devWeComApp)
