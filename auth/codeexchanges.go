@@ -91,9 +91,10 @@ type ExchangeRecord struct {
 // ExchangeAnswer is WeChat's answer to an exchange as the record keeps it:
 // the session_key only sealed with the keyring.
 type ExchangeAnswer struct {
-	OpenID    string
-	UnionID   string
-	SealedKey []byte
+	OpenID     string
+	UnionID    string
+	OpenUserID string // a WeCom suite member's; "" for other apps
+	SealedKey  []byte
 }
 
 // LocalCodeExchanges is the in-process CodeExchanges: requests reaching

@@ -148,7 +148,7 @@ func (x *exchanges) do(ctx context.Context, appid, code string, c Client, now fu
 	if err != nil {
 		return wechat.Session{}, true, fmt.Errorf("auth: opening a shared exchange's session_key: %w", err)
 	}
-	return wechat.Session{OpenID: rec.Answer.OpenID, UnionID: rec.Answer.UnionID, SessionKey: wxlogin.Secret(key)}, true, nil
+	return wechat.Session{OpenID: rec.Answer.OpenID, UnionID: rec.Answer.UnionID, OpenUserID: rec.Answer.OpenUserID, SessionKey: wxlogin.Secret(key)}, true, nil
 }
 
 // run calls WeChat for a claimed exchange, records the outcome and hands it
@@ -174,7 +174,7 @@ func (x *exchanges) run(ctx context.Context, k ExchangeKey, claimID string, now 
 		res <- outcome{err: err}
 		return
 	}
-	a := ExchangeAnswer{OpenID: s.OpenID, UnionID: s.UnionID, SealedKey: x.seal([]byte(s.SessionKey.Reveal()))}
+	a := ExchangeAnswer{OpenID: s.OpenID, UnionID: s.UnionID, OpenUserID: s.OpenUserID, SealedKey: x.seal([]byte(s.SessionKey.Reveal()))}
 	if ferr := x.rec.Finish(ctx, k, claimID, a, now(), x.window, x.remember); ferr != nil {
 		x.log.WarnContext(ctx, "auth: code exchange record failed to keep an answer", "err", ferr)
 	}

@@ -79,7 +79,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	if err != nil {
 		return LoginResult{}, err
 	}
-	openUserID := takeOpenUserID(app, &ws)
+	openUserID := ws.OpenUserID
 
 	before, err := s.unionGroupBefore(ctx, app, ws.UnionID)
 	if err != nil {

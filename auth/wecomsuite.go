@@ -76,12 +76,9 @@ func idLike(s string) bool {
 }
 
 // suiteCode2Session trades a wx.qy.login code of a suite app and gives the
-// answer WeChat's shape: the member's WeComKey as the openid, and the
-// open_userid in the UnionID slot. The code exchanges keep exactly an
-// openid, a unionid and the sealed key (also in Redis, for a code shared
-// between instances), so this is how the open_userid reaches the login
-// that shares the exchange; the login takes it out again (takeOpenUserID)
-// before anything is stored.
+// answer WeChat's shape: the member's WeComKey as the openid, no unionid
+// (a WeCom member has none), and the open_userid, which the code exchange
+// keeps beside them so that a login sharing the exchange gets it too.
 func (s *Service) suiteCode2Session(ctx context.Context, app wxlogin.App, code string) (*wechat.Session, error) {
 	if s.suite == nil { // New refuses a suite app without a client
 		return nil, errors.New("auth: no WeCom suite client")
@@ -90,18 +87,7 @@ func (s *Service) suiteCode2Session(ctx context.Context, app wxlogin.App, code s
 	if err != nil {
 		return nil, err
 	}
-	return &wechat.Session{OpenID: wxlogin.WeComKey(ws.CorpID, ws.UserID), UnionID: ws.OpenUserID, SessionKey: ws.SessionKey}, nil
-}
-
-// takeOpenUserID moves a suite member's open_userid out of the exchange's
-// UnionID slot (see suiteCode2Session): a WeCom member has no unionid.
-func takeOpenUserID(app wxlogin.App, ws *wechat.Session) string {
-	if !app.IsWeComSuite() {
-		return ""
-	}
-	id := ws.UnionID
-	ws.UnionID = ""
-	return id
+	return &wechat.Session{OpenID: wxlogin.WeComKey(ws.CorpID, ws.UserID), OpenUserID: ws.OpenUserID, SessionKey: ws.SessionKey}, nil
 }
 
 // withOpenUserID seals a new suite member's open_userid into the user

@@ -13,6 +13,9 @@ type Session struct {
 	OpenID     string
 	UnionID    string // "" unless the app is bound to an Open Platform account
 	SessionKey wxlogin.Secret
+	// OpenUserID is a WeCom suite member's open_userid (the member's id
+	// across the provider's apps); "" for every other kind of app.
+	OpenUserID string
 }
 
 // PhoneInfo is getuserphonenumber's phone_info.

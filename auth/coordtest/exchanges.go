@@ -22,7 +22,7 @@ func RunCodeExchangesTests(t *testing.T, newRecord func(t *testing.T) auth.CodeE
 	t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	const lease = 30 * time.Second
 	phone := sha256.Sum256([]byte("192.0.2.7\x00WeChat/8.0"))
-	answer := auth.ExchangeAnswer{OpenID: randomID("o_"), UnionID: randomID("u_"), SealedKey: []byte("sealed\x00key")}
+	answer := auth.ExchangeAnswer{OpenID: randomID("o_"), UnionID: randomID("u_"), OpenUserID: randomID("w_"), SealedKey: []byte("sealed\x00key")}
 
 	claim := func(t *testing.T, x auth.CodeExchanges, k auth.ExchangeKey, at time.Time) (auth.ExchangeClaim, auth.ExchangeRecord, bool) {
 		t.Helper()
@@ -34,7 +34,7 @@ func RunCodeExchangesTests(t *testing.T, newRecord func(t *testing.T) auth.CodeE
 		return c, rec, ok
 	}
 	sameAnswer := func(a *auth.ExchangeAnswer) bool {
-		return a != nil && a.OpenID == answer.OpenID && a.UnionID == answer.UnionID && bytes.Equal(a.SealedKey, answer.SealedKey)
+		return a != nil && a.OpenID == answer.OpenID && a.UnionID == answer.UnionID && a.OpenUserID == answer.OpenUserID && bytes.Equal(a.SealedKey, answer.SealedKey)
 	}
 
 	t.Run("of concurrent claims one wins; the others see it in flight", func(t *testing.T) {

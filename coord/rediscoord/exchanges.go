@@ -59,7 +59,8 @@ func (x *CodeExchanges) keys(k auth.ExchangeKey) []string {
 // claimScript: KEYS record, answer; ARGV claim id, client (hex), at (µs),
 // lease (µs), lease (ms, Redis' own bound of an in-flight record). It
 // returns {1} when claimed, else {0, claim, client, done, at[, openid,
-// unionid, sealed key]}, the answer only inside the window.
+// unionid, sealed key, open_userid]}, the answer only inside the window
+// (open_userid '' when the answer has none, as one an older wxlogin wrote).
 var claimScript = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 'c', 'cl', 'd', 'at', 'ls', 'w', 'u')
 local now = tonumber(ARGV[3])
@@ -69,8 +70,8 @@ if r[1] then
   if r[3] == '1' then over = now >= tonumber(r[7]) else over = now - rat >= tonumber(r[5]) end
   if not over then
     if r[3] == '1' and now - rat < tonumber(r[6]) then
-      local a = redis.call('HMGET', KEYS[2], 'c', 'o', 'un', 'k')
-      if a[1] == r[1] then return {0, r[1], r[2], r[3], r[4], a[2], a[3], a[4]} end
+      local a = redis.call('HMGET', KEYS[2], 'c', 'o', 'un', 'k', 'ou')
+      if a[1] == r[1] then return {0, r[1], r[2], r[3], r[4], a[2], a[3], a[4], a[5] or ''} end
     end
     return {0, r[1], r[2], r[3], r[4]}
   end
@@ -82,14 +83,15 @@ return {1}
 `)
 
 // finishScript: KEYS record, answer; ARGV claim id, now (µs), window (µs),
-// until (µs), openid, unionid, sealed key, record TTL (ms), answer TTL (ms).
+// until (µs), openid, unionid, sealed key, record TTL (ms), answer TTL (ms),
+// open_userid.
 var finishScript = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 'c', 'd')
 if r[1] ~= ARGV[1] or r[2] ~= '0' then return 0 end
 redis.call('HSET', KEYS[1], 'd', '1', 'at', ARGV[2], 'w', ARGV[3], 'u', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[8])
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'c', ARGV[1], 'o', ARGV[5], 'un', ARGV[6], 'k', ARGV[7])
+redis.call('HSET', KEYS[2], 'c', ARGV[1], 'o', ARGV[5], 'un', ARGV[6], 'k', ARGV[7], 'ou', ARGV[10])
 redis.call('PEXPIRE', KEYS[2], ARGV[9])
 return 1
 `)
@@ -103,14 +105,14 @@ return 1
 `)
 
 // readScript: KEYS record, answer. It returns {} without a record, else
-// {claim, client, done, at[, openid, unionid, sealed key]}, the answer
+// {claim, client, done, at[, openid, unionid, sealed key, open_userid]}, the answer
 // whatever the window.
 var readScript = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 'c', 'cl', 'd', 'at')
 if not r[1] then return {} end
 if r[3] == '1' then
-  local a = redis.call('HMGET', KEYS[2], 'c', 'o', 'un', 'k')
-  if a[1] == r[1] then return {r[1], r[2], r[3], r[4], a[2], a[3], a[4]} end
+  local a = redis.call('HMGET', KEYS[2], 'c', 'o', 'un', 'k', 'ou')
+  if a[1] == r[1] then return {r[1], r[2], r[3], r[4], a[2], a[3], a[4], a[5] or ''} end
 end
 return {r[1], r[2], r[3], r[4]}
 `)
@@ -143,7 +145,8 @@ func (x *CodeExchanges) Claim(ctx context.Context, key auth.ExchangeKey, c auth.
 	return rec, false, err
 }
 
-// parseRecord reads {claim, client, done, at[, openid, unionid, sealed]}.
+// parseRecord reads {claim, client, done, at[, openid, unionid, sealed,
+// open_userid]}.
 func parseRecord(f []any) (auth.ExchangeRecord, error) {
 	s := make([]string, len(f))
 	for i, v := range f {
@@ -153,7 +156,7 @@ func parseRecord(f []any) (auth.ExchangeRecord, error) {
 		}
 		s[i] = str
 	}
-	if len(s) != 4 && len(s) != 7 {
+	if len(s) != 4 && len(s) != 8 {
 		return auth.ExchangeRecord{}, fmt.Errorf("rediscoord: code exchange record of %d fields", len(s))
 	}
 	var rec auth.ExchangeRecord
@@ -169,8 +172,8 @@ func parseRecord(f []any) (auth.ExchangeRecord, error) {
 		return auth.ExchangeRecord{}, errors.New("rediscoord: code exchange record with a malformed time")
 	}
 	rec.At = time.UnixMicro(at).UTC()
-	if len(s) == 7 {
-		rec.Answer = &auth.ExchangeAnswer{OpenID: s[4], UnionID: s[5], SealedKey: []byte(s[6])}
+	if len(s) == 8 {
+		rec.Answer = &auth.ExchangeAnswer{OpenID: s[4], UnionID: s[5], SealedKey: []byte(s[6]), OpenUserID: s[7]}
 	}
 	return rec, nil
 }
@@ -182,7 +185,7 @@ func (x *CodeExchanges) Finish(ctx context.Context, key auth.ExchangeKey, claimI
 	}
 	return x.c.call(ctx, func(ctx context.Context) error {
 		return finishScript.Run(ctx, x.c.rdb, x.keys(key), claimID, now.UnixMicro(), window.Microseconds(),
-			now.Add(remember).UnixMicro(), a.OpenID, a.UnionID, a.SealedKey, ms(remember), ms(window+answerGrace)).Err()
+			now.Add(remember).UnixMicro(), a.OpenID, a.UnionID, a.SealedKey, ms(remember), ms(window+answerGrace), a.OpenUserID).Err()
 	})
 }
 
