@@ -60,7 +60,8 @@ func (x *CodeExchanges) keys(k auth.ExchangeKey) []string {
 // lease (µs), lease (ms, Redis' own bound of an in-flight record). It
 // returns {1} when claimed, else {0, claim, client, done, at[, openid,
 // unionid, sealed key, open_userid]}, the answer only inside the window
-// (open_userid ” when the answer has none, as one an older wxlogin wrote).
+// (an empty open_userid when the answer has none, as one an older wxlogin
+// wrote).
 var claimScript = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 'c', 'cl', 'd', 'at', 'ls', 'w', 'u')
 local now = tonumber(ARGV[3])
