@@ -61,7 +61,10 @@ type User struct {
 	OpenID      string
 	CorpID      string // WeCom apps only: the member's corp
 	WeComUserID string // WeCom apps only: the member's userid in CorpID
-	UnionID     string // "" when WeChat gave none
+	// OpenUserID is a WeCom suite member's open_userid: the service
+	// provider's id of the member, the same in all the provider's apps.
+	OpenUserID string
+	UnionID    string // "" when WeChat gave none
 	// AccountID is the person's account: the users with the same unionid
 	// in apps of one Open Platform account share it (AccountUsers).
 	AccountID string
@@ -316,6 +319,7 @@ type userJSON struct {
 	OpenID    string    `json:"openid"`
 	CorpID    string    `json:"corpid"`
 	UserID    string    `json:"userid"`
+	OpenUser  string    `json:"open_userid"`
 	UnionID   string    `json:"unionid"`
 	AccountID string    `json:"account_id"`
 	CreatedAt time.Time `json:"created_at"`
@@ -332,7 +336,7 @@ type userJSON struct {
 
 func (u userJSON) user() User {
 	out := User{
-		ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, CorpID: u.CorpID, WeComUserID: u.UserID, UnionID: u.UnionID,
+		ID: u.ID, AppID: u.AppID, OpenID: u.OpenID, CorpID: u.CorpID, WeComUserID: u.UserID, OpenUserID: u.OpenUser, UnionID: u.UnionID,
 		AccountID: u.AccountID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 		UserInfo: u.UserInfo, Phone: u.Phone,
 		Profile: Profile{Nickname: u.Profile.Nickname, Source: u.Profile.Source},

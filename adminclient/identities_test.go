@@ -255,3 +255,32 @@ func TestClientWebhooks(t *testing.T) {
 		t.Errorf("limit 5000: err = %v, want invalid_request", err)
 	}
 }
+
+// TestClientWeComSuiteMember: a member of a corp that installed a WeCom
+// suite app, with the open_userid WeCom gave, through the client.
+func TestClientWeComSuiteMember(t *testing.T) {
+	t.Parallel()
+	suite, corp := emulator.DevSuites()[0], emulator.DevCorps()[0]
+	s := newServerWith(t, func(c *auth.Config, _ *sqlitestore.DB) {
+		c.Apps = append(c.Apps, wxlogin.App{AppID: "suite-dev", Kind: wxlogin.KindWeComSuite, Secret: wxlogin.Secret(suite.Secret),
+			Suite: &wxlogin.WeComSuite{SuiteID: suite.SuiteID, Token: wxlogin.Secret(suite.Token), EncodingAESKey: wxlogin.Secret(suite.EncodingAESKey)}})
+	})
+	s.em.PushPoll = time.Hour
+	t.Cleanup(s.em.Close)
+	if err := s.em.SetSuiteCallback(suite.SuiteID, s.srv.URL+"/v1/wecom/suite/"+suite.SuiteID+"/callback"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.em.PushTicket(t.Context(), suite.SuiteID); err != nil || !res.Delivered {
+		t.Fatalf("push: %+v, %v", res, err)
+	}
+	code, err := s.em.SuiteLogin(suite.SuiteID, corp.CorpID, "zhangsan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var member login
+	s.call(http.MethodPost, "/v1/login", "", map[string]string{"appid": "suite-dev", "code": code}, http.StatusOK, &member)
+	u, err := s.client(adminToken).User(t.Context(), member.User.ID)
+	if err != nil || u.CorpID != corp.CorpID || u.WeComUserID != "zhangsan" || u.OpenUserID == "" || u.OpenID != "" {
+		t.Errorf("User = %+v, %v; want zhangsan of %s with an open_userid", u, err, corp.CorpID)
+	}
+}
