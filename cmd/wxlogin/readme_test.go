@@ -8,9 +8,10 @@ import (
 	"testing"
 )
 
-// readmeFirstLogin returns the README's first-login block (the sh block
-// whose first step is wx.login), with API pointed at api.
-func readmeFirstLogin(t *testing.T, api string) string {
+// readmeBlock returns the README's last sh block that contains marker,
+// with its API=http://127.0.0.1:8080 line pointed at api: a walkthrough
+// written for `wxlogin dev` on its default address, run against a test's.
+func readmeBlock(t *testing.T, marker, api string) string {
 	t.Helper()
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -18,18 +19,25 @@ func readmeFirstLogin(t *testing.T, api string) string {
 	}
 	var block string
 	for _, m := range regexp.MustCompile("(?ms)^```sh\n(.*?)^```").FindAllStringSubmatch(string(b), -1) {
-		if strings.Contains(m[1], "# 1. wx.login()") {
+		if strings.Contains(m[1], marker) {
 			block = m[1]
 		}
 	}
 	if block == "" {
-		t.Fatal("README.md has no sh block starting the first login with wx.login()")
+		t.Fatalf("README.md has no sh block with %q", marker)
 	}
 	const dev = "API=http://127.0.0.1:8080\n"
 	if !strings.Contains(block, dev) {
-		t.Fatalf("the README's first-login block no longer sets %q; update this test", strings.TrimSpace(dev))
+		t.Fatalf("the README's block with %q no longer sets %q; update this test", marker, strings.TrimSpace(dev))
 	}
 	return strings.Replace(block, dev, "API="+api+"\n", 1)
+}
+
+// readmeFirstLogin returns the README's first-login block (the sh block
+// whose first step is wx.login), with API pointed at api.
+func readmeFirstLogin(t *testing.T, api string) string {
+	t.Helper()
+	return readmeBlock(t, "# 1. wx.login()", api)
 }
 
 func runBash(t *testing.T, script string) string {

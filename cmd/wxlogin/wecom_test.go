@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -107,20 +106,6 @@ func TestDevWeCom(t *testing.T) {
 func TestREADMEWeComLogin(t *testing.T) {
 	t.Parallel()
 	requireTools(t, "bash", "curl")
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var block string
-	for _, m := range regexp.MustCompile("(?ms)^```sh\n(.*?)^```").FindAllStringSubmatch(string(b), -1) {
-		if strings.Contains(m[1], "/emulator/v1/wecom/login") {
-			block = m[1]
-		}
-	}
-	const dev = "API=http://127.0.0.1:8080\n"
-	if block == "" || !strings.Contains(block, dev) {
-		t.Fatalf("README.md has no sh block with wx.qy.login that sets %q", strings.TrimSpace(dev))
-	}
 	api, stop, stderr := startCommand(t, []string{"dev", "--wecom", "--addr", "127.0.0.1:0", "--emulator-addr", "127.0.0.1:0", "--data", t.TempDir()},
 		func(string) string { return "" }, "api listening on")
 	defer func() {
@@ -128,7 +113,7 @@ func TestREADMEWeComLogin(t *testing.T) {
 			t.Errorf("dev exited %d; stderr:\n%s", code, stderr.String())
 		}
 	}()
-	out := runBash(t, strings.Replace(block, dev, "API="+api+"\n", 1))
+	out := runBash(t, readmeBlock(t, "/emulator/v1/wecom/login", api))
 	for _, want := range []string{`"token":"wxl_`, `"appid":"wecom-dev"`, `"corpid":"wwdec0de000000c001"`, `"userid":"zhangsan"`, `"created":true`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the walkthrough printed %s, lacking %s", out, want)

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -94,20 +93,6 @@ func TestWeComSuiteAppConfig(t *testing.T) {
 func TestREADMEWeComSuiteLogin(t *testing.T) {
 	t.Parallel()
 	requireTools(t, "bash", "curl")
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var block string
-	for _, m := range regexp.MustCompile("(?ms)^```sh\n(.*?)^```").FindAllStringSubmatch(string(b), -1) {
-		if strings.Contains(m[1], "/emulator/v1/wecom/suites/") {
-			block = m[1]
-		}
-	}
-	const dev = "API=http://127.0.0.1:8080\n"
-	if block == "" || !strings.Contains(block, dev) {
-		t.Fatalf("README.md has no sh block with the suite walkthrough that sets %q", strings.TrimSpace(dev))
-	}
 	api, stop, stderr := startCommand(t, []string{"dev", "--wecom", "--addr", "127.0.0.1:0", "--emulator-addr", "127.0.0.1:0", "--data", t.TempDir()},
 		func(string) string { return "" }, "api listening on")
 	defer func() {
@@ -115,7 +100,7 @@ func TestREADMEWeComSuiteLogin(t *testing.T) {
 			t.Errorf("dev exited %d; stderr:\n%s", code, stderr.String())
 		}
 	}()
-	out := runBash(t, strings.Replace(block, dev, "API="+api+"\n", 1))
+	out := runBash(t, readmeBlock(t, "/emulator/v1/wecom/suites/", api))
 	for _, want := range []string{`"delivered":true`, `"token":"wxl_`, `"appid":"wecom-suite-dev"`, `"corpid":"wwdec0de000000c001"`,
 		`"userid":"zhangsan"`, `"open_userid":"wo`, `"created":true`} {
 		if !strings.Contains(out, want) {
