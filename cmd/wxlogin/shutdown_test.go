@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -94,5 +98,94 @@ func TestServeFinishesRequestsInFlight(t *testing.T) {
 	}
 	if code := <-exit; code != 0 {
 		t.Errorf("serve exited %d; stderr:\n%s", code, stderr.String())
+	}
+}
+
+// TestShutdownClosesFreshConnections: connections that have asked for
+// nothing yet (a browser's preconnect, a health checker's stray dial) do
+// not hold a shutdown up: Close returns well within its bound, while
+// net/http alone would wait until they are five seconds old. A connection
+// that did make a request and sits idle is closed as before, and a request
+// in flight is still finished (TestServeFinishesRequestsInFlight).
+func TestShutdownClosesFreshConnections(t *testing.T) {
+	t.Parallel()
+	em := emulator.New(emulator.DevApps()...)
+	wechat := httptest.NewServer(em)
+	defer wechat.Close()
+	app := emulator.DevApps()[0]
+	c, err := loadConfig("", envOf(map[string]string{
+		"WXLOGIN_ADDR":            "127.0.0.1:0",
+		"WXLOGIN_STORE":           "sqlite://" + filepath.Join(t.TempDir(), "wx.db"),
+		"WXLOGIN_WECHAT_BASE_URL": wechat.URL,
+		"WXLOGIN_APPS":            app.AppID,
+		appSecretVar(app.AppID):   app.Secret,
+		"WXLOGIN_MASTER_KEY":      keyring.Format(keyring.Generate("k1")),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Config: c, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := m.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(m.APIURL, "http://")
+	// One connection that made a request and is idle, two that never did.
+	res, err := http.Get(m.APIURL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	var fresh []net.Conn
+	for range 2 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fresh = append(fresh, conn)
+	}
+	// The server has accepted both before the shutdown begins.
+	for deadline := time.Now().Add(10 * time.Second); m.fresh.count() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server tracks %d fresh connections, want 2", m.fresh.count())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := m.Close(ctx); err != nil {
+		t.Fatalf("Close with two fresh connections open: %v (net/http waits five seconds for them)", err)
+	}
+	for i, conn := range fresh {
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+			t.Errorf("fresh connection %d after the shutdown: read %v, want EOF (closed by the server)", i, err)
+		}
+	}
+}
+
+// count is how many fresh connections are tracked.
+func (f *freshConns) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.conns)
+}
+
+// BenchmarkConnStateKeptAlive is what the fresh-connection tracking adds to
+// every request on a kept-alive connection: its ConnState hook for the
+// request's start and end.
+//
+//	go test -run '^$' -bench ConnStateKeptAlive -benchmem ./cmd/wxlogin/
+func BenchmarkConnStateKeptAlive(b *testing.B) {
+	var f freshConns
+	c1, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	fc := &freshConn{Conn: c1}
+	f.connState(fc, http.StateActive) // its first request: no longer fresh
+	b.ReportAllocs()
+	for b.Loop() {
+		f.connState(fc, http.StateActive)
+		f.connState(fc, http.StateIdle)
 	}
 }

@@ -47,6 +47,7 @@ type Main struct {
 	handler  handlerSwitch        // the API, replaced whole by a reload
 	server   *http.Server
 	listener net.Listener
+	fresh    freshConns // the connections that have not begun a request
 	done     chan error
 }
 
@@ -144,7 +145,9 @@ func (m *Main) Start(ctx context.Context) error {
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		ConnState:    m.fresh.connState,
 	}
+	m.listener = m.fresh.listener(m.listener)
 	// Started last, so that no failure above leaves it running against
 	// a closed store.
 	if m.webhooks != nil {
@@ -165,6 +168,10 @@ func (m *Main) Start(ctx context.Context) error {
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.server != nil {
+		// Shutdown would wait for the connections that have asked for
+		// nothing yet until they are five seconds old: they are closed
+		// instead (and any accepted until Shutdown closes the listener).
+		m.fresh.closeAll()
 		errs = append(errs, m.server.Shutdown(ctx))
 		if err := <-m.done; !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
