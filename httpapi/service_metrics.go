@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wxlogin/wxlogin/auth"
+	"github.com/wxlogin/wxlogin/webhook"
 	"github.com/wxlogin/wxlogin/wechat"
 )
 
@@ -22,11 +23,13 @@ type ServiceMetrics struct {
 	logins         *prometheus.CounterVec
 	storeErrors    *prometheus.CounterVec
 	decrypts       *prometheus.CounterVec
+	webhooks       *prometheus.CounterVec
 }
 
 var (
 	_ wechat.Observer = (*ServiceMetrics)(nil)
 	_ auth.Metrics    = (*ServiceMetrics)(nil)
+	_ webhook.Metrics = (*ServiceMetrics)(nil)
 )
 
 // NewServiceMetrics registers the service metrics on reg. Registering twice
@@ -56,6 +59,9 @@ func NewServiceMetrics(reg prometheus.Registerer) *ServiceMetrics {
 		decrypts: counter("decrypt_failures_total",
 			"Encrypted data that did not open, by reason; the reason is never told to the client.",
 			"reason"),
+		webhooks: counter("webhook_attempts_total",
+			"Webhook delivery attempts, by event and result (delivered, retry, or failed: given up after a day).",
+			"event", "result"),
 	}
 }
 
@@ -123,4 +129,9 @@ func (s *Server) initCacheMetrics(reg prometheus.Registerer) {
 		Namespace: "wxlogin", Name: "session_key_check_calls_total",
 		Help: "checksession calls the session_key checker made to WeChat.",
 	}, func() float64 { return float64(svc.KeyCheckStats().Calls) }))
+}
+
+// WebhookAttempt implements webhook.Metrics.
+func (m *ServiceMetrics) WebhookAttempt(event, result string) {
+	m.webhooks.WithLabelValues(event, result).Inc()
 }

@@ -64,7 +64,29 @@ type Config struct {
 	// besides the wake-ups after each change; default 1 s.
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// Metrics is told how each attempt ended; nil: nobody.
+	Metrics Metrics
 }
+
+// Metrics is told of each attempt's outcome, for monitoring: a receiver
+// that is down shows as retries long before its deliveries fail.
+type Metrics interface {
+	// WebhookAttempt reports an attempt at a delivery of event (one of
+	// wxlogin.EventTypes, or "other") and how it ended: Delivered, Retry
+	// or Failed.
+	WebhookAttempt(event, result string)
+}
+
+// The results WebhookAttempt reports.
+const (
+	Delivered = "delivered" // the endpoint answered 2xx
+	Retry     = "retry"     // it failed; the delivery is tried again later
+	Failed    = "failed"    // it failed, and the delivery gave up after a day of failures
+)
+
+type noMetrics struct{}
+
+func (noMetrics) WebhookAttempt(string, string) {}
 
 // ConfigError is an invalid endpoint: Field is "url", "secret" or "events"
 // of Endpoints[Index], Problem says what is wrong without naming it.
@@ -125,6 +147,7 @@ type Dispatcher struct {
 	timeout   time.Duration
 	poll      time.Duration
 	log       *slog.Logger
+	metrics   Metrics
 
 	lastPrune time.Time // loop's own
 
@@ -150,7 +173,11 @@ func New(cfg Config) (*Dispatcher, error) {
 		timeout:   cfg.AttemptTimeout,
 		poll:      cfg.PollInterval,
 		log:       cfg.Logger,
+		metrics:   cfg.Metrics,
 		wake:      make(chan struct{}, 1),
+	}
+	if d.metrics == nil {
+		d.metrics = noMetrics{}
 	}
 	for _, ep := range cfg.Endpoints {
 		ep.Events = slices.Clone(ep.Events)
@@ -323,13 +350,19 @@ func (d *Dispatcher) attempt(ctx context.Context, dl wxlogin.Delivery) {
 	at := d.now()
 	r := wxlogin.DeliveryResult{ID: dl.ID, Attempt: dl.Attempts, At: at, Status: status}
 	log := d.log.With("delivery_id", dl.ID, "event_id", dl.EventID, "event", dl.Event, "url", dl.URL, "attempt", dl.Attempts, "status", status)
+	event := dl.Event
+	if !slices.Contains(wxlogin.EventTypes(), event) {
+		event = "other" // a metric label comes from a fixed set
+	}
 	switch {
 	case sendErr == nil:
 		r.State = wxlogin.DeliveryDelivered
 		log.Info("webhook: delivered")
+		d.metrics.WebhookAttempt(event, Delivered)
 	case !at.Before(dl.GiveUpAt):
 		r.State, r.Error = wxlogin.DeliveryFailed, clip(sendErr.Error(), maxErrorLen)
 		log.Error("webhook: gave up on a delivery after a day of failures; POST /v1/admin/webhooks/{id}/redeliver sends it again", "err", r.Error)
+		d.metrics.WebhookAttempt(event, Failed)
 	default:
 		r.State, r.Error = wxlogin.DeliveryPending, clip(sendErr.Error(), maxErrorLen)
 		r.NextAttemptAt = at.Add(Backoff(dl.Attempts))
@@ -337,6 +370,7 @@ func (d *Dispatcher) attempt(ctx context.Context, dl wxlogin.Delivery) {
 			r.NextAttemptAt = dl.GiveUpAt // one last attempt when the day ends
 		}
 		log.Warn("webhook: delivery failed; will retry", "err", r.Error, "next_attempt_at", r.NextAttemptAt)
+		d.metrics.WebhookAttempt(event, Retry)
 	}
 	// The outcome is recorded even if the dispatcher is closing now, but
 	// not for longer than an attempt may take.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,5 +153,71 @@ func TestPruneFinished(t *testing.T) {
 		}
 		d.Wake()
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// countingMetrics records WebhookAttempt's reports.
+type countingMetrics struct {
+	mu  sync.Mutex
+	got map[string]int // "event result"
+}
+
+func (m *countingMetrics) WebhookAttempt(event, result string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.got == nil {
+		m.got = map[string]int{}
+	}
+	m.got[event+" "+result]++
+}
+
+// TestAttemptMetrics: each attempt reports how it ended: a failure to be
+// retried, a delivery, and a failure past the day that gives up.
+func TestAttemptMetrics(t *testing.T) {
+	t.Parallel()
+	var fail atomic.Bool
+	fail.Store(true)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer hook.Close()
+	db := newStore(t)
+	var mu sync.Mutex
+	now := time.Now().UTC()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	m := &countingMetrics{}
+	d, err := webhook.New(webhook.Config{Store: db, Now: clock, Metrics: m,
+		Endpoints: []webhook.Endpoint{{URL: hook.URL, Secret: "whsec-0123456789abc", Events: wxlogin.EventTypes()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := func(id string) {
+		ds := d.Deliveries(wxlogin.Event{Type: wxlogin.EventUserRegistered, At: clock(), UserID: id})
+		if _, _, err := db.EnsureUserWithDeliveries(t.Context(), wxlogin.User{ID: id, AppID: "wx1", OpenID: "o" + id, CreatedAt: clock()},
+			func(wxlogin.UserChange) []wxlogin.Delivery { return ds }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func() {
+		t.Helper()
+		if n, err := d.RunOnce(t.Context()); err != nil || n != 1 {
+			t.Fatalf("RunOnce = %d, %v; want one attempt", n, err)
+		}
+	}
+	register("usr_1")
+	run() // 503: retried later
+	fail.Store(false)
+	advance(time.Hour) // past its backoff
+	run()              // delivered
+	fail.Store(true)
+	register("usr_2")
+	advance(webhook.GiveUpAfter) // its day is over before its first attempt
+	run()                        // 503, and no time left: failed
+	want := map[string]int{"user.registered retry": 1, "user.registered delivered": 1, "user.registered failed": 1}
+	if diff := cmp.Diff(want, m.got); diff != "" {
+		t.Errorf("attempts reported (-want +got):\n%s", diff)
 	}
 }

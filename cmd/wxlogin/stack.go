@@ -87,10 +87,11 @@ func (m *Main) Start(ctx context.Context) error {
 	wc := &wechat.Client{BaseURL: c.WeChatBaseURL, WeComBaseURL: c.WeComBaseURL, Logger: m.Logger, Now: m.Now, Tokens: m.coord.Tokens, UseClassicToken: c.WeChatClassicToken}
 	authCfg.WeChat = wc
 	var reg *prometheus.Registry
+	var sm *httpapi.ServiceMetrics
 	if c.Metrics {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		sm := httpapi.NewServiceMetrics(reg)
+		sm = httpapi.NewServiceMetrics(reg)
 		wc.Observer, authCfg.Metrics = sm, sm
 	}
 	authCfg.Now, authCfg.Logger = m.Now, m.Logger
@@ -101,7 +102,11 @@ func (m *Main) Start(ctx context.Context) error {
 			m.stores.Close()
 			return errors.New("webhooks: the store keeps no webhook outbox")
 		}
-		m.webhooks, err = webhook.New(webhook.Config{Endpoints: c.webhooks, Store: outbox, Now: m.Now, Logger: m.Logger})
+		wh := webhook.Config{Endpoints: c.webhooks, Store: outbox, Now: m.Now, Logger: m.Logger}
+		if sm != nil {
+			wh.Metrics = sm
+		}
+		m.webhooks, err = webhook.New(wh)
 		if err != nil {
 			m.coord.Close()
 			m.stores.Close()

@@ -244,7 +244,8 @@ func webhookFlow(t *testing.T, store string) {
 	const secret, auditSecret = "whsec-main-endpoint-secret-0001", "whsec-audit-endpoint-secret-002"
 	main, audit := newReceiver(t, secret, clock), newReceiver(t, auditSecret, clock)
 	dir := t.TempDir()
-	config := writeFile(t, dir, "wxlogin.yaml", fmt.Sprintf(`webhooks:
+	config := writeFile(t, dir, "wxlogin.yaml", fmt.Sprintf(`metrics: true
+webhooks:
   - url: %s
     secret_file: %s
     events: [user.registered, user.erased, sessions.revoked, phone.bound]
@@ -308,6 +309,21 @@ func webhookFlow(t *testing.T, store string) {
 	d := srv.deliveryOf(main.URL(), "user.registered", bobEvent)
 	if d["state"] != "pending" || d["attempts"] != 1.0 || d["last_error"] != "HTTP 500" || d["next_attempt_at"] == nil {
 		t.Errorf("after a 500: %v, want pending with a next attempt", d)
+	}
+	// Operators see both outcomes so far: alice's delivery, bob's retry.
+	res, err := http.Get(srv.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{
+		`wxlogin_webhook_attempts_total{event="user.registered",result="delivered"} 1`,
+		`wxlogin_webhook_attempts_total{event="user.registered",result="retry"} 1`,
+	} {
+		if !strings.Contains(string(scraped), want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	srv.stop()
 	main.failing.Store(false)
