@@ -3,6 +3,7 @@ package httpapi
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/webhook"
 	"github.com/wxlogin/wxlogin/wechat"
@@ -40,7 +41,7 @@ func NewServiceMetrics(reg prometheus.Registerer) *ServiceMetrics {
 			Namespace: "wxlogin", Name: name, Help: help,
 		}, labels))
 	}
-	return &ServiceMetrics{
+	m := &ServiceMetrics{
 		calls: counter("wechat_calls_total",
 			"Attempts of WeChat API calls, by API and errcode (0, a documented errcode, other, or unavailable).",
 			"api", "errcode"),
@@ -63,6 +64,15 @@ func NewServiceMetrics(reg prometheus.Registerer) *ServiceMetrics {
 			"Webhook delivery attempts, by event and result (delivered, retry, or failed: given up after a day).",
 			"event", "result"),
 	}
+	// Every webhook series exists from the start at 0, so that an alert on
+	// increase(...{result="failed"}) sees the first failure, not only the
+	// second.
+	for _, e := range wxlogin.EventTypes() {
+		for _, r := range []string{webhook.Delivered, webhook.Retry, webhook.Failed} {
+			m.webhooks.WithLabelValues(e, r)
+		}
+	}
+	return m
 }
 
 // WeChatCall implements wechat.Observer.
