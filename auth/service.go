@@ -107,6 +107,9 @@ type Service struct {
 	sweepCtx    context.Context // canceled by Close, so a sweep under way ends too
 	cancelSweep context.CancelFunc
 	closeOnce   sync.Once
+	// background counts work a request started and left running (a
+	// WeCom corp's uninstall); Close waits for it.
+	background sync.WaitGroup
 
 	keyChecker       SessionKeyChecker // nil when the WeChat client cannot check keys
 	keyChecksStopped chan struct{}     // closed when the key checker has stopped (or never ran)
@@ -208,6 +211,7 @@ func (s *Service) Close() error {
 		close(s.stop)
 		s.cancelSweep()
 		<-s.stopped
+		s.background.Wait()
 		<-s.keyChecksStopped
 		if s.stopBus != nil {
 			s.stopBus()
