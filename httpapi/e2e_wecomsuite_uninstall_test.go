@@ -164,3 +164,30 @@ func cancelAuthMessage(suiteID, corpID string, ts time.Time) string {
 	return "<xml><SuiteId><![CDATA[" + suiteID + "]]></SuiteId><InfoType><![CDATA[cancel_auth]]></InfoType><TimeStamp>" +
 		strconv.FormatInt(ts.Unix(), 10) + "</TimeStamp><AuthCorpId><![CDATA[" + corpID + "]]></AuthCorpId></xml>"
 }
+
+// TestWeComSuiteUninstallStoreDown: a cancel_auth while the store is gone
+// is still answered success (a retry by WeCom would not mend our outage),
+// and the failure is logged at ERROR for the operator.
+func TestWeComSuiteUninstallStoreDown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, withSuite())
+	w.registerCallback("")
+	w.push()
+	w.request("POST", "/v1/login", "", map[string]string{"appid": suiteApp, "code": w.suiteCode(devCorp1.CorpID, "zhangsan")}).ok(t, 200, nil)
+	if err := w.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	q, b := sealedPush(t, devSuite.Token, devSuite.SuiteID, cancelAuthMessage(devSuite.SuiteID, devCorp1.CorpID, w.clock.Now()), w.clock.Now())
+	if r := w.request("POST", suiteCallbackPath(devSuite.SuiteID)+"?"+q.Encode(), "", b, "Content-Type", "text/xml"); r.status != 200 || string(r.body) != "success" {
+		t.Errorf("cancel_auth with the store down: %d %q, want 200 success", r.status, r.body)
+	}
+	var found bool
+	for _, line := range strings.Split(w.logs.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, "uninstalling WeCom corp") && strings.Contains(line, devCorp1.CorpID) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no ERROR line about the failed revocation in:\n%s", w.logs.String())
+	}
+}
