@@ -22,3 +22,7 @@ func OccupyDecodes(s *Service) (release func()) {
 // CheckKeys runs one round of the session_key checker, for tests that move
 // a fake clock instead of waiting for its ticker.
 func CheckKeys(s *Service, ctx context.Context) { s.checkKeys(ctx) }
+
+// CheckSuiteTickets runs one round of the stale suite_ticket check, for
+// tests that move a fake clock.
+func CheckSuiteTickets(s *Service, ctx context.Context) { s.checkSuiteTickets(ctx) }

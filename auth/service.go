@@ -110,6 +110,8 @@ type Service struct {
 	// background counts work a request started and left running (a
 	// WeCom corp's uninstall); Close waits for it.
 	background sync.WaitGroup
+	// ticketWatch is the stale suite_ticket warnings' state (suiteticket.go).
+	ticketWatch suiteTicketWatch
 
 	keyChecker       SessionKeyChecker // nil when the WeChat client cannot check keys
 	keyChecksStopped chan struct{}     // closed when the key checker has stopped (or never ran)
@@ -198,6 +200,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
 	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
+	s.ticketWatch.started = s.now()
 	s.subscribe()
 	s.sealClearUsers()
 	go s.sweepLoop(every)

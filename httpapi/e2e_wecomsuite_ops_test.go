@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/wxlogin/wxlogin"
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/emulator"
@@ -189,5 +191,24 @@ func TestWeComSuiteUninstallStoreDown(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no ERROR line about the failed revocation in:\n%s", w.logs.String())
+	}
+}
+
+// TestWeComSuiteTicketAgeMetric: the gauge shows the age of the ticket
+// WeCom pushed, as of the scrape, and never the ticket.
+func TestWeComSuiteTicketAgeMetric(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, withSuite(), func(_ *world, _ *auth.Config, h *httpapi.Config) { h.Metrics = prometheus.NewRegistry() })
+	w.registerCallback("")
+	w.push()
+	w.clock.Advance(7 * time.Minute)
+	r := w.request("GET", "/metrics", "", nil)
+	r.ok(t, 200, nil)
+	want := `wxlogin_wecom_suite_ticket_age_seconds{suite_id="` + devSuite.SuiteID + `"} 420` + "\n"
+	if !strings.Contains(string(r.body), want) {
+		t.Errorf("metrics lack %q", want)
+	}
+	if ticket := w.em.LatestSuiteTicket(devSuite.SuiteID); ticket == "" || strings.Contains(string(r.body), ticket) {
+		t.Errorf("the ticket %q is empty or in the metrics", ticket)
 	}
 }
