@@ -206,6 +206,10 @@ type suiteMessage struct {
 	AuthCorpID  string `xml:"AuthCorpId"` // cancel_auth, change_auth
 }
 
+// maxCancelAuthAge is how old a cancel_auth may be (by its TimeStamp) and
+// still end the corp's sessions.
+const maxCancelAuthAge = time.Hour
+
 // maxTicketLen bounds a suite_ticket; WeCom's are 64 characters.
 const maxTicketLen = 512
 
@@ -240,6 +244,13 @@ func (s *Service) SuiteCallback(ctx context.Context, suiteID string, q SuiteCall
 		corp := strings.TrimSpace(m.AuthCorpID)
 		if !idLike(corp) {
 			return wxlogin.Errorf(wxlogin.EInvalidRequest, "the cancel_auth message carries no usable AuthCorpId")
+		}
+		if ts, err := strconv.ParseInt(strings.TrimSpace(m.TimeStamp), 10, 64); err == nil && s.now().Sub(time.Unix(ts, 0)) > maxCancelAuthAge {
+			// WeCom's retries of a push come within minutes; an old
+			// cancel_auth is a replay of a captured push, which would
+			// log out a corp that has installed the app again since.
+			s.log.WarnContext(ctx, "auth: an old WeCom cancel_auth acknowledged and ignored (a replay?)", "appid", app.AppID, "corpid", corp, "timestamp", ts)
+			return nil
 		}
 		// Answered "success" however the revocation goes: a failure is
 		// ours (the store), WeCom's retry would come while it lasts, and

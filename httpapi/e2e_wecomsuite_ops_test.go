@@ -159,6 +159,26 @@ func TestWeComSuiteCorpUninstall(t *testing.T) {
 		if st := forwardAuth(t, w.srv, stays); st != 200 {
 			t.Errorf("the other corp's member after a repeated cancel_auth: %d", st)
 		}
+
+		// The corp installs the app again: its members log in again, and a
+		// replay of the old cancel_auth two hours later ends nothing.
+		old := w.clock.Now()
+		oldQ, oldBody := sealedPush(t, devSuite.Token, devSuite.SuiteID, cancelAuthMessage(devSuite.SuiteID, devCorp1.CorpID, old), old)
+		if st, b := w.emulatorCall("POST", "/emulator/v1/wecom/suites/"+devSuite.SuiteID+"/corps/"+devCorp1.CorpID+"/install"); st != 200 {
+			t.Fatalf("install: %d %s", st, b)
+		}
+		w.clock.Advance(2 * time.Hour)
+		w.push()
+		back, backID := login(devCorp1.CorpID, "zhangsan")
+		if backID != zhangsan {
+			t.Errorf("after the re-install zhangsan is user %s, want %s", backID, zhangsan)
+		}
+		if r := w.request("POST", suiteCallbackPath(devSuite.SuiteID)+"?"+oldQ.Encode(), "", oldBody, "Content-Type", "text/xml"); r.status != 200 || string(r.body) != "success" {
+			t.Errorf("replayed cancel_auth: %d %q", r.status, r.body)
+		}
+		if st := forwardAuth(t, peer, back); st != 200 {
+			t.Errorf("a replayed cancel_auth of two hours ago ended a session of the re-installed corp: %d", st)
+		}
 	})
 }
 
