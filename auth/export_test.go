@@ -26,3 +26,10 @@ func CheckKeys(s *Service, ctx context.Context) { s.checkKeys(ctx) }
 // CheckSuiteTickets runs one round of the stale suite_ticket check, for
 // tests that move a fake clock.
 func CheckSuiteTickets(s *Service, ctx context.Context) { s.checkSuiteTickets(ctx) }
+
+// RevokeCorp ends the sessions of a corp's members in a suite app as a
+// cancel_auth does, waiting for all of it (benchmarks).
+func RevokeCorp(s *Service, ctx context.Context, appid, corpID string) {
+	app, _ := s.app(appid)
+	s.revokeCorp(ctx, app, corpID)
+}
