@@ -36,6 +36,12 @@ const (
 // the rest run on, detached from the request (WeCom's connection may close
 // once it has its answer) but not from Close.
 func (s *Service) endCorpSessions(ctx context.Context, app wxlogin.App, corpID string) {
+	if s.sweepCtx.Err() != nil {
+		// Closing: nothing may start that Close would not wait for.
+		s.log.ErrorContext(ctx, "auth: a WeCom corp uninstalled the app while this instance shuts down; its members' sessions stay until they expire or are revoked by the admin API",
+			"appid", app.AppID, "corpid", corpID)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), uninstallTimeout)
 	stopOnClose := context.AfterFunc(s.sweepCtx, cancel)
 	done := make(chan struct{})
