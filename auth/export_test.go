@@ -1,6 +1,9 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Sweep runs one round of the background sweep, for tests that move a fake
 // clock instead of waiting for the ticker.
@@ -33,3 +36,7 @@ func RevokeCorp(s *Service, ctx context.Context, appid, corpID string) {
 	app, _ := s.app(appid)
 	s.revokeCorp(ctx, app, corpID)
 }
+
+// SetUninstallWait sets how long a cancel_auth waits for its revocation
+// before answering.
+func SetUninstallWait(s *Service, d time.Duration) { s.uninstallWait = d }

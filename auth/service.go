@@ -110,6 +110,9 @@ type Service struct {
 	// background counts work a request started and left running (a
 	// WeCom corp's uninstall); Close waits for it.
 	background sync.WaitGroup
+	// uninstallWait is how long a cancel_auth waits for its revocation
+	// before answering (defaultUninstallWait; tests shorten it).
+	uninstallWait time.Duration
 	// ticketWatch is the stale suite_ticket warnings' state (suiteticket.go).
 	ticketWatch suiteTicketWatch
 
@@ -201,6 +204,7 @@ func New(cfg Config) (*Service, error) {
 	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
 	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
 	s.ticketWatch.started = s.now()
+	s.uninstallWait = defaultUninstallWait
 	s.subscribe()
 	s.sealClearUsers()
 	go s.sweepLoop(every)

@@ -21,18 +21,18 @@ const (
 	// uninstallPage is how many members one read of an uninstall's walk
 	// returns: memory stays bounded however large the corp.
 	uninstallPage = 200
-	// uninstallWait is how long a cancel_auth callback waits for the
+	// defaultUninstallWait is how long a cancel_auth callback waits for the
 	// revocation before it answers. WeCom wants the answer within a
 	// second of its push and retries otherwise; a small corp's sessions
 	// are gone by the time WeCom reads "success", a large corp's go on
 	// ending after it.
-	uninstallWait = 800 * time.Millisecond
+	defaultUninstallWait = 800 * time.Millisecond
 	// uninstallTimeout bounds the whole revocation of one corp.
 	uninstallTimeout = 10 * time.Minute
 )
 
 // endCorpSessions ends the sessions of the corp's members in the suite app
-// after WeCom told of its uninstall. It waits up to uninstallWait and lets
+// after WeCom told of its uninstall. It waits up to s.uninstallWait and lets
 // the rest run on, detached from the request (WeCom's connection may close
 // once it has its answer) but not from Close.
 func (s *Service) endCorpSessions(ctx context.Context, app wxlogin.App, corpID string) {
@@ -53,7 +53,7 @@ func (s *Service) endCorpSessions(ctx context.Context, app wxlogin.App, corpID s
 		defer cancel()
 		s.revokeCorp(ctx, app, corpID)
 	}()
-	t := time.NewTimer(uninstallWait)
+	t := time.NewTimer(s.uninstallWait)
 	defer t.Stop()
 	select {
 	case <-done:
