@@ -173,9 +173,9 @@ var (
 // large the corp.
 type SessionHolderLister interface {
 	// SessionHoldersWithOpenIDPrefix returns up to limit users of appID
-	// whose OpenID begins with prefix (non-empty) and who hold a session,
-	// in OpenID order, starting after the OpenID after ("": from the
-	// first). A caller that deletes the sessions of a page may pass the
+	// whose OpenID begins with prefix (non-empty, its last byte ASCII) and
+	// who hold a session, in bytewise OpenID order, starting after the
+	// OpenID after ("": from the first). A caller that deletes the sessions of a page may pass the
 	// page's last OpenID as the next after.
 	SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix, after string, limit int) ([]User, error)
 }

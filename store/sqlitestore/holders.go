@@ -16,7 +16,7 @@ var _ wxlogin.SessionHolderLister = (*DB)(nil)
 func (db *DB) SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix, after string, limit int) ([]wxlogin.User, error) {
 	end, ok := prefixEnd(prefix)
 	if !ok {
-		return nil, errors.New("sqlitestore: SessionHoldersWithOpenIDPrefix: the prefix must be non-empty and not end in 0xff")
+		return nil, errors.New("sqlitestore: SessionHoldersWithOpenIDPrefix: the prefix must be non-empty and end in an ASCII character")
 	}
 	if limit <= 0 {
 		limit = defaultUserLimit
@@ -34,7 +34,9 @@ func (db *DB) SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix,
 // prefixEnd returns the least string greater than every string that begins
 // with prefix.
 func prefixEnd(prefix string) (string, bool) {
-	if prefix == "" || prefix[len(prefix)-1] == 0xff {
+	// An ASCII last byte keeps the end valid UTF-8 (WeComKey's prefix
+	// ends in "/").
+	if prefix == "" || prefix[len(prefix)-1] >= 0x7f {
 		return "", false
 	}
 	return prefix[:len(prefix)-1] + string([]byte{prefix[len(prefix)-1] + 1}), true
