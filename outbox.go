@@ -177,8 +177,10 @@ type Event struct {
 	SessionIDs []string
 	// AllSessions reports whether every session of the user was ended.
 	AllSessions bool
-	// By is who made the change: "user" (the user's own token) or "admin"
-	// (the admin API); empty for a registration.
+	// By is who made the change: "user" (the user's own token), "admin"
+	// (the admin API), "session_key" (the wechat session policy found the
+	// user's session_key dead) or "corp_uninstalled" (the member's WeCom
+	// corp uninstalled the suite app); empty for a registration.
 	By string
 
 	// AccountID is the user's account once the change is made: for

@@ -164,3 +164,18 @@ var (
 	ErrUnavailable = errors.New("store unavailable")
 	ErrConflict    = errors.New("store conflict")
 )
+
+// SessionHolderLister is implemented by stores that keep users and sessions
+// together and can page through the users of an app whose OpenID begins
+// with a prefix and who hold at least one session: the members of one
+// WeCom corp in a suite app ("corpid/" of wxlogin.WeComKey), whose sessions
+// end when the corp uninstalls the app. Pages keep memory bounded however
+// large the corp.
+type SessionHolderLister interface {
+	// SessionHoldersWithOpenIDPrefix returns up to limit users of appID
+	// whose OpenID begins with prefix (non-empty, its last byte ASCII) and
+	// who hold a session, in bytewise OpenID order, starting after the
+	// OpenID after ("": from the first). A caller that deletes the sessions of a page may pass the
+	// page's last OpenID as the next after.
+	SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix, after string, limit int) ([]User, error)
+}

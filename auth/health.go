@@ -68,6 +68,7 @@ func (s *Service) sweepLoop(every time.Duration) {
 		case <-checks:
 			ctx, cancel := context.WithTimeout(s.sweepCtx, s.healthEvery)
 			s.Ready(ctx)
+			s.checkSuiteTickets(ctx)
 			cancel()
 		}
 	}

@@ -107,6 +107,14 @@ type Service struct {
 	sweepCtx    context.Context // canceled by Close, so a sweep under way ends too
 	cancelSweep context.CancelFunc
 	closeOnce   sync.Once
+	// background counts work a request started and left running (a
+	// WeCom corp's uninstall); Close waits for it.
+	background sync.WaitGroup
+	// uninstallWait is how long a cancel_auth waits for its revocation
+	// before answering (defaultUninstallWait; tests shorten it).
+	uninstallWait time.Duration
+	// ticketWatch is the stale suite_ticket warnings' state (suiteticket.go).
+	ticketWatch suiteTicketWatch
 
 	keyChecker       SessionKeyChecker // nil when the WeChat client cannot check keys
 	keyChecksStopped chan struct{}     // closed when the key checker has stopped (or never ran)
@@ -195,6 +203,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.healthEvery = orDefault(cfg.HealthInterval, DefaultHealthInterval)
 	every := orDefault(cfg.SweepInterval, DefaultSweepInterval)
+	s.ticketWatch.started = s.now()
+	s.uninstallWait = defaultUninstallWait
 	s.subscribe()
 	s.sealClearUsers()
 	go s.sweepLoop(every)
@@ -208,6 +218,7 @@ func (s *Service) Close() error {
 		close(s.stop)
 		s.cancelSweep()
 		<-s.stopped
+		s.background.Wait()
 		<-s.keyChecksStopped
 		if s.stopBus != nil {
 			s.stopBus()

@@ -195,15 +195,20 @@ func (s *Service) SuiteVerifyURL(ctx context.Context, suiteID string, q SuiteCal
 	return plain, nil
 }
 
-// suiteMessage is the decrypted XML of a suite callback. Only
-// suite_ticket is used; the other InfoTypes (create_auth, cancel_auth,
-// change_auth, ...) are acknowledged and logged.
+// suiteMessage is the decrypted XML of a suite callback. suite_ticket is
+// kept and cancel_auth ends the corp's sessions; create_auth and
+// change_auth are logged, the other InfoTypes acknowledged and logged.
 type suiteMessage struct {
 	SuiteID     string `xml:"SuiteId"`
 	InfoType    string `xml:"InfoType"`
 	TimeStamp   string `xml:"TimeStamp"`
 	SuiteTicket string `xml:"SuiteTicket"`
+	AuthCorpID  string `xml:"AuthCorpId"` // cancel_auth, change_auth
 }
+
+// maxCancelAuthAge is how old a cancel_auth may be (by its TimeStamp) and
+// still end the corp's sessions.
+const maxCancelAuthAge = time.Hour
 
 // maxTicketLen bounds a suite_ticket; WeCom's are 64 characters.
 const maxTicketLen = 512
@@ -233,8 +238,35 @@ func (s *Service) SuiteCallback(ctx context.Context, suiteID string, q SuiteCall
 		s.log.WarnContext(ctx, "auth: a WeCom suite callback for another suite", "appid", app.AppID)
 		return wxlogin.Errorf(wxlogin.EInvalidRequest, "the callback message is another suite's")
 	}
-	if m.InfoType != "suite_ticket" {
-		s.log.InfoContext(ctx, "auth: WeCom suite callback acknowledged and ignored", "appid", app.AppID, "info_type", clip(m.InfoType, 64))
+	switch m.InfoType {
+	case "suite_ticket":
+	case "cancel_auth":
+		corp := strings.TrimSpace(m.AuthCorpID)
+		if !idLike(corp) {
+			return wxlogin.Errorf(wxlogin.EInvalidRequest, "the cancel_auth message carries no usable AuthCorpId")
+		}
+		if ts, err := strconv.ParseInt(strings.TrimSpace(m.TimeStamp), 10, 64); err == nil && s.now().Sub(time.Unix(ts, 0)) > maxCancelAuthAge {
+			// WeCom's retries of a push come within minutes; an old
+			// cancel_auth is a replay of a captured push, which would
+			// log out a corp that has installed the app again since.
+			s.log.WarnContext(ctx, "auth: an old WeCom cancel_auth acknowledged and ignored (a replay?)", "appid", app.AppID, "corpid", corp, "timestamp", ts)
+			return nil
+		}
+		// Answered "success" however the revocation goes: a failure is
+		// ours (the store), WeCom's retry would come while it lasts, and
+		// the push is not where our outage is reported; it is logged at
+		// ERROR for the operator, who can end the sessions by the admin
+		// API.
+		s.endCorpSessions(ctx, app, corp)
+		return nil
+	case "create_auth":
+		// A corp installed (or re-installed) the app: its members' next
+		// wx.qy.login codes work; nothing to keep.
+		s.log.InfoContext(ctx, "auth: a WeCom corp installed the suite app", "appid", app.AppID, "suite_id", suiteID)
+		return nil
+	default:
+		s.log.InfoContext(ctx, "auth: WeCom suite callback acknowledged and ignored", "appid", app.AppID,
+			"info_type", clip(m.InfoType, 64), "corpid", clip(m.AuthCorpID, 64))
 		return nil
 	}
 	ticket := strings.TrimSpace(m.SuiteTicket)

@@ -95,6 +95,8 @@
 //	POST /emulator/v1/wecom/suites/{id}/push_ticket       push a new suite_ticket now → {"verified","status","answer","delivered"}
 //	POST /emulator/v1/wecom/suites/{id}/login {"corpid","user"} → {"code"}   wx.qy.login inside the suite's mini program
 //	POST /emulator/v1/wecom/suites/{id}/expire_token      end the current suite_access_token (then 42009)
+//	POST /emulator/v1/wecom/suites/{id}/corps/{corpid}/uninstall  the corp removes the app: cancel_auth pushed, its untraded codes 40029 → the push's result
+//	POST /emulator/v1/wecom/suites/{id}/corps/{corpid}/install    the corp installs it (again): create_auth pushed → the push's result
 //
 // A push is what WeCom sends: a URL not verified yet first gets the GET
 // with msg_signature, timestamp, nonce and an encrypted echostr, and must

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -494,6 +495,13 @@ func (e *Emulator) PushTicket(ctx context.Context, suiteID string) (PushResult, 
 
 	msg := "<xml><SuiteId><![CDATA[" + suiteID + "]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType><TimeStamp>" +
 		strconv.FormatInt(now.Unix(), 10) + "</TimeStamp><SuiteTicket><![CDATA[" + ticket + "]]></SuiteTicket></xml>"
+	return e.postMessage(ctx, res, cb, token, key, suiteID, msg, now)
+}
+
+// postMessage POSTs a suite message to the callback URL as WeCom does: the
+// XML encrypted for the suite id in the <xml><ToUserName/><Encrypt/><AgentID/>
+// envelope, msg_signature, timestamp and nonce in the query.
+func (e *Emulator) postMessage(ctx context.Context, res PushResult, cb, token string, key wecomcrypt.Key, suiteID, msg string, now time.Time) (PushResult, error) {
 	enc, err := wecomcrypt.Seal(key, suiteID, []byte(msg), rand.Reader)
 	if err != nil {
 		return res, err
@@ -511,8 +519,92 @@ func (e *Emulator) PushTicket(ctx context.Context, suiteID string) (PushResult, 
 		return res, deviceErr(wxlogin.EUpstreamUnavailable, "", "the callback URL could not be reached: %v", errors.Unwrap(err))
 	}
 	res.Delivered = res.Status == http.StatusOK && strings.TrimSpace(res.Answer) == "success"
-	e.logger().Info("emulator: suite_ticket pushed", "suite_id", suiteID, "status", res.Status, "delivered", res.Delivered)
+	e.logger().Info("emulator: suite message pushed", "suite_id", suiteID, "status", res.Status, "delivered", res.Delivered)
 	return res, nil
+}
+
+// UninstallSuite is a corp's admin removing the suite app in WeCom's admin
+// console: the corp no longer has it installed (its members' wx.qy.login
+// fails, and their codes not yet traded answer 40029 at jscode2session),
+// and WeCom's cancel_auth message {SuiteId, InfoType, TimeStamp,
+// AuthCorpId} is pushed, encrypted, to the suite's callback URL, if one is
+// registered (verifying it first, as any push). The corp's removal stands
+// whether or not the push is delivered, as in WeCom.
+func (e *Emulator) UninstallSuite(ctx context.Context, suiteID, corpid string) (PushResult, error) {
+	e.init()
+	e.mu.Lock()
+	s, derr := e.suiteLocked(suiteID)
+	if derr == nil && !s.corps[corpid] {
+		derr = deviceErr(wxlogin.ENotFound, "", "the corp %s has not installed the suite %s", corpid, suiteID)
+	}
+	if derr != nil {
+		e.mu.Unlock()
+		return PushResult{}, derr
+	}
+	delete(s.corps, corpid)
+	s.Corps = slices.DeleteFunc(s.Corps, func(c string) bool { return c == corpid })
+	for v, c := range s.codes {
+		if c.corpID == corpid {
+			delete(s.codes, v)
+		}
+	}
+	now := e.nowLocked()
+	e.mu.Unlock()
+	msg := "<xml><SuiteId><![CDATA[" + suiteID + "]]></SuiteId><InfoType><![CDATA[cancel_auth]]></InfoType><TimeStamp>" +
+		strconv.FormatInt(now.Unix(), 10) + "</TimeStamp><AuthCorpId><![CDATA[" + corpid + "]]></AuthCorpId></xml>"
+	return e.pushAuthChange(ctx, s, suiteID, msg, now)
+}
+
+// InstallSuite is a corp's admin installing the suite app from WeCom's app
+// market: its members may log in under it, and WeCom's create_auth message
+// {SuiteId, AuthCode, InfoType, TimeStamp} is pushed to the callback URL,
+// if one is registered. The AuthCode is random: the emulator has no
+// permanent-code API to trade it at.
+func (e *Emulator) InstallSuite(ctx context.Context, suiteID, corpid string) (PushResult, error) {
+	e.init()
+	e.mu.Lock()
+	s, derr := e.suiteLocked(suiteID)
+	if derr == nil && e.corps[corpid] == nil {
+		derr = deviceErr(wxlogin.ENotFound, "", "unknown corpid %q", corpid)
+	}
+	if derr == nil && s.corps[corpid] {
+		derr = deviceErr(wxlogin.EInvalidRequest, "", "the corp %s has installed the suite %s already", corpid, suiteID)
+	}
+	if derr != nil {
+		e.mu.Unlock()
+		return PushResult{}, derr
+	}
+	s.corps[corpid] = true
+	s.Corps = append(s.Corps, corpid)
+	now := e.nowLocked()
+	e.mu.Unlock()
+	msg := "<xml><SuiteId><![CDATA[" + suiteID + "]]></SuiteId><AuthCode><![CDATA[" + randomString(64, alnum+"_-") +
+		"]]></AuthCode><InfoType><![CDATA[create_auth]]></InfoType><TimeStamp>" + strconv.FormatInt(now.Unix(), 10) +
+		"</TimeStamp><State><![CDATA[]]></State></xml>"
+	return e.pushAuthChange(ctx, s, suiteID, msg, now)
+}
+
+// pushAuthChange pushes an authorization message to the suite's callback
+// URL; without one registered there is nobody to tell, and the result says
+// it was not delivered.
+func (e *Emulator) pushAuthChange(ctx context.Context, s *suite, suiteID, msg string, now time.Time) (PushResult, error) {
+	e.mu.Lock()
+	cb, token, key, verified := s.CallbackURL, s.Token, s.key, s.verified
+	e.mu.Unlock()
+	res := PushResult{SuiteID: suiteID}
+	if cb == "" {
+		return res, nil
+	}
+	if verified != cb {
+		if err := e.verifyCallback(ctx, cb, token, key, suiteID, now); err != nil {
+			return res, err
+		}
+		e.mu.Lock()
+		s.verified = cb
+		e.mu.Unlock()
+		res.Verified = true
+	}
+	return e.postMessage(ctx, res, cb, token, key, suiteID, msg, now)
 }
 
 // verifyCallback is WeCom's check of a new callback URL: a GET with an
@@ -602,6 +694,14 @@ func (e *Emulator) serveSuiteLogin(r *http.Request) (any, error) {
 	return map[string]string{"code": code}, nil
 }
 
+func (e *Emulator) serveUninstallSuite(r *http.Request) (any, error) {
+	return e.UninstallSuite(r.Context(), r.PathValue("id"), r.PathValue("corpid"))
+}
+
+func (e *Emulator) serveInstallSuite(r *http.Request) (any, error) {
+	return e.InstallSuite(r.Context(), r.PathValue("id"), r.PathValue("corpid"))
+}
+
 func (e *Emulator) serveExpireSuiteToken(r *http.Request) (any, error) {
 	if err := e.ExpireSuiteToken(r.PathValue("id")); err != nil {
 		return nil, err
@@ -617,4 +717,6 @@ func (e *Emulator) suiteRoutes(mux *http.ServeMux, d func(string, func(*http.Req
 	d("POST /emulator/v1/wecom/suites/{id}/push_ticket", e.servePushTicket)
 	d("POST /emulator/v1/wecom/suites/{id}/login", e.serveSuiteLogin)
 	d("POST /emulator/v1/wecom/suites/{id}/expire_token", e.serveExpireSuiteToken)
+	d("POST /emulator/v1/wecom/suites/{id}/corps/{corpid}/uninstall", e.serveUninstallSuite)
+	d("POST /emulator/v1/wecom/suites/{id}/corps/{corpid}/install", e.serveInstallSuite)
 }

@@ -40,9 +40,17 @@ type receiver struct {
 	key     wecomcrypt.Key
 	mu      sync.Mutex
 	tickets []string
+	auths   []authMessage // the pushes other than suite_ticket
 	gets    int
 	answer  string // what a POST answers; "" means success
 	badEcho bool   // answer the verification with something else
+}
+
+// authMessage is an authorization change a receiver was pushed.
+type authMessage struct {
+	InfoType   string `xml:"InfoType"`
+	AuthCorpID string `xml:"AuthCorpId"`
+	AuthCode   string `xml:"AuthCode"`
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -89,9 +97,19 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InfoType    string `xml:"InfoType"`
 		SuiteTicket string `xml:"SuiteTicket"`
 		TimeStamp   int64  `xml:"TimeStamp"`
+		authMessage
 	}
 	if err := xml.Unmarshal(plain, &m); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if m.InfoType != "suite_ticket" {
+		if m.SuiteID != devSuite.SuiteID || m.TimeStamp < t0.Unix() {
+			rc.t.Errorf("pushed message %+v", m)
+		}
+		m.authMessage.InfoType = m.InfoType
+		rc.auths = append(rc.auths, m.authMessage)
+		io.WriteString(w, "success")
 		return
 	}
 	if m.SuiteID != devSuite.SuiteID || m.InfoType != "suite_ticket" || m.SuiteTicket == "" || m.TimeStamp < t0.Unix() {
@@ -353,5 +371,68 @@ func TestSuiteConfiguredCallback(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no push to the configured callback URL")
 		}
+	}
+}
+
+// TestSuiteUninstallAndInstall: a corp's uninstall pushes cancel_auth with
+// its corpid to the callback, its members' untraded codes then answer
+// 40029 and their wx.qy.login fails, the other corp is untouched; an
+// install pushes create_auth and lets the members log in again.
+func TestSuiteUninstallAndInstall(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	rc := newReceiver(t)
+	cb := httptest.NewServer(rc)
+	t.Cleanup(cb.Close)
+	f.em.PushPoll = time.Hour
+	t.Cleanup(f.em.Close)
+	if err := f.em.SetSuiteCallback(devSuite.SuiteID, cb.URL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.em.PushTicket(t.Context(), devSuite.SuiteID); err != nil {
+		t.Fatal(err)
+	}
+	tok := f.suiteToken(t, devSuite.Secret, f.em.LatestSuiteTicket(devSuite.SuiteID))
+	pending, _ := f.em.SuiteLogin(devSuite.SuiteID, corp1, "zhangsan")
+	other, _ := f.em.SuiteLogin(devSuite.SuiteID, corp2, "lisi")
+
+	uninstall := "/emulator/v1/wecom/suites/" + devSuite.SuiteID + "/corps/" + corp1 + "/uninstall"
+	var res emulator.PushResult
+	if status, env := f.device(t, http.MethodPost, uninstall, nil, &res); status != 200 || !res.Delivered || res.Verified {
+		t.Fatalf("uninstall: %d %+v %+v", status, env, res)
+	}
+	if len(rc.auths) != 1 || rc.auths[0] != (authMessage{InfoType: "cancel_auth", AuthCorpID: corp1}) {
+		t.Fatalf("pushed %+v, want one cancel_auth of %s", rc.auths, corp1)
+	}
+	if a := f.suiteSession(t, tok.SuiteAccessToken, pending); a.ErrCode != 40029 {
+		t.Errorf("a code of the uninstalled corp: %+v, want 40029", a)
+	}
+	if _, err := f.em.SuiteLogin(devSuite.SuiteID, corp1, "zhangsan"); err == nil {
+		t.Error("wx.qy.login in the uninstalled corp gave a code")
+	}
+	if a := f.suiteSession(t, tok.SuiteAccessToken, other); a.ErrCode != 0 || a.CorpID != corp2 {
+		t.Errorf("the other corp's code: %+v", a)
+	}
+	for _, v := range f.em.SuiteList() {
+		if v.SuiteID == devSuite.SuiteID && (len(v.Corps) != 1 || v.Corps[0] != corp2) {
+			t.Errorf("corps after the uninstall: %v", v.Corps)
+		}
+	}
+	if status, env := f.device(t, http.MethodPost, uninstall, nil, nil); status != 404 || env.Error.Code != wxlogin.ENotFound {
+		t.Errorf("a second uninstall: %d %+v, want 404", status, env)
+	}
+
+	if status, env := f.device(t, http.MethodPost, "/emulator/v1/wecom/suites/"+devSuite.SuiteID+"/corps/"+corp1+"/install", nil, &res); status != 200 || !res.Delivered {
+		t.Fatalf("install: %d %+v %+v", status, env, res)
+	}
+	if len(rc.auths) != 2 || rc.auths[1].InfoType != "create_auth" || rc.auths[1].AuthCode == "" {
+		t.Fatalf("pushed %+v, want a create_auth with an AuthCode", rc.auths)
+	}
+	code, err := f.em.SuiteLogin(devSuite.SuiteID, corp1, "zhangsan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := f.suiteSession(t, tok.SuiteAccessToken, code); a.ErrCode != 0 || a.CorpID != corp1 {
+		t.Errorf("after the re-install: %+v", a)
 	}
 }

@@ -3,9 +3,11 @@ package httpapi_test
 import (
 	"bytes"
 	"compress/zlib"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/wxlogin/wxlogin/auth"
 	"github.com/wxlogin/wxlogin/httpapi"
+	"github.com/wxlogin/wxlogin/wecomcrypt"
 	"github.com/wxlogin/wxlogin/wxcrypt"
 )
 
@@ -52,7 +55,7 @@ func TestCatalogueBadInput(t *testing.T) {
 		// Every case must reach the check it is about, not a limit.
 		a.Limits = auth.Limits{LoginPerIP: auth.Limit{Rate: -1}, LoginPerApp: auth.Limit{Rate: -1},
 			DecryptPerSession: auth.Limit{Rate: -1}, AvatarPerUser: auth.Limit{Rate: -1}}
-	})
+	}, withSuite())
 	lb := w.login(app1, "cat")
 	tok := lb.Token
 	other := newWorld(t).login(app1, "elsewhere").Token // a real token of another server
@@ -218,6 +221,9 @@ func TestCatalogueBadInput(t *testing.T) {
 		{"method: POST avatars", sent{"POST", "/v1/avatars/x", nil, nil}, "method_not_allowed"},
 		{"unknown route", sent{"GET", "/v1/users", nil, nil}, "not_found"},
 	}
+	for _, c := range suiteCallbackCases(t, w) {
+		cases = append(cases, kase(c))
+	}
 
 	c := noRedirects(w)
 	before := w.dump()
@@ -249,6 +255,14 @@ func TestCatalogueBadInput(t *testing.T) {
 		t.Errorf("the bad requests changed the database (-before +after):\n%s", d)
 	}
 	written += countFiles(t, blobs) - filesBefore
+	// The suite callback's one write is a suite_ticket, kept in the token
+	// cache rather than the database.
+	for _, a := range w.svc.SuiteTicketAges(t.Context()) {
+		if a.Known {
+			written++
+			t.Errorf("the bad callbacks left a suite_ticket for %s", a.SuiteID)
+		}
+	}
 	if len(cases) < 80 {
 		t.Errorf("only %d cases", len(cases))
 	}
@@ -262,4 +276,103 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// suiteCallbackCases are the WeCom suite callback's bad requests: forged or
+// missing signatures, bodies truncated, garbled or too large, another
+// suite, messages that open but carry nothing usable, and GET
+// verifications with a garbage echostr. None may keep a ticket or end a
+// session.
+func suiteCallbackCases(t *testing.T, w *world) []struct {
+	name string
+	req  sent
+	code string
+} {
+	now := w.clock.Now()
+	path := suiteCallbackPath(devSuite.SuiteID)
+	xmlCT := []string{"Content-Type", "text/xml"}
+	ticket := ticketMessage(devSuite.SuiteID, "catalogue-ticket-0123456789", now)
+	goodQ, goodBody := sealedPush(t, devSuite.Token, devSuite.SuiteID, ticket, now)
+	post := func(q url.Values, body []byte) sent { return sent{"POST", path + "?" + q.Encode(), xmlCT, body} }
+	get := func(q url.Values) sent { return sent{"GET", path + "?" + q.Encode(), nil, nil} }
+	without := func(q url.Values, drop string) url.Values {
+		out := url.Values{}
+		for k, v := range q {
+			if k != drop {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	signed := func(enc string) url.Values { // a correct signature over enc
+		ts := goodQ.Get("timestamp")
+		return url.Values{"msg_signature": {wecomcrypt.Signature(devSuite.Token, ts, "1234", enc)}, "timestamp": {ts}, "nonce": {"1234"}}
+	}
+	withEcho := func(q url.Values, echo string) url.Values { q.Set("echostr", echo); return q }
+	forgedQ, forgedBody := sealedPush(t, "not-the-token", devSuite.SuiteID, ticket, now)
+	_, otherBody := sealedPush(t, devSuite.Token, devSuite.SuiteID, ticketMessage(devSuite.SuiteID, "another-ticket-0123", now), now)
+	badCorpQ, badCorpBody := sealedPush(t, devSuite.Token, devSuite.SuiteID, cancelAuthMessage(devSuite.SuiteID, "../wwdec0de000000c001", now), now)
+	noCorpQ, noCorpBody := sealedPush(t, devSuite.Token, devSuite.SuiteID, cancelAuthMessage(devSuite.SuiteID, "", now), now)
+	notXMLQ, notXMLBody := sealedPush(t, devSuite.Token, devSuite.SuiteID, "ticket=abc", now)
+	garbledEnc := "!!!!not base64!!!!"
+	otherEcho := sealFor(t, "wwsomeoneelse", "12345")
+	// Plaintext that is no whole number of AES blocks.
+	shortEnc := base64.StdEncoding.EncodeToString([]byte("fifteen bytes.."))
+	type kase = struct {
+		name string
+		req  sent
+		code string
+	}
+	return []kase{
+		{"suite callback: wrong token's signature", post(forgedQ, forgedBody), "invalid_signature"},
+		{"suite callback: signature of another body", post(goodQ, otherBody), "invalid_signature"},
+		{"suite callback: signature changed", post(url.Values{"msg_signature": {flip(goodQ.Get("msg_signature"))}, "timestamp": goodQ["timestamp"], "nonce": goodQ["nonce"]}, goodBody), "invalid_signature"},
+		{"suite callback: no msg_signature", post(without(goodQ, "msg_signature"), goodBody), "invalid_signature"},
+		{"suite callback: no timestamp", post(without(goodQ, "timestamp"), goodBody), "invalid_signature"},
+		{"suite callback: no nonce", post(without(goodQ, "nonce"), goodBody), "invalid_signature"},
+		{"suite callback: no query", post(url.Values{}, goodBody), "invalid_signature"},
+		{"suite callback: empty body", post(goodQ, nil), "invalid_request"},
+		{"suite callback: truncated body", post(goodQ, goodBody[:len(goodBody)/2]), "invalid_request"},
+		{"suite callback: body cut before its end tag", post(goodQ, goodBody[:len(goodBody)-3]), "invalid_request"},
+		{"suite callback: garbled body", post(goodQ, bytes.Repeat([]byte{0xfe, 0x00, '<'}, 200)), "invalid_request"},
+		{"suite callback: JSON body", post(goodQ, []byte(`{"Encrypt":"abc"}`)), "invalid_request"},
+		{"suite callback: Encrypt not base64, signed", post(signed(garbledEnc), wecomcrypt.MarshalEnvelope(devSuite.SuiteID, garbledEnc, "")), "invalid_request"},
+		{"suite callback: Encrypt not whole blocks, signed", post(signed(shortEnc), wecomcrypt.MarshalEnvelope(devSuite.SuiteID, shortEnc, "")), "invalid_request"},
+		{"suite callback: message not XML", post(notXMLQ, notXMLBody), "invalid_request"},
+		{"suite callback: cancel_auth with a bad AuthCorpId", post(badCorpQ, badCorpBody), "invalid_request"},
+		{"suite callback: cancel_auth without AuthCorpId", post(noCorpQ, noCorpBody), "invalid_request"},
+		{"suite callback: oversize body", post(goodQ, []byte("<xml><Encrypt>"+strings.Repeat("A", 17<<10)+"</Encrypt></xml>")), "request_too_large"},
+		{"suite callback: unknown suite", sent{"POST", suiteCallbackPath("wwnosuchsuite") + "?" + goodQ.Encode(), xmlCT, goodBody}, "not_found"},
+		{"suite callback: suite id with a slash", sent{"POST", "/v1/wecom/suite/a%2Fb/callback?" + goodQ.Encode(), xmlCT, goodBody}, "not_found"},
+		{"suite callback: PUT", sent{"PUT", path + "?" + goodQ.Encode(), xmlCT, goodBody}, "method_not_allowed"},
+		{"suite verify: no echostr", get(goodQ), "invalid_request"},
+		{"suite verify: no query", get(url.Values{}), "invalid_request"},
+		{"suite verify: echostr with a bad signature", get(withEcho(url.Values{"msg_signature": {strings.Repeat("0", 40)}, "timestamp": goodQ["timestamp"], "nonce": goodQ["nonce"]}, "abc")), "invalid_signature"},
+		{"suite verify: garbage echostr, signed", get(withEcho(signed(garbledEnc), garbledEnc)), "invalid_request"},
+		{"suite verify: echostr not whole blocks, signed", get(withEcho(signed(shortEnc), shortEnc)), "invalid_request"},
+		{"suite verify: echostr of another receiver", get(withEcho(signed(otherEcho), otherEcho)), "invalid_request"},
+		{"suite verify: unknown suite", sent{"GET", suiteCallbackPath("wwnosuchsuite") + "?" + withEcho(signed("abc"), "abc").Encode(), nil, nil}, "not_found"},
+	}
+}
+
+// sealFor seals plain for receiver with the dev suite's key.
+func sealFor(t *testing.T, receiver, plain string) string {
+	t.Helper()
+	k, err := wecomcrypt.ParseKey(devSuite.EncodingAESKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := wecomcrypt.Seal(k, receiver, []byte(plain), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
+// flip changes the first character of a hex signature.
+func flip(sig string) string {
+	if sig[0] == '0' {
+		return "1" + sig[1:]
+	}
+	return "0" + sig[1:]
 }

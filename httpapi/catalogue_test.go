@@ -56,8 +56,10 @@ func (w *world) send(c *http.Client, s sent) answered {
 		w.t.Fatal(err)
 	}
 	if strings.Contains(s.path, "%") || strings.Contains(s.path, "..") || strings.Contains(s.path, "//") {
-		// Keep the path exactly as written, escapes and dots included.
-		req.URL.Opaque = "//" + req.URL.Host + s.path
+		// Keep the path exactly as written, escapes and dots included;
+		// the query, already in RawQuery, stays out of it.
+		p, _, _ := strings.Cut(s.path, "?")
+		req.URL.Opaque = "//" + req.URL.Host + p
 	}
 	for i := 0; i+1 < len(s.header); i += 2 {
 		req.Header[http.CanonicalHeaderKey(s.header[i])] = []string{s.header[i+1]}

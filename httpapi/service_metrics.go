@@ -114,6 +114,7 @@ func (m *ServiceMetrics) DecryptFailure(reason string) { m.decrypts.WithLabelVal
 // the service at scrape time so that a cache hit costs one atomic add.
 func (s *Server) initCacheMetrics(reg prometheus.Registerer) {
 	svc := s.svc
+	register(reg, newSuiteTicketCollector(svc))
 	register(reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: "wxlogin", Name: "verify_cache_hits_total",
 		Help: "Token verifications answered from the in-memory cache.",

@@ -30,7 +30,7 @@ func testE2EServiceMetrics(t *testing.T, kind storeKind) {
 		a.WeChat.(*wechat.Client).Observer = sm
 		a.Metrics = sm
 		h.Metrics = reg
-	})
+	}, withSuite())
 	w.login(app1, "m")
 	lb := w.login(app1, "m")
 	if err := w.em.InjectFault(emulator.Fault{API: emulator.APIJSCode2Session, Count: 1, ErrCode: -1}); err != nil {
@@ -65,6 +65,8 @@ func testE2EServiceMetrics(t *testing.T, kind storeKind) {
 		`wxlogin_verify_cache_misses_total 1`,
 		// The second /v1/auth, /v1/phone and /v1/me.
 		`wxlogin_verify_cache_hits_total 3`,
+		// The suite app, which WeCom has not pushed a ticket to.
+		`wxlogin_wecom_suite_ticket_age_seconds{suite_id="` + devSuite.SuiteID + `"} +Inf`,
 	} {
 		if !strings.Contains(text, want+"\n") {
 			t.Errorf("metrics lack %s", want)

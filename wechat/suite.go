@@ -117,6 +117,26 @@ func (c *Client) SuiteTicket(ctx context.Context, app wxlogin.App) (t Token, ok 
 	return t, true, nil
 }
 
+// SuiteTicketIssued returns when WeCom issued the suite's latest kept
+// suite_ticket, expired or not, for as long as the cache holds it; ok is
+// false when none is kept. Operators watch its age: WeCom pushes a ticket
+// every 10 minutes, so one much older means pushes are not arriving.
+func (c *Client) SuiteTicketIssued(ctx context.Context, app wxlogin.App) (issued time.Time, ok bool, err error) {
+	suite, err := suiteOf(app)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	key := suiteTicketKey(suite.SuiteID)
+	t, ok, err := c.tokens().Get(ctx, key)
+	if err != nil {
+		t, ok, _ = c.defaultTokens.Get(ctx, key)
+	}
+	if !ok {
+		return time.Time{}, false, nil
+	}
+	return t.ExpiresAt.Add(-SuiteTicketLifetime), true, nil
+}
+
 type suiteTokenAnswer struct {
 	envelope
 	SuiteAccessToken string `json:"suite_access_token"`

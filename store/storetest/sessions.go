@@ -45,6 +45,8 @@ func RunSessionStoreTests(t *testing.T, newStore func(t *testing.T) wxlogin.Sess
 		{"LoginWritesItsChangesDeliveries", testLoginWithDeliveries},
 		{"LoginConcurrentNewUnionIDWritesOnce", testLoginConcurrentUnionID},
 		{"LoginConcurrentFirstLogins", testLoginConcurrentFirstLogins},
+		// What a store implementing wxlogin.SessionHolderLister must add.
+		{"SessionHoldersWithOpenIDPrefix", testSessionHolders},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
