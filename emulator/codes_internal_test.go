@@ -13,6 +13,23 @@ import (
 // load test of the emulator.
 func TestCodeExpiryWorkIsFlat(t *testing.T) {
 	t.Parallel()
+	corp, suite := DevCorps()[0].CorpID, DevSuites()[0].SuiteID
+	for _, tt := range []struct {
+		name  string
+		issue func(e *Emulator, user string) (string, error)
+	}{
+		{"wx.login", func(e *Emulator, user string) (string, error) { return e.Login("wxdec0de0000000001", user) }},
+		{"wx.qy.login", func(e *Emulator, user string) (string, error) { return e.WeComLogin(corp, user) }},
+		{"wx.qy.login in a suite app", func(e *Emulator, user string) (string, error) { return e.SuiteLogin(suite, corp, user) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testCodeExpiryWorkIsFlat(t, tt.issue)
+		})
+	}
+}
+
+func testCodeExpiryWorkIsFlat(t *testing.T, issue func(e *Emulator, user string) (string, error)) {
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	e := &Emulator{Now: func() time.Time { return now }, CodeLifetime: 3 * time.Second}
 	const (
@@ -24,7 +41,7 @@ func TestCodeExpiryWorkIsFlat(t *testing.T) {
 		before := e.codesExamined
 		for i := range window {
 			// One code a millisecond: 3,000 live at the steady state.
-			if _, err := e.Login("wxdec0de0000000001", "user"+string(rune('a'+i%26))); err != nil {
+			if _, err := issue(e, "user"+string(rune('a'+i%26))); err != nil {
 				t.Fatal(err)
 			}
 			now = now.Add(time.Millisecond)

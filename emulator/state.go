@@ -96,6 +96,7 @@ const (
 	phoneCode
 	webCode   // of a web authorization, for sns/oauth2/access_token
 	weComCode // wx.qy.login's, for WeCom's jscode2session
+	suiteCode // wx.qy.login's in a suite's mini program, for service/miniprogram/jscode2session
 )
 
 // code is a one-time code: a login code for jscode2session or a phone code
@@ -103,7 +104,8 @@ const (
 type code struct {
 	kind       codeKind
 	acct       *account // login, phone and web codes
-	member     *member  // WeCom codes
+	member     *member  // WeCom and suite codes
+	suite      *suite   // suite codes: the suite whose mini program asked
 	sessionKey string   // login: the key this login issued
 	phone      User     // phone: the number at the time of the tap
 	scope      string   // web: the scope the user granted

@@ -109,19 +109,12 @@ type suite struct {
 	lastPush time.Time            // of the latest ticket, delivered or not
 	latest   string               // the latest ticket
 	keys     map[string]string    // member WeComKey → session_key under this suite
-	codes    map[string]*suiteCode
 }
 
 type suiteToken struct {
 	value   string
 	suite   *suite
 	expires time.Time
-}
-
-type suiteCode struct {
-	corpID, userID, sessionKey string
-	issued                     time.Time
-	used                       bool
 }
 
 func (e *Emulator) initSuites() {
@@ -143,7 +136,7 @@ func (e *Emulator) initSuites() {
 			continue
 		}
 		st := &suite{Suite: s, key: k, corps: map[string]bool{}, tickets: map[string]time.Time{},
-			keys: map[string]string{}, codes: map[string]*suiteCode{}}
+			keys: map[string]string{}}
 		st.Corps = append([]string(nil), s.Corps...)
 		for _, c := range s.Corps {
 			st.corps[c] = true
@@ -212,21 +205,11 @@ func (e *Emulator) SuiteLogin(suiteID, corpid, user string) (string, error) {
 		return "", deviceErr(wxlogin.EUnknownApp, "qy.login:fail app not installed",
 			"the corp %s has not installed the suite %s", corpid, suiteID)
 	}
-	now := e.nowLocked()
-	if len(s.codes) >= 1024 {
-		for v, c := range s.codes {
-			if c.used || !now.Before(c.issued.Add(e.codeLifetime())) {
-				delete(s.codes, v)
-			}
-		}
-	}
 	key := wxcrypt.NewSessionKey()
 	s.keys[wxlogin.WeComKey(corpid, m.userID)] = key
-	var v string
-	for v = randomString(32, alnum); s.codes[v] != nil; v = randomString(32, alnum) {
-	}
-	s.codes[v] = &suiteCode{corpID: corpid, userID: m.userID, sessionKey: key, issued: now}
-	return v, nil
+	// In the one code table, whose expiry queue keeps the work per new
+	// code constant however many are live.
+	return e.newCodeLocked(&code{kind: suiteCode, member: m, suite: s, sessionKey: key, issued: e.nowLocked()}), nil
 }
 
 // SuiteSessionKey returns the member's current session_key under the suite
@@ -346,8 +329,8 @@ func (e *Emulator) suiteJSCode2Session(r *http.Request, _ []byte, now time.Time)
 	if js == "" {
 		return nil, e.weComErr(41008, now)
 	}
-	c := t.suite.codes[js]
-	if c == nil || c.used || !now.Before(c.issued.Add(e.codeLifetime())) {
+	c := e.codes[js]
+	if c == nil || c.kind != suiteCode || c.suite != t.suite || c.used || !now.Before(c.issued.Add(e.codeLifetime())) {
 		return nil, e.weComErr(40029, now)
 	}
 	c.used = true
@@ -357,7 +340,7 @@ func (e *Emulator) suiteJSCode2Session(r *http.Request, _ []byte, now time.Time)
 		SessionKey string `json:"session_key"`
 		OpenUserID string `json:"open_userid"`
 		okResponse
-	}{c.corpID, c.userID, c.sessionKey, OpenUserID(t.suite.SuiteID, c.corpID, c.userID), okAnswer}, nil
+	}{c.member.corp.CorpID, c.member.userID, c.sessionKey, OpenUserID(t.suite.SuiteID, c.member.corp.CorpID, c.member.userID), okAnswer}, nil
 }
 
 // SetSuiteCallback registers the suite's callback URL ("" removes it).
@@ -543,9 +526,10 @@ func (e *Emulator) UninstallSuite(ctx context.Context, suiteID, corpid string) (
 	}
 	delete(s.corps, corpid)
 	s.Corps = slices.DeleteFunc(s.Corps, func(c string) bool { return c == corpid })
-	for v, c := range s.codes {
-		if c.corpID == corpid {
-			delete(s.codes, v)
+	// Its codes not yet traded are void (a scan, but of a rare event).
+	for v, c := range e.codes {
+		if c.kind == suiteCode && c.suite == s && c.member.corp.CorpID == corpid {
+			delete(e.codes, v)
 		}
 	}
 	now := e.nowLocked()
