@@ -455,14 +455,8 @@ func (e *Emulator) PushTicket(ctx context.Context, suiteID string) (PushResult, 
 		return PushResult{}, deviceErr(wxlogin.EInvalidRequest, "", "the suite %s has no callback_url; set one first", suiteID)
 	}
 	res := PushResult{SuiteID: suiteID}
-	if verified != cb {
-		if err := e.verifyCallback(ctx, cb, token, key, suiteID, now); err != nil {
-			return res, err
-		}
-		e.mu.Lock()
-		s.verified = cb
-		e.mu.Unlock()
-		res.Verified = true
+	if err := e.verifyOnce(ctx, s, &res, cb, verified, token, key, suiteID, now); err != nil {
+		return res, err
 	}
 
 	ticket := randomString(64, alnum+"_-")
@@ -579,14 +573,8 @@ func (e *Emulator) pushAuthChange(ctx context.Context, s *suite, suiteID, msg st
 	if cb == "" {
 		return res, nil
 	}
-	if verified != cb {
-		if err := e.verifyCallback(ctx, cb, token, key, suiteID, now); err != nil {
-			return res, err
-		}
-		e.mu.Lock()
-		s.verified = cb
-		e.mu.Unlock()
-		res.Verified = true
+	if err := e.verifyOnce(ctx, s, &res, cb, verified, token, key, suiteID, now); err != nil {
+		return res, err
 	}
 	return e.postMessage(ctx, res, cb, token, key, suiteID, msg, now)
 }
@@ -703,4 +691,20 @@ func (e *Emulator) suiteRoutes(mux *http.ServeMux, d func(string, func(*http.Req
 	d("POST /emulator/v1/wecom/suites/{id}/expire_token", e.serveExpireSuiteToken)
 	d("POST /emulator/v1/wecom/suites/{id}/corps/{corpid}/uninstall", e.serveUninstallSuite)
 	d("POST /emulator/v1/wecom/suites/{id}/corps/{corpid}/install", e.serveInstallSuite)
+}
+
+// verifyOnce verifies the callback URL cb, as WeCom does before its first
+// push to a URL, unless cb is the one verified last (verified).
+func (e *Emulator) verifyOnce(ctx context.Context, s *suite, res *PushResult, cb, verified, token string, key wecomcrypt.Key, suiteID string, now time.Time) error {
+	if verified == cb {
+		return nil
+	}
+	if err := e.verifyCallback(ctx, cb, token, key, suiteID, now); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	s.verified = cb
+	e.mu.Unlock()
+	res.Verified = true
+	return nil
 }
