@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/wxlogin/wxlogin"
@@ -196,58 +194,15 @@ func (c *Client) GetSuiteAccessToken(ctx context.Context, app wxlogin.App) (Toke
 	return ta.token(api, issued)
 }
 
-type suiteSessionAnswer struct {
-	envelope
-	CorpID     string `json:"corpid"`
-	UserID     string `json:"userid"`
-	OpenUserID string `json:"open_userid"`
-	SessionKey string `json:"session_key"`
-}
-
 // SuiteCode2Session trades a wx.qy.login code of a suite app at WeCom's
 // service/miniprogram/jscode2session with the suite_access_token (cached;
 // renewed once when WeCom calls it expired or unknown). The corpid is the
 // installing corp of the member; the caller decides whether that corp may
 // log in. A code works once, so a transport failure is not retried.
 func (c *Client) SuiteCode2Session(ctx context.Context, app wxlogin.App, code string) (*WeComSuiteSession, error) {
-	const api = APIWeComSuiteJSCode2Session
-	if code == "" {
-		return nil, emptyCode(api)
-	}
-	var a suiteSessionAnswer
-	err := c.withAccessToken(ctx, app, api, func(token string) error {
-		return c.do(ctx, &call{
-			base:   c.weComBaseURL(),
-			api:    api,
-			method: http.MethodGet,
-			path:   "/cgi-bin/service/miniprogram/jscode2session",
-			query: url.Values{
-				"suite_access_token": {token},
-				"js_code":            {code},
-				"grant_type":         {"authorization_code"},
-			},
-			secrets: []string{token, code},
-		}, &a)
-	})
+	a, err := c.memberCode2Session(ctx, app, APIWeComSuiteJSCode2Session, "/cgi-bin/service/miniprogram/jscode2session", "suite_access_token", code)
 	if err != nil {
 		return nil, err
-	}
-	if r := checkSessionKey(a.SessionKey); r != "" {
-		return nil, invalidAnswer(api, r)
-	}
-	for _, f := range [...]struct{ name, v string }{{"corpid", a.CorpID}, {"userid", a.UserID}} {
-		if r := checkID(f.name, f.v); r != "" {
-			return nil, invalidAnswer(api, r)
-		}
-		if strings.Contains(f.v, "/") {
-			// WeCom's ids have no slash; the stores rely on it (WeComKey).
-			return nil, invalidAnswer(api, f.name+" holds a slash")
-		}
-	}
-	if a.OpenUserID != "" {
-		if r := checkID("open_userid", a.OpenUserID); r != "" {
-			return nil, invalidAnswer(api, r)
-		}
 	}
 	return &WeComSuiteSession{CorpID: a.CorpID, UserID: a.UserID, OpenUserID: a.OpenUserID,
 		SessionKey: wxlogin.Secret(a.SessionKey)}, nil

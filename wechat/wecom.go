@@ -68,6 +68,7 @@ type weComSessionAnswer struct {
 	envelope
 	CorpID     string `json:"corpid"`
 	UserID     string `json:"userid"`
+	OpenUserID string `json:"open_userid"` // suite apps only
 	SessionKey string `json:"session_key"`
 }
 
@@ -78,7 +79,17 @@ type weComSessionAnswer struct {
 // corps are associated with the mini program: the caller compares. A code
 // works once, so a transport failure is not retried.
 func (c *Client) WeComCode2Session(ctx context.Context, app wxlogin.App, code string) (*WeComSession, error) {
-	const api = APIWeComJSCode2Session
+	a, err := c.memberCode2Session(ctx, app, APIWeComJSCode2Session, "/cgi-bin/miniprogram/jscode2session", "access_token", code)
+	if err != nil {
+		return nil, err
+	}
+	return &WeComSession{CorpID: a.CorpID, UserID: a.UserID, SessionKey: wxlogin.Secret(a.SessionKey)}, nil
+}
+
+// memberCode2Session trades a wx.qy.login code at one of WeCom's
+// jscode2session paths, the app's token (fetched by withAccessToken for
+// the app's kind) sent as tokenParam, and checks the member's ids and key.
+func (c *Client) memberCode2Session(ctx context.Context, app wxlogin.App, api, path, tokenParam, code string) (*weComSessionAnswer, error) {
 	if code == "" {
 		return nil, emptyCode(api)
 	}
@@ -88,11 +99,11 @@ func (c *Client) WeComCode2Session(ctx context.Context, app wxlogin.App, code st
 			base:   c.weComBaseURL(),
 			api:    api,
 			method: http.MethodGet,
-			path:   "/cgi-bin/miniprogram/jscode2session",
+			path:   path,
 			query: url.Values{
-				"access_token": {token},
-				"js_code":      {code},
-				"grant_type":   {"authorization_code"},
+				tokenParam:   {token},
+				"js_code":    {code},
+				"grant_type": {"authorization_code"},
 			},
 			secrets: []string{token, code},
 		}, &a)
@@ -112,5 +123,10 @@ func (c *Client) WeComCode2Session(ctx context.Context, app wxlogin.App, code st
 			return nil, invalidAnswer(api, f.name+" holds a slash")
 		}
 	}
-	return &WeComSession{CorpID: a.CorpID, UserID: a.UserID, SessionKey: wxlogin.Secret(a.SessionKey)}, nil
+	if a.OpenUserID != "" {
+		if r := checkID("open_userid", a.OpenUserID); r != "" {
+			return nil, invalidAnswer(api, r)
+		}
+	}
+	return &a, nil
 }
