@@ -179,3 +179,15 @@ type SessionHolderLister interface {
 	// page's last OpenID as the next after.
 	SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix, after string, limit int) ([]User, error)
 }
+
+// OpenIDPrefixEnd is the least string greater, bytewise, than every string
+// that begins with prefix: with it, a SessionHolderLister's prefix is the
+// range [prefix, end) of an (app_id, open_id) index. ok is false for a
+// prefix the contract refuses: empty, or its last byte not ASCII (which
+// keeps the end valid UTF-8; WeComKey's prefix ends in "/").
+func OpenIDPrefixEnd(prefix string) (end string, ok bool) {
+	if prefix == "" || prefix[len(prefix)-1] >= 0x7f {
+		return "", false
+	}
+	return prefix[:len(prefix)-1] + string([]byte{prefix[len(prefix)-1] + 1}), true
+}

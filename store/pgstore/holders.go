@@ -15,7 +15,7 @@ var _ wxlogin.SessionHolderLister = (*DB)(nil)
 // not be a contiguous range. The prefix becomes a range of the bytewise
 // index users_app_open_id_bytewise, so a page reads only the prefix's rows.
 func (db *DB) SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix, after string, limit int) ([]wxlogin.User, error) {
-	end, ok := prefixEnd(prefix)
+	end, ok := wxlogin.OpenIDPrefixEnd(prefix)
 	if !ok {
 		return nil, errors.New("pgstore: SessionHoldersWithOpenIDPrefix: the prefix must be non-empty and end in an ASCII character")
 	}
@@ -30,15 +30,4 @@ func (db *DB) SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix,
 		WHERE app_id = $1 AND open_id COLLATE "C" `+op+` $2 AND open_id COLLATE "C" < $3
 			AND EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id)
 		ORDER BY open_id COLLATE "C" LIMIT $4`, appID, from, end, limit)
-}
-
-// prefixEnd returns the least string greater, bytewise, than every string
-// that begins with prefix.
-func prefixEnd(prefix string) (string, bool) {
-	// An ASCII last byte keeps the end valid UTF-8 (WeComKey's prefix
-	// ends in "/").
-	if prefix == "" || prefix[len(prefix)-1] >= 0x7f {
-		return "", false
-	}
-	return prefix[:len(prefix)-1] + string([]byte{prefix[len(prefix)-1] + 1}), true
 }

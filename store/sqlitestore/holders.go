@@ -14,7 +14,7 @@ var _ wxlogin.SessionHolderLister = (*DB)(nil)
 // the (app_id, open_id) index that stops at the prefix's end; TEXT compares
 // bytewise here, which is the order the range relies on.
 func (db *DB) SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix, after string, limit int) ([]wxlogin.User, error) {
-	end, ok := prefixEnd(prefix)
+	end, ok := wxlogin.OpenIDPrefixEnd(prefix)
 	if !ok {
 		return nil, errors.New("sqlitestore: SessionHoldersWithOpenIDPrefix: the prefix must be non-empty and end in an ASCII character")
 	}
@@ -29,15 +29,4 @@ func (db *DB) SessionHoldersWithOpenIDPrefix(ctx context.Context, appID, prefix,
 		WHERE app_id = ? AND open_id `+op+` ? AND open_id < ?
 			AND EXISTS (SELECT 1 FROM sessions WHERE sessions.user_id = users.id)
 		ORDER BY open_id LIMIT ?`, appID, from, end, limit)
-}
-
-// prefixEnd returns the least string greater than every string that begins
-// with prefix.
-func prefixEnd(prefix string) (string, bool) {
-	// An ASCII last byte keeps the end valid UTF-8 (WeComKey's prefix
-	// ends in "/").
-	if prefix == "" || prefix[len(prefix)-1] >= 0x7f {
-		return "", false
-	}
-	return prefix[:len(prefix)-1] + string([]byte{prefix[len(prefix)-1] + 1}), true
 }
