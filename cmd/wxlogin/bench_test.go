@@ -47,14 +47,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
 
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep loadgen.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatalf("the JSON does not parse: %v\n%s", err, b)
-	}
+	rep, b := readReport(t, jsonPath)
 	if len(rep.Results) != len(loadgen.Workloads) {
 		t.Fatalf("%d results, want one per workload (%v)", len(rep.Results), loadgen.Workloads)
 	}
@@ -204,13 +197,9 @@ func TestBenchCommandBaselineURL(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep loadgen.Report
-	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Results) != 1 {
-		t.Fatalf("report %s (%v), want one result", b, err)
+	rep, _ := readReport(t, jsonPath)
+	if len(rep.Results) != 1 {
+		t.Fatalf("report %+v, want one result", rep)
 	}
 	r := rep.Results[0]
 	if want := "the same logins at " + stack.api.APIURL; r.Baseline != want {
@@ -345,14 +334,7 @@ func TestBenchCommandSessions(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	b, err := os.ReadFile(jsonPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep loadgen.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatalf("the JSON does not parse: %v\n%s", err, b)
-	}
+	rep, b := readReport(t, jsonPath)
 	want := []struct{ workload, dist string }{
 		{loadgen.VerifySessionsUniform, "uniform"},
 		{loadgen.VerifySessionsZipf, "zipf"},
@@ -463,4 +445,19 @@ func TestBenchCommandSessionsBadFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readReport reads the JSON report that `bench --json` wrote at path, and
+// returns it with its bytes.
+func readReport(t *testing.T, path string) (loadgen.Report, []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep loadgen.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("the JSON does not parse: %v\n%s", err, b)
+	}
+	return rep, b
 }

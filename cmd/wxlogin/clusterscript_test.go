@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/wxlogin/wxlogin/internal/testlog"
-	"github.com/wxlogin/wxlogin/loadgen"
 )
 
 // scriptCluster is scripts/cluster running as a child process group, with what it
@@ -267,11 +266,9 @@ func TestClusterScript(t *testing.T) {
 	if exit != 0 {
 		t.Fatalf("bench --workloads revocation: exit %d\n%s\n%s", exit, stdout, stderr)
 	}
-	var rep loadgen.Report
-	if b, err := os.ReadFile(jsonPath); err != nil {
-		t.Fatal(err)
-	} else if err := json.Unmarshal(b, &rep); err != nil || rep.Revocation == nil {
-		t.Fatalf("the revocation report does not parse (%v):\n%s", err, b)
+	rep, b := readReport(t, jsonPath)
+	if rep.Revocation == nil {
+		t.Fatalf("the report has no revocation figures:\n%s", b)
 	}
 	if rev := rep.Revocation; rev.All.Samples != 20 || rev.All.NotRefused != 0 || len(rev.Peers) != 2 || rev.Peers[0].Samples != 10 {
 		t.Errorf("revocation report: %+v, want 10 samples at each of 2 peers, all refused", rev)
