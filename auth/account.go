@@ -73,14 +73,9 @@ func sameAccount(live *liveSettings, op string, u wxlogin.User, us []wxlogin.Use
 	return out
 }
 
-// accountIDAfter is the account of u once its login is done, from the
-// users that had its unionid before (unionGroupBefore): no further read.
-func (s *Service) accountIDAfter(app wxlogin.App, u wxlogin.User, before []wxlogin.User) string {
-	return s.accountAfter(app.OpenPlatform, u, before)
-}
-
-// accountAfter is accountIDAfter for a user of an app of Open Platform
-// account op ("" for none).
+// accountAfter is the account of u, a user of an app of Open Platform
+// account op ("" for none), once its login is done, from the users that
+// had its unionid before (unionGroupBefore): no further read.
 func (s *Service) accountAfter(op string, u wxlogin.User, before []wxlogin.User) string {
 	if u.UnionID == "" || op == "" {
 		return soleAccount(u.ID)

@@ -79,7 +79,6 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	if err != nil {
 		return LoginResult{}, err
 	}
-	openUserID := ws.OpenUserID
 
 	before, err := s.unionGroupBefore(ctx, app, ws.UnionID)
 	if err != nil {
@@ -94,7 +93,7 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		CreatedAt: now,
 		UpdatedAt: now,
 	}
-	if err := s.withOpenUserID(&newUser, openUserID); err != nil {
+	if err := s.withOpenUserID(&newUser, ws.OpenUserID); err != nil {
 		return LoginResult{}, err
 	}
 	sealedKey := s.live().keys.Seal([]byte(ws.SessionKey.Reveal()))
@@ -109,10 +108,10 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 		}
 		if err == nil {
 			s.noteLink(ctx, app, user, created, before)
-			s.keepOpenUserID(ctx, &user, openUserID)
+			s.keepOpenUserID(ctx, &user, ws.OpenUserID)
 		}
 		r, err := s.finishLogin(ctx, app, user, created, token, sess, err, shared)
-		r.AccountID = s.accountIDAfter(app, user, before)
+		r.AccountID = s.accountAfter(app.OpenPlatform, user, before)
 		return r, err
 	}
 	user, created, err := s.ensureUser(ctx, app, newUser, before)
@@ -125,9 +124,9 @@ func (s *Service) login(ctx context.Context, appid, code string, c Client) (Logi
 	}
 
 	s.noteLink(ctx, app, user, created, before)
-	s.keepOpenUserID(ctx, &user, openUserID)
+	s.keepOpenUserID(ctx, &user, ws.OpenUserID)
 	r, err := s.startSession(ctx, app, user, created, sealedKey, c, shared)
-	r.AccountID = s.accountIDAfter(app, user, before)
+	r.AccountID = s.accountAfter(app.OpenPlatform, user, before)
 	return r, err
 }
 

@@ -235,7 +235,7 @@ func (s *Service) webLogin(ctx context.Context, cb WebCallback, c Client) (WebLo
 	}
 	s.noteLink(ctx, app, user, created, before)
 	lr, err := s.startSession(ctx, app, user, created, s.live().keys.Seal(nil), c, shared)
-	lr.AccountID = s.accountIDAfter(app, user, before)
+	lr.AccountID = s.accountAfter(app.OpenPlatform, user, before)
 	res.LoginResult = lr
 	return res, err
 }
